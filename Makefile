@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install run test ui mlflow bench clean-data browser
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	# CPU-sized torch wheel first, pinned: an unpinned install would pull gigabytes of CUDA wheels.
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Full pipeline on the built-in procedural source: dvc repro runs every stage that is out of date.
+run: install
+	test -d .dvc || $(VENV)/bin/dvc init --quiet
+	$(VENV)/bin/dvc repro
+	@echo "outputs: data/ (scenes, tracks, qa, dataset, validation, review/index.html, models, eval/report.md)"
+
+# Headless Chromium renders the review page in the tests (Debian package, installed once if we may).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium not installed: the review-page browser test will be skipped"; }
+
+test: install browser
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+ui: install
+	mkdir -p $(DAGSTER_HOME)
+	$(VENV)/bin/dagster dev -m dagster_project.definitions
+
+mlflow: install
+	$(VENV)/bin/mlflow ui --backend-store-uri data/mlruns
+
+bench: install
+	$(PY) benchmarks/render.py
+	$(PY) benchmarks/tracks.py

@@ -1,0 +1,302 @@
+"""The standard scene format: one directory per video (DESIGN.md "Standard scene").
+
+::
+
+    <scene_dir>/scene.json          metadata (source, video_id, fps, width, height, n_frames, conventions)
+    <scene_dir>/rgb/00000.png ...   RGB frames, 0-based, 5-digit
+    <scene_dir>/depth.npy           float32 (T, H, W) z depth in metres; NaN/inf = invalid
+    <scene_dir>/instances.npy       uint16 (T, H, W); 0 = background, k = objects.object_id k
+    <scene_dir>/cameras.parquet     schemas.scene.CameraSchema
+    <scene_dir>/objects.parquet     schemas.scene.ObjectSchema
+    <scene_dir>/object_poses.parquet schemas.scene.ObjectPoseSchema
+
+Every reader validates; every failure raises :class:`SceneError` naming the video, the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandera.errors
+import polars as pl
+
+from fourdpqa import geometry
+from fourdpqa.atomic import atomic_dir, write_json, write_npy, write_parquet
+from schemas.scene import CameraSchema, ObjectPoseSchema, ObjectSchema
+
+TABLES = {"cameras": CameraSchema, "objects": ObjectSchema, "object_poses": ObjectPoseSchema}
+ROTATION_TOL = 1e-3
+
+
+class SceneError(ValueError):
+    """A scene that does not conform to the standard format."""
+
+    def __init__(self, video_id: str, file: str, problem: str):
+        self.video_id, self.file, self.problem = video_id, file, problem
+        super().__init__(f"video {video_id!r}: {file}: {problem}")
+
+
+@dataclass(frozen=True)
+class SceneMeta:
+    video_id: str
+    source: str
+    fps: float
+    width: int
+    height: int
+    n_frames: int
+    split_hint: str | None = None
+    units: str = "m"
+    camera_convention: str = "opencv"
+    world: str = "z_up"
+    depth_kind: str = "z"
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Scene:
+    """A standardized 4D video. Arrays are indexed by frame first."""
+
+    meta: SceneMeta
+    rgb: np.ndarray  # (T, H, W, 3) uint8
+    depth: np.ndarray  # (T, H, W) float32, z depth in metres, NaN = invalid
+    instances: np.ndarray  # (T, H, W) uint16, 0 = background
+    cameras: pl.DataFrame  # CameraSchema, sorted by frame
+    objects: pl.DataFrame  # ObjectSchema, sorted by object_id
+    object_poses: pl.DataFrame  # ObjectPoseSchema, sorted by (object_id, frame)
+
+    @property
+    def video_id(self) -> str:
+        return self.meta.video_id
+
+    @cached_property
+    def intrinsics(self) -> np.ndarray:
+        """(T, 3, 3) float64 OpenCV K per frame."""
+        c = self.cameras
+        return geometry.intrinsics_matrix(*(c[k].to_numpy().astype(np.float64) for k in ("fx", "fy", "cx", "cy")))
+
+    @cached_property
+    def world_from_cam(self) -> np.ndarray:
+        """(T, 4, 4) float64 camera-to-world poses, OpenCV camera axes."""
+        c = self.cameras
+        q = c.select("qw", "qx", "qy", "qz").to_numpy().astype(np.float64)
+        t = c.select("tx", "ty", "tz").to_numpy().astype(np.float64)
+        return geometry.pose_matrix(q, t)
+
+    @cached_property
+    def object_ids(self) -> list[int]:
+        return self.objects["object_id"].to_list()
+
+    @cached_property
+    def world_from_object(self) -> np.ndarray:
+        """(O, T, 4, 4) float64 object-to-world poses in ``object_ids`` order; NaN where a pose is missing."""
+        n_obj, n_t = len(self.object_ids), self.meta.n_frames
+        out = np.full((n_obj, n_t, 4, 4), np.nan)
+        index = {oid: i for i, oid in enumerate(self.object_ids)}
+        p = self.object_poses
+        if p.height:
+            oi = np.array([index[o] for o in p["object_id"].to_list()])
+            fr = p["frame"].to_numpy()
+            q = p.select("qw", "qx", "qy", "qz").to_numpy().astype(np.float64)
+            t = p.select("tx", "ty", "tz").to_numpy().astype(np.float64)
+            out[oi, fr] = geometry.pose_matrix(q, t)
+        return out
+
+    @cached_property
+    def visible_fraction(self) -> np.ndarray:
+        """(O, T) float64 visible fraction per object and frame (0 where no pose row exists)."""
+        out = np.zeros((len(self.object_ids), self.meta.n_frames))
+        index = {oid: i for i, oid in enumerate(self.object_ids)}
+        p = self.object_poses
+        if p.height:
+            oi = np.array([index[o] for o in p["object_id"].to_list()])
+            out[oi, p["frame"].to_numpy()] = p["visible_fraction"].to_numpy()
+        return out
+
+    def object_row(self, object_id: int) -> dict:
+        return self.objects.filter(pl.col("object_id") == object_id).row(0, named=True)
+
+
+# ----------------------------------------------------------------------------------------------------------- write
+
+
+def write_scene(scene: Scene, scene_dir: str | Path) -> Path:
+    """Validate then write ``scene`` as one directory, atomically replacing any previous version."""
+    validate_scene(scene)
+    scene_dir = Path(scene_dir)
+    with atomic_dir(scene_dir) as tmp:
+        write_json(tmp / "scene.json", asdict(scene.meta))
+        (tmp / "rgb").mkdir()
+        for i, frame in enumerate(scene.rgb):
+            ok, buf = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise SceneError(scene.video_id, f"rgb/{i:05d}.png", "PNG encoding failed")
+            (tmp / "rgb" / f"{i:05d}.png").write_bytes(buf.tobytes())
+        write_npy(tmp / "depth.npy", scene.depth.astype(np.float32))
+        write_npy(tmp / "instances.npy", scene.instances.astype(np.uint16))
+        write_parquet(tmp / "cameras.parquet", scene.cameras)
+        write_parquet(tmp / "objects.parquet", scene.objects)
+        write_parquet(tmp / "object_poses.parquet", scene.object_poses)
+    return scene_dir
+
+
+# ------------------------------------------------------------------------------------------------------------ read
+
+
+def read_meta(scene_dir: str | Path) -> SceneMeta:
+    scene_dir = Path(scene_dir)
+    vid = scene_dir.name
+    path = scene_dir / "scene.json"
+    if not path.exists():
+        raise SceneError(vid, "scene.json", "missing file")
+    try:
+        raw = json.loads(path.read_text())
+        return SceneMeta(**raw)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise SceneError(vid, "scene.json", f"unreadable metadata: {exc}") from exc
+
+
+def read_scene(scene_dir: str | Path, *, with_rgb: bool = True) -> Scene:
+    """Load and validate a scene directory. ``with_rgb=False`` skips decoding frames (geometry-only work)."""
+    scene_dir = Path(scene_dir)
+    meta = read_meta(scene_dir)
+    vid = meta.video_id
+    tables = {}
+    for name in TABLES:
+        p = scene_dir / f"{name}.parquet"
+        if not p.exists():
+            raise SceneError(vid, p.name, "missing table")
+        try:
+            tables[name] = pl.read_parquet(p)
+        except Exception as exc:  # noqa: BLE001 - any parquet failure is a bad file
+            raise SceneError(vid, p.name, f"unreadable parquet: {exc}") from exc
+    arrays = {}
+    for name in ("depth", "instances"):
+        p = scene_dir / f"{name}.npy"
+        if not p.exists():
+            raise SceneError(vid, p.name, "missing array")
+        try:
+            arrays[name] = np.load(p, allow_pickle=False)
+        except Exception as exc:  # noqa: BLE001
+            raise SceneError(vid, p.name, f"unreadable array: {exc}") from exc
+    if with_rgb:
+        rgb = _read_frames(scene_dir, meta)
+    else:
+        rgb = np.zeros((meta.n_frames, 0, 0, 3), np.uint8)
+    scene = Scene(
+        meta=meta,
+        rgb=rgb,
+        depth=arrays["depth"],
+        instances=arrays["instances"],
+        cameras=tables["cameras"].sort("frame"),
+        objects=tables["objects"].sort("object_id"),
+        object_poses=tables["object_poses"].sort("object_id", "frame"),
+    )
+    validate_scene(scene, check_rgb=with_rgb)
+    return scene
+
+
+def _read_frames(scene_dir: Path, meta: SceneMeta) -> np.ndarray:
+    frames = []
+    for i in range(meta.n_frames):
+        p = scene_dir / "rgb" / f"{i:05d}.png"
+        if not p.exists():
+            raise SceneError(meta.video_id, f"rgb/{p.name}", "missing frame")
+        img = cv2.imdecode(np.fromfile(p, np.uint8), cv2.IMREAD_COLOR)
+        if img is None:
+            raise SceneError(meta.video_id, f"rgb/{p.name}", "unreadable or truncated image")
+        frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    return np.stack(frames) if frames else np.zeros((0, meta.height, meta.width, 3), np.uint8)
+
+
+# -------------------------------------------------------------------------------------------------------- validate
+
+
+def validate_scene(scene: Scene, *, check_rgb: bool = True) -> None:
+    """Raise :class:`SceneError` on the first problem found (table schema, shapes, dtypes, poses, indices)."""
+    m = scene.meta
+    vid = m.video_id
+    t, h, w = m.n_frames, m.height, m.width
+    if t < 1:
+        raise SceneError(vid, "scene.json", "empty video (n_frames < 1)")
+    if m.depth_kind != "z" or m.camera_convention != "opencv" or m.world != "z_up":
+        raise SceneError(vid, "scene.json", "standard scenes must use z depth, OpenCV cameras and a z-up world")
+    for name, schema in TABLES.items():
+        _check_table(vid, name, getattr(scene, name), schema)
+    cams = scene.cameras
+    frames = cams["frame"].to_numpy()
+    if len(frames) != t or not np.array_equal(np.sort(frames), np.arange(t)):
+        raise SceneError(vid, "cameras.parquet", f"frames must be exactly 0..{t - 1} once each, got {len(frames)} rows")
+    _check_finite(vid, "cameras.parquet", cams)
+    poses = scene.object_poses
+    _check_finite(vid, "object_poses.parquet", poses)
+    bad_frames = poses.filter((pl.col("frame") >= t))
+    if bad_frames.height:
+        raise SceneError(vid, "object_poses.parquet", f"pose rows for frames that do not exist: {_rows(bad_frames)}")
+    known = set(scene.objects["object_id"].to_list())
+    unknown = poses.filter(~pl.col("object_id").is_in(list(known)))
+    if unknown.height:
+        raise SceneError(vid, "object_poses.parquet", f"poses of objects not in objects.parquet: {_rows(unknown)}")
+    for name, table in (("cameras.parquet", cams), ("object_poses.parquet", poses)):
+        if table.height:
+            r = geometry.quat_to_matrix(table.select("qw", "qx", "qy", "qz").to_numpy().astype(np.float64))
+            err = geometry.rotation_error(r)
+            if (err > ROTATION_TOL).any():
+                raise SceneError(vid, name, f"non-orthonormal rotation in rows {np.flatnonzero(err > ROTATION_TOL)[:10].tolist()}")
+    _check_array(vid, "depth.npy", scene.depth, (t, h, w), np.float32)
+    _check_array(vid, "instances.npy", scene.instances, (t, h, w), np.uint16)
+    d = scene.depth
+    if np.any(d[np.isfinite(d)] < 0):
+        raise SceneError(vid, "depth.npy", "negative depth values")
+    no_valid = ~np.isfinite(d).reshape(t, -1).any(axis=1)
+    if no_valid.any():
+        raise SceneError(vid, "depth.npy", f"frames without any valid depth: {np.flatnonzero(no_valid)[:10].tolist()}")
+    ids = np.unique(scene.instances)
+    stray = sorted(set(ids.tolist()) - known - {0})
+    if stray:
+        raise SceneError(vid, "instances.npy", f"instance ids without an object row: {stray[:10]}")
+    if check_rgb:
+        _check_array(vid, "rgb/", scene.rgb, (t, h, w, 3), np.uint8)
+
+
+def _check_table(vid: str, name: str, df: pl.DataFrame, schema: type) -> None:
+    try:
+        schema.validate(df, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        rows = exc.failure_cases.head(10).to_dicts()
+        lines = [f"row {r.get('index')}: {r.get('column')} failed {r.get('check')} ({r.get('failure_case')})" for r in rows]
+        raise SceneError(vid, f"{name}.parquet", "schema violations: " + "; ".join(lines)) from exc
+    except pandera.errors.SchemaError as exc:
+        raise SceneError(vid, f"{name}.parquet", f"schema violation: {exc}") from exc
+
+
+def _check_finite(vid: str, file: str, df: pl.DataFrame) -> None:
+    num = df.select(pl.col(pl.Float64, pl.Float32))
+    if not num.width:
+        return
+    bad = df.with_row_index("row").filter(~pl.all_horizontal(pl.col(num.columns).is_finite()))
+    if bad.height:
+        raise SceneError(vid, file, f"NaN/inf values in rows {bad['row'].head(10).to_list()}")
+
+
+def _check_array(vid: str, file: str, a: np.ndarray, shape: tuple, dtype: type) -> None:
+    if a.dtype != dtype:
+        raise SceneError(vid, file, f"dtype {a.dtype}, expected {np.dtype(dtype)}")
+    if tuple(a.shape) != shape:
+        raise SceneError(vid, file, f"shape {tuple(a.shape)}, expected {shape} (frames, height, width)")
+
+
+def _rows(df: pl.DataFrame) -> str:
+    return str(df.select("frame", "object_id").head(10).rows())
+
+
+def list_scenes(root: str | Path) -> list[Path]:
+    """Scene directories under ``root`` (those holding a scene.json), sorted by name; temporaries skipped."""
+    root = Path(root)
+    if not root.exists():
+        return []
+    return sorted(p.parent for p in root.glob("*/scene.json") if ".tmp-" not in p.parent.name)
