@@ -12,6 +12,7 @@ import logging
 import sys
 
 from fourdpqa.params import ParamsError, load_params
+from fourdpqa.secrets import install_log_redaction
 from fourdpqa.stages.common import StageFailed
 
 # stage name -> module under fourdpqa.stages (one name per stage: params section, dvc stage, CLI, asset module)
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     try:
         params = load_params(args.params)
     except ParamsError as exc:

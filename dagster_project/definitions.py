@@ -1,0 +1,18 @@
+"""The Dagster code location: every stage's assets, the validation checks, jobs, sensor and schedule."""
+
+import dagster as dg
+
+import assets.generate
+import assets.standardize
+from dagster_project.resources import PipelineParams
+from dagster_project.sensors import ingest_job, new_videos_sensor, nightly_ingest, per_video_job
+
+ASSET_MODULES = [assets.generate, assets.standardize]
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules(ASSET_MODULES),
+    jobs=[ingest_job, per_video_job],
+    sensors=[new_videos_sensor],
+    schedules=[nightly_ingest],
+    resources={"pipeline": PipelineParams()},
+)
