@@ -1,0 +1,191 @@
+"""Virtual KITTI 2 adapter: one ``SceneXX/<variation>`` sequence and camera -> a standard scene.
+
+Conventions converted here (SOURCES.md §A): depth is uint16 PNG in centimetres (65535 = sky -> NaN), z depth;
+``extrinsic.txt`` rows are world->camera 4x4 with OpenCV camera axes; the world axes are undocumented, so the
+world is re-levelled to +z up using the mean camera "up" direction (-y of a car-mounted camera); instance PNGs
+are palette images whose index is trackID + 1; ``pose.txt`` gives each object's KITTI-style box (location at
+the bottom-face centre, dimensions width/height/length, rotation R = Ry·Rx·Rz in camera space).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import polars as pl
+from PIL import Image
+
+from fourdpqa import geometry
+from fourdpqa.scene import Scene, SceneError, SceneMeta
+
+FPS = 10.0  # VKITTI2 renders at 10 Hz (KITTI tracking frame rate)
+SKY_CM = 65535
+# Our object frame (+x front, +y left, +z up) expressed in the KITTI object frame (x length, y down, z width).
+KITTI_FROM_OURS = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+
+def video_id_for(sequence_dir: Path, camera: int) -> str:
+    return f"vkitti2_{sequence_dir.parent.name}_{sequence_dir.name}_cam{camera}"
+
+
+def list_sequences(root: str | Path) -> list[Path]:
+    """Sequence directories (those holding ``extrinsic.txt``) under ``root``, sorted."""
+    return sorted(p.parent for p in Path(root).glob("*/*/extrinsic.txt"))
+
+
+def _table(path: Path, video_id: str) -> pl.DataFrame:
+    if not path.exists():
+        raise SceneError(video_id, path.name, "missing file")
+    try:
+        return pl.read_csv(path, separator=" ", has_header=True)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
+        raise SceneError(video_id, path.name, f"unreadable table: {exc}") from exc
+
+
+def _euler_yxz(ry: np.ndarray, rx: np.ndarray, rz: np.ndarray) -> np.ndarray:
+    """R = Ry(ry) · Rx(rx) · Rz(rz) for arrays of angles (N,) -> (N, 3, 3)."""
+    def rot(axis: int, a: np.ndarray) -> np.ndarray:
+        c, s = np.cos(a), np.sin(a)
+        m = np.tile(np.eye(3), (len(a), 1, 1))
+        i, j = [(1, 2), (0, 2), (0, 1)][axis]
+        m[:, i, i], m[:, j, j] = c, c
+        m[:, i, j], m[:, j, i] = (-s, s) if axis != 1 else (s, -s)
+        return m
+    return rot(1, ry) @ rot(0, rx) @ rot(2, rz)
+
+
+def _level_world(world_from_cam: np.ndarray) -> np.ndarray:
+    """Rotation (3, 3) taking the source world to a world whose +z is the mean camera up direction."""
+    up = -world_from_cam[:, :3, 1].mean(axis=0)
+    up /= np.linalg.norm(up)
+    axis = np.cross(up, [0.0, 0.0, 1.0])
+    s, c = np.linalg.norm(axis), float(np.dot(up, [0.0, 0.0, 1.0]))
+    if s < 1e-12:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    return geometry.quat_to_matrix(geometry.axis_angle_to_quat(axis / s, np.arctan2(s, c)))
+
+
+def _read_image(path: Path, video_id: str, flags: int) -> np.ndarray:
+    if not path.exists():
+        raise SceneError(video_id, str(path), "missing frame")
+    img = cv2.imread(str(path), flags)
+    if img is None:
+        raise SceneError(video_id, str(path), "unreadable or truncated image")
+    return img
+
+
+def load_sequence(sequence_dir: str | Path, camera: int = 0) -> Scene:
+    """Read one VKITTI2 sequence/camera into a :class:`Scene` (validated by the caller's write_scene)."""
+    seq = Path(sequence_dir)
+    vid = video_id_for(seq, camera)
+    intr = _table(seq / "intrinsic.txt", vid).filter(pl.col("cameraID") == camera).sort("frame")
+    extr = _table(seq / "extrinsic.txt", vid).filter(pl.col("cameraID") == camera).sort("frame")
+    frames = extr["frame"].to_numpy()
+    if len(frames) == 0:
+        raise SceneError(vid, "extrinsic.txt", f"no rows for camera {camera}")
+    if not np.array_equal(frames, np.arange(len(frames))) or not np.array_equal(intr["frame"].to_numpy(), frames):
+        raise SceneError(vid, "extrinsic.txt", "frames must run 0..T-1 once each in intrinsic.txt and extrinsic.txt")
+    cam_from_world = extr.select(extr.columns[2:18]).to_numpy().astype(np.float64).reshape(-1, 4, 4)
+    level = np.eye(4)
+    world_from_cam_src = geometry.invert_pose(cam_from_world)
+    level[:3, :3] = _level_world(world_from_cam_src)
+    world_from_cam = level @ world_from_cam_src
+
+    cams_dir, t = seq / "frames", len(frames)
+    rgb, depth, inst = [], [], []
+    for f in frames:
+        rgb.append(cv2.cvtColor(_read_image(cams_dir / "rgb" / f"Camera_{camera}" / f"rgb_{f:05d}.jpg", vid, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+        d = _read_image(cams_dir / "depth" / f"Camera_{camera}" / f"depth_{f:05d}.png", vid, cv2.IMREAD_ANYDEPTH)
+        if d.dtype != np.uint16:
+            raise SceneError(vid, f"depth_{f:05d}.png", f"expected uint16 centimetres, got {d.dtype}")
+        depth.append(np.where(d >= SKY_CM, np.nan, d.astype(np.float32) / 100.0).astype(np.float32))
+        ip = cams_dir / "instanceSegmentation" / f"Camera_{camera}" / f"instancegt_{f:05d}.png"
+        if not ip.exists():
+            raise SceneError(vid, str(ip), "missing frame")
+        try:
+            inst.append(np.array(Image.open(ip)).astype(np.uint16))  # palette indices = trackID + 1
+        except OSError as exc:
+            raise SceneError(vid, str(ip), f"unreadable instance PNG: {exc}") from exc
+    h, w = depth[0].shape
+
+    q, tr = geometry.matrix_to_quat(world_from_cam[:, :3, :3]), world_from_cam[:, :3, 3]
+    cameras = pl.DataFrame({
+        "frame": frames.astype(np.int64), "time_s": frames / FPS,
+        "fx": intr["K[0,0]"].cast(pl.Float64), "fy": intr["K[1,1]"].cast(pl.Float64),
+        "cx": intr["K[0,2]"].cast(pl.Float64), "cy": intr["K[1,2]"].cast(pl.Float64),
+        "qw": q[:, 0], "qx": q[:, 1], "qy": q[:, 2], "qz": q[:, 3], "tx": tr[:, 0], "ty": tr[:, 1], "tz": tr[:, 2],
+    })
+    objects, poses = _objects(seq, vid, camera, world_from_cam)
+    meta = SceneMeta(video_id=vid, source="vkitti2", fps=FPS, width=w, height=h, n_frames=t,
+                     extra={"sequence": str(seq.name), "scene": seq.parent.name, "camera": camera})
+    return Scene(meta, np.stack(rgb), np.stack(depth), np.stack(inst), cameras, objects, poses)
+
+
+def _objects(seq: Path, vid: str, camera: int, world_from_cam: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
+    pose = _table(seq / "pose.txt", vid).filter(pl.col("cameraID") == camera).sort("trackID", "frame")
+    info = _table(seq / "info.txt", vid).sort("trackID")
+    bbox = _table(seq / "bbox.txt", vid).filter(pl.col("cameraID") == camera)
+    f = pose["frame"].to_numpy()
+    if len(f) and f.max() >= len(world_from_cam):
+        raise SceneError(vid, "pose.txt", f"object pose for frame {int(f.max())}, which does not exist")
+    loc = pose.select("camera_space_X", "camera_space_Y", "camera_space_Z").to_numpy().astype(np.float64)
+    r_cam_kitti = _euler_yxz(*(pose[c].to_numpy().astype(np.float64) for c in
+                               ("rotation_camera_space_y", "rotation_camera_space_x", "rotation_camera_space_z")))
+    height = pose["height"].to_numpy().astype(np.float64)
+    centre_cam = loc + (r_cam_kitti @ np.stack([np.zeros_like(height), -height / 2, np.zeros_like(height)], -1)[..., None])[..., 0]
+    cam_from_obj = geometry.pose_matrix(r_cam_kitti @ KITTI_FROM_OURS, centre_cam)
+    world_from_obj = world_from_cam[f] @ cam_from_obj
+    q = geometry.matrix_to_quat(world_from_obj[:, :3, :3])
+    vis = bbox.select("frame", "trackID", "truncation_ratio", "occupancy_ratio", "isMoving")
+    poses = (
+        pl.DataFrame({"frame": f.astype(np.int64), "trackID": pose["trackID"], "qw": q[:, 0], "qx": q[:, 1],
+                      "qy": q[:, 2], "qz": q[:, 3], "tx": world_from_obj[:, 0, 3], "ty": world_from_obj[:, 1, 3],
+                      "tz": world_from_obj[:, 2, 3]})
+        .join(vis, on=["frame", "trackID"], how="left")
+        .with_columns(
+            # occupancy = non-occluded share of the object, truncation = share outside the image [inferred, VKITTI1 readme]
+            ((1 - pl.col("truncation_ratio").fill_null(1.0)) * pl.col("occupancy_ratio").fill_null(0.0))
+            .clip(0.0, 1.0).cast(pl.Float64).alias("visible_fraction"),
+            (pl.col("trackID") + 1).cast(pl.Int64).alias("object_id"),
+        )
+    )
+    moving = poses.group_by("object_id").agg(pl.col("isMoving").cast(pl.Utf8).eq("True").any().alias("is_dynamic"))
+    dims = pose.group_by("trackID").agg(pl.col("width").first(), pl.col("height").first(), pl.col("length").first())
+    objects = (
+        info.join(dims, on="trackID", how="inner")
+        .with_columns((pl.col("trackID") + 1).cast(pl.Int64).alias("object_id"))
+        .join(moving, on="object_id", how="left")
+    )
+    captions = _captions(objects["label"].to_list(), objects["color"].to_list(), objects["model"].to_list())
+    objects = objects.select(
+        "object_id",
+        pl.col("label").str.to_lowercase().alias("category"),
+        pl.Series("caption", captions),
+        pl.col("length").cast(pl.Float64).alias("size_l"),
+        pl.col("width").cast(pl.Float64).alias("size_w"),
+        pl.col("height").cast(pl.Float64).alias("size_h"),
+        pl.lit(True).alias("has_front"),
+        pl.col("is_dynamic").fill_null(False),
+        pl.col("color").str.to_lowercase().alias("color"),
+    )
+    poses = poses.select("frame", "object_id", "qw", "qx", "qy", "qz", "tx", "ty", "tz", "visible_fraction")
+    return objects, poses
+
+
+def _captions(labels: list[str], colors: list[str], models: list[str]) -> list[str]:
+    """'the red car'; disambiguated with the model name, then an ordinal, until unique within the sequence."""
+    base = [f"the {c.lower()} {lab.lower()}" for c, lab in zip(colors, labels)]
+    if len(set(base)) == len(base):
+        return base
+    withmodel = [f"the {c.lower()} {m} {lab.lower()}" if base.count(b) > 1 else b
+                 for b, c, m, lab in zip(base, colors, models, labels)]
+    seen: dict[str, int] = {}
+    out = []
+    for cap in withmodel:
+        if withmodel.count(cap) > 1:
+            seen[cap] = seen.get(cap, 0) + 1
+            out.append(f"{cap} number {seen[cap]}")
+        else:
+            out.append(cap)
+    return out
