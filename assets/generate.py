@@ -1,6 +1,5 @@
 """Ingest: the raw videos of every configured source, and the dynamic partitions they define."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Standardize: one standard scene per video partition."""
 
-from __future__ import annotations
 
 import dagster as dg
 import numpy as np

@@ -1,6 +1,5 @@
 """New source directories become partitions and runs; a nightly schedule re-ingests the sources."""
 
-from __future__ import annotations
 
 import dagster as dg
 
@@ -9,7 +8,7 @@ from dagster_project.resources import PipelineParams
 from fourdpqa.stages import standardize
 
 per_video_job = dg.define_asset_job(
-    "per_video_job", selection=dg.AssetSelection.assets("standard_scenes").downstream(), partitions_def=videos
+    "per_video_job", selection=dg.AssetSelection.assets("standard_scenes").downstream()
 )
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets("raw_videos"))
 
