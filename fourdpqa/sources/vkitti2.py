@@ -86,6 +86,9 @@ def load_sequence(sequence_dir: str | Path, camera: int = 0) -> Scene:
         raise SceneError(vid, "extrinsic.txt", f"no rows for camera {camera}")
     if not np.array_equal(frames, np.arange(len(frames))) or not np.array_equal(intr["frame"].to_numpy(), frames):
         raise SceneError(vid, "extrinsic.txt", "frames must run 0..T-1 once each in intrinsic.txt and extrinsic.txt")
+    focal = intr.select("K[0,0]", "K[1,1]").to_numpy()
+    if not (np.isfinite(focal).all() and (focal > 0).all()):
+        raise SceneError(vid, "intrinsic.txt", f"focal lengths fx, fy must be positive, got rows {focal[~(focal > 0).all(1)][:5].tolist()}")
     cam_from_world = extr.select(extr.columns[2:18]).to_numpy().astype(np.float64).reshape(-1, 4, 4)
     level = np.eye(4)
     world_from_cam_src = geometry.invert_pose(cam_from_world)
