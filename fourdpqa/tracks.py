@@ -1,0 +1,310 @@
+"""Point tracks from a standard scene: visual and true-motion 2D tracks, 3D tracks, occlusion (paper Eq. 1-2).
+
+For a query (frame t_q, pixel p) the 3D point is ``X(t_q) = world_from_cam[t_q] @ unproject(K[t_q], p, depth)``.
+A point on object o moves rigidly with it, ``X(t) = world_from_object[o, t] @ inv(world_from_object[o, t_q]) @ X(t_q)``;
+a background point (instance 0) stays fixed in the world. Then
+
+- visual track      ``P2D(t) = Pi(K_t,   T_t,   X(t))`` — where the point appears in frame t;
+- true-motion track ``M2D(t) = Pi(K_t_q, T_t_q, X(t))`` — its own motion seen from the frozen query camera;
+- visual occlusion (Kubric point-tracking recipe, z-depth instead of ray length): behind the camera, OR outside the
+  image ``[-0.5, W-0.5] x [-0.5, H-0.5]``, OR the scene depth at the projected location (max over the 4 neighbouring
+  pixel centres) ``< tolerance * z`` of the point, OR none of those 4 pixels carries the point's instance id.
+  Invalid scene depth (NaN/inf: sky) counts as infinitely far, i.e. it never occludes. The 4 neighbours of (x, y)
+  are the pixel centres at ``floor(x + SNAP_PX) + {0, 1}`` (same for y), so a projection that lands on a pixel centre
+  up to rounding noise always uses that pixel and the next one (deterministic across devices and implementations).
+
+All points x frames of a chunk are computed at once with torch (float64 on every device, so CPU and CUDA agree
+with the NumPy reference to ~1e-9 px); chunking over points bounds memory to O(chunk_points * T).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fourdpqa import geometry
+from fourdpqa.atomic import write_npz
+from fourdpqa.device import resolve_device
+from fourdpqa.params import TracksParams
+from fourdpqa.scene import Scene
+
+SNAP_PX = 1e-6  # projections within this of a pixel centre count as on it (see module docstring)
+
+
+@dataclass
+class Queries:
+    frame: np.ndarray  # (N,) int64 query frame index INTO the `frames` given to compute_tracks (0-based in clip)
+    xy: np.ndarray  # (N, 2) float64 pixel (x, y), OpenCV convention (pixel centres at integers)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+@dataclass
+class Tracks:
+    frames: np.ndarray  # (T,) int64 scene frame indices the tracks cover (the clip)
+    queries: Queries
+    object_id: np.ndarray  # (N,) int64, 0 = background point (static in world)
+    visual_xy: np.ndarray  # (N, T, 2) float64 pixels (x, y), P2D(t) = Pi(K_t, T_t, X(t)); NaN where no pose
+    visual_occluded: np.ndarray  # (N, T) bool (behind | outside | depth test | instance test | no pose)
+    true_xy: np.ndarray  # (N, T, 2) float64 pixels (x, y), M2D(t) = Pi(K_tq, T_tq, X(t))
+    true_in_view: np.ndarray  # (N, T) bool (in front of and inside the query camera)
+    points_world: np.ndarray  # (N, T, 3) metres, world frame
+    points_query_cam: np.ndarray  # (N, T, 3) metres, OpenCV frame of the query camera
+    points_cam: np.ndarray  # (N, T, 3) metres, OpenCV frame of the camera at frame t
+
+    def __len__(self) -> int:
+        return len(self.object_id)
+
+
+# ------------------------------------------------------------------------------------------------ query sampling
+
+
+def allocate_per_segment(counts: np.ndarray, total: int, max_frac: float) -> np.ndarray:
+    """Kubric's ``get_num_to_sample``: share ``total`` over segments, fairest first, capped per segment.
+
+    Segments are visited from the fewest candidate points up; each takes ``min(round(remaining / segments_left),
+    round(count * max_frac))``, so small objects get their fair share when they can and large ones absorb the rest.
+    """
+    counts = np.asarray(counts, np.int64)
+    out = np.zeros(len(counts), np.int64)
+    remaining = int(total)
+    for rank, i in enumerate(np.argsort(counts, kind="stable")):
+        want = int(np.round(remaining / (len(counts) - rank)))
+        cap = int(np.round(counts[i] * max_frac))
+        out[i] = min(want, cap)
+        remaining -= out[i]
+    return out
+
+
+def sample_queries(
+    scene: Scene, params: TracksParams, rng: np.random.Generator, frames: np.ndarray | None = None
+) -> tuple[Queries, np.ndarray]:
+    """Query points like Kubric's point-tracking challenge, on visible pixels only.
+
+    Candidates lie on a (t, y, x) grid of step ``params.sampling_stride`` with a random offset (t = clip frame 0 only
+    when ``params.query_frames == "first"``); a candidate is usable when its depth is valid and, for an object pixel,
+    the object has a pose at that frame. ``background_share`` of ``queries_per_video`` go to the background, the rest
+    is shared over objects by :func:`allocate_per_segment` (at most ``max_sampled_frac`` of a segment's candidates);
+    what objects cannot take falls back to the background, within its own cap. Returns the queries sorted by
+    (frame, y, x) and their object ids (0 = background).
+    """
+    frames = _clip_frames(scene, frames)
+    s = params.sampling_stride
+    h, w = scene.meta.height, scene.meta.width
+    off_t, off_y, off_x = (int(v) for v in rng.integers(0, s, size=3))
+    clip_t = np.array([0]) if params.query_frames == "first" else np.arange(min(off_t, len(frames) - 1), len(frames), s)
+    ys, xs = np.arange(off_y % h, h, s), np.arange(off_x % w, w, s)
+    tt, yy, xx = (a.ravel() for a in np.meshgrid(clip_t, ys, xs, indexing="ij"))
+    scene_t = frames[tt]
+    seg = scene.instances[scene_t, yy, xx].astype(np.int64)
+    depth = scene.depth[scene_t, yy, xx]
+    usable = np.isfinite(depth) & (depth > 0)
+    posed = np.isfinite(scene.world_from_object[:, :, 0, 0])  # (O, T_scene)
+    obj_index = {oid: i for i, oid in enumerate(scene.object_ids)}
+    on_obj = seg > 0
+    if on_obj.any():
+        oi = np.array([obj_index[int(o)] for o in seg[on_obj]])
+        usable[on_obj] &= posed[oi, scene_t[on_obj]]
+    tt, yy, xx, seg = tt[usable], yy[usable], xx[usable], seg[usable]
+
+    obj_ids = np.unique(seg[seg > 0])
+    counts = np.array([(seg == o).sum() for o in obj_ids], np.int64)
+    n_bg_pool = int((seg == 0).sum())
+    n_total = params.queries_per_video
+    n_obj_target = n_total - int(np.round(params.background_share * n_total)) if len(obj_ids) else 0
+    per_obj = allocate_per_segment(counts, n_obj_target, params.max_sampled_frac)
+    n_bg = min(n_total - int(per_obj.sum()), int(np.round(n_bg_pool * params.max_sampled_frac)))
+
+    chosen = []
+    for seg_id, n in [(0, n_bg), *zip(obj_ids.tolist(), per_obj.tolist())]:
+        pool = np.flatnonzero(seg == seg_id)
+        if n > 0:
+            chosen.append(np.sort(rng.choice(pool, size=n, replace=False)))
+    idx = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+    order = np.lexsort((xx[idx], yy[idx], tt[idx]))
+    idx = idx[order]
+    queries = Queries(frame=tt[idx].astype(np.int64), xy=np.stack([xx[idx], yy[idx]], -1).astype(np.float64))
+    return queries, seg[idx].astype(np.int64)
+
+
+# ------------------------------------------------------------------------------------------------ track computation
+
+
+def compute_tracks(
+    scene: Scene,
+    queries: Queries,
+    frames: np.ndarray | None = None,
+    device: str | torch.device = "auto",
+    chunk_points: int = 2048,
+    depth_tolerance: float = 0.99,
+) -> Tracks:
+    """Visual / true-motion 2D tracks, 3D tracks and occlusion of every query over ``frames`` (module docstring).
+
+    The query's 3D point comes from the scene z-depth at the nearest pixel of ``queries.xy`` in frame
+    ``frames[queries.frame]``, and its object from the instance id there. Raises ``ValueError`` naming the video
+    for a query outside the image, on invalid depth, or on an object without a pose at its query frame.
+    """
+    frames = _clip_frames(scene, frames)
+    q_frame = np.asarray(queries.frame, np.int64)
+    q_xy = np.asarray(queries.xy, np.float64).reshape(-1, 2)
+    n, n_t = len(q_frame), len(frames)
+    h, w = scene.meta.height, scene.meta.width
+    vid = scene.video_id
+    if len(q_xy) != n:
+        raise ValueError(f"video {vid!r}: queries.frame has {n} entries but queries.xy {len(q_xy)}")
+    if n and (q_frame.min() < 0 or q_frame.max() >= n_t):
+        raise ValueError(f"video {vid!r}: query frame index outside the clip of {n_t} frames")
+    outside = ~np.isfinite(q_xy).all(1) | (q_xy[:, 0] < -0.5) | (q_xy[:, 0] > w - 0.5) | (q_xy[:, 1] < -0.5) | (q_xy[:, 1] > h - 0.5)
+    if outside.any():
+        raise ValueError(f"video {vid!r}: queries {np.flatnonzero(outside)[:10].tolist()} lie outside the {w}x{h} image")
+
+    scene_qf = frames[q_frame]
+    px = np.clip(np.floor(q_xy + 0.5).astype(np.int64), 0, [w - 1, h - 1])
+    z_q = scene.depth[scene_qf, px[:, 1], px[:, 0]].astype(np.float64)
+    bad = ~np.isfinite(z_q) | (z_q <= 0)
+    if bad.any():
+        raise ValueError(f"video {vid!r}: queries {np.flatnonzero(bad)[:10].tolist()} have no valid depth at their pixel")
+    object_id = scene.instances[scene_qf, px[:, 1], px[:, 0]].astype(np.int64)
+
+    # Pose table: row 0 = background (identity, static in world), row i+1 = scene.object_ids[i].
+    index = np.zeros(int(max(scene.object_ids, default=0)) + 1, np.int64)
+    index[scene.object_ids] = np.arange(1, len(scene.object_ids) + 1)
+    row = index[object_id]
+    poses = np.concatenate([np.broadcast_to(np.eye(4), (1, scene.meta.n_frames, 4, 4)), scene.world_from_object])
+    query_pose = poses[row, scene_qf]  # (N, 4, 4) world_from_object at the query frame
+    no_pose = ~np.isfinite(query_pose).all((1, 2))
+    if no_pose.any():
+        raise ValueError(f"video {vid!r}: queries {np.flatnonzero(no_pose)[:10].tolist()} lie on objects without a pose at their query frame")
+    k_all, wfc_all = scene.intrinsics, scene.world_from_cam
+    x_world_q = geometry.transform_points(wfc_all[scene_qf], geometry.unproject(k_all[scene_qf], q_xy[:, None], z_q[:, None]))[:, 0]
+    x_local = geometry.transform_points(geometry.invert_pose(query_pose), x_world_q[:, None])[:, 0]  # (N, 3)
+
+    dev = resolve_device(device) if isinstance(device, str) else device
+    f64 = dict(dtype=torch.float64, device=dev)
+    # Whole scene volumes, flat and uncopied on CPU (float32 depth / uint16 ids); gathered per sample by scene frame.
+    depth = torch.as_tensor(scene.depth, device=dev).reshape(-1)
+    inst = torch.as_tensor(scene.instances, device=dev).reshape(-1)
+    if dev.type != "cpu":
+        inst = inst.to(torch.int32)  # uint16 indexing is only guaranteed on CPU
+    frame_offset = torch.as_tensor(frames * (h * w), device=dev)
+    k = torch.as_tensor(k_all[frames], **f64)
+    cfw = torch.as_tensor(geometry.invert_pose(wfc_all[frames]), **f64)
+    obj_poses = torch.as_tensor(poses[:, frames], **f64)  # (O+1, T, 4, 4)
+    k_q = torch.as_tensor(k_all[scene_qf], **f64)
+    cfw_q = torch.as_tensor(geometry.invert_pose(wfc_all[scene_qf]), **f64)
+    local = torch.as_tensor(x_local, **f64)
+    rows = torch.as_tensor(row, device=dev)
+    own = torch.as_tensor(object_id, device=dev)
+
+    parts = []
+    for lo in range(0, n, max(1, chunk_points)):
+        sl = slice(lo, lo + chunk_points)
+        parts.append(_track_chunk(local[sl], rows[sl], own[sl], k_q[sl], cfw_q[sl], obj_poses, k, cfw, depth, inst,
+                                  frame_offset, h, w, depth_tolerance))
+    if parts:
+        out = [torch.cat(c).cpu().numpy() for c in zip(*parts)]
+    else:
+        e2, e3, eb = np.zeros((0, n_t, 2)), np.zeros((0, n_t, 3)), np.zeros((0, n_t), bool)
+        out = [e3, e3, e3, e2, eb, e2, eb]
+    pw, pc, pq, vxy, vocc, txy, tin = out
+    return Tracks(
+        frames=frames.astype(np.int64),
+        queries=Queries(frame=q_frame, xy=q_xy),
+        object_id=object_id,
+        visual_xy=vxy, visual_occluded=vocc.astype(bool), true_xy=txy, true_in_view=tin.astype(bool),
+        points_world=pw, points_query_cam=pq, points_cam=pc,
+    )
+
+
+def _track_chunk(
+    local: torch.Tensor, rows: torch.Tensor, own: torch.Tensor, k_q: torch.Tensor, cfw_q: torch.Tensor,
+    obj_poses: torch.Tensor, k: torch.Tensor, cfw: torch.Tensor, depth: torch.Tensor, inst: torch.Tensor,
+    frame_offset: torch.Tensor, h: int, w: int, tol: float,
+) -> tuple[torch.Tensor, ...]:
+    """One chunk of n points over T frames: world, camera and query-camera points, pixels and flags."""
+    # einsum lets torch fold the shared per-frame rotations into one matmul (far faster than n*T tiny 3x3 products).
+    pose = obj_poses[rows]  # (n, T, 4, 4)
+    pw = torch.einsum("ntij,nj->nti", pose[..., :3, :3], local) + pose[..., :3, 3]  # (n, T, 3)
+    pc = torch.einsum("tij,ntj->nti", cfw[:, :3, :3], pw) + cfw[None, :, :3, 3]
+    pq = torch.einsum("nij,ntj->nti", cfw_q[:, :3, :3], pw) + cfw_q[:, None, :3, 3]
+    vxy, vz = (a.transpose(0, 1) for a in geometry.project(k, pc.transpose(0, 1)))  # K per frame: (T, n, 3) layout
+    txy, tz = geometry.project(k_q, pq)  # K of each point's query frame: (n, T, 3) layout
+
+    finite = torch.isfinite(vxy).all(-1) & torch.isfinite(vz)
+    behind = ~(vz > 0)
+    vis_in = _inside(vxy, h, w)
+    # Kubric depth/segment tests on the 4 pixel centres around the projection (clamped into the image).
+    safe = torch.where(finite[..., None], vxy, torch.zeros_like(vxy))
+    x0 = torch.floor(safe[..., 0] + SNAP_PX).long()
+    y0 = torch.floor(safe[..., 1] + SNAP_PX).long()
+    d_max = torch.full_like(vz, -torch.inf)
+    own_seen = torch.zeros_like(behind)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            flat = frame_offset[None] + (y0 + dy).clamp(0, h - 1) * w + (x0 + dx).clamp(0, w - 1)
+            d = torch.nan_to_num(depth[flat].to(vz.dtype), nan=torch.inf, neginf=torch.inf)  # invalid = far
+            d_max = torch.maximum(d_max, d)
+            own_seen |= inst[flat].to(own.dtype) == own[:, None]
+    depth_occ = d_max < tol * vz
+    occluded = ~finite | behind | ~vis_in | depth_occ | ~own_seen
+    in_view = torch.isfinite(tz) & (tz > 0) & _inside(txy, h, w)
+    return pw, pc, pq, vxy, occluded, txy, in_view
+
+
+def _inside(xy: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    x, y = xy[..., 0], xy[..., 1]
+    return (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
+
+
+def _clip_frames(scene: Scene, frames: np.ndarray | None) -> np.ndarray:
+    n = scene.meta.n_frames
+    if frames is None:
+        return np.arange(n, dtype=np.int64)
+    frames = np.asarray(frames, np.int64).reshape(-1)
+    if len(frames) == 0 or frames.min() < 0 or frames.max() >= n:
+        raise ValueError(f"video {scene.video_id!r}: clip frames must be non-empty and within 0..{n - 1}")
+    return frames
+
+
+# ---------------------------------------------------------------------------------------------------------- files
+
+
+def tracks_to_arrays(tracks: Tracks, video_id: str, width: int, height: int) -> dict[str, np.ndarray]:
+    """Flat arrays for ``data/tracks/<video_id>.npz`` (layout checked by ``schemas.tracks``)."""
+    arrays = {f.name: getattr(tracks, f.name) for f in fields(Tracks) if f.name != "queries"}
+    arrays.update(query_frame=tracks.queries.frame, query_xy=tracks.queries.xy,
+                  video_id=np.array(video_id), image_size=np.array([width, height], np.int64))
+    return arrays
+
+
+def save_tracks(path: str | Path, tracks: Tracks, video_id: str, width: int, height: int) -> Path:
+    """Validate against the array schema, then write the npz atomically."""
+    from schemas.tracks import validate_tracks_arrays
+
+    arrays = tracks_to_arrays(tracks, video_id, width, height)
+    validate_tracks_arrays(arrays, str(path))
+    write_npz(path, **arrays)
+    return Path(path)
+
+
+def load_tracks(path: str | Path) -> tuple[Tracks, dict]:
+    """Read and validate a tracks npz; returns the tracks and ``{"video_id", "width", "height"}``."""
+    from schemas.tracks import validate_tracks_arrays
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable tracks file: {exc}") from exc
+    validate_tracks_arrays(arrays, str(path))
+    tracks = Tracks(
+        queries=Queries(frame=arrays["query_frame"], xy=arrays["query_xy"]),
+        **{f.name: arrays[f.name] for f in fields(Tracks) if f.name != "queries"},
+    )
+    width, height = (int(v) for v in arrays["image_size"])
+    return tracks, {"video_id": str(arrays["video_id"]), "width": width, "height": height}
