@@ -1,0 +1,48 @@
+"""A tiny conversation export (JSONL + jpg frames / an mp4) in a temp folder, shaped like assemble's export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+QA = [
+    ("Is the camera moving to the left? Answer yes or no.", "yes"),
+    ("Is the red cube getting closer to the camera? Answer yes or no.", "no"),
+    ("Which way does the sphere move?\nA. left\nB. right\nC. up\nD. down\nAnswer with the letter.", "B"),
+    ("How far did the cylinder move, in metres?", "1.5"),
+]
+
+
+def write_export(root: Path, n_frames: int = 4, size: int = 32, video_for_last: bool = True) -> Path:
+    """One record per QA: jpg frames with relative paths (the last record: only an mp4) -> the JSONL path."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for k, (prompt, answer) in enumerate(QA):
+        clip = rng.integers(0, 256, (n_frames, size, size, 3), dtype=np.uint8)
+        rec = {"id": f"proc_{k:05d}-c0-q00-000", "messages": [
+            {"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]},
+            {"role": "assistant", "content": [{"type": "text", "text": answer}]},
+        ]}
+        if video_for_last and k == len(QA) - 1:
+            path = root / "clips" / f"{k}.mp4"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 4.0, (size, size))
+            for f in clip:
+                vw.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+            vw.release()
+            rec["video"] = f"clips/{k}.mp4"
+        else:
+            names = []
+            for t, f in enumerate(clip):
+                name = f"frames/{k}/{t:03d}.jpg"
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(root / name), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+                names.append(name)
+            rec["frames"] = names
+        rows.append(rec)
+    out = root / "train_conversations.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return out
