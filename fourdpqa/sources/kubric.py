@@ -1,0 +1,256 @@
+"""Kubric worker directories (SOURCES.md B.1) -> standard scenes.
+
+Conversions done here, each in one place:
+- depth: TIFF float32 *ray distance* -> z depth (``geometry.ray_to_z_depth``); non-finite or <= 0 -> NaN;
+- camera: Blender c2w (looks down -Z, +Y up; quaternion wxyz) -> OpenCV c2w (``blender_to_opencv_world_from_cam``);
+- intrinsics: rebuilt in pixels from focal_length / sensor_width (``geometry.kubric_intrinsics``);
+- objects: segmentation value k -> object_id k = instances[k-1]; pose origin moved to the centre of the 3D box
+  (mean of ``bboxes_3d`` corners) when corners are given; size from our ``size`` extra or the box edges;
+- visible fraction: visibility / amodal_pixels (our extra) if present, else visibility / max(visibility).
+Every problem raises :class:`SceneError` naming the video, the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import polars as pl
+from PIL import Image
+
+from fourdpqa import geometry
+from fourdpqa.scene import Scene, SceneError, SceneMeta, validate_scene
+
+QUAT_TOL = 1e-2  # rounded fixtures (e.g. 4-digit quaternions) pass; a real non-rotation fails
+
+
+def list_videos(root: str | Path) -> list[str]:
+    """Video directory names under ``root`` (sorted; temporaries and names starting with '_' or '.' skipped)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and ".tmp-" not in p.name and p.name[0] not in "_.")
+
+
+def read_worker_dir(path: str | Path, source: str = "kubric", video_id: str | None = None) -> Scene:
+    """Read one worker directory into a validated :class:`Scene` (``video_id`` defaults to the directory name)."""
+    path = Path(path)
+    vid = video_id or path.name
+    if not path.is_dir():
+        raise SceneError(vid, str(path), "video directory missing")
+    meta = _read_json(vid, path / "metadata.json")
+    info = _get(vid, "metadata.json", meta, "metadata", dict)
+    res = _get(vid, "metadata.json", info, "resolution", list)
+    if len(res) != 2 or not all(isinstance(v, int) and v > 0 for v in res):
+        raise SceneError(vid, "metadata.json", f"metadata.resolution must be [W, H] positive ints, got {res}")
+    width, height = res
+    n = _get(vid, "metadata.json", info, "num_frames", int)
+    fps = float(_get(vid, "metadata.json", info, "frame_rate", (int, float)))
+    if n < 1 or not fps > 0:
+        raise SceneError(vid, "metadata.json", f"num_frames={n} and frame_rate={fps} must be positive")
+    cam = _get(vid, "metadata.json", meta, "camera", dict)
+    focal = float(_get(vid, "metadata.json", cam, "focal_length", (int, float)))
+    sensor = float(_get(vid, "metadata.json", cam, "sensor_width", (int, float)))
+    if not (focal > 0 and sensor > 0 and math.isfinite(focal / sensor)):
+        raise SceneError(vid, "metadata.json", f"camera focal_length={focal} mm and sensor_width={sensor} mm must be "
+                         f"positive (pixel focal length fx = focal_length / sensor_width * W must be > 0)")
+    k = geometry.kubric_intrinsics(focal, sensor, width, height)
+    c2w_blender = geometry.pose_matrix(_quats(vid, cam, "camera", n), _vectors(vid, cam, "positions", "camera", n))
+    world_from_cam = geometry.blender_to_opencv_world_from_cam(c2w_blender)
+    instances = _get(vid, "metadata.json", meta, "instances", list)
+
+    rgb = np.empty((n, height, width, 3), np.uint8)
+    depth = np.empty((n, height, width), np.float32)
+    seg = np.empty((n, height, width), np.uint16)
+    for t in range(n):
+        rgb[t] = _read_rgba(vid, path / f"rgba_{t:05d}.png", (height, width))
+        depth[t] = _read_depth(vid, path / f"depth_{t:05d}.tiff", (height, width))
+        seg[t] = _read_segmentation(vid, path / f"segmentation_{t:05d}.png", (height, width))
+    too_big = int(seg.max(initial=0))
+    if too_big > len(instances):
+        raise SceneError(vid, "segmentation_*.png", f"segmentation value {too_big} but only {len(instances)} instances in metadata.json")
+    z = geometry.ray_to_z_depth(depth, k)
+    z[~np.isfinite(z) | (z <= 0)] = np.nan
+
+    obj_rows, pose_rows = [], []
+    for i, inst in enumerate(instances):
+        obj, poses = _instance(vid, inst, i + 1, n)
+        obj_rows.append(obj)
+        pose_rows.append(poses)
+    times = np.arange(n) / fps
+    q_cam = geometry.matrix_to_quat(world_from_cam[:, :3, :3])
+    cameras = pl.DataFrame({
+        "frame": np.arange(n, dtype=np.int64), "time_s": times,
+        "fx": np.full(n, k[0, 0]), "fy": np.full(n, k[1, 1]), "cx": np.full(n, k[0, 2]), "cy": np.full(n, k[1, 2]),
+        "qw": q_cam[:, 0], "qx": q_cam[:, 1], "qy": q_cam[:, 2], "qz": q_cam[:, 3],
+        "tx": world_from_cam[:, 0, 3], "ty": world_from_cam[:, 1, 3], "tz": world_from_cam[:, 2, 3],
+    })
+    objects = pl.DataFrame(obj_rows, schema={
+        "object_id": pl.Int64, "category": pl.Utf8, "caption": pl.Utf8, "size_l": pl.Float64, "size_w": pl.Float64,
+        "size_h": pl.Float64, "has_front": pl.Boolean, "is_dynamic": pl.Boolean, "color": pl.Utf8, "size_class": pl.Utf8,
+    })
+    pose_schema = {"frame": pl.Int64, "object_id": pl.Int64, "qw": pl.Float64, "qx": pl.Float64, "qy": pl.Float64,
+                   "qz": pl.Float64, "tx": pl.Float64, "ty": pl.Float64, "tz": pl.Float64, "visible_fraction": pl.Float64}
+    object_poses = pl.concat([pl.DataFrame(p, schema=pose_schema) for p in pose_rows]) if pose_rows else pl.DataFrame(schema=pose_schema)
+    scene = Scene(
+        meta=SceneMeta(video_id=vid, source=source, fps=fps, width=width, height=height, n_frames=n,
+                       extra={"raw_format": "kubric_worker", "raw_depth_kind": "ray"}),
+        rgb=rgb, depth=z, instances=seg, cameras=cameras, objects=objects.sort("object_id"),
+        object_poses=object_poses.sort("object_id", "frame"),
+    )
+    validate_scene(scene)
+    return scene
+
+
+# --------------------------------------------------------------------------------------------------- metadata
+
+
+def _read_json(vid: str, p: Path) -> dict:
+    if not p.exists():
+        raise SceneError(vid, p.name, "missing file")
+    try:
+        obj = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SceneError(vid, p.name, f"unreadable JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise SceneError(vid, p.name, "top level must be an object")
+    return obj
+
+
+def _get(vid: str, file: str, d: dict, key: str, typ: Any) -> Any:
+    if key not in d:
+        raise SceneError(vid, file, f"missing key {key!r}")
+    v = d[key]
+    if not isinstance(v, typ) or isinstance(v, bool):
+        raise SceneError(vid, file, f"key {key!r} has type {type(v).__name__}")
+    return v
+
+
+def _array(vid: str, d: dict, key: str, what: str, shape: tuple[int, ...]) -> np.ndarray:
+    raw = _get(vid, "metadata.json", d, key, list)
+    try:
+        a = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SceneError(vid, "metadata.json", f"{what}.{key} is not a numeric array: {exc}") from exc
+    if a.shape != shape:
+        raise SceneError(vid, "metadata.json", f"{what}.{key} has shape {a.shape}, expected {shape}")
+    bad = np.flatnonzero(~np.isfinite(a).reshape(shape[0], -1).all(axis=1))
+    if bad.size:
+        raise SceneError(vid, "metadata.json", f"{what}.{key}: NaN/inf at frames {bad[:10].tolist()}")
+    return a
+
+
+def _vectors(vid: str, d: dict, key: str, what: str, n: int) -> np.ndarray:
+    return _array(vid, d, key, what, (n, 3))
+
+
+def _quats(vid: str, d: dict, what: str, n: int) -> np.ndarray:
+    q = _array(vid, d, "quaternions", what, (n, 4))
+    norm = np.linalg.norm(q, axis=1)
+    bad = np.flatnonzero(np.abs(norm - 1.0) > QUAT_TOL)
+    if bad.size:
+        raise SceneError(vid, "metadata.json", f"{what}.quaternions not unit norm (non-orthonormal rotation) at frames {bad[:10].tolist()}")
+    return q / norm[:, None]
+
+
+def _instance(vid: str, inst: Any, object_id: int, n: int) -> tuple[dict, dict]:
+    what = f"instances[{object_id - 1}]"
+    if not isinstance(inst, dict):
+        raise SceneError(vid, "metadata.json", f"{what} is not an object")
+    q = _quats(vid, inst, what, n)
+    pos = _vectors(vid, inst, "positions", what, n)
+    rot = geometry.quat_to_matrix(q)
+    if "bboxes_3d" in inst:
+        corners = _array(vid, inst, "bboxes_3d", what, (n, 8, 3))
+        centre = corners.mean(axis=1)
+        edges = np.linalg.norm(corners[0, [4, 2, 1]] - corners[0, 0], axis=1)  # x, y, z edges (product order)
+    else:
+        centre, edges = pos, None
+    if "size" in inst:
+        size = _array(vid, {"size": [inst["size"]]}, "size", what, (1, 3))[0]
+    elif edges is not None:
+        size = edges
+    else:
+        raise SceneError(vid, "metadata.json", f"{what}: needs 'size' or 'bboxes_3d' to know the object's extent")
+    if not (size > 0).all():
+        raise SceneError(vid, "metadata.json", f"{what}: non-positive size {size.tolist()}")
+    vis = _array(vid, {"v": [inst.get("visibility", [0] * n)]}, "v", f"{what}.visibility", (1, n))[0]
+    if "amodal_pixels" in inst:
+        amodal = _array(vid, {"v": [inst["amodal_pixels"]]}, "v", f"{what}.amodal_pixels", (1, n))[0]
+        frac = np.divide(vis, amodal, out=np.zeros(n), where=amodal > 0)
+    else:
+        frac = vis / vis.max() if vis.max() > 0 else np.zeros(n)
+    category = str(inst.get("category") or inst.get("shape_label") or "object")
+    obj = {
+        "object_id": object_id, "category": category,
+        "caption": str(inst.get("caption") or f"the {category} {object_id}"),
+        "size_l": float(size[0]), "size_w": float(size[1]), "size_h": float(size[2]),
+        "has_front": bool(inst.get("has_front", False)), "is_dynamic": bool(inst.get("is_dynamic", True)),
+        "color": str(inst.get("color") or inst.get("color_label") or ""),
+        "size_class": str(inst.get("size_label") or ""),
+    }
+    qn = geometry.matrix_to_quat(rot)
+    poses = {"frame": np.arange(n, dtype=np.int64), "object_id": np.full(n, object_id, np.int64),
+             "qw": qn[:, 0], "qx": qn[:, 1], "qy": qn[:, 2], "qz": qn[:, 3],
+             "tx": centre[:, 0], "ty": centre[:, 1], "tz": centre[:, 2], "visible_fraction": np.clip(frac, 0.0, 1.0)}
+    return obj, poses
+
+
+# ------------------------------------------------------------------------------------------------------ frames
+
+
+def _open_image(vid: str, p: Path) -> Image.Image:
+    if not p.exists():
+        raise SceneError(vid, p.name, "missing frame")
+    try:
+        img = Image.open(p)
+        img.load()  # forces full decoding: truncated files fail here
+        return img
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise SceneError(vid, p.name, f"unreadable or truncated image: {exc}") from exc
+
+
+def _check_shape(vid: str, p: Path, a: np.ndarray, hw: tuple[int, int]) -> None:
+    if a.shape[:2] != hw:
+        raise SceneError(vid, p.name, f"image size {a.shape[1]}x{a.shape[0]}, metadata says {hw[1]}x{hw[0]}")
+
+
+def _read_rgba(vid: str, p: Path, hw: tuple[int, int]) -> np.ndarray:
+    img = _open_image(vid, p)
+    if img.mode not in ("RGB", "RGBA"):
+        raise SceneError(vid, p.name, f"expected an RGB(A) 8-bit image, got mode {img.mode}")
+    a = np.asarray(img.convert("RGB"))
+    _check_shape(vid, p, a, hw)
+    return a
+
+
+def _read_segmentation(vid: str, p: Path, hw: tuple[int, int]) -> np.ndarray:
+    img = _open_image(vid, p)
+    if img.mode not in ("P", "L"):
+        raise SceneError(vid, p.name, f"expected an 8-bit palette/grey segmentation PNG, got mode {img.mode}")
+    a = np.asarray(img)
+    _check_shape(vid, p, a, hw)
+    return a
+
+
+def _read_depth(vid: str, p: Path, hw: tuple[int, int]) -> np.ndarray:
+    if not p.exists():
+        raise SceneError(vid, p.name, "missing depth frame")
+    a = cv2.imdecode(np.fromfile(p, np.uint8), cv2.IMREAD_UNCHANGED)
+    if a is None:
+        raise SceneError(vid, p.name, "unreadable or truncated TIFF")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.dtype != np.float32 or a.ndim != 2:
+        raise SceneError(vid, p.name, f"expected float32 (H, W[, 1]) depth, got {a.dtype} {a.shape}")
+    _check_shape(vid, p, a, hw)
+    if not np.isfinite(a).any():
+        raise SceneError(vid, p.name, "no finite depth value")
+    if (a[np.isfinite(a)] < 0).any():
+        raise SceneError(vid, p.name, "negative depth values (distances must be >= 0)")
+    return a
+

@@ -1,0 +1,502 @@
+"""The built-in procedural source: Kubric-like scene specs drawn from a seed, their motions, and the raw dump.
+
+A :class:`VideoSpec` is a small, JSON-serialisable description of one video (objects built from analytic parts,
+their motion programs, the camera program); :func:`object_poses` / :func:`camera_poses` turn it into per-frame
+poses, :mod:`fourdpqa.sources.render` rasterises it, and :func:`write_kubric_dump` writes the result in the
+Kubric *worker* layout (Blender camera axes, wxyz quaternions, ray-distance depth, palette segmentation) so that
+``standardize`` performs a real convention conversion.
+
+Conventions of the spec (all world-frame, +z up, metres, radians unless the name says ``_deg``):
+- object frame: +x front, +y left, +z up, origin at the centre of its 3D box; objects rest on z = 0.
+- yaw is counter-clockwise seen from above; ``rotate_cw`` therefore has a negative yaw rate.
+- camera program: ``pan_deg > 0`` turns the camera left (CCW about world z), ``tilt_deg > 0`` tilts it up,
+  ``roll_deg > 0`` rolls it clockwise as seen from behind the camera, ``orbit_deg > 0`` moves it CCW around the
+  target, ``move_cam`` is the total translation expressed in the *first* camera frame (OpenCV: x right, y down,
+  z forward). All of them progress linearly in time (constant velocity).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from fourdpqa import geometry
+from fourdpqa.atomic import atomic_dir, write_json
+from fourdpqa.params import GenerateParams
+from fourdpqa.sources.render import SceneRenderer
+
+GENERATOR_VERSION = "procedural-1"
+CAMERA_KINDS = ("static", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit", "combined")
+OBJECT_KINDS = ("static", "translate", "forward", "backward", "turn", "rotate_cw", "rotate_ccw")
+COMBINABLE = ("pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit")
+CATEGORIES = ("car", "box", "chair", "ball", "can", "person")
+
+PALETTE: dict[str, tuple[int, int, int]] = {
+    "red": (200, 35, 35), "green": (40, 150, 55), "blue": (35, 75, 205), "yellow": (235, 205, 35),
+    "orange": (240, 120, 25), "purple": (125, 55, 170), "white": (238, 238, 238), "brown": (115, 75, 40),
+}
+# Base (length along +x, width along +y, height) per category and size class, before a +-10% jitter.
+BASE_SIZE: dict[str, dict[str, tuple[float, float, float]]] = {
+    "car": {"small": (1.0, 0.5, 0.45), "large": (1.8, 0.85, 0.75)},
+    "box": {"small": (0.4, 0.4, 0.4), "large": (0.8, 0.8, 0.75)},
+    "chair": {"small": (0.45, 0.45, 0.8), "large": (0.6, 0.6, 1.1)},
+    "ball": {"small": (0.3, 0.3, 0.3), "large": (0.6, 0.6, 0.6)},
+    "can": {"small": (0.22, 0.22, 0.35), "large": (0.4, 0.4, 0.7)},
+    "person": {"small": (0.25, 0.4, 1.2), "large": (0.3, 0.5, 1.75)},
+}
+SIZE_WORDS = {"person": {"small": "short", "large": "tall"}}
+HAS_FRONT = {"car": True, "box": True, "chair": True, "ball": False, "can": False, "person": True}
+
+# Motion magnitudes, chosen well above the label thresholds of params.yaml (qa.thresholds) so every label value
+# of the 13 question types occurs on 32-frame clips, and small enough to keep the scene in view.
+CAM_ROT_DEG = (15.0, 40.0)
+CAM_ORBIT_DEG = (20.0, 45.0)
+CAM_MOVE_M = (1.0, 3.0)
+CAM_DIST_M = (5.0, 10.0)
+CAM_ELEV_DEG = (15.0, 35.0)
+OBJ_PATH_M = (1.5, 4.0)
+OBJ_TURN_DEG = (45.0, 120.0)
+OBJ_ROTATE_DEG = (60.0, 180.0)
+FOCAL_MM, SENSOR_MM = 35.0, 32.0  # Kubric defaults (horizontal field of view 0.8576 rad)
+# Segmentation palette (index 0 = background black); any fixed colours do, readers use the indices.
+SEG_PALETTE = np.concatenate([[0, 0, 0], np.random.default_rng(0).integers(40, 256, 255 * 3)]).astype(np.uint8).tolist()
+
+
+@dataclass(frozen=True)
+class Part:
+    """An analytic primitive in the object frame, axis aligned.
+
+    kind: "box" (half = half extents), "sphere" (half = (r, r, r)) or "cylinder" (half = (r, r, half length)
+    along ``axis`` 0/1/2 = object x/y/z); color: sRGB 0..255.
+    """
+
+    kind: str
+    center: tuple[float, float, float]
+    half: tuple[float, float, float]
+    color: tuple[int, int, int]
+    axis: int = 2
+
+    def extent(self) -> np.ndarray:
+        """Half extents (3,) of the part's axis-aligned box in the object frame."""
+        if self.kind == "cylinder":
+            e = np.full(3, self.half[0])
+            e[self.axis] = self.half[2]
+            return e
+        return np.asarray(self.half, float)
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    object_id: int  # 1-based; equals the segmentation value and the standard object_id
+    category: str
+    color: str
+    size_class: str  # "small" | "large"
+    size: tuple[float, float, float]  # (l, w, h) of the tight 3D box of the parts
+    has_front: bool
+    caption: str
+    parts: tuple[Part, ...]
+    start_xy: tuple[float, float]
+    start_yaw: float
+    motion: str  # one of OBJECT_KINDS
+    speed: float = 0.0  # m/s along the path (translate/forward/backward/turn)
+    direction: float = 0.0  # world heading of a "translate" motion
+    yaw_rate: float = 0.0  # rad/s (turn, rotate_cw < 0, rotate_ccw > 0)
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    kind: str  # one of CAMERA_KINDS
+    components: tuple[str, ...]  # the elementary motions composing it (empty when static)
+    eye: tuple[float, float, float]
+    target: tuple[float, float, float]
+    pan_deg: float = 0.0
+    tilt_deg: float = 0.0
+    roll_deg: float = 0.0
+    orbit_deg: float = 0.0
+    move_cam: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    focal_length_mm: float = FOCAL_MM
+    sensor_width_mm: float = SENSOR_MM
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    video_id: str
+    seed: int
+    index: int
+    n_frames: int
+    fps: float
+    width: int
+    height: int
+    camera: CameraSpec
+    objects: tuple[ObjectSpec, ...]
+    ground_seed: int
+    light_dir: tuple[float, float, float]  # unit vector towards the light (world)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def spec_hash(self) -> str:
+        """Content hash of everything that determines the rendered output (spec + generator version)."""
+        blob = json.dumps({"spec": self.to_dict(), "version": GENERATOR_VERSION}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def video_id_for(index: int) -> str:
+    return f"proc_{index:05d}"
+
+
+# ------------------------------------------------------------------------------------------------- object shapes
+
+
+def _box(lo: tuple, hi: tuple, color: tuple) -> Part:
+    lo_a, hi_a = np.asarray(lo, float), np.asarray(hi, float)
+    return Part("box", tuple((lo_a + hi_a) / 2), tuple((hi_a - lo_a) / 2), color)
+
+
+def _shade(color: tuple[int, int, int], f: float) -> tuple[int, int, int]:
+    return tuple(int(round(c * f)) for c in color)  # type: ignore[return-value]
+
+
+def _category_parts(category: str, l: float, w: float, h: float, color: tuple[int, int, int]) -> list[Part]:
+    """Parts in a frame with the object's bottom centre at the origin (+x front); recentred by the caller."""
+    if category == "car":
+        rw, hw = 0.22 * h, 0.07 * w
+        parts = [
+            _box((-l / 2, -0.43 * w, 0.2 * h), (l / 2 - 0.03, 0.43 * w, 0.6 * h), color),
+            _box((-0.45 * l, -0.38 * w, 0.6 * h), (0.1 * l, 0.38 * w, h), _shade(color, 0.75)),
+            _box((l / 2 - 0.04, 0.18 * w, 0.38 * h), (l / 2, 0.36 * w, 0.5 * h), (255, 240, 170)),
+            _box((l / 2 - 0.04, -0.36 * w, 0.38 * h), (l / 2, -0.18 * w, 0.5 * h), (255, 240, 170)),
+            _box((l / 2 - 0.035, -0.14 * w, 0.28 * h), (l / 2 - 0.01, 0.14 * w, 0.42 * h), (35, 35, 35)),
+        ]
+        for sx in (-0.3 * l, 0.3 * l):
+            for sy in (-(w / 2 - hw), w / 2 - hw):
+                parts.append(Part("cylinder", (sx, sy, rw), (rw, rw, hw), (30, 30, 30), axis=1))
+        return parts
+    if category == "box":
+        plate = (40, 40, 40) if sum(color) > 600 else (240, 240, 240)
+        return [
+            _box((-l / 2, -w / 2, 0.0), (l / 2 - 0.02, w / 2, h), color),
+            _box((l / 2 - 0.03, -0.35 * w, 0.2 * h), (l / 2, 0.35 * w, 0.8 * h), plate),
+        ]
+    if category == "chair":
+        seat, th, leg = 0.45 * h, 0.07 * h, 0.08
+        parts = [
+            _box((-l / 2, -w / 2, seat - th), (l / 2, w / 2, seat), color),
+            _box((-l / 2, -w / 2, seat), (-l / 2 + 0.08 * l, w / 2, h), color),
+        ]
+        for sx in (-l / 2, l / 2 - leg * l):
+            for sy in (-w / 2, w / 2 - leg * w):
+                parts.append(_box((sx, sy, 0.0), (sx + leg * l, sy + leg * w, seat - th), _shade(color, 0.6)))
+        return parts
+    if category == "ball":
+        return [Part("sphere", (0.0, 0.0, h / 2), (h / 2,) * 3, color)]
+    if category == "can":
+        lid = 0.04 * h
+        return [
+            Part("cylinder", (0.0, 0.0, (h - lid) / 2), (l / 2, l / 2, (h - lid) / 2), color),
+            Part("cylinder", (0.0, 0.0, h - lid / 2), (0.9 * l / 2, 0.9 * l / 2, lid / 2), (200, 200, 210)),
+        ]
+    if category == "person":
+        rh = 0.1 * h
+        return [
+            _box((-0.3 * l, -0.35 * w, 0.0), (0.3 * l, 0.35 * w, 0.45 * h), (45, 55, 95)),
+            _box((-0.4 * l, -0.5 * w, 0.45 * h), (0.4 * l, 0.5 * w, 0.8 * h), color),
+            _box((0.4 * l, -0.2 * w, 0.6 * h), (0.4 * l + 0.02, 0.2 * w, 0.72 * h), (245, 245, 245)),
+            Part("sphere", (0.0, 0.0, 0.8 * h + rh), (rh, rh, rh), (225, 180, 140)),
+            Part("sphere", (0.9 * rh, 0.0, 0.8 * h + rh), (0.28 * rh,) * 3, (190, 110, 90)),
+        ]
+    raise ValueError(f"unknown category {category!r}")
+
+
+def build_parts(category: str, dims: tuple[float, float, float], color: tuple[int, int, int]) -> tuple[tuple[Part, ...], tuple[float, float, float]]:
+    """Parts recentred on their tight 3D box, and that box's size (l, w, h)."""
+    parts = _category_parts(category, *dims, color)
+    lo = np.min([np.asarray(p.center) - p.extent() for p in parts], axis=0)
+    hi = np.max([np.asarray(p.center) + p.extent() for p in parts], axis=0)
+    mid = (lo + hi) / 2
+    moved = tuple(Part(p.kind, tuple(float(v) for v in np.asarray(p.center) - mid), tuple(float(v) for v in p.half), p.color, p.axis) for p in parts)
+    return moved, tuple(float(v) for v in hi - lo)  # type: ignore[return-value]
+
+
+def make_caption(obj: dict, others: list[dict]) -> str:
+    """Shortest of "the car", "the red car", "the small car", "the small red car" no other object matches."""
+    size_word = SIZE_WORDS.get(obj["category"], {}).get(obj["size_class"], obj["size_class"])
+    for keys in ((), ("color",), ("size_class",), ("size_class", "color")):
+        if not any(o["category"] == obj["category"] and all(o[k] == obj[k] for k in keys) for o in others):
+            break
+    color = obj["color"] if "color" in keys else None
+    size = size_word if "size_class" in keys else None
+    if obj["category"] == "person":
+        words = ["the", size, "person", f"in {color}" if color else None]
+    else:
+        words = ["the", size, color, obj["category"]]
+    return " ".join(w for w in words if w)
+
+
+# ------------------------------------------------------------------------------------------------------ motions
+
+
+def frame_times(n_frames: int, fps: float) -> np.ndarray:
+    return np.arange(n_frames, dtype=np.float64) / fps
+
+
+def object_poses(obj: ObjectSpec, times: np.ndarray) -> np.ndarray:
+    """world_from_object (T, 4, 4) of one object following its motion program; exactly constant when static."""
+    x0, y0 = obj.start_xy
+    th0 = obj.start_yaw
+    t = times
+    if obj.motion == "static":
+        x, y, yaw = np.full_like(t, x0), np.full_like(t, y0), np.full_like(t, th0)
+    elif obj.motion == "translate":
+        x, y, yaw = x0 + obj.speed * t * math.cos(obj.direction), y0 + obj.speed * t * math.sin(obj.direction), np.full_like(t, th0)
+    elif obj.motion in ("forward", "backward"):
+        v = obj.speed if obj.motion == "forward" else -obj.speed
+        x, y, yaw = x0 + v * t * math.cos(th0), y0 + v * t * math.sin(th0), np.full_like(t, th0)
+    elif obj.motion == "turn":
+        yaw = th0 + obj.yaw_rate * t
+        r = obj.speed / obj.yaw_rate
+        x, y = x0 + r * (np.sin(yaw) - math.sin(th0)), y0 - r * (np.cos(yaw) - math.cos(th0))
+    elif obj.motion in ("rotate_cw", "rotate_ccw"):
+        x, y, yaw = np.full_like(t, x0), np.full_like(t, y0), th0 + obj.yaw_rate * t
+    else:
+        raise ValueError(f"unknown object motion {obj.motion!r}")
+    pos = np.stack([x, y, np.full_like(t, obj.size[2] / 2)], -1)
+    return geometry.pose_matrix(geometry.yaw_to_quat(yaw), pos)
+
+
+def _rot_z(a: np.ndarray) -> np.ndarray:
+    c, s, z, o = np.cos(a), np.sin(a), np.zeros_like(a), np.ones_like(a)
+    return np.stack([c, -s, z, s, c, z, z, z, o], -1).reshape(*a.shape, 3, 3)
+
+
+def _rot_x(a: np.ndarray) -> np.ndarray:
+    c, s, z, o = np.cos(a), np.sin(a), np.zeros_like(a), np.ones_like(a)
+    return np.stack([o, z, z, z, c, -s, z, s, c], -1).reshape(*a.shape, 3, 3)
+
+
+def camera_poses(cam: CameraSpec, n_frames: int) -> np.ndarray:
+    """OpenCV world_from_cam (T, 4, 4) of the camera program (see the module docstring for the signs)."""
+    s = np.linspace(0.0, 1.0, n_frames)
+    eye, target = np.asarray(cam.eye, float), np.asarray(cam.target, float)
+    r0 = geometry.look_at(eye, target)[:3, :3]
+    orbit = _rot_z(np.radians(cam.orbit_deg) * s)
+    rot = orbit @ _rot_z(np.radians(cam.pan_deg) * s) @ r0 @ _rot_x(np.radians(cam.tilt_deg) * s) @ _rot_z(np.radians(cam.roll_deg) * s)
+    move = (r0 @ np.asarray(cam.move_cam, float))[None, :] * s[:, None]
+    pos = target + ((orbit @ (eye - target)[:, None])[..., 0]) + (orbit @ move[..., None])[..., 0]
+    return geometry.pose_matrix(rot, pos)
+
+
+def intrinsics(spec: VideoSpec) -> np.ndarray:
+    return geometry.kubric_intrinsics(spec.camera.focal_length_mm, spec.camera.sensor_width_mm, spec.width, spec.height)
+
+
+# ------------------------------------------------------------------------------------------------------ sampling
+
+
+def _pick(rng: np.random.Generator, mix: dict[str, float], allowed: tuple[str, ...]) -> str:
+    names = [k for k in allowed if mix.get(k, 0) > 0]
+    if not names:
+        raise ValueError(f"motion mix {mix} has no positive weight for any of {allowed}")
+    w = np.array([mix[k] for k in names], float)
+    return names[int(rng.choice(len(names), p=w / w.sum()))]
+
+
+def _sign(rng: np.random.Generator) -> float:
+    return 1.0 if rng.random() < 0.5 else -1.0
+
+
+def sample_camera(rng: np.random.Generator, mix: dict[str, float], n_frames: int) -> CameraSpec:
+    """A camera 5-10 m from the scene centre at 15-35 deg elevation looking at it; redrawn until the whole
+    trajectory stays above the ground, away from the scene centre, and looks no higher than the horizon."""
+    kind = _pick(rng, mix, CAMERA_KINDS)
+    for _ in range(200):
+        dist, elev, azim = rng.uniform(*CAM_DIST_M), np.radians(rng.uniform(*CAM_ELEV_DEG)), rng.uniform(-math.pi, math.pi)
+        target = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), rng.uniform(0.3, 0.6)])
+        eye = target + dist * np.array([math.cos(elev) * math.cos(azim), math.cos(elev) * math.sin(azim), math.sin(elev)])
+        if kind == "static":
+            comps: tuple[str, ...] = ()
+        elif kind == "combined":
+            n = int(rng.integers(2, 4))
+            comps = tuple(sorted(COMBINABLE[i] for i in rng.choice(len(COMBINABLE), n, replace=False)))
+        else:
+            comps = (kind,)
+        args: dict = {}
+        move = np.zeros(3)
+        for c in comps:
+            if c in ("pan", "tilt", "roll"):
+                args[f"{c}_deg"] = _sign(rng) * rng.uniform(*CAM_ROT_DEG)
+            elif c == "orbit":
+                args["orbit_deg"] = _sign(rng) * rng.uniform(*CAM_ORBIT_DEG)
+            else:  # dolly = camera z, truck = camera x, pedestal = camera -y (up)
+                axis = {"dolly": 2, "truck": 0, "pedestal": 1}[c]
+                move[axis] = _sign(rng) * rng.uniform(*CAM_MOVE_M)
+        spec = CameraSpec(kind=kind, components=comps, eye=tuple(eye), target=tuple(target),
+                          move_cam=tuple(float(v) for v in move), **args)
+        pos = camera_poses(spec, n_frames)[:, :3, 3]
+        # stay above the ground, away from the objects, and never tilt up past the horizon (an all-sky view)
+        if pos[:, 2].min() >= 0.6 and np.linalg.norm(pos - target, axis=1).min() >= 3.5 and spec.tilt_deg <= np.degrees(elev):
+            return spec
+    raise RuntimeError("could not sample a valid camera trajectory")  # pragma: no cover - 200 tries never fail
+
+
+def _object_radius(size: tuple[float, float, float]) -> float:
+    return 0.5 * math.hypot(size[0], size[1])
+
+
+def sample_video(params: GenerateParams, seed: int, index: int) -> VideoSpec:
+    """The spec of video ``index`` drawn from ``np.random.default_rng([seed, index])``."""
+    rng = np.random.default_rng([seed, index])
+    n_frames, fps = params.n_frames, params.fps
+    times = frame_times(n_frames, fps)
+    duration = max(times[-1], 1e-6)
+    cam = sample_camera(rng, params.camera_motion_mix, n_frames)
+    cam_pos = camera_poses(cam, n_frames)[:, :3, 3]
+    k = geometry.kubric_intrinsics(cam.focal_length_mm, cam.sensor_width_mm, params.width, params.height)
+    first_cam = camera_poses(cam, 1)[0]
+    disc = 0.3 * float(np.linalg.norm(np.asarray(cam.eye) - np.asarray(cam.target)))
+    n_obj = int(rng.integers(params.min_objects, params.max_objects + 1))
+    placed: list[tuple[dict, np.ndarray, float]] = []  # (attributes, (T, 3) centres, radius)
+    for _attempt in range(60 * n_obj):
+        if len(placed) == n_obj:
+            break
+        cat = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
+        size_class = "small" if rng.random() < 0.5 else "large"
+        color = list(PALETTE)[int(rng.integers(len(PALETTE)))]
+        if any(a["category"] == cat and a["color"] == color and a["size_class"] == size_class for a, _, _ in placed):
+            continue
+        dims = tuple(float(v) * rng.uniform(0.9, 1.1) for v in BASE_SIZE[cat][size_class])
+        parts, size = build_parts(cat, dims, PALETTE[color])  # type: ignore[arg-type]
+        motion = _pick(rng, params.object_motion_mix, OBJECT_KINDS)
+        rad = float(rng.uniform(0, disc) ** 0.5 * disc ** 0.5)
+        ang = rng.uniform(-math.pi, math.pi)
+        attrs = dict(category=cat, color=color, size_class=size_class, size=size, parts=parts,
+                     start_xy=(rad * math.cos(ang), rad * math.sin(ang)), start_yaw=float(rng.uniform(-math.pi, math.pi)),
+                     motion=motion, speed=0.0, direction=0.0, yaw_rate=0.0)
+        if motion in ("translate", "forward", "backward", "turn"):
+            attrs["speed"] = rng.uniform(*OBJ_PATH_M) / duration
+        if motion == "translate":
+            attrs["direction"] = float(rng.uniform(-math.pi, math.pi))
+        elif motion == "turn":
+            attrs["yaw_rate"] = _sign(rng) * np.radians(rng.uniform(*OBJ_TURN_DEG)) / duration
+        elif motion in ("rotate_cw", "rotate_ccw"):
+            attrs["yaw_rate"] = (-1 if motion == "rotate_cw" else 1) * np.radians(rng.uniform(*OBJ_ROTATE_DEG)) / duration
+        probe = ObjectSpec(object_id=0, has_front=HAS_FRONT[cat], caption="", **attrs)
+        centres = object_poses(probe, times)[:, :3, 3]
+        radius = _object_radius(size)
+        if np.linalg.norm(centres[:, :2] - cam_pos[:, :2], axis=1).min() < radius + 1.0:
+            continue
+        if any((np.linalg.norm(centres[:, :2] - c[:, :2], axis=1) < radius + r + 0.1).any() for _, c, r in placed):
+            continue
+        px, z = geometry.project_world(k, first_cam, centres[:1])
+        if z[0] <= 0 or not (0.05 * params.width < px[0, 0] < 0.95 * params.width and 0.05 * params.height < px[0, 1] < 0.95 * params.height):
+            continue
+        placed.append((attrs, centres, radius))
+    objects = []
+    for i, (attrs, _, _) in enumerate(placed):
+        caption = make_caption(attrs, [a for j, (a, _, _) in enumerate(placed) if j != i])
+        objects.append(ObjectSpec(object_id=i + 1, has_front=HAS_FRONT[attrs["category"]], caption=caption, **attrs))
+    light_el, light_az = np.radians(rng.uniform(40, 70)), rng.uniform(-math.pi, math.pi)
+    light = (math.cos(light_el) * math.cos(light_az), math.cos(light_el) * math.sin(light_az), math.sin(light_el))
+    return VideoSpec(video_id=video_id_for(index), seed=seed, index=index, n_frames=n_frames, fps=fps,
+                     width=params.width, height=params.height, camera=cam, objects=tuple(objects),
+                     ground_seed=int(rng.integers(2**31)), light_dir=light)
+
+
+# ------------------------------------------------------------------------------------------------- Kubric dump
+
+
+def _bbox_corners(size: tuple[float, float, float], world_from_object: np.ndarray) -> np.ndarray:
+    """(T, 8, 3) world corners in Kubric's itertools.product order over (x, y, z) in {min, max}."""
+    half = np.asarray(size) / 2
+    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
+    return geometry.transform_points(world_from_object, signs * half)
+
+
+def _encode(ext: str, image: np.ndarray, params: list[int] | None = None) -> bytes:
+    ok, buf = cv2.imencode(ext, image, params or [])
+    if not ok:
+        raise RuntimeError(f"{ext} encoding failed")
+    return buf.tobytes()
+
+
+def _palette_png(seg: np.ndarray) -> bytes:
+    """8-bit palette PNG like Kubric's segmentation files (value k = instances[k-1], 0 = background)."""
+    img = Image.fromarray(seg.astype(np.uint8), mode="P")
+    img.putpalette(SEG_PALETTE)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def write_kubric_dump(spec: VideoSpec, out_dir: str | Path, device: str | torch.device = "cpu", chunk_rays: int = 65536) -> Path:
+    """Render ``spec`` and write one Kubric worker directory atomically (see SOURCES.md B.1).
+
+    Files: rgba_%05d.png, depth_%05d.tiff (float32 ray distance, deflate), segmentation_%05d.png, metadata.json,
+    data_ranges.json (depth min/max; no flow is rendered), events.json (no collisions are simulated) and
+    procedural.json (the spec and its hash). Instances keep the spec order (Kubric sorts them by visibility;
+    readers rely on neither) and include objects that are never visible.
+    """
+    out_dir = Path(out_dir)
+    times = frame_times(spec.n_frames, spec.fps)
+    k = intrinsics(spec)
+    w2c = camera_poses(spec.camera, spec.n_frames)
+    poses = np.stack([object_poses(o, times) for o in spec.objects]) if spec.objects else np.zeros((0, spec.n_frames, 4, 4))
+    renderer = SceneRenderer(spec, device=device, chunk_rays=chunk_rays)
+    n_obj = len(spec.objects)
+    visibility = np.zeros((n_obj, spec.n_frames), np.int64)
+    amodal = np.zeros((n_obj, spec.n_frames), np.int64)
+    dmin, dmax = math.inf, -math.inf
+    with atomic_dir(out_dir) as tmp:
+        for t in range(spec.n_frames):
+            frame = renderer.render(k, w2c[t], poses[:, t])
+            rgba = np.concatenate([frame.rgb[..., ::-1], np.full(frame.rgb.shape[:2] + (1,), 255, np.uint8)], -1)
+            (tmp / f"rgba_{t:05d}.png").write_bytes(_encode(".png", rgba))
+            (tmp / f"depth_{t:05d}.tiff").write_bytes(_encode(".tiff", frame.depth, [cv2.IMWRITE_TIFF_COMPRESSION, 8]))
+            (tmp / f"segmentation_{t:05d}.png").write_bytes(_palette_png(frame.instances))
+            visibility[:, t] = np.bincount(frame.instances.ravel(), minlength=n_obj + 1)[1:]
+            amodal[:, t] = frame.amodal
+            dmin, dmax = min(dmin, float(frame.depth.min())), max(dmax, float(frame.depth.max()))
+        c2w_blender = w2c @ geometry.BLENDER_TO_OPENCV
+        cam = spec.camera
+        fov = 2 * math.atan(cam.sensor_width_mm / (2 * cam.focal_length_mm))
+        instances = []
+        for i, o in enumerate(spec.objects):
+            instances.append({
+                "asset_id": f"procedural_{o.category}", "category": o.category, "is_dynamic": o.motion != "static",
+                "scale": 1.0, "positions": poses[i, :, :3, 3], "quaternions": geometry.matrix_to_quat(poses[i, :, :3, :3]),
+                "bboxes_3d": _bbox_corners(o.size, poses[i]), "visibility": visibility[i],
+                "caption": o.caption, "size": list(o.size), "has_front": o.has_front, "color": o.color,
+                "size_label": o.size_class, "amodal_pixels": amodal[i],
+            })
+        metadata = {
+            "flags": {"seed": spec.seed, "video_index": spec.index, "generator": GENERATOR_VERSION},
+            "metadata": {"resolution": [spec.width, spec.height], "frame_rate": spec.fps, "step_rate": spec.fps,
+                         "num_frames": spec.n_frames, "num_instances": n_obj, "gravity": [0.0, 0.0, -10.0],
+                         "background": "procedural_dome"},
+            "camera": {"focal_length": cam.focal_length_mm, "sensor_width": cam.sensor_width_mm, "field_of_view": fov,
+                       "positions": c2w_blender[:, :3, 3], "quaternions": geometry.matrix_to_quat(c2w_blender[:, :3, :3])},
+            "instances": instances,
+        }
+        write_json(tmp / "metadata.json", metadata)
+        write_json(tmp / "data_ranges.json", {"depth": {"min": dmin, "max": dmax}})
+        write_json(tmp / "events.json", {"collisions": []})
+        write_json(tmp / "procedural.json", {"spec": spec.to_dict(), "spec_hash": spec.spec_hash(), "generator_version": GENERATOR_VERSION})
+    return out_dir
+
+
+def read_spec_hash(video_dir: str | Path) -> str | None:
+    """The spec hash stored in a dump, or None if the dump is absent or unreadable (then it is regenerated)."""
+    p = Path(video_dir) / "procedural.json"
+    try:
+        return json.loads(p.read_text())["spec_hash"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
