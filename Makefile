@@ -37,7 +37,7 @@ ui: install
 	$(VENV)/bin/dagster dev -m dagster_project.definitions
 
 mlflow: install
-	$(VENV)/bin/mlflow ui --backend-store-uri data/mlruns
+	MLFLOW_ALLOW_FILE_STORE=true $(VENV)/bin/mlflow ui --backend-store-uri data/mlruns
 
 bench: install
 	$(PY) benchmarks/render.py
