@@ -104,7 +104,9 @@ class SceneRenderer:
             amodal=amodal.cpu().numpy(),
         )
 
-    def _cast(self, origin: torch.Tensor, dirs: torch.Tensor, poses: torch.Tensor, amodal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _cast(
+        self, origin: torch.Tensor, dirs: torch.Tensor, poses: torch.Tensor, amodal: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Nearest hit of rays (N, 3) (unit directions from ``origin``); accumulates amodal counts in place."""
         best_t, color = self._background(origin, dirs)
         inst = torch.zeros(dirs.shape[0], dtype=torch.uint8, device=self.device)
