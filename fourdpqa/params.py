@@ -112,7 +112,6 @@ class QAParams(_Section):
     timestamp_cues: bool = True
     # question types to generate (paper numbering 1..13, 0 = metric); empty = all
     question_types: list[int] = []
-    tracking_points_per_clip: int = Field(16, ge=1)
 
 
 class PhrasingParams(_Section):

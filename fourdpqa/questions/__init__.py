@@ -1,0 +1,86 @@
+"""The 13 question types of the paper (Table 1 numbering) plus metric questions (type 0), and the per-clip
+generator that turns drafts into QA records (team brief "QA record")."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from fourdpqa.questions.base import Ctx, Draft, QuestionType
+from fourdpqa.questions.camera import CAM_OBJ_DISTANCE, CAMERA_MOVEMENT
+from fourdpqa.questions.metric import METRIC
+from fourdpqa.questions.object_motion import AGENT, DIRECTION, MOVED, OBJ_OBJ_CHANGE, ROTATION
+from fourdpqa.questions.spatial import DEPTH, MV_DEPTH, MV_OBJ_DIST, OBJ_DIST
+from fourdpqa.questions.tracking import TRUE, VISUAL
+
+TYPES: dict[int, QuestionType] = {qt.qtype: qt for qt in (
+    METRIC, CAMERA_MOVEMENT, CAM_OBJ_DISTANCE, ROTATION, DIRECTION, AGENT, MOVED, OBJ_OBJ_CHANGE, DEPTH, OBJ_DIST,
+    MV_DEPTH, MV_OBJ_DIST, VISUAL, TRUE,
+)}
+ATTEMPTS = 3  # builds tried per question slot (each draws new assets) before the slot is left empty
+
+
+def enabled_types(ctx: Ctx) -> list[int]:
+    if ctx.qa.question_types:
+        return [t for t in ctx.qa.question_types if t in TYPES]
+    return [t for t in sorted(TYPES) if t != 0 or ctx.qa.metric_questions]
+
+
+def choose_format(ctx: Ctx, qt: QuestionType) -> str:
+    weights = np.array([ctx.qa.answer_format_mix.get(f, 1.0 if f in ("trajectory", "numeric") else 0.0) for f in qt.formats])
+    if weights.sum() <= 0:
+        weights = np.ones(len(qt.formats))
+    return qt.formats[int(ctx.rng.choice(len(qt.formats), p=weights / weights.sum()))]
+
+
+def generate_clip(ctx: Ctx) -> list[Draft]:
+    """``qa.questions_per_clip`` question slots cycling over the enabled types (in a fresh random order each
+    round, so every type gets its turn); duplicates (same question and answer) are dropped."""
+    types = enabled_types(ctx)
+    drafts: list[Draft] = []
+    seen: set[tuple[str, str]] = set()
+    order: list[int] = []
+    for _ in range(ctx.qa.questions_per_clip):
+        if not order:
+            order = [int(t) for t in ctx.rng.permutation(types)]
+        qt = TYPES[order.pop()]
+        for _attempt in range(ATTEMPTS):
+            d = qt.build(ctx, choose_format(ctx, qt))
+            if d is None:
+                continue
+            key = (d.question, d.answer)
+            if key not in seen:
+                seen.add(key)
+                drafts.append(d)
+            break
+    return drafts
+
+
+def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, clip_frames: list[int], fps: float,
+              seed: int) -> dict:
+    """A QA record (``schemas.qa.QASchema`` row) from a draft."""
+    continuous = d.answer_format in ("trajectory", "numeric")
+    return {
+        "id": rid, "video_id": video_id, "source": source, "clip_id": clip_id,
+        "clip_frames": [int(f) for f in clip_frames], "fps": float(fps),
+        "question_type": d.question_type, "question_name": d.question_name, "category": d.category,
+        "reference_mode": d.reference_mode, "answer_format": d.answer_format, "question": d.question,
+        "options": list(d.options), "answer": d.answer, "answer_text": d.answer_text,
+        "label": "" if continuous else d.label,
+        "measurement": dumps({"spec": d.spec, "values": d.values, "slots": d.slots}),
+        "threshold": dumps(d.threshold), "marks": dumps(d.marks), "object_ids": [int(o) for o in d.object_ids],
+        "template_id": d.template_id, "seed": int(seed), "phrased": False,
+    }
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def _plain(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,0 +1,243 @@
+"""Every question type on scenes with known motion: the generated answer equals the truth computed here from the
+analytic trajectories, MC options hold exactly one correct answer, referenced objects are visible where referenced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fourdpqa import labels
+from fourdpqa.geometry import project_world
+from fourdpqa.motion import clip_motion
+from fourdpqa.oracle import oracle_answer
+from fourdpqa.params import LabelThresholds, QAParams
+from fourdpqa.qa_format import parse_trajectory
+from fourdpqa.questions import generate_clip, to_record
+from fourdpqa.questions.base import Ctx, Draft
+from fourdpqa.questions.camera import describe_camera
+from fourdpqa.sampling import rng_for, visible_at, visible_throughout
+from schemas.qa import LETTERS
+from tests.qa.conftest import N_T, build_scene, cam_track, obj_track
+
+TH = LabelThresholds(min_object_pixels=4)
+CAM = np.array([0.0, 0.0, 1.5])
+# id: (start, velocity per frame, yaw0, yaw rate per frame, size)
+OBJS = {
+    1: ((6.0, 1.5, 0.25), (0.0, 0.12, 0.0), np.pi / 2, 0.0, (1.0, 0.5, 0.5)),  # faces +y, drives forward = left in view
+    2: ((8.0, -1.5, 0.4), (0.0, 0.0, 0.0), 0.0, 0.08, (0.8, 0.8, 0.8)),  # spins counter-clockwise in place
+    3: ((5.0, 0.0, 0.3), (0.2, 0.0, 0.0), 0.0, 0.0, (0.6, 0.6, 0.6)),  # faces +x, drives away from the camera
+}
+CAPTIONS = ["red car", "blue box", "green cart"]
+
+
+def pos(oid: int, k: int) -> np.ndarray:
+    start, vel = OBJS[oid][0], OBJS[oid][1]
+    return np.asarray(start) + k * np.asarray(vel)
+
+
+def path(oid: int) -> float:
+    return float(np.linalg.norm(OBJS[oid][1]) * (N_T - 1))
+
+
+@pytest.fixture(scope="module")
+def rich():
+    cams = cam_track(CAM, velocity=(0, 0, 0))
+    objs = [(size, obj_track(start, vel, yaw0, rate)) for start, vel, yaw0, rate, size in OBJS.values()]
+    return build_scene(cams, objs, captions=CAPTIONS)
+
+
+def drafts_of(scene, qtype: int, n: int = 40, seed: int = 0) -> list[Draft]:
+    qa = QAParams(clip_frames=N_T, questions_per_clip=n, question_types=[qtype], thresholds={"default": TH})
+    m = clip_motion(scene, np.arange(N_T))
+    out = generate_clip(Ctx(scene, m, TH, qa, rng_for(seed, f"t{qtype}")))
+    assert out, f"type {qtype}: no question generated"
+    for d in out:
+        check_common(scene, m, d)
+    return out
+
+
+def check_common(scene, m, d: Draft) -> None:
+    """Format invariants, visibility of references, pixel references on the object, oracle agreement."""
+    if d.answer_format == "mc":
+        assert len(d.options) == 4 and len(set(d.options)) == 4 and d.answer in LETTERS
+        assert d.spec["option_labels"].count(d.label) == 1
+        assert d.options[LETTERS.index(d.answer)] == d.answer_text
+    if d.answer_format == "yn":
+        assert d.options == ["yes", "no"] and d.answer in ("yes", "no")
+    h, w = scene.meta.height, scene.meta.width
+    for r in d.refs:
+        if r.object_id == 0:
+            continue
+        if r.frame is not None:
+            assert visible_at(scene, m, r.object_id, r.frame, TH), (d.question, r)
+        for mk in r.marks:
+            assert mk["frame"] == r.frame
+            coords = mk.get("xy", []) + mk.get("box", [])
+            assert all(0.0 <= c <= 1.0 for c in coords)
+        if r.mode == "pixel":
+            x, y = (float(v) for v in r.text.split("(")[1].split(")")[0].split(", "))
+            col, row = round(x * w - 0.5), round(y * h - 0.5)
+            assert scene.instances[int(m.frames[r.frame]), row, col] == r.object_id
+    if d.question_type in (1, 2, 3, 4, 5, 6, 7):
+        assert all(visible_throughout(scene, m, o, TH) for o in d.object_ids)
+    for k in d.spec.get("frames", []) if d.question_type in (8, 9, 10, 11) else []:
+        assert k in range(m.n_frames)
+    rec = to_record(d, rid="r", video_id=scene.video_id, source="toy", clip_id="c", clip_frames=list(range(N_T)), fps=10.0, seed=0)
+    assert oracle_answer(rec, scene) == d.answer
+
+
+def yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def test_type1_camera_forward():
+    cams = cam_track(CAM, velocity=0.25 * np.array([6.0, 0, -1.0]) / np.hypot(6, 1))  # dolly along the optical axis
+    objs = [((1, 1, 1), obj_track((14, 1.5, 0.5))), ((1, 1, 1), obj_track((15, -1.5, 0.5)))]
+    scene = build_scene(cams, objs, captions=["a", "b"])
+    ds = drafts_of(scene, 1)
+    assert {d.answer_format for d in ds} == {"mc", "yn", "free"}
+    for d in ds:
+        assert d.label == "forward"
+        if d.answer_format == "mc":
+            correct = [i for i, o in enumerate(d.options) if o == describe_camera("forward")]
+            assert correct == [LETTERS.index(d.answer)]
+            for lab in d.spec["option_labels"]:
+                if lab != "forward":  # every distractor claims motion that did not happen
+                    assert any(c != "forward" for c in labels.camera_components(lab)) or lab == "static"
+        elif d.answer_format == "yn":
+            q = d.spec["query"]
+            assert d.answer == yes(q == "forward")
+        else:
+            assert d.answer == "The camera moves forward"
+
+
+def test_type1_camera_pan_left():
+    cams = cam_track(CAM, velocity=(0, 0, 0), yaw_rate=np.radians(4))
+    objs = [((1, 1, 1), obj_track((8, y, 0.5))) for y in (-3.0, 0.0, 3.0, 6.0)]
+    scene = build_scene(cams, objs, captions=["a", "b", "c", "d"])
+    for d in drafts_of(scene, 1):
+        assert d.label == "pan left"
+
+
+def test_type2_camera_object_distance(rich):
+    truth = {1: "constant", 2: "constant", 3: "increasing"}  # object 1: 6.39 m -> 6.62 m is +3.6 % < 5 %
+    for oid in truth:
+        d0, d1 = np.linalg.norm(pos(oid, 0) - CAM), np.linalg.norm(pos(oid, N_T - 1) - CAM)
+        assert (d1 / d0 - 1 > 0.15) == (truth[oid] == "increasing")
+    for d in drafts_of(rich, 2):
+        assert d.label == truth[d.object_ids[0]]
+        if d.answer_format == "yn":
+            assert d.answer == yes(d.spec["query"] == d.label)
+
+
+def test_type3_rotation(rich):
+    for d in drafts_of(rich, 3):
+        assert d.object_ids == [2] and d.label == "counter-clockwise"  # yaw rate > 0 = CCW from above
+        if d.answer_format == "yn":
+            assert d.answer == yes(d.spec["query"] == "counter-clockwise")
+
+
+def test_type4_direction(rich):
+    truth = {1: "left", 3: "away from the camera"}  # camera looks along +x: +y is its left
+    ds = drafts_of(rich, 4)
+    for d in ds:
+        assert d.label == truth[d.object_ids[0]]
+    assert {d.answer_format for d in ds} == {"mc", "free"}
+
+
+def test_type5_agent(rich):
+    for d in drafts_of(rich, 5, n=60):
+        oid = d.object_ids[0]
+        if d.spec["aspect"] == "move":
+            assert oid in (1, 3) and d.label == "forward"  # both drive along their own +x
+        else:
+            assert d.label == {1: "straight", 2: "left", 3: "straight"}[oid]
+        if d.answer_format == "yn":
+            assert d.answer == yes(d.spec["query"] == d.label)
+
+
+def test_type6_moved_distance(rich):
+    ds = drafts_of(rich, 6, n=40)
+    assert {d.answer_format for d in ds} == {"mc", "yn"}
+    for d in ds:
+        if d.answer_format == "mc":
+            assert d.label == "obj:3"  # 1.8 m vs 1.08 m vs 0 m
+        else:
+            a, b = d.spec["objects"]
+            longer = path(a) > path(b)
+            assert d.answer == yes(longer if d.spec["query"] == "greater" else not longer)
+
+
+def test_type7_object_object_distance_change(rich):
+    truth = {(1, 2): "increasing", (1, 3): "increasing", (2, 3): "decreasing"}
+    for d in drafts_of(rich, 7, n=40):
+        pair = tuple(sorted(d.spec["objects"]))
+        dist = [np.linalg.norm(pos(pair[0], k) - pos(pair[1], k)) for k in (0, N_T - 1)]
+        assert (dist[1] > dist[0]) == (truth[pair] == "increasing")
+        assert d.label == truth[pair]
+
+
+@pytest.mark.parametrize("qtype", [8, 10])
+def test_types8_10_depth(rich, qtype):
+    for d in drafts_of(rich, qtype):
+        (a, b), (i, j) = d.spec["objects"], d.spec["frames"]
+        assert (i == j) == (qtype == 8)
+        closer = np.linalg.norm(pos(a, i) - CAM) < np.linalg.norm(pos(b, j) - CAM)
+        assert d.answer == yes(closer if d.spec["query"] == "less" else not closer)
+
+
+@pytest.mark.parametrize("qtype", [9, 11])
+def test_types9_11_object_distance(rich, qtype):
+    for d in drafts_of(rich, qtype):
+        (p, q), (i, j) = d.spec["pairs"], d.spec["frames"]
+        d0 = np.linalg.norm(pos(p[0], i) - pos(p[1], i))
+        d1 = np.linalg.norm(pos(q[0], j) - pos(q[1], j))
+        assert abs(d0 - d1) / max(d0, d1) >= TH.distance_compare_margin_rel
+        smaller = d0 < d1
+        assert d.answer == yes(smaller if d.spec["query"] == "less" else not smaller)
+
+
+def _point_world(scene, k: int, x: int, y: int) -> np.ndarray:
+    """3D point of a query pixel from depth and camera (independent of fourdpqa.tracks)."""
+    kk, wfc = scene.intrinsics[k], scene.world_from_cam[k]
+    z = float(scene.depth[k, y, x])
+    cam = np.array([(x - kk[0, 2]) / kk[0, 0] * z, (y - kk[1, 2]) / kk[1, 1] * z, z])
+    return wfc[:3, :3] @ cam + wfc[:3, 3]
+
+
+@pytest.mark.parametrize("qtype", [12, 13])
+def test_tracking_static_scene_moving_camera(qtype):
+    """Static objects, camera trucking right: visual tracks follow the projection into each frame; true-motion
+    tracks stay at the query pixel (the point does not move in the world)."""
+    cams = cam_track(CAM, velocity=(0, -0.1, 0))
+    objs = [((1, 1, 1), obj_track((7, 0.5, 0.5))), ((1, 1, 1), obj_track((9, -1.5, 0.5)))]
+    scene = build_scene(cams, objs, captions=["a", "b"])
+    h, w = scene.meta.height, scene.meta.width
+    for d in drafts_of(scene, qtype, n=12):
+        entries = parse_trajectory(d.answer)
+        assert sorted(entries) == d.spec["targets"] and list(entries) == d.spec["order"]
+        k, (x, y) = d.spec["query_frame"], d.spec["xy"]
+        xw = _point_world(scene, k, x, y)
+        for t, (xn, yn, flag) in entries.items():
+            cam_t = k if qtype == 13 else t
+            (px, py), z = (a[0] for a in project_world(scene.intrinsics[cam_t], scene.world_from_cam[cam_t], xw[None]))
+            inside = z > 0 and -0.5 <= px <= w - 0.5 and -0.5 <= py <= h - 0.5
+            assert (flag != "out of view") == inside
+            if inside:
+                assert xn == pytest.approx((px + 0.5) / w, abs=6e-4) and yn == pytest.approx((py + 0.5) / h, abs=6e-4)
+            if qtype == 13:
+                assert (xn, yn, flag) == (round((x + 0.5) / w, 3), round((y + 0.5) / h, 3), "visible")
+
+
+def test_metric_questions(rich):
+    for d in drafts_of(rich, 0, n=30):
+        a, b = d.spec["frames"]
+        if d.question_name == "metric_camera_travel":
+            pytest.fail("a static camera has no travel distance question")
+        oid = d.spec["objects"][0]
+        step = np.linalg.norm(OBJS[oid][1])
+        expected = {"metric_path_length": step * (b - a), "metric_displacement": step * (b - a),
+                    "metric_speed": step * 10.0}[d.question_name]  # fps 10
+        assert float(d.answer) == pytest.approx(expected, abs=0.006)
+        if (a, b) != (0, N_T - 1):
+            assert f"between {a / 10:g} s and {b / 10:g} s" in d.question.lower()
