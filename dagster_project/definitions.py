@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+import assets.evaluate
 import assets.generate
 import assets.standardize
 import assets.qa
@@ -10,7 +11,7 @@ import assets.train
 from dagster_project.resources import PipelineParams
 from dagster_project.sensors import ingest_job, new_videos_sensor, nightly_ingest, per_video_job
 
-ASSET_MODULES = [assets.generate, assets.standardize, assets.tracks, assets.qa, assets.train]
+ASSET_MODULES = [assets.generate, assets.standardize, assets.tracks, assets.qa, assets.train, assets.evaluate]
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),

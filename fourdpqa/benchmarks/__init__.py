@@ -1,0 +1,1 @@
+"""External benchmarks evaluated with our predictors and answer extractor (VLM4D first)."""
