@@ -11,6 +11,10 @@ per_video_job = dg.define_asset_job(
     "per_video_job", selection=dg.AssetSelection.assets("standard_scenes").downstream()
 )
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets("raw_videos"))
+# Dataset-level assets (unpartitioned): assemble -> checks -> review, train, evaluate.
+dataset_job = dg.define_asset_job(
+    "dataset_job", selection=dg.AssetSelection.assets("training_set", "benchmark").downstream()
+)
 
 
 @dg.sensor(job=per_video_job, minimum_interval_seconds=60, description="Adds a partition per new raw video.")

@@ -1,0 +1,99 @@
+"""Asset checks of the assembled dataset: one property per check, calling :mod:`fourdpqa.validate`.
+
+Blocking checks (schema, label balance of the benchmark, leakage, oracle agreement) stop downstream training and
+evaluation in the same run; the blind-bias audit and the training set's balance are warnings.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from dagster_project.resources import PipelineParams
+from fourdpqa.assemble import DATASET_DIR
+from fourdpqa.params import Params
+from fourdpqa.validate import (
+    CheckResult, check_blind_bias, check_label_balance, check_leakage, check_oracle, check_schema, scene_frame_loader,
+)
+
+SPLIT_FILE = {"training_set": "train.parquet", "benchmark": "benchmark.parquet"}
+
+
+def _table(params: Params, asset: str) -> pl.DataFrame:
+    return pl.read_parquet(params.data / DATASET_DIR / SPLIT_FILE[asset])
+
+
+def _qa_tables(params: Params) -> dict[str, pl.DataFrame]:
+    return {f"qa/{p.name}": pl.read_parquet(p) for p in sorted((params.data / "qa").glob("*.parquet")) if ".tmp-" not in p.name}
+
+
+def to_dagster(result: CheckResult, asset: str) -> dg.AssetCheckResult:
+    """observed / expected / details as metadata; a failed non-blocking check is a warning."""
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name=result.name,
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.ERROR if result.blocking else dg.AssetCheckSeverity.WARN,
+        metadata={"observed": str(result.observed), "expected": result.expected,
+                  "details": dg.MetadataValue.json(result.details)},
+    )
+
+
+def _schema_check(asset: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset, name="check_schema", blocking=True,
+                    description="Pandera schema of the split table (and of every QA table it came from).")
+    def _check(pipeline: PipelineParams) -> dg.AssetCheckResult:
+        params = pipeline.load()
+        tables = {asset: _table(params, asset), **(_qa_tables(params) if asset == "training_set" else {})}
+        return to_dagster(check_schema(tables), asset)
+
+    return _check
+
+
+def _oracle_check(asset: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset, name="check_oracle", blocking=True,
+                    description="Every answer re-derived from the scene geometry and stored measurement (100%).")
+    def _check(pipeline: PipelineParams) -> dg.AssetCheckResult:
+        params = pipeline.load()
+        return to_dagster(check_oracle(_table(params, asset), params.data / "scenes"), asset)
+
+    return _check
+
+
+@dg.asset_check(asset="benchmark", name="check_label_balance", blocking=True,
+                description="Per type: answer classes <= 1.5x uniform share, yes/no 45-55%, MC letters uniform.")
+def check_label_balance_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
+    params = pipeline.load()
+    return to_dagster(check_label_balance(_table(params, "benchmark"), params.validate_, "benchmark"), "benchmark")
+
+
+@dg.asset_check(asset="training_set", name="check_label_balance", blocking=False,
+                description="Same balance rules on the training set (warning: training may keep natural skew).")
+def check_label_balance_training(pipeline: PipelineParams) -> dg.AssetCheckResult:
+    params = pipeline.load()
+    return to_dagster(check_label_balance(_table(params, "training_set"), params.validate_, "train"), "training_set")
+
+
+@dg.asset_check(asset="benchmark", name="check_leakage", blocking=True, additional_deps=["training_set"],
+                description="No benchmark video in training and no near-duplicate clip (pHash of frames).")
+def check_leakage_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
+    params = pipeline.load()
+    result = check_leakage(_table(params, "training_set"), _table(params, "benchmark"),
+                           scene_frame_loader(params.data / "scenes"), params.validate_.phash_max_distance)
+    return to_dagster(result, "benchmark")
+
+
+@dg.asset_check(asset="benchmark", name="check_blind_bias", blocking=False, additional_deps=["training_set"],
+                description="Text-only predictors trained on the training set stay within blind_margin of chance.")
+def check_blind_bias_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
+    params = pipeline.load()
+    result = check_blind_bias(_table(params, "training_set"), _table(params, "benchmark"), params.validate_.blind_margin)
+    return to_dagster(result, "benchmark")
+
+
+DATASET_CHECKS = [
+    _schema_check("training_set"), _schema_check("benchmark"),
+    _oracle_check("training_set"), _oracle_check("benchmark"),
+    check_label_balance_benchmark, check_label_balance_training, check_leakage_benchmark, check_blind_bias_benchmark,
+]
+

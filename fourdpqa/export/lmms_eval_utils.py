@@ -1,0 +1,82 @@
+"""lmms-eval hooks for the 4DP-QA benchmark task (copied verbatim into the exported task folder as ``utils.py``).
+
+The exporter fills ``DEFAULT_MEDIA_ROOT`` with the dataset directory (clip paths in the JSONL are relative to it);
+set ``FOURDPQA_MEDIA_ROOT`` to point elsewhere after moving the data. Answers are extracted with
+:mod:`fourdpqa.answers` (install this project in the lmms-eval environment: ``pip install -e .[lmms]``), the
+same extractor every other predictor in the project is scored with.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+
+from fourdpqa.answers import extract_choice, extract_yes_no
+
+DEFAULT_MEDIA_ROOT = ""
+
+QUESTION_NAMES = (
+    "camera_movement", "camera_object_distance", "object_rotation", "object_direction", "agent_motion",
+    "moved_distance", "object_object_distance_change", "depth", "object_object_distance", "multiview_depth",
+    "multiview_object_distance",
+)
+CATEGORIES = ("camera_motion", "object_motion", "spatial")
+METRICS = ("fourdpqa_acc", *(f"fourdpqa_{c}" for c in CATEGORIES), *(f"fourdpqa_{q}" for q in QUESTION_NAMES))
+
+
+def media_root() -> str:
+    return os.environ.get("FOURDPQA_MEDIA_ROOT", DEFAULT_MEDIA_ROOT)
+
+
+def doc_to_visual(doc: dict) -> list:
+    """The clip as lmms-eval video input: [absolute mp4 path] (or the frame images when no mp4 was exported)."""
+    if doc["video"]:
+        return [os.path.join(media_root(), doc["video"])]
+    from PIL import Image
+
+    return [Image.open(os.path.join(media_root(), f)).convert("RGB") for f in doc["frames"]]
+
+
+def doc_to_text(doc: dict, lmms_eval_specific_kwargs: dict | None = None) -> str:
+    """The exported prompt (question, lettered options, answer instruction) with optional pre/post prompts."""
+    kwargs = lmms_eval_specific_kwargs or {}
+    return f"{kwargs.get('pre_prompt', '')}{doc['prompt']}{kwargs.get('post_prompt', '')}"
+
+
+def extract_answer(doc: dict, response: str) -> str | None:
+    if doc["answer_format"] == "mc":
+        return extract_choice(response, doc["options"])
+    return extract_yes_no(response)
+
+
+def process_results(doc: dict, results: list) -> dict:
+    """Exact match of the extracted letter / yes-no against the key; the same record feeds every metric."""
+    pred = extract_answer(doc, results[0] if results else "")
+    record = {"id": doc["id"], "question_name": doc["question_name"], "category": doc["category"],
+              "pred": pred, "answer": doc["answer"], "correct": float(pred == doc["answer"])}
+    return {metric: record for metric in METRICS}
+
+
+def _accuracy(results: list[dict], keep: Callable[[dict], bool]) -> float:
+    """Accuracy in percent over the kept records; NaN when the benchmark has none of them."""
+    kept = [r["correct"] for r in results if keep(r)]
+    return 100.0 * sum(kept) / len(kept) if kept else math.nan
+
+
+def aggregate_overall(results: list[dict]) -> float:
+    return _accuracy(results, lambda r: True)
+
+
+def _make_aggregator(field: str, value: str) -> Callable[[list[dict]], float]:
+    def aggregate(results: list[dict]) -> float:
+        return _accuracy(results, lambda r: r[field] == value)
+
+    aggregate.__name__ = f"aggregate_{value}"
+    return aggregate
+
+
+for _category in CATEGORIES:
+    globals()[f"aggregate_{_category}"] = _make_aggregator("category", _category)
+for _name in QUESTION_NAMES:
+    globals()[f"aggregate_{_name}"] = _make_aggregator("question_name", _name)

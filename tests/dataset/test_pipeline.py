@@ -1,0 +1,126 @@
+"""Drivers on real generated QA (procedural source, tiny): CLI stages assemble -> validate -> review with the
+geometric oracle, the Dagster assets and asset checks, and the blocking failure paths of both."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+import yaml
+
+from assets.assemble import assembled_dataset
+from dagster_project.checks import DATASET_CHECKS
+from dagster_project.resources import PipelineParams
+from fourdpqa.__main__ import main
+from fourdpqa.atomic import write_parquet
+
+pytestmark = pytest.mark.slow
+
+
+def write_params(root: Path) -> Path:
+    data = root / "data"
+    params = {
+        "base": {"data_root": str(data), "allowed_roots": [str(data)]},
+        "generate": {"n_videos": 6, "n_frames": 10, "width": 32, "height": 32, "max_objects": 3},
+        "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
+        "qa": {"clip_frames": 8, "clips_per_video": 2, "out_width": 32, "out_height": 32},
+        "assemble": {"train_size": 120, "benchmark_size": 40, "benchmark_video_share": 0.4},
+    }
+    path = root / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+@pytest.fixture(scope="module")
+def qa_root(tmp_path_factory) -> Path:
+    """A data root with generated, standardized scenes and their QA tables (shared, read-only)."""
+    root = tmp_path_factory.mktemp("pipeline")
+    params = write_params(root)
+    for stage in ("generate", "standardize", "qa"):
+        assert main([stage, "--params", str(params)]) == 0
+    return root
+
+
+@pytest.fixture
+def work(qa_root: Path, tmp_path: Path) -> Path:
+    """A private copy of the QA data root (tests corrupt it)."""
+    shutil.copytree(qa_root / "data", tmp_path / "data", ignore=shutil.ignore_patterns("raw"))
+    return write_params(tmp_path)
+
+
+def test_cli_assemble_validate_review(work: Path):
+    data = work.parent / "data"
+    assert main(["assemble", "--params", str(work)]) == 0
+    bench = pl.read_parquet(data / "dataset" / "benchmark.parquet")
+    train = pl.read_parquet(data / "dataset" / "train.parquet")
+    assert bench.height > 0 and train.height > 0
+    assert not set(bench["video_id"]) & set(train["video_id"])
+    assert main(["validate", "--params", str(work)]) == 0
+    report = json.loads((data / "validation" / "report.json").read_text())
+    assert report["passed"]
+    oracle = next(c for c in report["checks"] if c["name"] == "check_oracle")
+    assert oracle["passed"] and oracle["observed"].startswith(f"{bench.height + train.height}/")
+    assert main(["review", "--params", str(work)]) == 0
+    assert (data / "review" / "index.html").read_text().count('<div class="card"') > 0
+
+    # a wrong answer key in the written benchmark: validate exits 1 naming the row
+    victim = bench.row(0, named=True)
+    flip = {"yes": "no", "no": "yes", "A": "B", "B": "C", "C": "D", "D": "A"}[victim["answer"]]
+    broken = bench.with_columns(answer=pl.when(pl.col("id") == victim["id"]).then(pl.lit(flip)).otherwise(pl.col("answer")))
+    if victim["answer_format"] == "mc":
+        broken = broken.with_columns(answer_text=pl.when(pl.col("id") == victim["id"])
+                                     .then(pl.col("options").list.get("ABCD".index(flip))).otherwise(pl.col("answer_text")))
+    write_parquet(data / "dataset" / "benchmark.parquet", broken)
+    assert main(["validate", "--params", str(work)]) == 1
+    report = json.loads((data / "validation" / "report.json").read_text())
+    oracle = next(c for c in report["checks"] if c["name"] == "check_oracle")
+    assert not report["passed"] and list(oracle["details"]["disagreements"]) == [victim["id"]]
+
+
+def test_dagster_assets_and_checks(work: Path):
+    resources = {"pipeline": PipelineParams(params_path=str(work))}
+    result = dg.materialize([assembled_dataset, *DATASET_CHECKS], resources=resources, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    got = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in evaluations}
+    assert got == {("training_set", "check_schema"): True, ("benchmark", "check_schema"): True,
+                   ("training_set", "check_oracle"): True, ("benchmark", "check_oracle"): True,
+                   ("benchmark", "check_label_balance"): True, ("training_set", "check_label_balance"): True,
+                   ("benchmark", "check_leakage"): True, ("benchmark", "check_blind_bias"): True}
+    leak = next(e for e in evaluations if e.check_name == "check_leakage")
+    assert leak.metadata["observed"].value == "0 shared videos, 0 near-duplicate clip pairs"
+    meta = result.asset_materializations_for_node("assembled_dataset")
+    by_key = {m.asset_key.to_user_string(): m.metadata for m in meta}
+    bench = pl.read_parquet(work.parent / "data" / "dataset" / "benchmark.parquet")
+    assert by_key["benchmark"]["rows"].value == bench.height
+    assert "data:image/png;base64," in by_key["benchmark"]["answer_histogram"].value
+
+
+def test_dagster_assembly_refuses_a_wrong_benchmark_answer(work: Path):
+    data = work.parent / "data"
+    resources = {"pipeline": PipelineParams(params_path=str(work))}
+    assert dg.materialize([assembled_dataset], resources=resources, instance=dg.DagsterInstance.ephemeral()).success
+    bench = pl.read_parquet(data / "dataset" / "benchmark.parquet")
+    before = (data / "dataset" / "benchmark.parquet").read_bytes()
+    # swap the answer keys of two questions of one group: balance is unchanged, both answers are now wrong
+    pair = next(g for _, g in bench.group_by("question_name", "answer_format", maintain_order=True) if g["answer"].n_unique() > 1)
+    one = pair.row(0, named=True)
+    two = pair.filter(pl.col("answer") != one["answer"]).row(0, named=True)
+    for victim, other in ((one, two), (two, one)):
+        qa_path = data / "qa" / f"{victim['video_id']}.parquet"
+        qa = pl.read_parquet(qa_path)
+        qa = qa.with_columns(answer=pl.when(pl.col("id") == victim["id"]).then(pl.lit(other["answer"])).otherwise(pl.col("answer")))
+        if victim["answer_format"] == "mc":
+            qa = qa.with_columns(answer_text=pl.when(pl.col("id") == victim["id"])
+                                 .then(pl.col("options").list.get("ABCD".index(other["answer"]))).otherwise(pl.col("answer_text")))
+        write_parquet(qa_path, qa)
+    result = dg.materialize([assembled_dataset], resources=resources, instance=dg.DagsterInstance.ephemeral(),
+                            raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "refusing to write the benchmark: check_oracle" in str(failure.event_specific_data.error)
+    assert (data / "dataset" / "benchmark.parquet").read_bytes() == before
