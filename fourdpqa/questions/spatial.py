@@ -25,6 +25,11 @@ def _at(ref: Reference, k: int) -> str:
     return ref.text if ref.mode in ("pixel", "circle") and ref.frame == k else f"{ref.text} in frame {k}"
 
 
+def _in(ref: Reference, k: int) -> str:
+    """A reference inside a question already set in clip frame ``k``: drop its own "in frame k" anchor."""
+    return ref.text.removesuffix(f" in frame {k}") if ref.frame == k else ref.text
+
+
 def _frame_pair(ctx: Ctx) -> tuple[int, int]:
     t = ctx.motion.n_frames
     gap = max(1, t // 4)
@@ -92,7 +97,7 @@ def _build_depth(ctx: Ctx, fmt: str, multiview: bool) -> Draft | None:
         if multiview:
             tid, q = template(ctx.rng, YN_T10, a=_at(refs[0], i), b=_at(refs[1], j), q=DEPTH_Q[query])
         else:
-            tid, q = template(ctx.rng, YN_T8, k=i, a=refs[0].text, b=refs[1].text, q=DEPTH_Q[query])
+            tid, q = template(ctx.rng, YN_T8, k=i, a=_in(refs[0], i), b=_in(refs[1], i), q=DEPTH_Q[query])
         values = {"camera_distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(o), f] - m.cam_pos[f])), 4)
                                         for o, f in ((a, i), (b, j))],
                   "pixel_depth_m": [round(motion.instance_depth(ctx.scene, int(m.frames[f]), o), 4) for o, f in ((a, i), (b, j))]}
@@ -159,7 +164,7 @@ def build_obj_dist(ctx: Ctx, fmt: str) -> Draft | None:
         if refs is None:
             continue
         label = derive_obj_dist(ctx.scene, m, spec, ctx.th)
-        tid, q = template(ctx.rng, YN_T9, k=k, a=refs[0].text, r=refs[1].text, b=refs[2].text, q=OBJ_Q[query],
+        tid, q = template(ctx.rng, YN_T9, k=k, a=_in(refs[0], k), r=_in(refs[1], k), b=_in(refs[2], k), q=OBJ_Q[query],
                           q2=DIST_Q[query])
         values = {"distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(x), k] - m.obj_pos[m.index(r), k])), 4) for x in (a, b)]}
         slot = DIST_Q[query] if tid == "c" else OBJ_Q[query]

@@ -59,20 +59,20 @@ def _query_pixel(ctx: Ctx, k: int) -> tuple[int, int, int] | None:
 
 
 VISUAL_T = {
-    "a": "Track the point at ({x}, {y}) in frame {k}. Where is it in frames {f}?",
-    "b": "Follow the point located at ({x}, {y}) in frame {k} through the video and give its image position in frames {f}.",
-    "c": "A point is marked by its coordinates ({x}, {y}) in frame {k}. Report where this point appears in frames {f}, "
+    "a": "Track the point at ({x}, {y}) in frame {k}. Where is it in {f}?",
+    "b": "Follow the point located at ({x}, {y}) in frame {k} through the video and give its image position in {f}.",
+    "c": "A point is marked by its coordinates ({x}, {y}) in frame {k}. Report where this point appears in {f}, "
          "and whether it is visible.",
-    "d": "Give the 2D track of the point at ({x}, {y}) in frame {k} for frames {f}.",
+    "d": "Give the 2D track of the point at ({x}, {y}) in frame {k} for {f}.",
 }
 TRUE_T = {
     "a": "Project the 3D trajectory of the point at ({x}, {y}) in frame {k} onto the image plane of frame {k}. "
-         "Where is it at frames {f}?",
+         "Where is it at {f}?",
     "b": "Keeping the camera fixed at its frame-{k} pose, where would the point at ({x}, {y}) in frame {k} appear in "
-         "frames {f}?",
+         "{f}?",
     "c": "Give the true-motion track of the point at ({x}, {y}) in frame {k}, seen from the camera of frame {k}, "
-         "for frames {f}.",
-    "d": "Ignoring camera motion, trace the point at ({x}, {y}) in frame {k} as seen by the frame-{k} camera in frames {f}.",
+         "for {f}.",
+    "d": "Ignoring camera motion, trace the point at ({x}, {y}) in frame {k} as seen by the frame-{k} camera in {f}.",
 }
 
 
@@ -92,7 +92,7 @@ def _build(ctx: Ctx, fmt: str, kind: str) -> Draft | None:
             "depth_tolerance": ctx.depth_tolerance}
     answer = derive_track(ctx.scene, m, spec, ctx.th)
     xn, yn = normalise_xy(x, y, ctx.scene.meta.width, ctx.scene.meta.height)
-    frames_text = ", ".join(str(i) for i in targets)
+    frames_text = f"frame {targets[0]}" if len(targets) == 1 else "frames " + ", ".join(str(i) for i in targets)
     tid, q = template(ctx.rng, VISUAL_T if kind == "visual" else TRUE_T, x=f"{xn:.3f}", y=f"{yn:.3f}", k=k, f=frames_text)
     ref = Reference(oid, "pixel", f"({xn:.3f}, {yn:.3f})", k)
     qt = VISUAL if kind == "visual" else TRUE
