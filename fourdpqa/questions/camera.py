@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from fourdpqa import labels, motion, sampling
 from fourdpqa.labels import CAMERA_COMPONENTS, STATIC
 from fourdpqa.questions.base import (
@@ -41,20 +43,15 @@ def _canon(comps: list[str]) -> str:
 
 
 def camera_distractors(label: str) -> list[str]:
-    """Wrong but plausible labels: each contradicts the truth on at least one axis (a flipped direction, or motion
-    on an axis that clearly does not move); strict subsets of the truth are never offered."""
+    """Wrong labels of the truth's complexity, drawn from the whole label space (every valid combination of as many
+    axes), not made by editing the truth: edited distractors cluster around the answer, so a text-only model picks
+    the option sharing most components with the others (the blind-bias audit flagged exactly that)."""
     comps = labels.camera_components(label)
-    used = {labels.camera_axis_of(c) for c in comps}
-    free = [c for c in CAMERA_COMPONENTS if labels.camera_axis_of(c) not in used]
-    out: list[str] = []
-    for c in comps:
-        out.append(_canon([labels.opposite(c) if x == c else x for x in comps]))
-        out += [_canon([f if x == c else x for x in comps]) for f in free]
-    if len(comps) > 1:
-        out.append(_canon([labels.opposite(c) for c in comps]))
-    out += [_canon(comps + [f]) for f in free]
-    if comps:
-        out.append(STATIC)
+    k = max(len(comps), 1)
+    out = [STATIC] if len(comps) == 1 else []
+    for combo in itertools.combinations(CAMERA_COMPONENTS, k):
+        if len({labels.camera_axis_of(c) for c in combo}) == k:
+            out.append(_canon(list(combo)))
     return [d for d in dict.fromkeys(out) if d != label]
 
 
