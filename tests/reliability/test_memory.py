@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 TRACKS = textwrap.dedent("""
-    import json, resource, sys, numpy as np, torch
+    import json, sys, numpy as np, torch
     torch.set_num_threads(1)
     sys.path.insert(0, "tests")
     from helpers.track_scenes import random_scene
@@ -22,10 +22,13 @@ TRACKS = textwrap.dedent("""
     ys, xs = np.nonzero(np.isfinite(scene.depth[0]))
     pick = rng.integers(0, len(xs), {n})
     q = Queries(frame=np.zeros({n}, np.int64), xy=np.stack([xs[pick], ys[pick]], -1).astype(np.float64))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    def status(key):
+        return int(next(l for l in open("/proc/self/status") if l.startswith(key)).split()[1]) * 1024
+    open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
+    before = status("VmRSS:")
     tr = compute_tracks(scene, q, device="cpu", chunk_points={chunk})
     out = sum(a.nbytes for a in (tr.visual_xy, tr.true_xy, tr.points_world, tr.points_cam, tr.points_query_cam))
-    print(json.dumps({{"growth": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before * 1024, "out": out}}))
+    print(json.dumps({{"growth": status("VmHWM:") - before, "out": out}}))
 """)
 
 
