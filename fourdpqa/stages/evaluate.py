@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from fourdpqa.predictors import Predictor, Sample, build_predictor
 from fourdpqa.qa_format import format_prompt
 from fourdpqa.quarantine import safe_name
 from fourdpqa.stages.common import ItemError, StageFailed, StageReport, for_each_item
+from fourdpqa.train import open_mlflow
 
 log = logging.getLogger("fourdpqa.evaluate")
 MLFLOW_EXPERIMENT = "fourdpqa-evaluate"
@@ -106,20 +106,6 @@ def score_rows(samples: list[Sample], responses: list[str], errors: list[str]) -
         rows.append({**{k: sample.record[k] for k in ROW_FIELDS}, "response": response,
                      "extracted": scored.extracted, "score": scored.score, "error": error})
     return rows
-
-
-def open_mlflow(data_root: Path, experiment: str, tracking_uri: str | None = None) -> Any:
-    """mlflow, pointed at ``tracking_uri`` or the local file store ``<data_root>/mlruns`` (never a server)."""
-    import mlflow
-
-    from fourdpqa.train import mlflow_tracking_uri
-
-    uri = tracking_uri or mlflow_tracking_uri(data_root)
-    if uri.startswith("file:"):
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps file stores behind this switch
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment)
-    return mlflow
 
 
 def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | None = None,

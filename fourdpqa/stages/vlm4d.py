@@ -18,7 +18,7 @@ from fourdpqa.params import Params
 from fourdpqa.predictors import build_predictor
 from fourdpqa.quarantine import safe_name
 from fourdpqa.stages.common import StageFailed, StageReport
-from fourdpqa.stages.evaluate import open_mlflow
+from fourdpqa.train import open_mlflow
 
 log = logging.getLogger("fourdpqa.vlm4d")
 MLFLOW_EXPERIMENT = "fourdpqa-vlm4d"
