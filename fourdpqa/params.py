@@ -148,8 +148,8 @@ class TrainParams(_Section):
     tiny_vision_depth: int = 2
     frames: int = Field(4, ge=1)
     image_size: int = Field(56, ge=28)
-    max_steps: int = Field(12, ge=1)
-    batch_size: int = Field(2, ge=1)
+    max_steps: int = Field(150, ge=1)
+    batch_size: int = Field(4, ge=1)
     grad_accum: int = Field(1, ge=1)
     lr: float = Field(1e-3, gt=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)

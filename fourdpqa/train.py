@@ -343,7 +343,7 @@ def train_model(
             sync = forward.no_sync() if dist_info.world > 1 and not last else contextlib.nullcontext()
             with sync:
                 with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                    loss = forward(**batch).loss / tp.grad_accum
+                    loss = answer_loss(forward, batch) / tp.grad_accum
                 loss.backward()
             total += loss.detach()
         if dist_info.world > 1:
@@ -393,6 +393,20 @@ def open_mlflow(data_root: str | Path, experiment: str, tracking_uri: str | None
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment)
     return mlflow
+
+
+def answer_loss(forward: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy over each sample's answer tokens, averaged per sample, then over the batch.
+
+    A token-level mean lets the long trajectory answers (tracking is ~20% of samples but most answer tokens)
+    drown the one-token MC / yes-no answers; weighting samples equally keeps every question type's signal.
+    """
+    labels = batch["labels"]
+    logits = forward(**{k: v for k, v in batch.items() if k != "labels"}).logits[:, :-1].float()
+    target = labels[:, 1:]
+    tok = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
+    mask = (target != -100).to(tok.dtype)
+    return ((tok * mask).sum(1) / mask.sum(1).clamp(min=1)).mean()
 
 
 def loss_curve_png(losses: Sequence[float]) -> bytes:
