@@ -6,77 +6,25 @@ failure cases into an error that names the offending QA ids.
 
 from __future__ import annotations
 
-import json
-
 import pandera.errors
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from schemas.qa import LETTERS, QASchema
+from schemas.qa import QASchema
 
 SPLITS = ["train", "benchmark"]
-
-
-def _marks_ok(marks: str, n_frames: int) -> bool:
-    """Marks JSON is a list of circle/box marks with normalised coordinates in [0, 1] on an existing clip frame."""
-    try:
-        items = json.loads(marks)
-    except (TypeError, json.JSONDecodeError):
-        return False
-    if not isinstance(items, list):
-        return False
-    for m in items:
-        if not isinstance(m, dict) or m.get("kind") not in ("circle", "box"):
-            return False
-        coords = m.get("xy") if m["kind"] == "circle" else m.get("box")
-        if not isinstance(coords, list) or len(coords) != (2 if m["kind"] == "circle" else 4):
-            return False
-        if not all(isinstance(c, (int, float)) and 0.0 <= c <= 1.0 for c in coords):
-            return False
-        if not isinstance(m.get("frame"), int) or not 0 <= m["frame"] < n_frames:
-            return False
-    return True
-
-
-def _json_ok(text: str) -> bool:
-    try:
-        json.loads(text)
-    except (TypeError, json.JSONDecodeError):
-        return False
-    return True
 
 
 class DatasetRowSchema(QASchema):
     """A QA record placed in a split, with its exported clip (paths relative to the dataset directory).
 
-    Adds the row checks the QA model leaves out: an MC answer letter must point at ``answer_text``, visual marks must
-    lie inside the image on an existing clip frame, and benchmark rows must be MC / yes-no of types 1-11."""
+    Record-level checks (options, answer letters, marks, JSON fields) come from :class:`QASchema`."""
 
     split: pl.Utf8 = pa.Field(isin=SPLITS)
     clip_key: pl.Utf8 = pa.Field(str_length={"min_value": 1})
     video: pl.Utf8
     frames: pl.List(pl.Utf8)
-
-    @pa.dataframe_check(error="mc answer letter does not point at answer_text among the options")
-    def answer_text_is_option(cls, data: PolarsData) -> pl.LazyFrame:
-        letter_index = pl.col("answer").replace_strict(list(LETTERS), list(range(len(LETTERS))), default=None,
-                                                       return_dtype=pl.Int64)
-        picked = pl.col("options").list.get(letter_index.fill_null(0), null_on_oob=True)
-        ok = (pl.col("answer_format") != "mc") | (letter_index.is_not_null() & (picked == pl.col("answer_text")))
-        return data.lazyframe.select(ok.fill_null(False).alias("answer_text_is_option"))
-
-    @pa.dataframe_check(error="marks are not a JSON list of circle/box marks with coordinates in [0, 1] on a clip frame")
-    def marks_in_image(cls, data: PolarsData) -> pl.LazyFrame:
-        ok = pl.struct("marks", "clip_frames").map_elements(
-            lambda r: _marks_ok(r["marks"], len(r["clip_frames"] or [])), return_dtype=pl.Boolean)
-        return data.lazyframe.select(ok.alias("marks_in_image"))
-
-    @pa.dataframe_check(error="measurement / threshold are not valid JSON")
-    def json_fields(cls, data: PolarsData) -> pl.LazyFrame:
-        ok = (pl.col("measurement").map_elements(_json_ok, return_dtype=pl.Boolean)
-              & pl.col("threshold").map_elements(_json_ok, return_dtype=pl.Boolean))
-        return data.lazyframe.select(ok.alias("json_fields"))
 
     @pa.dataframe_check(error="benchmark rows must be MC or yes/no questions of types 1-11")
     def benchmark_scope(cls, data: PolarsData) -> pl.LazyFrame:

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+
 import re
 
 import pandera.errors
@@ -42,6 +44,35 @@ def trajectory_ok(answer: str) -> bool:
         if m.group(2) is not None and not (0.0 <= float(m.group(2)) <= 1.0 and 0.0 <= float(m.group(3)) <= 1.0):
             return False
     return bool(frames)
+
+
+def _marks_ok(marks: str, n_frames: int) -> bool:
+    """Marks JSON is a list of circle/box marks with normalised coordinates in [0, 1] on an existing clip frame."""
+    try:
+        items = json.loads(marks)
+    except (TypeError, json.JSONDecodeError):
+        return False
+    if not isinstance(items, list):
+        return False
+    for m in items:
+        if not isinstance(m, dict) or m.get("kind") not in ("circle", "box"):
+            return False
+        coords = m.get("xy") if m["kind"] == "circle" else m.get("box")
+        if not isinstance(coords, list) or len(coords) != (2 if m["kind"] == "circle" else 4):
+            return False
+        if not all(isinstance(c, (int, float)) and 0.0 <= c <= 1.0 for c in coords):
+            return False
+        if not isinstance(m.get("frame"), int) or not 0 <= m["frame"] < n_frames:
+            return False
+    return True
+
+
+def _json_ok(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        return False
+    return True
 
 
 class QASchema(pa.DataFrameModel):
@@ -97,6 +128,26 @@ class QASchema(pa.DataFrameModel):
     def numeric_ok(cls, data: PolarsData) -> pl.LazyFrame:
         ok = pl.col("answer").cast(pl.Float64, strict=False).fill_null(-1.0) >= 0
         return data.lazyframe.select((pl.col("answer_format") != "numeric") | ok)
+
+    @pa.dataframe_check(error="mc answer letter does not point at answer_text among the options")
+    def answer_text_is_option(cls, data: PolarsData) -> pl.LazyFrame:
+        letter_index = pl.col("answer").replace_strict(list(LETTERS), list(range(len(LETTERS))), default=None,
+                                                       return_dtype=pl.Int64)
+        picked = pl.col("options").list.get(letter_index.fill_null(0), null_on_oob=True)
+        ok = (pl.col("answer_format") != "mc") | (letter_index.is_not_null() & (picked == pl.col("answer_text")))
+        return data.lazyframe.select(ok.fill_null(False).alias("answer_text_is_option"))
+
+    @pa.dataframe_check(error="marks are not a JSON list of circle/box marks with coordinates in [0, 1] on a clip frame")
+    def marks_in_image(cls, data: PolarsData) -> pl.LazyFrame:
+        ok = pl.struct("marks", "clip_frames").map_elements(
+            lambda r: _marks_ok(r["marks"], len(r["clip_frames"] or [])), return_dtype=pl.Boolean)
+        return data.lazyframe.select(ok.alias("marks_in_image"))
+
+    @pa.dataframe_check(error="measurement / threshold are not valid JSON")
+    def json_fields(cls, data: PolarsData) -> pl.LazyFrame:
+        ok = (pl.col("measurement").map_elements(_json_ok, return_dtype=pl.Boolean)
+              & pl.col("threshold").map_elements(_json_ok, return_dtype=pl.Boolean))
+        return data.lazyframe.select(ok.alias("json_fields"))
 
 
 class QASchemaError(ValueError):

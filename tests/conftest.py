@@ -1,8 +1,14 @@
-"""Test-wide settings: one torch thread (CI has 2 cores shared by 2 xdist workers) and no network."""
+"""Test-wide settings: one torch thread (CI has 2 cores shared by 2 xdist workers) and no network; and the ledger
+of injected faults (tests/reliability): every case records whether it was handled and how many good items were
+lost, and the session ends with the summary line. Kept at the top level so the xdist controller prints it."""
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -14,3 +20,37 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+LEDGER = Path(os.environ.get("FOURDPQA_RELIABILITY_LEDGER", "/tmp/fourdpqa-reliability-ledger.jsonl"))
+
+
+class Ledger:
+    def record(self, stage: str, case: str, handled: bool, lost: int) -> None:
+        with open(LEDGER, "a") as fh:
+            fh.write(json.dumps({"stage": stage, "case": case, "handled": handled, "lost": lost}) + "\n")
+
+
+@pytest.fixture(scope="session")
+def ledger() -> Ledger:
+    return Ledger()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput") and LEDGER.exists():
+        LEDGER.unlink()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not LEDGER.exists():
+        return
+    rows = [json.loads(line) for line in LEDGER.read_text().splitlines() if line.strip()]
+    if not rows:
+        return
+    handled = sum(r["handled"] for r in rows)
+    lost = sum(r["lost"] for r in rows)
+    stages = sorted({r["stage"] for r in rows})
+    terminalreporter.write_line(
+        f"reliability: {len(rows)} bad inputs tried over stages {', '.join(stages)}; "
+        f"{handled} handled; {lost} good items lost"
+    )
