@@ -20,7 +20,8 @@ install: $(STAMP)
 # Full pipeline on the built-in procedural source: dvc repro runs every stage that is out of date.
 run: install
 	test -d .dvc || $(VENV)/bin/dvc init --quiet
-	$(VENV)/bin/dvc repro
+	# dvc stages call `python -m fourdpqa`: put the venv first on PATH so that python is ours
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/dvc repro
 	@echo "outputs: data/ (scenes, tracks, qa, dataset, validation, review/index.html, models, eval/report.md)"
 
 # Headless Chromium renders the review page in the tests (Debian package, installed once if we may).
