@@ -103,7 +103,8 @@ def qa_one(params: Params, video_id: str) -> Path:
 def fingerprint(params: Params, video_id: str) -> str:
     """Digest of what one video's QA depends on: seed, qa/phrasing/tracks params and the scene files."""
     scene_dir = params.data / "scenes" / video_id
-    files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in scene_dir.glob("*") if p.is_file())
+    # content, not mtimes: the marker is a DVC output and must be byte-identical across runs and checkouts
+    files = sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in scene_dir.glob("*") if p.is_file())
     blob = json.dumps({"seed": params.base.seed, "qa": params.qa.model_dump(), "phrasing": params.phrasing.model_dump(),
                        "tracks": params.tracks.depth_tolerance, "scene": files}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
