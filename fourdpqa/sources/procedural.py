@@ -12,7 +12,10 @@ Conventions of the spec (all world-frame, +z up, metres, radians unless the name
 - camera program: ``pan_deg > 0`` turns the camera left (CCW about world z), ``tilt_deg > 0`` tilts it up,
   ``roll_deg > 0`` rolls it clockwise as seen from behind the camera, ``orbit_deg > 0`` moves it CCW around the
   target, ``move_cam`` is the total translation expressed in the *first* camera frame (OpenCV: x right, y down,
-  z forward). All of them progress linearly in time (constant velocity).
+  z forward). All of them progress linearly in time (constant velocity), except ``push_pull``: a dolly whose
+  ``move_cam`` is reached at mid-video and undone by the end (in then out, or out then in).
+- ``pass_by`` objects translate at constant velocity on a straight path whose closest approach to another
+  (non-translating) object falls at mid-video, so their distance decreases then increases.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ from fourdpqa.params import GenerateParams
 from fourdpqa.sources.render import SceneRenderer
 
 GENERATOR_VERSION = "procedural-1"
-CAMERA_KINDS = ("static", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit", "combined")
-OBJECT_KINDS = ("static", "translate", "forward", "backward", "turn", "rotate_cw", "rotate_ccw")
+CAMERA_KINDS = ("static", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit", "combined", "push_pull")
+OBJECT_KINDS = ("static", "translate", "forward", "backward", "turn", "rotate_cw", "rotate_ccw", "pass_by")
 COMBINABLE = ("pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit")
 CATEGORIES = ("car", "box", "chair", "ball", "can", "person")
 
@@ -66,6 +69,12 @@ CAM_ELEV_DEG = (15.0, 35.0)
 OBJ_PATH_M = (1.5, 4.0)
 OBJ_TURN_DEG = (45.0, 120.0)
 OBJ_ROTATE_DEG = (60.0, 180.0)
+# push_pull: dolly amplitude as a fraction of the camera-target distance (the distance to the scene changes by
+# well over qa.thresholds.*.distance_change_some_rel on both legs of a 32-of-48-frame clip).
+CAM_PUSH_PULL_REL = (0.4, 0.55)
+# pass_by: path length over the video and the extra clearance (beyond both radii) at the closest approach.
+OBJ_PASS_PATH_M = (3.0, 4.5)
+OBJ_PASS_GAP_M = (0.15, 0.4)
 FOCAL_MM, SENSOR_MM = 35.0, 32.0  # Kubric defaults (horizontal field of view 0.8576 rad)
 # Segmentation palette (index 0 = background black); any fixed colours do, readers use the indices.
 SEG_PALETTE = np.concatenate([[0, 0, 0], np.random.default_rng(0).integers(40, 256, 255 * 3)]).astype(np.uint8).tolist()
@@ -108,7 +117,7 @@ class ObjectSpec:
     start_yaw: float
     motion: str  # one of OBJECT_KINDS
     speed: float = 0.0  # m/s along the path (translate/forward/backward/turn)
-    direction: float = 0.0  # world heading of a "translate" motion
+    direction: float = 0.0  # world heading of a "translate" / "pass_by" motion
     yaw_rate: float = 0.0  # rad/s (turn, rotate_cw < 0, rotate_ccw > 0)
 
 
@@ -123,6 +132,7 @@ class CameraSpec:
     roll_deg: float = 0.0
     orbit_deg: float = 0.0
     move_cam: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    move_return: bool = False  # push_pull: move_cam is reached at mid-video and undone by the end
     focal_length_mm: float = FOCAL_MM
     sensor_width_mm: float = SENSOR_MM
 
@@ -256,7 +266,7 @@ def object_poses(obj: ObjectSpec, times: np.ndarray) -> np.ndarray:
     t = times
     if obj.motion == "static":
         x, y, yaw = np.full_like(t, x0), np.full_like(t, y0), np.full_like(t, th0)
-    elif obj.motion == "translate":
+    elif obj.motion in ("translate", "pass_by"):
         x, y, yaw = x0 + obj.speed * t * math.cos(obj.direction), y0 + obj.speed * t * math.sin(obj.direction), np.full_like(t, th0)
     elif obj.motion in ("forward", "backward"):
         v = obj.speed if obj.motion == "forward" else -obj.speed
@@ -290,7 +300,8 @@ def camera_poses(cam: CameraSpec, n_frames: int) -> np.ndarray:
     r0 = geometry.look_at(eye, target)[:3, :3]
     orbit = _rot_z(np.radians(cam.orbit_deg) * s)
     rot = orbit @ _rot_z(np.radians(cam.pan_deg) * s) @ r0 @ _rot_x(np.radians(cam.tilt_deg) * s) @ _rot_z(np.radians(cam.roll_deg) * s)
-    move = (r0 @ np.asarray(cam.move_cam, float))[None, :] * s[:, None]
+    progress = 1.0 - np.abs(2.0 * s - 1.0) if cam.move_return else s
+    move = (r0 @ np.asarray(cam.move_cam, float))[None, :] * progress[:, None]
     pos = target + ((orbit @ (eye - target)[:, None])[..., 0]) + (orbit @ move[..., None])[..., 0]
     return geometry.pose_matrix(rot, pos)
 
@@ -324,6 +335,8 @@ def sample_camera(rng: np.random.Generator, mix: dict[str, float], n_frames: int
         eye = target + dist * np.array([math.cos(elev) * math.cos(azim), math.cos(elev) * math.sin(azim), math.sin(elev)])
         if kind == "static":
             comps: tuple[str, ...] = ()
+        elif kind == "push_pull":
+            comps = ("dolly",)
         elif kind == "combined":
             n = int(rng.integers(2, 4))
             comps = tuple(sorted(COMBINABLE[i] for i in rng.choice(len(COMBINABLE), n, replace=False)))
@@ -332,7 +345,9 @@ def sample_camera(rng: np.random.Generator, mix: dict[str, float], n_frames: int
         args: dict = {}
         move = np.zeros(3)
         for c in comps:
-            if c in ("pan", "tilt", "roll"):
+            if kind == "push_pull":
+                move[2] = _sign(rng) * rng.uniform(*CAM_PUSH_PULL_REL) * dist
+            elif c in ("pan", "tilt", "roll"):
                 args[f"{c}_deg"] = _sign(rng) * rng.uniform(*CAM_ROT_DEG)
             elif c == "orbit":
                 args["orbit_deg"] = _sign(rng) * rng.uniform(*CAM_ORBIT_DEG)
@@ -340,7 +355,7 @@ def sample_camera(rng: np.random.Generator, mix: dict[str, float], n_frames: int
                 axis = {"dolly": 2, "truck": 0, "pedestal": 1}[c]
                 move[axis] = _sign(rng) * rng.uniform(*CAM_MOVE_M)
         spec = CameraSpec(kind=kind, components=comps, eye=tuple(eye), target=tuple(target),
-                          move_cam=tuple(float(v) for v in move), **args)
+                          move_cam=tuple(float(v) for v in move), move_return=kind == "push_pull", **args)
         pos = camera_poses(spec, n_frames)[:, :3, 3]
         # stay above the ground, away from the objects, and never tilt up past the horizon (an all-sky view)
         if pos[:, 2].min() >= 0.6 and np.linalg.norm(pos - target, axis=1).min() >= 3.5 and spec.tilt_deg <= np.degrees(elev):
@@ -381,7 +396,20 @@ def sample_video(params: GenerateParams, seed: int, index: int) -> VideoSpec:
         attrs = dict(category=cat, color=color, size_class=size_class, size=size, parts=parts,
                      start_xy=(rad * math.cos(ang), rad * math.sin(ang)), start_yaw=float(rng.uniform(-math.pi, math.pi)),
                      motion=motion, speed=0.0, direction=0.0, yaw_rate=0.0)
-        if motion in ("translate", "forward", "backward", "turn"):
+        radius = _object_radius(size)
+        if motion == "pass_by":
+            # pass a placed object that keeps its place, closest at mid-video, clear of it by both radii + a gap
+            anchors = [(c, r) for a, c, r in placed if a["motion"] in ("static", "rotate_cw", "rotate_ccw")]
+            if not anchors:
+                continue
+            anchor, anchor_r = anchors[int(rng.integers(len(anchors)))]
+            heading = float(rng.uniform(-math.pi, math.pi))
+            speed = rng.uniform(*OBJ_PASS_PATH_M) / duration
+            offset = _sign(rng) * (radius + anchor_r + rng.uniform(*OBJ_PASS_GAP_M))
+            u, n = np.array([math.cos(heading), math.sin(heading)]), np.array([-math.sin(heading), math.cos(heading)])
+            start = anchor[0, :2] + offset * n - speed * (duration / 2) * u
+            attrs.update(start_xy=(float(start[0]), float(start[1])), speed=speed, direction=heading)
+        elif motion in ("translate", "forward", "backward", "turn"):
             attrs["speed"] = rng.uniform(*OBJ_PATH_M) / duration
         if motion == "translate":
             attrs["direction"] = float(rng.uniform(-math.pi, math.pi))
@@ -391,7 +419,6 @@ def sample_video(params: GenerateParams, seed: int, index: int) -> VideoSpec:
             attrs["yaw_rate"] = (-1 if motion == "rotate_cw" else 1) * np.radians(rng.uniform(*OBJ_ROTATE_DEG)) / duration
         probe = ObjectSpec(object_id=0, has_front=HAS_FRONT[cat], caption="", **attrs)
         centres = object_poses(probe, times)[:, :3, 3]
-        radius = _object_radius(size)
         if np.linalg.norm(centres[:, :2] - cam_pos[:, :2], axis=1).min() < radius + 1.0:
             continue
         if any((np.linalg.norm(centres[:, :2] - c[:, :2], axis=1) < radius + r + 0.1).any() for _, c, r in placed):

@@ -173,6 +173,9 @@ def test_sampled_magnitudes_exceed_label_thresholds(specs: list[P.VideoSpec]) ->
     for s in specs:
         c2w = P.camera_poses(s.camera, s.n_frames)
         travel = np.linalg.norm(c2w[-1, :3, 3] - c2w[0, :3, 3])
+        if s.camera.kind == "push_pull":  # there and back: the farthest point is mid-video
+            assert travel < 1e-9 and s.camera.move_return
+            travel = np.linalg.norm(c2w[:, :3, 3] - c2w[0, :3, 3], axis=1).max()
         angle = np.degrees(np.arccos(np.clip((np.trace(c2w[0, :3, :3].T @ c2w[-1, :3, :3]) - 1) / 2, -1, 1)))
         assert c2w[:, 2, 2].max() <= 1e-9  # the optical axis never points above the horizon
         if s.camera.kind == "static":
@@ -188,3 +191,27 @@ def test_sampled_magnitudes_exceed_label_thresholds(specs: list[P.VideoSpec]) ->
                 assert turned >= 59.9 or turned == pytest.approx(360 - abs(np.degrees(o.yaw_rate * _times(s)[-1])))
             else:
                 assert np.linalg.norm(np.diff(p[:, :2, 3], axis=0), axis=1).sum() >= 1.49
+
+
+def test_pass_by_and_push_pull_make_distances_turn(specs: list[P.VideoSpec]) -> None:
+    """pass_by objects come closest to a non-translating object at mid-video, clear of it; push_pull cameras
+    dolly there and back, so both distance kinds decrease then increase (or, pulling out, increase then decrease)."""
+    n_pass = n_push = 0
+    for s in specs:
+        t = _times(s)
+        poses = [P.object_poses(o, t)[:, :3, 3] for o in s.objects]
+        for i, o in enumerate(s.objects):
+            if o.motion != "pass_by":
+                continue
+            n_pass += 1
+            gaps = [np.linalg.norm(poses[i][:, :2] - poses[j][:, :2], axis=1) for j, x in enumerate(s.objects)
+                    if x.motion in ("static", "rotate_cw", "rotate_ccw")]
+            mid = (s.n_frames - 1) / 2
+            # some object that keeps its place is passed: closest at mid-video, clearly farther at both ends
+            assert any(abs(int(np.argmin(g)) - mid) <= 1 and min(g[0], g[-1]) >= 1.15 * g.min() for g in gaps), s.video_id
+        if s.camera.kind == "push_pull":
+            n_push += 1
+            d = np.linalg.norm(P.camera_poses(s.camera, s.n_frames)[:, :3, 3] - np.asarray(s.camera.target), axis=1)
+            k = int(np.argmax(np.abs(d - d[0])))
+            assert abs(k - (s.n_frames - 1) / 2) <= 1 and abs(d[k] / d[0] - 1) >= 0.25, (s.video_id, d[[0, k, -1]])
+    assert n_pass >= 5 and n_push >= 5, (n_pass, n_push)
