@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fourdpqa import quarantine
-from fourdpqa.atomic import write_json
+from fourdpqa.atomic import sweep_tmp, write_json
 
 log = logging.getLogger("fourdpqa")
 
@@ -71,3 +71,22 @@ def for_each_item(
 
 def write_report(report: StageReport, path: str | Path) -> None:
     write_json(path, report.as_dict())
+
+
+def run_items(
+    stage: str,
+    out_dir: Path,
+    items: Sequence[str],
+    work: Callable[[str], Path | None],
+    data_root: str | Path,
+    is_done: Callable[[str], bool],
+    prune: Callable[[set[str]], object],
+) -> StageReport:
+    """A whole per-item stage: sweep temporaries of a killed run, ``prune`` outputs of items that no longer exist,
+    run :func:`for_each_item` and write ``<out_dir>/_report.json``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sweep_tmp(out_dir)
+    prune(set(items))
+    report = for_each_item(stage, items, work, data_root, is_done=is_done)
+    write_report(report, out_dir / "_report.json")
+    return report

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import torch
 
-from fourdpqa.atomic import sweep_tmp
 from fourdpqa.device import resolve_device
 from fourdpqa.params import Params
 from fourdpqa.sources.procedural import VideoSpec, read_spec_hash, sample_video, video_id_for, write_kubric_dump
-from fourdpqa.stages.common import StageReport, for_each_item, write_report
+from fourdpqa.stages.common import StageReport, run_items
 
 STAGE = "generate"
 SOURCE = "procedural"
@@ -65,13 +64,6 @@ def remove_stale(root: Path, keep: set[str]) -> list[str]:
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
     root = raw_root(params)
-    root.mkdir(parents=True, exist_ok=True)
-    sweep_tmp(root)
     specs = video_specs(params)
-    remove_stale(root, set(specs))
-    report = for_each_item(
-        STAGE, list(specs), lambda vid: generate_one(params, specs[vid]), params.data,
-        is_done=lambda vid: is_up_to_date(params, specs[vid]),
-    )
-    write_report(report, root / "_report.json")
-    return report
+    return run_items(STAGE, root, list(specs), lambda vid: generate_one(params, specs[vid]), params.data,
+                     is_done=lambda vid: is_up_to_date(params, specs[vid]), prune=lambda keep: remove_stale(root, keep))

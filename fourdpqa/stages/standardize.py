@@ -10,12 +10,11 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from fourdpqa.atomic import sweep_tmp
 from fourdpqa.params import Params, SourceSpec
 from fourdpqa.paths import resolve_inside
 from fourdpqa.scene import Scene, SceneError, read_meta, write_scene
 from fourdpqa.sources import kubric
-from fourdpqa.stages.common import StageReport, for_each_item, write_report
+from fourdpqa.stages.common import StageReport, run_items
 
 STAGE = "standardize"
 VERSION = "standardize-1"  # bump when the conversion changes, so up-to-date checks redo every video
@@ -110,13 +109,6 @@ def remove_stale(out: Path, keep: set[str]) -> list[str]:
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
     out = scenes_dir(params)
-    out.mkdir(parents=True, exist_ok=True)
-    sweep_tmp(out)
     videos = raw_videos(params)
-    remove_stale(out, set(videos))
-    report = for_each_item(
-        STAGE, sorted(videos), lambda vid: _convert(params, videos[vid]), params.data,
-        is_done=lambda vid: is_up_to_date(params, videos[vid]),
-    )
-    write_report(report, out / "_report.json")
-    return report
+    return run_items(STAGE, out, sorted(videos), lambda vid: _convert(params, videos[vid]), params.data,
+                     is_done=lambda vid: is_up_to_date(params, videos[vid]), prune=lambda keep: remove_stale(out, keep))
