@@ -7,7 +7,7 @@ so a typo in a threshold cannot silently fall back to a default.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -57,9 +57,20 @@ class GenerateParams(_Section):
 
 
 class SourceSpec(_Section):
-    name: str  # e.g. "procedural", "vkitti2"
-    kind: Literal["kubric", "vkitti2"] = "kubric"
+    """One configured source: ``{name, kind, root}`` enables it; ``options`` are checked by its adapter."""
+
+    name: str  # e.g. "procedural", "vkitti2"; also the key of its per-source QA settings
+    kind: str = "kubric"  # an adapter of fourdpqa.sources.ADAPTER_MODULES
     root: str
+    options: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _known_kind(self) -> "SourceSpec":
+        from fourdpqa.sources import ADAPTER_MODULES
+
+        if self.kind not in ADAPTER_MODULES:
+            raise ValueError(f"source {self.name!r}: unknown kind {self.kind!r}; known: {sorted(ADAPTER_MODULES)}")
+        return self
 
 
 class StandardizeParams(_Section):

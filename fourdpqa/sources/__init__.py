@@ -1,6 +1,55 @@
 """Source adapters (raw dataset layouts -> standard scenes) and the built-in procedural source.
 
-``procedural`` + ``render`` generate Kubric-format raw dumps; ``kubric`` reads Kubric worker directories;
-``vkitti2`` reads Virtual KITTI 2 sequences. ``fourdpqa.stages.standardize`` maps each ``standardize.sources``
-entry (by its ``kind``) to one of these adapters.
+``procedural`` + ``render`` generate Kubric-format raw dumps; every other module is an adapter for one
+``standardize.sources[].kind``. An adapter module exposes one function::
+
+    def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]
+
+listing the videos under ``root`` cheaply (no decoding); each :class:`RawVideo` carries a ``load`` callable that
+does the conversion and raises :class:`fourdpqa.scene.SceneError` naming the video, file and problem.
+Adapters are imported lazily by kind (``ADAPTER_MODULES``), so a heavy optional dependency of one source
+(e.g. projectaria-tools) is only needed when that source is configured.
 """
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fourdpqa.params import SourceSpec
+    from fourdpqa.scene import Scene
+
+# kind -> module implementing ``raw_videos(root, spec)``; one line per source kind.
+ADAPTER_MODULES: dict[str, str] = {
+    "kubric": "fourdpqa.sources.kubric",
+    "vkitti2": "fourdpqa.sources.vkitti2",
+}
+
+
+@dataclass(frozen=True)
+class RawVideo:
+    """One raw video of a configured source, before conversion."""
+
+    video_id: str
+    source: str  # the source's ``name`` in params (not its kind)
+    path: Path  # the raw directory or file the adapter reads; its content is fingerprinted
+    load: Callable[[], Scene]
+
+
+def adapter_raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
+    """Videos of one source through the adapter registered for ``spec.kind``."""
+    module = importlib.import_module(ADAPTER_MODULES[spec.kind])
+    return module.raw_videos(root, spec)
+
+
+def check_options(spec: SourceSpec, allowed: dict[str, Any]) -> dict[str, Any]:
+    """``spec.options`` merged over an adapter's defaults; an unknown option is a configuration error."""
+    unknown = sorted(set(spec.options) - set(allowed))
+    if unknown:
+        raise ValueError(f"standardize.sources[{spec.name!r}] (kind {spec.kind}): unknown options {unknown}; "
+                         f"known: {sorted(allowed)}")
+    return {**allowed, **spec.options}

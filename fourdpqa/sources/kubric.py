@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -24,6 +25,10 @@ from PIL import Image
 
 from fourdpqa import geometry
 from fourdpqa.scene import Scene, SceneError, SceneMeta, validate_scene
+from fourdpqa.sources import RawVideo
+
+if TYPE_CHECKING:
+    from fourdpqa.params import SourceSpec
 
 QUAT_TOL = 1e-2  # rounded fixtures (e.g. 4-digit quaternions) pass; a real non-rotation fails
 
@@ -34,6 +39,12 @@ def list_videos(root: str | Path) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if p.is_dir() and ".tmp-" not in p.name and p.name[0] not in "_.")
+
+
+def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
+    """Every worker directory under ``root`` (one video each, named by its directory)."""
+    return [RawVideo(name, spec.name, root / name, partial(read_worker_dir, root / name, spec.name, name))
+            for name in list_videos(root)]
 
 
 def read_worker_dir(path: str | Path, source: str = "kubric", video_id: str | None = None) -> Scene:

@@ -9,7 +9,9 @@ the bottom-face centre, dimensions width/height/length, rotation R = Ry·Rx·Rz 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -18,6 +20,10 @@ from PIL import Image
 
 from fourdpqa import geometry
 from fourdpqa.scene import Scene, SceneError, SceneMeta
+from fourdpqa.sources import RawVideo
+
+if TYPE_CHECKING:
+    from fourdpqa.params import SourceSpec
 
 FPS = 10.0  # VKITTI2 renders at 10 Hz (KITTI tracking frame rate)
 SKY_CM = 65535
@@ -32,6 +38,11 @@ def video_id_for(sequence_dir: Path, camera: int) -> str:
 def list_sequences(root: str | Path) -> list[Path]:
     """Sequence directories (those holding ``extrinsic.txt``) under ``root``, sorted."""
     return sorted(p.parent for p in Path(root).glob("*/*/extrinsic.txt"))
+
+
+def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
+    """Camera 0 of every sequence under ``root`` (``SceneXX/<variation>`` holding ``extrinsic.txt``)."""
+    return [RawVideo(video_id_for(seq, 0), spec.name, seq, partial(load_sequence, seq, 0)) for seq in list_sequences(root)]
 
 
 def _table(path: Path, video_id: str) -> pl.DataFrame:

@@ -5,27 +5,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from functools import partial
+from dataclasses import replace
 from pathlib import Path
 
 from fourdpqa.params import Params, SourceSpec
 from fourdpqa.paths import resolve_inside
-from fourdpqa.scene import Scene, SceneError, read_meta, write_scene
-from fourdpqa.sources import kubric
+from fourdpqa.scene import SceneError, read_meta, write_scene
+from fourdpqa.sources import RawVideo, adapter_raw_videos
 from fourdpqa.stages.common import StageReport, run_items
 
 STAGE = "standardize"
 VERSION = "standardize-1"  # bump when the conversion changes, so up-to-date checks redo every video
-
-
-@dataclass(frozen=True)
-class RawVideo:
-    video_id: str
-    source: str
-    path: Path  # the raw directory the adapter reads (its content is fingerprinted)
-    load: Callable[[], Scene]
 
 
 def scenes_dir(params: Params) -> Path:
@@ -34,15 +24,7 @@ def scenes_dir(params: Params) -> Path:
 
 def _source_videos(params: Params, source: SourceSpec) -> list[RawVideo]:
     root = resolve_inside(source.root, params.base.allowed_roots)
-    if source.kind == "kubric":
-        return [RawVideo(name, source.name, root / name, partial(kubric.read_worker_dir, root / name, source.name, name))
-                for name in kubric.list_videos(root)]
-    if source.kind == "vkitti2":
-        from fourdpqa.sources import vkitti2
-
-        return [RawVideo(vkitti2.video_id_for(seq, 0), source.name, seq, partial(vkitti2.load_sequence, seq, 0))
-                for seq in vkitti2.list_sequences(root)]
-    raise ValueError(f"standardize.sources: unknown kind {source.kind!r} for source {source.name!r}")
+    return adapter_raw_videos(root, source)
 
 
 def raw_videos(params: Params) -> dict[str, RawVideo]:
