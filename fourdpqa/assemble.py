@@ -26,7 +26,7 @@ from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.clips import MarkDrawer, export_clips
 from fourdpqa.export import export_all
 from fourdpqa.params import Params, ValidateParams
-from fourdpqa.predictors.base import stable_seed
+from fourdpqa.seeding import rng as seeded_rng
 from fourdpqa.validate import (
     CheckResult, FrameLoader, Oracle, balance_key, balance_problems, check_label_balance, check_leakage,
     check_oracle, check_schema, scene_frame_loader, summarize, write_plots,
@@ -59,7 +59,7 @@ def split_videos(videos: dict[str, str], benchmark_share: float, seed: int) -> t
     train, bench = [], []
     for source in sorted(set(videos.values())):
         ids = sorted(v for v, s in videos.items() if s == source)
-        rng = np.random.default_rng([seed, stable_seed("assemble-split", source) % 2**32])
+        rng = seeded_rng(seed, "assemble-split", source)
         ids = [ids[i] for i in rng.permutation(len(ids))]
         n_bench = min(max(1, round(benchmark_share * len(ids))), len(ids) - 1) if len(ids) >= 2 else 0
         bench += ids[:n_bench]
@@ -141,7 +141,7 @@ def allocate(groups: list[_Group], total: int) -> list[int]:
 def _groups(pool: pl.DataFrame, params: ValidateParams, seed: int, tag: str) -> list[_Group]:
     out = []
     for (unit, fmt), grp in pool.sort("id").group_by(["question_name", "answer_format"], maintain_order=True):
-        rng = np.random.default_rng([seed, stable_seed("assemble", tag, unit, fmt) % 2**32])
+        rng = seeded_rng(seed, "assemble", tag, unit, fmt)
         out.append(_Group(unit, fmt, grp, *balanced_order(grp, fmt, params, rng)))
     return sorted(out, key=lambda g: (g.unit, g.fmt))
 

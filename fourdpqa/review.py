@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from fourdpqa.atomic import write_text
-from fourdpqa.predictors.base import stable_seed
+from fourdpqa.seeding import rng as seeded_rng
 from schemas.qa import LETTERS
 
 THUMBS = 4
@@ -43,7 +43,7 @@ def sample_for_review(df: pl.DataFrame, per_type: int, seed: int) -> pl.DataFram
     """Up to ``per_type`` rows of every (split, question type, format), chosen with the seed, sorted by id."""
     picks = []
     for (split, qname, fmt), grp in df.sort("id").group_by(["split", "question_name", "answer_format"], maintain_order=True):
-        rng = np.random.default_rng([seed, stable_seed("review", split, qname, fmt) % 2**32])
+        rng = seeded_rng(seed, "review", split, qname, fmt)
         picks.append(grp[np.sort(rng.permutation(grp.height)[:per_type]).tolist()])
     return pl.concat(picks).sort("split", "question_name", "id") if picks else df.clear()
 

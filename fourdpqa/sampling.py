@@ -6,7 +6,6 @@ referenced frame and a mark encloses little of any other object, so the referenc
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import cv2
@@ -20,15 +19,6 @@ from fourdpqa.scene import Scene
 REFERENCE_MODES = ("caption", "pixel", "circle", "box_mark")
 # a circle/box may cover other objects' pixels up to this share of the target's own pixels inside it
 MAX_FOREIGN_SHARE = 0.25
-
-
-def stable_hash(text: str) -> int:
-    """Process-independent 63-bit hash (Python's ``hash()`` is salted per process)."""
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") >> 1
-
-
-def rng_for(seed: int, *keys: str) -> np.random.Generator:
-    return np.random.default_rng([seed, *(stable_hash(k) for k in keys)])
 
 
 def clip_windows(n_frames: int, clip_frames: int, stride: int, count: int, rng: np.random.Generator) -> list[np.ndarray]:

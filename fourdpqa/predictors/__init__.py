@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from fourdpqa.params import Params
-from fourdpqa.predictors.base import Predictor, Sample, load_frames, sample_frames, stable_seed
+from fourdpqa.predictors.base import Predictor, Sample, load_frames, sample_frames
 
-__all__ = ["Predictor", "Sample", "build_predictor", "load_frames", "sample_frames", "stable_seed", "trained_model_dir"]
+__all__ = ["Predictor", "Sample", "build_predictor", "load_frames", "sample_frames", "trained_model_dir"]
 
 TRAINED_MODEL = "trained"  # fourdpqa.train.run_training default name
 

@@ -7,7 +7,6 @@ VLM, API VLM — answers through :meth:`Predictor.predict`, and every answer is 
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,12 +41,6 @@ class Predictor(ABC):
     @abstractmethod
     def predict(self, batch: list[Sample]) -> list[str]:
         """One raw text answer per sample, in order."""
-
-
-def stable_seed(*parts: object) -> int:
-    """A 63-bit integer from text parts that is the same on every run and machine (unlike Python's ``hash``)."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 def load_frame(frame: Frame) -> np.ndarray:

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from fourdpqa.answers import LETTERS, requested_frames
-from fourdpqa.predictors.base import Predictor, Sample, stable_seed
+from fourdpqa.predictors.base import Predictor, Sample
+from fourdpqa.seeding import rng as seeded_rng
 from fourdpqa.qa_format import serialise_trajectory
 
 
@@ -32,7 +33,7 @@ class RandomPredictor(Predictor):
         return [self._answer(s.record) for s in batch]
 
     def _answer(self, record: Mapping) -> str:
-        rng = np.random.default_rng(stable_seed(self.seed, record["id"]))
+        rng = seeded_rng(self.seed, "random-predictor", record["id"])
         fmt = record["answer_format"]
         if fmt == "mc":
             return LETTERS[int(rng.integers(len(record["options"])))]

@@ -22,7 +22,8 @@ from fourdpqa.motion import clip_motion, summarise
 from fourdpqa.params import Params
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
-from fourdpqa.sampling import clip_windows, rng_for
+from fourdpqa.sampling import clip_windows
+from fourdpqa.seeding import rng
 from fourdpqa.scene import list_scenes, read_scene
 from fourdpqa.stages.common import StageReport, for_each_item, write_report
 from schemas.qa import validate_qa
@@ -59,7 +60,7 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
     th = params.thresholds_for(scene.meta.source)
     seed = params.base.seed
     windows = clip_windows(scene.meta.n_frames, qa.clip_frames, qa.clip_stride, qa.clips_per_video,
-                           rng_for(seed, "qa-clips", video_id))
+                           rng(seed, "qa-clips", video_id))
     times = scene.cameras["time_s"].to_numpy()
     records: list[dict] = []
     for c, frames in enumerate(windows):
@@ -69,7 +70,7 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
             measurements[clip_id] = {"clip_frames": frames.tolist(), **summarise(m)}
         dt = float(times[frames[-1]] - times[frames[0]])
         fps = (len(frames) - 1) / dt if dt > 0 else scene.meta.fps
-        ctx = Ctx(scene, m, th, qa, rng_for(seed, "qa", clip_id), depth_tolerance=params.tracks.depth_tolerance)
+        ctx = Ctx(scene, m, th, qa, rng(seed, "qa", clip_id), depth_tolerance=params.tracks.depth_tolerance)
         counts: Counter[int] = Counter()
         for d in generate_clip(ctx):
             n = counts[d.question_type]

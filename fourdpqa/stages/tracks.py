@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fourdpqa import seeding
 from fourdpqa.atomic import sweep_tmp, write_text
 from fourdpqa.device import set_determinism
 from fourdpqa.params import Params
@@ -30,11 +31,6 @@ def tracks_path(params: Params, video_id: str) -> Path:
 
 def overlay_path(params: Params, video_id: str) -> Path:
     return tracks_dir(params) / f"{video_id}_overlay.png"
-
-
-def video_seed(seed: int, video_id: str) -> list[int]:
-    """Per-video rng seed from the global seed and a stable digest of the id (Python's hash() is salted)."""
-    return [seed, int.from_bytes(hashlib.sha256(video_id.encode()).digest()[:8], "little")]
 
 
 def fingerprint(params: Params, video_id: str) -> str:
@@ -79,7 +75,7 @@ def is_up_to_date(params: Params, video_id: str) -> bool:
 def tracks_one(params: Params, video_id: str) -> Path:
     """Sample queries, compute tracks, write the npz (schema-checked) and the overlay picture; returns the npz path."""
     scene = read_scene(params.data / "scenes" / video_id)
-    rng = np.random.default_rng(video_seed(params.base.seed, video_id))
+    rng = seeding.rng(params.base.seed, "tracks", video_id)
     queries, _ = sample_queries(scene, params.tracks, rng)
     if len(queries) == 0:
         raise ValueError(f"video {video_id!r}: no visible pixel with valid depth to query")

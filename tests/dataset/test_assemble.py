@@ -12,6 +12,7 @@ import pytest
 from fourdpqa.assemble import AssemblyRefused, allocate, assemble, balanced_order, select_benchmark, split_videos
 from fourdpqa.atomic import write_parquet
 from fourdpqa.params import ValidateParams
+from fourdpqa.scene import read_scene, write_scene
 from fourdpqa.validate import balance_problems, check_label_balance
 from tests.helpers.dataset_data import make_records, qa_frame, small_params, toy_oracle
 
@@ -118,16 +119,12 @@ def test_refuses_a_benchmark_with_a_wrong_answer_and_keeps_earlier_outputs(assem
     out = params.data / "dataset"
     before = (out / "benchmark.parquet").read_bytes()
     vid = result.benchmark_videos[0]
-    qa_path = params.data / "qa" / f"{vid}.parquet"
-    qa = pl.read_parquet(qa_path)
     target = result.benchmark.filter(pl.col("video_id") == vid).row(0, named=True)
     flipped = {"yes": "no", "no": "yes", "A": "B", "B": "A", "C": "D", "D": "C"}[target["answer"]]
-    qa = qa.with_columns(pl.when(pl.col("id") == target["id"]).then(pl.lit(flipped)).otherwise(pl.col("answer")).alias("answer"))
-    if target["answer_format"] == "mc":
-        qa = qa.with_columns(pl.when(pl.col("id") == target["id"])
-                             .then(pl.col("options").list.get("ABCD".index(flipped))).otherwise(pl.col("answer_text"))
-                             .alias("answer_text"))
-    write_parquet(qa_path, qa)
+    # the scene's truth changes under the stored answer (selection, which balances stored answers, is unchanged)
+    scene = read_scene(params.data / "scenes" / vid)
+    scene.meta.extra["answers"][target["id"]] = flipped
+    write_scene(scene, params.data / "scenes" / vid)
     with pytest.raises(AssemblyRefused, match="check_oracle") as err:
         assemble(params, oracle=toy_oracle)
     assert err.value.failures[0].details["disagreements"].keys() == {target["id"]}

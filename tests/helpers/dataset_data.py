@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fourdpqa.predictors.base import stable_seed
+from fourdpqa.seeding import rng as seeded_rng, seed_int
 from fourdpqa.scene import Scene, SceneMeta
 from schemas.qa import QUESTION_NAMES
 
@@ -27,7 +27,7 @@ WORDS = "please look at the video carefully and tell me about how the object mov
 def make_scene(video_id: str, seed: int = 0, rgb: np.ndarray | None = None) -> Scene:
     """A static-camera scene with one object; frames are a smooth random texture (distinct per video) panning
     by one pixel per frame, unless given."""
-    rng = np.random.default_rng([seed, stable_seed(video_id) % 2**32])
+    rng = seeded_rng(seed, video_id)
     if rgb is None:
         import cv2
 
@@ -54,11 +54,11 @@ def make_scene(video_id: str, seed: int = 0, rgb: np.ndarray | None = None) -> S
 def make_records(video_id: str, per_type: int = 8, seed: int = 0) -> list[dict]:
     """Balanced QA rows for one video: types 1-11 as MC (letter cycles A..D) and yes/no (alternating), tracking
     types 12-13 as trajectories and one metric numeric row per clip. Wording is independent of the answer."""
-    rng = np.random.default_rng([seed, stable_seed("qa", video_id) % 2**32])
+    rng = seeded_rng(seed, "qa", video_id)
     rows = []
     for clip in range(2):
         clip_id = f"{video_id}-c{clip}"
-        offset = stable_seed(video_id) % 4
+        offset = seed_int(video_id) % 4
         for qtype in range(1, 14):
             for q in range(per_type):
                 i = len(rows)

@@ -8,7 +8,7 @@ import pytest
 from fourdpqa.answers import score_answer
 from fourdpqa.params import Params
 from fourdpqa.predictors import build_predictor
-from fourdpqa.predictors.base import Sample, stable_seed, uniform_indices
+from fourdpqa.predictors.base import Sample, uniform_indices
 from fourdpqa.predictors.blind import BlindPredictor
 from fourdpqa.predictors.random import RandomPredictor
 
@@ -84,4 +84,3 @@ def test_registry() -> None:
 def test_helpers() -> None:
     assert uniform_indices(10, 4) == [1, 3, 6, 8]
     assert uniform_indices(3, 8) == [0, 1, 2]
-    assert stable_seed("a", 1) == stable_seed("a", 1) != stable_seed("a", 2)

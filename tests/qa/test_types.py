@@ -15,7 +15,8 @@ from fourdpqa.qa_format import parse_trajectory
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx, Draft
 from fourdpqa.questions.camera import describe_camera
-from fourdpqa.sampling import rng_for, visible_at, visible_throughout
+from fourdpqa.sampling import visible_at, visible_throughout
+from fourdpqa.seeding import rng as rng_for
 from schemas.qa import LETTERS
 from tests.qa.conftest import N_T, build_scene, cam_track, obj_track
 
