@@ -9,7 +9,8 @@ import polars as pl
 
 from dagster_project.metadata import png_markdown
 from dagster_project.resources import PipelineParams
-from fourdpqa.assemble import DATASET_DIR, AssemblyRefused, assemble
+from fourdpqa import layout, markdown
+from fourdpqa.assemble import AssemblyRefused, assemble
 
 
 def _counts_markdown(df: pl.DataFrame) -> str:
@@ -17,10 +18,7 @@ def _counts_markdown(df: pl.DataFrame) -> str:
     wide = (df.group_by("question_type", "question_name", "answer_format").len()
             .pivot(on="answer_format", index=["question_type", "question_name"], values="len")
             .fill_null(0).sort("question_type"))
-    cols = wide.columns
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in wide.iter_rows()]
-    return "\n".join(lines)
+    return markdown.table(wide.columns, wide.iter_rows())
 
 
 def _metadata(df: pl.DataFrame, split: str, videos: list[str], dataset_dir) -> dict:
@@ -51,12 +49,12 @@ def assembled_dataset(context: dg.AssetExecutionContext, pipeline: PipelineParam
     except AssemblyRefused as exc:
         raise dg.Failure(description=str(exc),
                          metadata={f.name: dg.MetadataValue.json(f.as_dict()) for f in exc.failures}) from exc
-    out = params.data / DATASET_DIR
+    out = layout.of(params).dataset
     if result.quarantined:
         context.log.warning(f"quarantined QA tables: {sorted(result.quarantined)}")
     yield dg.MaterializeResult(asset_key="training_set",
                                metadata=_metadata(result.train, "train", result.train_videos, out))
     yield dg.MaterializeResult(asset_key="benchmark", metadata={
         **_metadata(result.benchmark, "benchmark", result.benchmark_videos, out),
-        "lmms_eval_include_path": dg.MetadataValue.path(str(out / "exports" / "lmms_eval")),
+        "lmms_eval_include_path": dg.MetadataValue.path(str(layout.of(params).exports / "lmms_eval")),
     })

@@ -7,6 +7,7 @@ import polars as pl
 from dagster_project.metadata import png_markdown
 from dagster_project.partitions import videos
 from dagster_project.resources import PipelineParams
+from fourdpqa import layout
 from fourdpqa.prompts import sample_strip
 from fourdpqa.qa_format import format_prompt, format_target
 from fourdpqa.scene import read_scene
@@ -36,7 +37,7 @@ def qa_pairs(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.
     }
     samples = stage.preview_records(df)
     if samples:
-        scene = read_scene(params.data / "scenes" / video_id)
+        scene = read_scene(layout.of(params).scene(video_id))
         meta["samples"] = dg.MetadataValue.md("\n\n---\n\n".join(_sample_md(scene.rgb, r) for r in samples))
     return dg.MaterializeResult(metadata=meta)
 

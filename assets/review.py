@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_project.resources import PipelineParams
-from fourdpqa.assemble import DATASET_DIR
+from fourdpqa import layout
 from fourdpqa.review import write_review
 
 
@@ -11,6 +11,7 @@ from fourdpqa.review import write_review
           description="Static HTML audit page (one card per sampled QA): data/review/index.html.")
 def review_page(pipeline: PipelineParams) -> dg.MaterializeResult:
     params = pipeline.load()
-    page = write_review(params.data / DATASET_DIR, params.data / "review", per_type=3, seed=params.base.seed)
+    where = layout.of(params)
+    page = write_review(where.dataset, where.review, per_type=params.review.per_type, seed=params.base.seed)
     return dg.MaterializeResult(metadata={"page": dg.MetadataValue.url(page.as_uri()),
                                           "cards": page.read_text().count('<div class="card"')})

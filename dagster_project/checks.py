@@ -10,21 +10,21 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.resources import PipelineParams
-from fourdpqa.assemble import DATASET_DIR
+from fourdpqa import layout
 from fourdpqa.params import Params
 from fourdpqa.validate import (
     CheckResult, check_blind_bias, check_label_balance, check_leakage, check_oracle, check_schema, scene_frame_loader,
 )
 
-SPLIT_FILE = {"training_set": "train.parquet", "benchmark": "benchmark.parquet"}
+SPLIT = {"training_set": "train", "benchmark": "benchmark"}
 
 
 def _table(params: Params, asset: str) -> pl.DataFrame:
-    return pl.read_parquet(params.data / DATASET_DIR / SPLIT_FILE[asset])
+    return pl.read_parquet(layout.of(params).split_table(SPLIT[asset]))
 
 
 def _qa_tables(params: Params) -> dict[str, pl.DataFrame]:
-    return {f"qa/{p.name}": pl.read_parquet(p) for p in sorted((params.data / "qa").glob("*.parquet")) if ".tmp-" not in p.name}
+    return {f"qa/{p.name}": pl.read_parquet(p) for p in sorted(layout.of(params).qa.glob("*.parquet")) if ".tmp-" not in p.name}
 
 
 def to_dagster(result: CheckResult, asset: str) -> dg.AssetCheckResult:
@@ -55,7 +55,7 @@ def _oracle_check(asset: str) -> dg.AssetChecksDefinition:
                     description="Every answer re-derived from the scene geometry and stored measurement (100%).")
     def _check(pipeline: PipelineParams) -> dg.AssetCheckResult:
         params = pipeline.load()
-        return to_dagster(check_oracle(_table(params, asset), params.data / "scenes"), asset)
+        return to_dagster(check_oracle(_table(params, asset), layout.of(params).scenes), asset)
 
     return _check
 
@@ -64,14 +64,14 @@ def _oracle_check(asset: str) -> dg.AssetChecksDefinition:
                 description="Per type: answer classes <= 1.5x uniform share, yes/no 45-55%, MC letters uniform.")
 def check_label_balance_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
     params = pipeline.load()
-    return to_dagster(check_label_balance(_table(params, "benchmark"), params.validate_, "benchmark"), "benchmark")
+    return to_dagster(check_label_balance(_table(params, "benchmark"), params.validate, "benchmark"), "benchmark")
 
 
 @dg.asset_check(asset="training_set", name="check_label_balance", blocking=False,
                 description="Same balance rules on the training set (warning: training may keep natural skew).")
 def check_label_balance_training(pipeline: PipelineParams) -> dg.AssetCheckResult:
     params = pipeline.load()
-    return to_dagster(check_label_balance(_table(params, "training_set"), params.validate_, "train"), "training_set")
+    return to_dagster(check_label_balance(_table(params, "training_set"), params.validate, "train"), "training_set")
 
 
 @dg.asset_check(asset="benchmark", name="check_leakage", blocking=True, additional_deps=["training_set"],
@@ -79,7 +79,7 @@ def check_label_balance_training(pipeline: PipelineParams) -> dg.AssetCheckResul
 def check_leakage_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
     params = pipeline.load()
     result = check_leakage(_table(params, "training_set"), _table(params, "benchmark"),
-                           scene_frame_loader(params.data / "scenes"), params.validate_.phash_max_distance)
+                           scene_frame_loader(layout.of(params).scenes), params.validate.phash_max_distance)
     return to_dagster(result, "benchmark")
 
 
@@ -87,7 +87,7 @@ def check_leakage_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
                 description="Text-only predictors trained on the training set stay within blind_margin of chance.")
 def check_blind_bias_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
     params = pipeline.load()
-    result = check_blind_bias(_table(params, "training_set"), _table(params, "benchmark"), params.validate_.blind_margin)
+    result = check_blind_bias(_table(params, "training_set"), _table(params, "benchmark"), params.validate.blind_margin)
     return to_dagster(result, "benchmark")
 
 

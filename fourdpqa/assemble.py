@@ -25,6 +25,7 @@ from fourdpqa import quarantine
 from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.clips import MarkDrawer, export_clips
 from fourdpqa.export import export_all
+from fourdpqa.layout import Layout
 from fourdpqa.params import Params, ValidateParams
 from fourdpqa.seeding import rng as seeded_rng
 from fourdpqa.validate import (
@@ -39,7 +40,6 @@ log = logging.getLogger("fourdpqa.assemble")
 BENCHMARK_TYPES = range(1, 12)
 BENCHMARK_FORMATS = ("mc", "yn")
 TRACKING_TYPES = (12, 13)
-DATASET_DIR = "dataset"
 
 
 class AssemblyRefused(ValueError):
@@ -236,14 +236,17 @@ def assemble(
     oracle: Oracle | None = None,
     load_frames: FrameLoader | None = None,
     draw: MarkDrawer | None = None,
+    out_dir: str | Path | None = None,
 ) -> AssemblyResult:
     """Build, check and write ``dataset/train.parquet`` and ``dataset/benchmark.parquet``, their clips, exports,
     ``summary.json`` (counts per type / category / reference mode / format) and ``answers_<split>.png``.
 
+    ``out_dir`` (default ``<data_root>/dataset``) is where they are written (the stage passes a staging folder).
     Raises :class:`AssemblyRefused` (before writing any table) when the benchmark fails a blocking check."""
     root = Path(data_root) if data_root is not None else params.data
+    where = Layout(root)
     seed = params.base.seed
-    inputs = load_qa(root / "qa")
+    inputs = load_qa(where.qa)
     for vid, reason in inputs.quarantined.items():
         quarantine.quarantine(root, "assemble", vid, reason)
         log.warning("assemble: quarantined QA table %s: %s", vid, reason)
@@ -253,15 +256,14 @@ def assemble(
     videos = dict(qa.select("video_id", "source").unique("video_id").sort("video_id").iter_rows())
     train_ids, bench_ids = split_videos(videos, params.assemble.benchmark_video_share, seed)
     a = params.assemble
-    # select under the stricter of the two share limits, so what assembly picks always passes validation
-    v = params.validate_.model_copy(update={"max_option_ratio": min(a.max_option_share, params.validate_.max_option_ratio)})
+    v = params.validate  # select under the limits validation checks, so what assembly picks passes them
     bench_pool = qa.filter(pl.col("video_id").is_in(bench_ids))
     train_pool = qa.filter(pl.col("video_id").is_in(train_ids))
     benchmark = select_benchmark(bench_pool, a.benchmark_size, v, seed)
     train = select_train(train_pool, a.train_size, a.tracking_share, v, seed)
 
-    out = root / DATASET_DIR
-    scenes = root / "scenes"
+    out = Path(out_dir) if out_dir is not None else where.dataset
+    scenes = where.scenes
     benchmark = export_clips(benchmark, scenes, out, params.qa.out_width, params.qa.out_height, a.export_mp4, draw)
     train = export_clips(train, scenes, out, params.qa.out_width, params.qa.out_height, a.export_mp4, draw)
     benchmark = benchmark.with_columns(split=pl.lit("benchmark")).sort("id")

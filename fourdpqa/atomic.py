@@ -7,6 +7,8 @@ never a half-written file under the final name.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import glob
 import json
 import os
 import shutil
@@ -43,26 +45,78 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a fresh temporary directory; on success it replaces ``path`` as a whole."""
+def staging_dir(path: str | Path) -> Iterator[Path]:
+    """A fresh temporary folder beside ``path`` (removed again unless it was published)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=path.name + TMP_MARK, dir=path.parent))
     os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp creates 0700
     try:
         yield tmp
-        old = None
-        if path.exists():
-            old = path.with_name(path.name + TMP_MARK + "old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def publish_dir(staged: str | Path, path: str | Path) -> None:
+    """Make the folder ``staged`` become ``path``: one atomic swap when the kernel offers it, else two renames that
+    :func:`restore_dir` undoes if the process dies between them. The old version is deleted afterwards."""
+    staged, path = Path(staged), Path(path)
+    if path.exists() and _exchange(staged, path):
+        shutil.rmtree(staged)  # now holds the old version
+        return
+    old = path.with_name(path.name + TMP_MARK + "old")
+    if old.exists():
+        shutil.rmtree(old)
+    if path.exists():
+        os.replace(path, old)
+    os.replace(staged, path)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def restore_dir(path: str | Path) -> bool:
+    """After a kill between :func:`publish_dir`'s two renames, put the previous version back."""
+    path = Path(path)
+    old = path.with_name(path.name + TMP_MARK + "old")
+    if old.is_dir() and not path.exists():
+        os.replace(old, path)
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a fresh temporary directory; on success it replaces ``path`` as a whole."""
+    with staging_dir(path) as tmp:
+        yield tmp
+        publish_dir(tmp, path)
+
+
+def sweep_siblings(path: str | Path) -> int:
+    """Remove temporaries of ``path`` left by a killed writer (``<name>.tmp-*`` beside it), after restoring a
+    previous version a killed publish left aside; returns how many were removed."""
+    path = Path(path)
+    restore_dir(path)
+    if not path.parent.is_dir():
+        return 0
+    stale = sorted(path.parent.glob(glob.escape(path.name) + TMP_MARK + "*"))
+    for p in stale:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink(missing_ok=True)
+    return len(stale)
 
 
 def sweep_tmp(directory: str | Path) -> int:
@@ -89,11 +143,11 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, obj: Any) -> None:
     """Deterministic JSON (sorted keys, fixed separators) so reruns are byte-identical."""
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n")
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=json_default) + "\n")
 
 
 def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
-    lines = [json.dumps(r, sort_keys=True, ensure_ascii=False, default=_json_default) for r in rows]
+    lines = [json.dumps(r, sort_keys=True, ensure_ascii=False, default=json_default) for r in rows]
     write_text(path, "\n".join(lines) + ("\n" if lines else ""))
 
 
@@ -116,7 +170,8 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
             np.savez_compressed(fh, **arrays)
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """The one JSON fallback of the project: numpy scalars and arrays, paths."""
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):

@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from fourdpqa.atomic import atomic_dir
+from fourdpqa.layout import item_name, scene_dir
 from fourdpqa.scene import read_scene
 
 MARKED_MODES = ("circle", "box_mark")  # reference modes that point at the object with a drawn mark
@@ -46,7 +47,7 @@ def clip_key(clip_id: str, marks: list) -> str:
 
 def clip_paths(video_id: str, key: str, n_frames: int) -> tuple[str, list[str]]:
     """(mp4 path, [jpg paths]) of a variant, relative to the dataset directory."""
-    base = f"{CLIPS_DIR}/{video_id}/{key}"
+    base = f"{CLIPS_DIR}/{item_name(video_id)}/{key}"
     return f"{base}/clip.mp4", [f"{base}/{i:05d}.jpg" for i in range(n_frames)]
 
 
@@ -105,13 +106,13 @@ def export_clips(
         keys.append(key)
         videos.append(mp4_path if mp4 else "")
         frame_lists.append(jpgs)
-        out_dir = dataset_dir / CLIPS_DIR / rec["video_id"] / key
+        out_dir = dataset_dir / CLIPS_DIR / item_name(rec["video_id"]) / key
         complete = (out_dir / Path(jpgs[-1]).name).exists() and (not mp4 or (out_dir / "clip.mp4").exists())
         if key in done or complete:
             done.add(key)
             continue
         if scene is None or scene.video_id != rec["video_id"]:
-            scene = read_scene(Path(scenes_root) / rec["video_id"])
+            scene = read_scene(scene_dir(scenes_root, rec["video_id"]))
         idx = np.asarray(rec["clip_frames"], dtype=int)
         if idx.min() < 0 or idx.max() >= scene.meta.n_frames:
             raise IndexError(f"QA {rec['id']}: clip frames {idx.min()}..{idx.max()} outside video "

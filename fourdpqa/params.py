@@ -6,6 +6,7 @@ so a typo in a threshold cannot silently fall back to a default.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,8 @@ class BaseParams(_Section):
     num_threads: int = Field(2, ge=1)
     # Source roots that input paths must stay inside (resolved, no symlink escapes).
     allowed_roots: list[str] = ["data"]
+    # A stage fails (exit 1) when more than this share of its items is quarantined (every item failing always fails).
+    max_failed_share: float = Field(0.5, ge=0, lt=1)
 
 
 class GenerateParams(_Section):
@@ -139,17 +142,21 @@ class AssembleParams(_Section):
     train_size: int = Field(4000, ge=1)
     benchmark_size: int = Field(600, ge=1)
     tracking_share: float = Field(0.2, ge=0, le=1)
-    max_option_share: float = Field(1.5, ge=1)  # an answer may take at most this multiple of its uniform share
     export_mp4: bool = True
 
 
 class ValidateParams(_Section):
+    # an answer class may take at most this multiple of its uniform share (assembly selects under the same limit)
     max_option_ratio: float = 1.5
     yes_share_low: float = 0.45
     yes_share_high: float = 0.55
     letter_chi2_p: float = 0.01
     blind_margin: float = 0.03
     phash_max_distance: int = 4
+
+
+class ReviewParams(_Section):
+    per_type: int = Field(3, ge=1)  # QA pairs shown per (split, question type, format)
 
 
 class TrainParams(_Section):
@@ -180,32 +187,35 @@ class EvaluateParams(_Section):
     api_model: str | None = None  # litellm model for the API predictor
 
 
-class Params(_Section):
-    base: BaseParams = BaseParams()
-    generate: GenerateParams = GenerateParams()
-    standardize: StandardizeParams = StandardizeParams()
-    tracks: TracksParams = TracksParams()
-    qa: QAParams = QAParams()
-    phrasing: PhrasingParams = PhrasingParams()
-    assemble: AssembleParams = AssembleParams()
-    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
-    train: TrainParams = TrainParams()
-    evaluate: EvaluateParams = EvaluateParams()
+# The "validate" section shares its name with pydantic's deprecated ``BaseModel.validate``; the field wins.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message='Field name "validate"', category=UserWarning)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    class Params(_Section):
+        base: BaseParams = BaseParams()
+        generate: GenerateParams = GenerateParams()
+        standardize: StandardizeParams = StandardizeParams()
+        tracks: TracksParams = TracksParams()
+        qa: QAParams = QAParams()
+        phrasing: PhrasingParams = PhrasingParams()
+        assemble: AssembleParams = AssembleParams()
+        validate: ValidateParams = ValidateParams()
+        review: ReviewParams = ReviewParams()
+        train: TrainParams = TrainParams()
+        evaluate: EvaluateParams = EvaluateParams()
 
-    @property
-    def data(self) -> Path:
-        return Path(self.base.data_root)
+        @property
+        def data(self) -> Path:
+            return Path(self.base.data_root)
 
-    def thresholds_for(self, source: str) -> LabelThresholds:
-        """Thresholds of ``source``; a source without its own entry uses the ``default`` entry if present."""
-        table = self.qa.thresholds
-        if source in table:
-            return table[source]
-        if "default" in table:
-            return table["default"]
-        raise KeyError(f"params.yaml qa.thresholds has no entry for source {source!r} (and no 'default')")
+        def thresholds_for(self, source: str) -> LabelThresholds:
+            """Thresholds of ``source``; a source without its own entry uses the ``default`` entry if present."""
+            table = self.qa.thresholds
+            if source in table:
+                return table[source]
+            if "default" in table:
+                return table["default"]
+            raise KeyError(f"params.yaml qa.thresholds has no entry for source {source!r} (and no 'default')")
 
 
 class ParamsError(ValueError):

@@ -7,11 +7,11 @@ removes its record, so the folder always lists what is currently excluded and wh
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from fourdpqa.atomic import write_json
+from fourdpqa.layout import Layout, item_name
 
 
 @dataclass(frozen=True)
@@ -22,26 +22,20 @@ class QuarantineRecord:
     path: str | None = None
 
 
-def safe_name(item_id: str) -> str:
-    """File-system safe form of an item id (unicode letters kept; separators and controls replaced)."""
-    name = re.sub(r"[^\w.\-]", "_", item_id, flags=re.UNICODE).strip(".")
-    return name or "_"
-
-
 def quarantine_dir(data_root: str | Path, stage: str) -> Path:
-    return Path(data_root) / "quarantine" / stage
+    return Layout(Path(data_root)).quarantine(stage)
 
 
 def quarantine(data_root: str | Path, stage: str, item_id: str, reason: str, path: str | Path | None = None) -> Path:
     """Write the record for ``item_id`` and return its path."""
-    out = quarantine_dir(data_root, stage) / f"{safe_name(item_id)}.json"
+    out = quarantine_dir(data_root, stage) / f"{item_name(item_id)}.json"
     write_json(out, {"stage": stage, "item_id": item_id, "reason": reason, "path": str(path) if path else None})
     return out
 
 
 def release(data_root: str | Path, stage: str, item_id: str) -> None:
     """Drop the record of an item that now succeeds."""
-    p = quarantine_dir(data_root, stage) / f"{safe_name(item_id)}.json"
+    p = quarantine_dir(data_root, stage) / f"{item_name(item_id)}.json"
     if p.exists():
         p.unlink()
 

@@ -21,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from fourdpqa import markdown  # noqa: E402
 from fourdpqa.atomic import atomic_path, write_text  # noqa: E402
 
 # (category key, display name, [(question_name, column label)]) in paper order; "metric" is beyond the paper.
@@ -99,14 +100,12 @@ def to_markdown(summaries: Mapping[str, Mapping[str, Cell]]) -> str:
     first run (every run is scored on the same benchmark)."""
     cols = columns(summaries)
     head = ["Model"] + [f"{c.group}: {c.label}" if c.group else c.label for c in cols]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(cols)) + "|"]
-    for run, summary in summaries.items():
-        cells = [f"**{_pct(summary.get(c.key))}**" if c.is_average else _pct(summary.get(c.key)) for c in cols]
-        lines.append("| " + " | ".join([run] + cells) + " |")
+    rows = [[run] + [f"**{_pct(summary.get(c.key))}**" if c.is_average else _pct(summary.get(c.key)) for c in cols]
+            for run, summary in summaries.items()]
     if summaries:
         first = next(iter(summaries.values()))
-        lines.append("| n | " + " | ".join(str(first[c.key].n) if c.key in first else "0" for c in cols) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append(["n"] + [str(first[c.key].n) if c.key in first else "0" for c in cols])
+    return markdown.table(head, rows, ["left"] + ["right"] * len(cols)) + "\n"
 
 
 def to_csv(summaries: Mapping[str, Mapping[str, Cell]]) -> str:

@@ -28,7 +28,9 @@ import torch
 from tqdm import tqdm
 from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
 
+from fourdpqa import layout
 from fourdpqa.atomic import atomic_dir, atomic_path, write_json
+from fourdpqa.layout import Layout
 from fourdpqa.device import resolve_device
 from fourdpqa.params import Params, TrainParams
 from fourdpqa.vlm.model import add_lora, build_tiny_model, freeze_vision_tower, load_vlm, save_vlm
@@ -37,7 +39,6 @@ from fourdpqa.vlm.tokenizer import train_tokenizer
 
 log = logging.getLogger("fourdpqa.train")
 
-DEFAULT_EXPORT = "dataset/exports/train_conversations.jsonl"  # relative to the data root
 STATE_FILE = "state.pt"
 FINGERPRINT_FILE = "fingerprint"  # hash of params + seed + data: a checkpoint only resumes the same run
 EXTRA_FILE = "extra.json"  # small driver state (MLflow run id) readable without loading the weights
@@ -134,14 +135,14 @@ def conversations_from_table(table: str | Path, dataset_dir: str | Path,
 def load_training_set(data_root: str | Path, export: str | Path | None = None,
                       limit: int | None = None) -> tuple[list[Conversation], Path]:
     """The conversation export (``export`` or the default path) if present, else ``dataset/train.parquet``."""
-    root = Path(data_root)
-    path = Path(export) if export is not None else root / DEFAULT_EXPORT
+    where = Layout(Path(data_root))
+    path = Path(export) if export is not None else where.train_conversations
     if path.is_file() or export is not None:
         return read_conversations(path, limit), path
-    table = root / "dataset" / "train.parquet"
+    table = where.split_table("train")
     if not table.is_file():
         raise FileNotFoundError(f"no training data: neither {path} nor {table} exists (run the assemble stage)")
-    return conversations_from_table(table, root / "dataset", limit), table
+    return conversations_from_table(table, where.dataset, limit), table
 
 
 def micro_batch_indices(n: int, batch_size: int, micro_step: int, seed: int) -> list[int]:
@@ -380,7 +381,7 @@ def train_model(
 # -------------------------------------------------------------------------------------------- driver-facing run
 def mlflow_tracking_uri(data_root: str | Path) -> str:
     """The local MLflow file store under ``<data_root>/mlruns`` (what ``make mlflow`` serves); no server."""
-    return Path(data_root, "mlruns").resolve().as_uri()
+    return Layout(Path(data_root)).mlruns.resolve().as_uri()
 
 
 def open_mlflow(data_root: str | Path, experiment: str, tracking_uri: str | None = None) -> Any:
@@ -442,8 +443,7 @@ def run_training(params: Params, export: str | Path | None = None, name: str = "
     tp, seed, root = params.train, params.base.seed, params.data
     dist_info, device = init_distributed(resolve_device(params.base.device))
     conversations, data_path = load_training_set(root, export, tp.max_train_samples)
-    out_dir = root / "models" / name
-    ck_dir = root / "models" / "checkpoints" / name
+    out_dir, ck_dir = layout.of(params).model(name), layout.of(params).checkpoints(name)
     if not dist_info.main:  # other ranks only compute; rank 0 logs, checkpoints and writes
         train_model(conversations, tp, seed, device, out_dir, ck_dir, stop_after, dist_info=dist_info)
         return {"rank": dist_info.rank}
@@ -467,8 +467,7 @@ def run_training(params: Params, export: str | Path | None = None, name: str = "
         mlflow.log_metrics({k: float(v) for k, v in {**metrics, **timing}.items()})
         summary = {**metrics, "losses": result.losses, "data": str(data_path),
                    "model_dir": str(result.model_dir) if result.model_dir else None}
-        metrics_path = root / "models" / f"{name}_metrics.json"
-        plot_path = root / "models" / f"{name}_loss.png"
+        metrics_path, plot_path = layout.of(params).model_metrics(name), layout.of(params).model_loss_plot(name)
         write_json(metrics_path, summary)
         with atomic_path(plot_path) as tmp:
             tmp.write_bytes(loss_curve_png(result.losses))

@@ -20,6 +20,7 @@ import polars as pl
 from scipy import stats
 
 from fourdpqa.atomic import atomic_path, write_json
+from fourdpqa.layout import Layout, scene_dir
 from fourdpqa.params import ValidateParams
 from fourdpqa.scene import Scene, SceneError, read_scene
 from schemas.dataset import DatasetRowSchema, TableSchemaError, validate_table
@@ -164,7 +165,7 @@ def scene_frame_loader(scenes_root: str | Path) -> FrameLoader:
     def load(video_id: str, frames: list[int]) -> np.ndarray:
         if video_id not in cache:
             cache.clear()  # clips are visited grouped by video; keep one decoded video in memory
-            cache[video_id] = read_scene(Path(scenes_root) / video_id)
+            cache[video_id] = read_scene(scene_dir(scenes_root, video_id))
         return cache[video_id].rgb[np.asarray(frames, dtype=int)]
 
     return load
@@ -211,7 +212,7 @@ def check_oracle(df: pl.DataFrame, scenes_root: str | Path, oracle: Oracle | Non
     errors: dict[str, str] = {}
     for (vid,), grp in df.sort("video_id").group_by(["video_id"], maintain_order=True):
         try:
-            scene = read_scene(Path(scenes_root) / vid, with_rgb=False)
+            scene = read_scene(scene_dir(scenes_root, vid), with_rgb=False)
         except SceneError as exc:
             errors.update({rid: str(exc) for rid in grp["id"].to_list()})
             continue
@@ -400,16 +401,14 @@ def run_validation(
 ) -> ValidationReport:
     """Check ``<data_root>/dataset/{train,benchmark}.parquet`` and every ``qa/*.parquet``; write
     ``validation/report.json`` and the answer histograms ``validation/plots/answers_<split>.png``."""
-    root = Path(data_root)
-    dataset = root / "dataset"
-    missing = [s for s in ("train", "benchmark") if not (dataset / f"{s}.parquet").exists()]
+    where = Layout(Path(data_root))
+    missing = [s for s in ("train", "benchmark") if not where.split_table(s).exists()]
     if missing:
-        raise FileNotFoundError(f"{dataset}: missing {', '.join(f'{s}.parquet' for s in missing)} (run assemble first)")
-    train, benchmark = pl.read_parquet(dataset / "train.parquet"), pl.read_parquet(dataset / "benchmark.parquet")
-    qa = {f"qa/{p.name}": pl.read_parquet(p) for p in sorted((root / "qa").glob("*.parquet")) if ".tmp-" not in p.name}
-    report = run_checks(train, benchmark, params, root / "scenes", qa, oracle, load_frames)
-    out = root / "validation"
+        raise FileNotFoundError(f"{where.dataset}: missing {', '.join(f'{s}.parquet' for s in missing)} (run assemble first)")
+    train, benchmark = pl.read_parquet(where.split_table("train")), pl.read_parquet(where.split_table("benchmark"))
+    qa = {f"qa/{p.name}": pl.read_parquet(p) for p in sorted(where.qa.glob("*.parquet")) if ".tmp-" not in p.name}
+    report = run_checks(train, benchmark, params, where.scenes, qa, oracle, load_frames)
     if report.overview:
-        write_plots(report.overview, out / "plots")
-    write_json(out / "report.json", report.as_dict())
+        write_plots(report.overview, where.validation_plots)
+    write_json(where.validation_report, report.as_dict())
     return report

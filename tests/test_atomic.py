@@ -62,3 +62,21 @@ def test_quarantine_records_and_release(tmp_path):
     assert recs[0].path == "/x"
     quarantine.release(tmp_path, "standardize", "vidé o/1")
     assert quarantine.list_quarantined(tmp_path, "standardize") == []
+
+
+def test_publish_replaces_a_folder_whole_and_restore_undoes_a_half_publish(tmp_path):
+    from fourdpqa.atomic import TMP_MARK, publish_dir, restore_dir, staging_dir, sweep_siblings
+
+    final = tmp_path / "dataset"
+    final.mkdir()
+    (final / "old.txt").write_text("old")
+    with staging_dir(final) as staged:
+        (staged / "new.txt").write_text("new")
+        publish_dir(staged, final)
+    assert sorted(p.name for p in final.iterdir()) == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["dataset"]  # no staging or old copy left
+    # a kill between the fallback's two renames: the previous version sits aside and the name is free
+    final.rename(tmp_path / f"dataset{TMP_MARK}old")
+    (tmp_path / f"dataset{TMP_MARK}abc").mkdir()  # and a half-built staging folder
+    assert sweep_siblings(final) == 1 and not restore_dir(final)
+    assert (final / "new.txt").read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["dataset"]

@@ -11,10 +11,11 @@ import pytest
 import torch
 from helpers.vlm_data import QA, write_export
 
+from fourdpqa.layout import Layout
 from fourdpqa.params import Params, TrainParams
 from fourdpqa.stages import train as train_stage
 from fourdpqa.train import (
-    DEFAULT_EXPORT, latest_checkpoint, micro_batch_indices, read_conversations, train_model,
+    latest_checkpoint, micro_batch_indices, read_conversations, train_model,
 )
 from fourdpqa.vlm.model import MERGER_PREFIX, VISION_PREFIX, build_tiny_model, load_vlm
 from fourdpqa.vlm.runner import VLMRunner
@@ -157,8 +158,8 @@ def test_stage_trains_logs_to_mlflow_and_model_answers(tmp_path):
 
     root = tmp_path / "data"
     export = write_export(root / "dataset")  # paths relative to dataset/, file moved under exports/
-    (root / DEFAULT_EXPORT).parent.mkdir(parents=True)
-    export.rename(root / DEFAULT_EXPORT)
+    (Layout(root).train_conversations).parent.mkdir(parents=True)
+    export.rename(Layout(root).train_conversations)
     params = Params(base={"data_root": str(root), "seed": 3, "num_threads": 1},
                     train=TrainParams(**TINY, max_steps=40, batch_size=4, lr=1e-2, checkpoint_every=20))
     uri = (tmp_path / "mlruns").as_uri()
@@ -179,7 +180,7 @@ def test_stage_trains_logs_to_mlflow_and_model_answers(tmp_path):
     assert {a.path for a in client.list_artifacts(run.info.run_id)} == {"trained_metrics.json", "trained_loss.png"}
 
     # the saved model answers its (memorised) training questions through the runner
-    convs = read_conversations(root / DEFAULT_EXPORT)
+    convs = read_conversations(Layout(root).train_conversations)
     runner = VLMRunner(root / "models" / "trained", device="cpu")
     answers = runner.generate([(c.load_frames(), c.prompt) for c in convs], max_new_tokens=6)
     assert answers == [c.answer for c in convs]
@@ -193,7 +194,7 @@ def test_trained_model_asset_materializes_with_metadata(tmp_path):
     from dagster_project.resources import PipelineParams
 
     root = tmp_path / "data"
-    write_export(root / "dataset" / "exports").rename(root / DEFAULT_EXPORT)
+    write_export(root / "dataset" / "exports").rename(Layout(root).train_conversations)
     p = tmp_path / "params.yaml"
     p.write_text(yaml.safe_dump({"base": {"data_root": str(root), "num_threads": 1},
                                  "train": {**TINY, "max_steps": 2, "batch_size": 2}}))
@@ -211,7 +212,7 @@ def test_crash_resume_continues_the_same_mlflow_run(tmp_path):
     from fourdpqa.train import run_training
 
     root = tmp_path / "data"
-    write_export(root / "dataset" / "exports").rename(root / DEFAULT_EXPORT)
+    write_export(root / "dataset" / "exports").rename(Layout(root).train_conversations)
     params = Params(base={"data_root": str(root), "seed": 4, "num_threads": 1},
                     train=TrainParams(**TINY, max_steps=4, batch_size=2, checkpoint_every=2))
     uri = (tmp_path / "mlruns").as_uri()

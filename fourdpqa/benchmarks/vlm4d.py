@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
+from fourdpqa import markdown
 from fourdpqa.answers import LETTERS, extract_choice
-from fourdpqa.predictors.base import Predictor, Sample, uniform_indices
+from fourdpqa.frames import read_video
+from fourdpqa.predictors.base import Predictor, Sample
 
 log = logging.getLogger(__name__)
 
@@ -140,25 +141,6 @@ def load_vlm4d(data_dir: str | Path, splits: Iterable[str] = ("real", "synthetic
     return items
 
 
-def read_video_frames(path: str | Path, n_frames: int) -> list[np.ndarray]:
-    """``n_frames`` RGB uint8 frames sampled uniformly from an mp4 (decoded sequentially: robust to bad seeks)."""
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise OSError(f"cannot open video {path}")
-        frames = []
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            frames.append(bgr)
-    finally:
-        cap.release()
-    if not frames:
-        raise OSError(f"video {path} has no decodable frames")
-    return [cv2.cvtColor(frames[i], cv2.COLOR_BGR2RGB) for i in uniform_indices(len(frames), n_frames)]
-
-
 @dataclass
 class VLM4DRun:
     """Scored predictions (one dict per answered question) and the questions whose video was missing."""
@@ -189,7 +171,7 @@ def evaluate_vlm4d(items: list[VLM4DItem], predictor: Predictor, data_dir: str |
             continue
         if item.video not in frames_cache:
             frames_cache.clear()  # questions of a video are consecutive in the files; keep one video decoded
-            frames_cache[item.video] = read_video_frames(path, n_frames)
+            frames_cache[item.video] = read_video(path, n_frames)
         pending.append((item, Sample(frames_cache[item.video], item.prompt(prompt_style), item.record())))
         if len(pending) >= batch_size:
             flush()
@@ -238,10 +220,8 @@ def statistics(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float |
 
 def statistics_markdown(stats_by_run: Mapping[str, Mapping[str, Mapping[str, float | int]]]) -> str:
     """Table like the paper's Table 3 (with the official sub-splits): one row per run, n in the last row."""
-    lines = ["| Model | " + " | ".join(STAT_COLUMNS) + " |", "|---|" + "---:|" * len(STAT_COLUMNS)]
-    for run, stats in stats_by_run.items():
-        lines.append(f"| {run} | " + " | ".join(f"{stats[c]['accuracy']:.2f}" for c in STAT_COLUMNS) + " |")
+    rows = [[run] + [f"{stats[c]['accuracy']:.2f}" for c in STAT_COLUMNS] for run, stats in stats_by_run.items()]
     if stats_by_run:
         first = next(iter(stats_by_run.values()))
-        lines.append("| n | " + " | ".join(str(first[c]["n"]) for c in STAT_COLUMNS) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append(["n"] + [str(first[c]["n"]) for c in STAT_COLUMNS])
+    return markdown.table(["Model", *STAT_COLUMNS], rows, ["left"] + ["right"] * len(STAT_COLUMNS)) + "\n"

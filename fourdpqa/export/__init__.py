@@ -11,14 +11,14 @@ from fourdpqa.export.benchmark import write_benchmark_jsonl
 from fourdpqa.export.conversation import write_conversations
 from fourdpqa.export.hf import save_hf
 from fourdpqa.export.lmms_eval import write_lmms_eval_task
+from fourdpqa.layout import EXPORTS
 
-EXPORTS_DIR = "exports"
 
 
 def export_all(dataset_dir: str | Path, train: pl.DataFrame, benchmark: pl.DataFrame) -> dict[str, Path]:
     """Write every export of one train/benchmark pair; returns name -> path."""
     dataset_dir = Path(dataset_dir)
-    out = dataset_dir / EXPORTS_DIR
+    out = dataset_dir / EXPORTS
     bench_jsonl = write_benchmark_jsonl(benchmark, out / "benchmark.jsonl")
     return {
         "train_conversations": write_conversations(train, out / "train_conversations.jsonl"),

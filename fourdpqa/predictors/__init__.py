@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from fourdpqa import layout
 from fourdpqa.params import Params
 from fourdpqa.predictors.base import Predictor, Sample, load_frames, sample_frames
 
@@ -20,7 +21,7 @@ TRAINED_MODEL = "trained"  # fourdpqa.train.run_training default name
 
 def trained_model_dir(params: Params) -> Path:
     """Where the train stage writes its checkpoint (``<data_root>/models/<name>``)."""
-    return params.data / "models" / TRAINED_MODEL
+    return layout.of(params).model(TRAINED_MODEL)
 
 
 def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[str, Any]] = (),
@@ -43,7 +44,7 @@ def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[s
     if name == "oracle":
         from fourdpqa.predictors.oracle import OraclePredictor
 
-        return OraclePredictor(params.data / "scenes", **kw)
+        return OraclePredictor(layout.of(params).scenes, **kw)
     if name == "trained" or name.startswith("hf:"):
         from fourdpqa.predictors.hf import HFPredictor
 

@@ -10,13 +10,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
-Frame = np.ndarray | str | Path  # RGB uint8 (H, W, 3) array, or the path of an image file
+from fourdpqa.frames import Frame, load_frame, load_frames, sample_frames, uniform_indices
 
 
 @dataclass(frozen=True)
@@ -43,31 +39,4 @@ class Predictor(ABC):
         """One raw text answer per sample, in order."""
 
 
-def load_frame(frame: Frame) -> np.ndarray:
-    """RGB uint8 (H, W, 3) of an array or image path; a missing/unreadable file raises naming the path."""
-    if isinstance(frame, np.ndarray):
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"frame array must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-        return frame
-    bgr = cv2.imread(str(frame), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise OSError(f"cannot read frame image {frame}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def load_frames(frames: Sequence[Frame]) -> list[np.ndarray]:
-    return [load_frame(f) for f in frames]
-
-
-def uniform_indices(n_available: int, n_wanted: int) -> list[int]:
-    """``n_wanted`` indices spread evenly over ``range(n_available)`` (all of them when fewer are available);
-    the centre of each of ``n_wanted`` equal segments, as VLM video samplers do."""
-    if n_available <= 0:
-        raise ValueError("a clip needs at least one frame")
-    if n_wanted >= n_available:
-        return list(range(n_available))
-    return [int((i + 0.5) * n_available / n_wanted) for i in range(n_wanted)]
-
-
-def sample_frames(frames: Sequence[Frame], n_wanted: int) -> list[Frame]:
-    return [frames[i] for i in uniform_indices(len(frames), n_wanted)]
+__all__ = ["Frame", "Predictor", "Sample", "load_frame", "load_frames", "sample_frames", "uniform_indices"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fourdpqa.layout import scene_dir
 from fourdpqa.predictors.base import Predictor, Sample
 from fourdpqa.scene import Scene, read_scene
 
@@ -29,7 +30,7 @@ class OraclePredictor(Predictor):
     def _scene_of(self, video_id: str) -> Scene:
         """Keep the last scene only: evaluation visits records grouped by video, and scenes are large."""
         if self._scene is None or self._scene.video_id != video_id:
-            path = self.scenes_dir / video_id
+            path = scene_dir(self.scenes_dir, video_id)
             if not path.is_dir():
                 raise FileNotFoundError(f"oracle: no scene directory {path} for video {video_id!r}")
             self._scene = read_scene(path, with_rgb=False)

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from fourdpqa.atomic import json_default
 from fourdpqa.questions.base import Ctx, Draft, QuestionType
 from fourdpqa.questions.camera import CAM_OBJ_DISTANCE, CAMERA_MOVEMENT
 from fourdpqa.questions.metric import METRIC
@@ -75,12 +76,4 @@ def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, c
 
 
 def dumps(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_plain)
-
-
-def _plain(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=json_default)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from fourdpqa.assemble import DATASET_DIR, AssemblyRefused, assemble
+from fourdpqa import layout
+from fourdpqa.assemble import AssemblyRefused, assemble
 from fourdpqa.atomic import sweep_tmp
 from fourdpqa.params import Params
 from fourdpqa.stages.common import StageFailed, StageReport, write_report
@@ -17,7 +18,7 @@ STAGE = "assemble"
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
-    out = params.data / DATASET_DIR
+    out = layout.of(params).dataset
     sweep_tmp(out)
     try:
         result = assemble(params)

@@ -19,13 +19,13 @@ from typing import Any
 
 import polars as pl
 
-from fourdpqa import report
+from fourdpqa import layout, report
 from fourdpqa.answers import score_answer
 from fourdpqa.atomic import write_json, write_jsonl
 from fourdpqa.params import Params
 from fourdpqa.predictors import Predictor, Sample, build_predictor
 from fourdpqa.qa_format import format_prompt
-from fourdpqa.quarantine import safe_name
+from fourdpqa.layout import item_name
 from fourdpqa.stages.common import ItemError, StageFailed, StageReport, for_each_item
 from fourdpqa.train import open_mlflow
 
@@ -55,16 +55,12 @@ class EvaluationResult:
         return self.report_paths["md"].read_text(encoding="utf-8")
 
 
-def dataset_dir(params: Params) -> Path:
-    return params.data / "dataset"
-
-
 def predictions_path(params: Params, name: str) -> Path:
-    return params.data / "eval" / "predictions" / f"{safe_name(name)}.jsonl"
+    return layout.of(params).predictions_file(name)
 
 
 def read_split(params: Params, split: str) -> pl.DataFrame:
-    path = dataset_dir(params) / f"{split}.parquet"
+    path = layout.of(params).split_table(split)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no {split} table; run the assemble stage first")
     return pl.read_parquet(path)
@@ -115,10 +111,11 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
     bench = read_split(params, "benchmark").sort("video_id", "id")
     if limit is not None:
         bench = bench.head(limit)
-    train_path = dataset_dir(params) / "train.parquet"
+    where = layout.of(params)
+    train_path = where.split_table("train")
     train_rows = pl.read_parquet(train_path).to_dicts() if train_path.exists() else []
-    samples = make_samples(bench.to_dicts(), dataset_dir(params))
-    out_dir = params.data / "eval"
+    samples = make_samples(bench.to_dicts(), where.dataset)
+    out_dir = where.eval
     mlflow = open_mlflow(params.data, MLFLOW_EXPERIMENT, tracking_uri)
     summaries: dict[str, dict[str, report.Cell]] = {}
     run_ids: dict[str, str] = {}
@@ -148,10 +145,10 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
     paths = report.write_report(ordered, out_dir)
     with mlflow.start_run(run_name="eval-report") as run:
         mlflow.log_params({"predictors": ",".join(ordered), "benchmark_questions": len(samples)})
-        mlflow.log_metrics({f"overall/{safe_name(n)}": s["overall"].mean for n, s in ordered.items()})
+        mlflow.log_metrics({f"overall/{item_name(n)}": s["overall"].mean for n, s in ordered.items()})
         for p in paths.values():
             mlflow.log_artifact(str(p))
-        mlflow.set_tags({f"run/{safe_name(n)}": rid for n, rid in run_ids.items()})
+        mlflow.set_tags({f"run/{item_name(n)}": rid for n, rid in run_ids.items()})
         run_ids["report"] = run.info.run_id
     write_json(out_dir / "report.json", {
         "benchmark_questions": len(samples), "mlflow_run_ids": run_ids, "failed_questions": failures,
@@ -170,7 +167,7 @@ def compare(params: Params, specs: Sequence[str]) -> dict[str, Path]:
         if not sep or not label or not path:
             raise ValueError(f"--compare expects LABEL=PATH, got {spec!r}")
         runs.append((label, report.read_predictions(path)))
-    return report.write_report(report.side_by_side(runs), params.data / "eval", stem="compare")
+    return report.write_report(report.side_by_side(runs), layout.of(params).eval, stem="compare")
 
 
 def run(params: Params, args: argparse.Namespace | None) -> StageReport | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from fourdpqa import layout
 from fourdpqa.device import resolve_device
 from fourdpqa.params import Params
 from fourdpqa.sources.procedural import VideoSpec, read_spec_hash, sample_video, video_id_for, write_kubric_dump
@@ -20,7 +21,7 @@ SOURCE = "procedural"
 
 
 def raw_root(params: Params) -> Path:
-    return params.data / "raw" / SOURCE
+    return layout.of(params).raw(SOURCE)
 
 
 def video_specs(params: Params) -> dict[str, VideoSpec]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from fourdpqa import layout, markdown
 from fourdpqa.atomic import sweep_tmp, write_json, write_parquet, write_text
 from fourdpqa.motion import clip_motion, summarise
 from fourdpqa.params import Params
@@ -40,22 +41,22 @@ QA_COLUMNS: dict[str, pl.DataType] = {
 
 
 def qa_dir(params: Params) -> Path:
-    return params.data / "qa"
+    return layout.of(params).qa
 
 
 def qa_path(params: Params, video_id: str) -> Path:
-    return qa_dir(params) / f"{video_id}.parquet"
+    return layout.of(params).qa_table(video_id)
 
 
 def measurements_path(params: Params, video_id: str) -> Path:
     """Per-clip continuous measurements (camera/object motion, distances, visibility) for review and threshold tuning."""
-    return qa_dir(params) / f"{video_id}.measurements.json"
+    return layout.of(params).measurements(video_id)
 
 
 def generate_records(params: Params, video_id: str, measurements: dict | None = None) -> list[dict]:
     """All QA records of one video (before phrasing); fills ``measurements`` (if given) with the per-clip
     :func:`fourdpqa.motion.summarise` output, keyed by clip id."""
-    scene = read_scene(params.data / "scenes" / video_id, with_rgb=False)
+    scene = read_scene(layout.of(params).scene(video_id), with_rgb=False)
     qa = params.qa
     th = params.thresholds_for(scene.meta.source)
     seed = params.base.seed
@@ -103,7 +104,7 @@ def qa_one(params: Params, video_id: str) -> Path:
 
 def fingerprint(params: Params, video_id: str) -> str:
     """Digest of what one video's QA depends on: seed, qa/phrasing/tracks params and the scene files."""
-    scene_dir = params.data / "scenes" / video_id
+    scene_dir = layout.of(params).scene(video_id)
     # content, not mtimes: the marker is a DVC output and must be byte-identical across runs and checkouts
     files = sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in scene_dir.glob("*") if p.is_file())
     blob = json.dumps({"seed": params.base.seed, "qa": params.qa.model_dump(), "phrasing": params.phrasing.model_dump(),
@@ -124,9 +125,7 @@ def is_up_to_date(params: Params, video_id: str) -> bool:
 def summary(df: pl.DataFrame) -> dict[str, str]:
     """Markdown tables for reports and the Dagster UI: counts per type, per (type, label), per mode and format."""
     def table(cols: list[str]) -> str:
-        g = df.group_by(cols).len().sort(cols)
-        head = "| " + " | ".join(cols) + " | n |\n|" + "---|" * (len(cols) + 1)
-        return "\n".join([head] + ["| " + " | ".join(str(v) for v in row) + " |" for row in g.iter_rows()])
+        return markdown.table([*cols, "n"], df.group_by(cols).len().sort(cols).iter_rows())
 
     return {
         "per_type": table(["question_type", "question_name"]),
@@ -154,7 +153,7 @@ def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
     force = bool(getattr(args, "force", False))
     only = getattr(args, "video", None)
     sweep_tmp(qa_dir(params))
-    items = [p.name for p in list_scenes(params.data / "scenes")]
+    items = [p.name for p in list_scenes(layout.of(params).scenes)]
     if only:
         items = [v for v in items if v in set(only)]
     report = for_each_item(STAGE, items, lambda v: qa_one(params, v), params.data,

@@ -6,16 +6,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fourdpqa.assemble import DATASET_DIR
+from fourdpqa import layout
 from fourdpqa.params import Params
 from fourdpqa.review import write_review
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--per-type", type=int, default=3, help="QA pairs per (split, question type, format)")
+    parser.add_argument("--per-type", type=int, default=None,
+                        help="QA pairs per (split, question type, format) (default: params review.per_type)")
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> Path:
-    page = write_review(params.data / DATASET_DIR, params.data / "review", getattr(args, "per_type", 3), params.base.seed)
+    where = layout.of(params)
+    page = write_review(where.dataset, where.review, getattr(args, "per_type", None) or params.review.per_type, params.base.seed)
     print(f"review: {page}")
     return page

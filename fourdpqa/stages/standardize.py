@@ -8,6 +8,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from fourdpqa import layout
 from fourdpqa.params import Params, SourceSpec
 from fourdpqa.paths import resolve_inside
 from fourdpqa.scene import SceneError, read_meta, write_scene
@@ -19,7 +20,7 @@ VERSION = "standardize-1"  # bump when the conversion changes, so up-to-date che
 
 
 def scenes_dir(params: Params) -> Path:
-    return params.data / "scenes"
+    return layout.of(params).scenes
 
 
 def _source_videos(params: Params, source: SourceSpec) -> list[RawVideo]:

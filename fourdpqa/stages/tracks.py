@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fourdpqa import seeding
+from fourdpqa import layout, seeding
 from fourdpqa.atomic import sweep_tmp, write_text
 from fourdpqa.device import set_determinism
 from fourdpqa.params import Params
@@ -22,20 +22,20 @@ STAGE = "tracks"
 
 
 def tracks_dir(params: Params) -> Path:
-    return params.data / "tracks"
+    return layout.of(params).tracks
 
 
 def tracks_path(params: Params, video_id: str) -> Path:
-    return tracks_dir(params) / f"{video_id}.npz"
+    return layout.of(params).tracks_file(video_id)
 
 
 def overlay_path(params: Params, video_id: str) -> Path:
-    return tracks_dir(params) / f"{video_id}_overlay.png"
+    return layout.of(params).tracks_overlay(video_id)
 
 
 def fingerprint(params: Params, video_id: str) -> str:
     """Digest of everything one video's tracks depend on: seed, tracks params and the scene directory's contents."""
-    scene_dir = params.data / "scenes" / video_id
+    scene_dir = layout.of(params).scene(video_id)
     h = hashlib.sha256(json.dumps({"seed": params.base.seed, "tracks": params.tracks.model_dump()}, sort_keys=True).encode())
     for p in sorted(q for q in scene_dir.rglob("*") if q.is_file()):
         h.update(p.relative_to(scene_dir).as_posix().encode())
@@ -74,7 +74,7 @@ def is_up_to_date(params: Params, video_id: str) -> bool:
 
 def tracks_one(params: Params, video_id: str) -> Path:
     """Sample queries, compute tracks, write the npz (schema-checked) and the overlay picture; returns the npz path."""
-    scene = read_scene(params.data / "scenes" / video_id)
+    scene = read_scene(layout.of(params).scene(video_id))
     rng = seeding.rng(params.base.seed, "tracks", video_id)
     queries, _ = sample_queries(scene, params.tracks, rng)
     if len(queries) == 0:
@@ -90,7 +90,7 @@ def tracks_one(params: Params, video_id: str) -> Path:
 def animate(params: Params, video_id: str, out: str | Path) -> Path:
     """Short mp4/gif of the stored tracks of one video (see ``fourdpqa.viz_tracks``)."""
     tracks, _ = load_tracks(tracks_path(params, video_id))
-    scene = read_scene(params.data / "scenes" / video_id)
+    scene = read_scene(layout.of(params).scene(video_id))
     return write_animation(out, animation_frames(tracks, scene.rgb), fps=scene.meta.fps)
 
 
@@ -108,7 +108,7 @@ def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
     out = tracks_dir(params)
     out.mkdir(parents=True, exist_ok=True)
     sweep_tmp(out)
-    videos = [video] if video else [p.name for p in list_scenes(params.data / "scenes")]
+    videos = [video] if video else [p.name for p in list_scenes(layout.of(params).scenes)]
     if not video:
         remove_outputs(params, stale_videos(params, set(videos)))
     report = for_each_item(STAGE, videos, lambda v: tracks_one(params, v), params.data,

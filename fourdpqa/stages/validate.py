@@ -17,7 +17,7 @@ log = logging.getLogger("fourdpqa.validate")
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> ValidationReport:
-    report = run_validation(params.data, params.validate_)
+    report = run_validation(params.data, params.validate)
     for c in report.checks:
         status = "ok" if c.passed else ("FAILED" if c.blocking else "warning")
         print(f"{status:8s} {c.name}: {c.observed}")

@@ -12,11 +12,12 @@ import logging
 
 import polars as pl
 
+from fourdpqa import layout
 from fourdpqa.atomic import write_json, write_jsonl, write_text
 from fourdpqa.benchmarks import vlm4d
 from fourdpqa.params import Params
 from fourdpqa.predictors import build_predictor
-from fourdpqa.quarantine import safe_name
+from fourdpqa.layout import item_name
 from fourdpqa.stages.common import StageFailed, StageReport
 from fourdpqa.train import open_mlflow
 
@@ -43,7 +44,7 @@ def run(params: Params, args: argparse.Namespace) -> StageReport:
         raise StageFailed(str(exc)) from exc
     if args.limit is not None:
         items = items[: args.limit]
-    train_path = params.data / "dataset" / "train.parquet"
+    train_path = layout.of(params).split_table("train")
     train_rows = pl.read_parquet(train_path).to_dicts() if train_path.exists() else []
     predictor = build_predictor(args.predictor, params, train_records=train_rows)
     frames = args.frames or params.evaluate.frames
@@ -52,7 +53,7 @@ def run(params: Params, args: argparse.Namespace) -> StageReport:
         raise StageFailed(f"VLM4D: none of the {len(items)} questions has its video under {data} "
                           f"(first missing: {result.missing_videos[0] if result.missing_videos else '-'})")
     stats = vlm4d.statistics(result.rows)
-    stem = params.data / "eval" / "vlm4d" / f"{safe_name(args.predictor)}_{args.prompt}"
+    stem = layout.of(params).vlm4d / f"{item_name(args.predictor)}_{args.prompt}"
     write_jsonl(stem.with_suffix(".jsonl"), result.rows)
     write_json(stem.with_name(stem.name + "_stats.json"),
                {"stats": stats, "missing_videos": result.missing_videos, "frames": frames, "prompt": args.prompt})
@@ -62,7 +63,7 @@ def run(params: Params, args: argparse.Namespace) -> StageReport:
     with mlflow.start_run(run_name=f"vlm4d-{args.predictor}-{args.prompt}"):
         mlflow.log_params({"predictor": args.predictor, "prompt": args.prompt, "frames": frames,
                            "questions": len(items), "missing_videos": len(result.missing_videos)})
-        mlflow.log_metrics({safe_name(c): s["accuracy"] for c, s in stats.items()})
+        mlflow.log_metrics({item_name(c): s["accuracy"] for c, s in stats.items()})
         mlflow.log_artifact(str(stem.with_suffix(".jsonl")))
     print(table)
     if result.missing_videos:

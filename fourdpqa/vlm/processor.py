@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from PIL import Image
 
-from fourdpqa.predictors.base import load_frame, uniform_indices
+from fourdpqa.frames import load_frame, read_video, uniform_indices
 from fourdpqa.vlm.tokenizer import IM_END, IM_START, SYSTEM_PROMPT, VIDEO_PAD, VISION_END, VISION_START
 
 IGNORE_INDEX = -100  # label value the causal-LM loss skips
@@ -62,23 +61,6 @@ class Encoded:
     pixel_values_videos: torch.Tensor
     video_grid_thw: torch.Tensor
     second_per_grid_ts: torch.Tensor
-
-
-def read_video(path: str | Path) -> list[np.ndarray]:
-    """All frames of a video file as RGB uint8 (H, W, 3)."""
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    finally:
-        cap.release()
-    if not frames:
-        raise OSError(f"cannot read any frame from video {path}")
-    return frames
 
 
 def prepare_frames(frames: Sequence[np.ndarray | str | Path], n_frames: int, side: int) -> np.ndarray:

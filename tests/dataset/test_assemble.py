@@ -69,7 +69,7 @@ def test_assembled_splits(assembled):
     n13 = (train["question_type"] == 13).sum()
     assert n12 + n13 == round(0.2 * train.height) and abs(n12 - n13) <= 1
     assert set(train["answer_format"]) == {"mc", "yn", "trajectory", "numeric"}
-    assert check_label_balance(bench, params.validate_, "benchmark").passed
+    assert check_label_balance(bench, params.validate, "benchmark").passed
     per_type = bench["question_name"].value_counts()["count"]
     assert per_type.max() - per_type.min() <= 2  # shared evenly across the 11 types
     assert all(c.passed for c in result.checks)
@@ -149,9 +149,11 @@ def test_select_benchmark_keeps_only_descriptive_mc_and_yn():
     assert set(bench["answer_format"]) == {"mc", "yn"}
 
 
-def test_max_option_share_param_tightens_selection(synthetic_data):
-    """assemble.max_option_share = 1 allows no answer class above its uniform share: exactly balanced groups."""
-    result = assemble(small_params(synthetic_data, max_option_share=1.0), oracle=toy_oracle)
+def test_max_option_ratio_param_tightens_selection(synthetic_data):
+    """validate.max_option_ratio = 1 allows no answer class above its uniform share: exactly balanced groups."""
+    params = small_params(synthetic_data)
+    params = params.model_copy(update={"validate": params.validate.model_copy(update={"max_option_ratio": 1.0})})
+    result = assemble(params, oracle=toy_oracle)
     for (_, fmt), grp in result.benchmark.group_by("question_name", "answer_format"):
         counts = grp["answer"].value_counts()["count"].to_list()
         assert max(counts) * (4 if fmt == "mc" else 2) <= grp.height

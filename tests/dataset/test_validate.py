@@ -232,7 +232,7 @@ def test_summary_counts_and_histogram_plot(good):
 
 def test_run_validation_writes_report(assembled):
     params, _ = assembled
-    report = run_validation(params.data, params.validate_, oracle=toy_oracle)
+    report = run_validation(params.data, params.validate, oracle=toy_oracle)
     written = json.loads((params.data / "validation" / "report.json").read_text())
     assert written["passed"] and not report.blocking_failures
     names = [c["name"] for c in written["checks"]]

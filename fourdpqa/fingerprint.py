@@ -1,0 +1,128 @@
+"""Content fingerprints: file digests, JSON digests and the digest of the code a stage runs.
+
+One module for every "has this changed?" question of the pipeline. Digests are SHA-256 of contents (never
+mtimes: outputs move between machines and DVC checkouts), and file lists are sorted by path relative to a root,
+so the same content anywhere gives the same digest.
+
+The code digest follows a stage's *import closure*: the project modules it imports, directly or lazily inside
+functions, read statically from the source (nothing is executed). It is what makes an edit in
+``fourdpqa/questions/`` redo QA and an edit in ``fourdpqa/train.py`` leave QA alone, and the same file list
+becomes the stage's ``deps`` in ``dvc.yaml``.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from fourdpqa.atomic import TMP_MARK, json_default
+
+CODE_ROOT = Path(__file__).resolve().parents[1]  # the repository (or site-packages) holding fourdpqa/ and schemas/
+PROJECT_PACKAGES = ("fourdpqa", "schemas")
+CHUNK = 1 << 20
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 hex digest of one file's bytes (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def json_digest(obj: Any) -> str:
+    """SHA-256 of canonical JSON (sorted keys, fixed separators): equal values give equal digests."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def tree_files(path: str | Path) -> list[Path]:
+    """The files of ``path`` (itself if a file; every file below it if a folder), temporaries skipped, sorted."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.rglob("*") if p.is_file() and TMP_MARK not in p.as_posix())
+
+
+def digest_files(paths: Iterable[str | Path], root: str | Path) -> dict[str, str]:
+    """``{path relative to root (posix): sha256}`` of every file under ``paths``."""
+    root = Path(root)
+    return {p.relative_to(root).as_posix(): file_digest(p) for path in paths for p in tree_files(path)}
+
+
+# ----------------------------------------------------------------------------------------------------- code digest
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _with_parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _imported_names(path: Path, module: str) -> set[str]:
+    """Project module names imported anywhere in ``path`` (top level or inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import submodule`
+    return {n for n in found if n.split(".")[0] in PROJECT_PACKAGES}
+
+
+@functools.lru_cache(maxsize=64)
+def _closure(modules: tuple[str, ...], root: Path) -> tuple[Path, ...]:
+    seen: dict[str, Path] = {}
+    todo = [m for name in modules for m in _with_parents(name)]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(name, root)
+        if path is None:
+            continue  # an attribute imported with `from pkg import name`, not a module
+        seen[name] = path
+        todo.extend(m for imported in _imported_names(path, name) for m in _with_parents(imported))
+    return tuple(sorted(set(seen.values())))
+
+
+def import_closure(modules: Iterable[str], root: str | Path | None = None) -> list[Path]:
+    """Source files of ``modules`` and every project module they import, transitively (parents included)."""
+    return list(_closure(tuple(sorted(modules)), Path(root or CODE_ROOT).resolve()))
+
+
+def code_digest(modules: Iterable[str], root: str | Path | None = None) -> str:
+    """SHA-256 over the (relative path, bytes) of the import closure of ``modules``."""
+    root = Path(root or CODE_ROOT).resolve()
+    h = hashlib.sha256()
+    for path in import_closure(modules, root):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def combine(parts: Mapping[str, Any]) -> str:
+    """One fingerprint from named parts (params, code digest, input digests): a change in any part changes it."""
+    return json_digest(dict(parts))
