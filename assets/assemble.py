@@ -1,16 +1,22 @@
-"""Dataset assembly: all videos' QA pairs -> the training set and the held-out benchmark (+ clips and exports).
+"""assemble: all videos' QA pairs -> the training set and the held-out benchmark (+ clips and exports).
 
-One library call materializes both assets (they come from one split); a benchmark that fails a blocking check
-fails the run with the check's reason and leaves the previous version in place.
+One stage run materializes both assets (they come from one split); a benchmark that fails a blocking check fails
+the run with the check's reason and leaves the previous dataset whole (the stage publishes in one rename).
 """
+
+import json
 
 import dagster as dg
 import polars as pl
 
-from dagster_project.metadata import png_markdown
-from dagster_project.resources import PipelineParams
+from assets.metadata import png_markdown
+from assets.resources import PipelineParams
+from assets.runner import run_whole
 from fourdpqa import layout, markdown
-from fourdpqa.assemble import AssemblyRefused, assemble
+from fourdpqa.stages import assemble, stage_list
+
+INFO = stage_list.get("assemble")
+SPLITS = {"training_set": "train", "benchmark": "benchmark"}
 
 
 def _counts_markdown(df: pl.DataFrame) -> str:
@@ -21,40 +27,39 @@ def _counts_markdown(df: pl.DataFrame) -> str:
     return markdown.table(wide.columns, wide.iter_rows())
 
 
-def _metadata(df: pl.DataFrame, split: str, videos: list[str], dataset_dir) -> dict:
+def _metadata(where: layout.Layout, split: str, videos: list[str]) -> dict:
+    df = pl.read_parquet(where.split_table(split))
     return {
         "rows": df.height,
         "videos": len(videos),
-        "path": dg.MetadataValue.path(str(dataset_dir / f"{split}.parquet")),
+        "path": dg.MetadataValue.path(str(where.split_table(split))),
         "per_category": dg.MetadataValue.json(dict(df["category"].value_counts().sort("category").iter_rows())),
         "per_reference_mode": dg.MetadataValue.json(dict(df["reference_mode"].value_counts().sort("reference_mode").iter_rows())),
         "per_type_and_format": dg.MetadataValue.md(_counts_markdown(df)),
-        "answer_histogram": png_markdown(dataset_dir / f"answers_{split}.png", f"{split} answers", 900),
+        "answer_histogram": png_markdown(where.dataset / f"answers_{split}.png", f"{split} answers", 900),
     }
 
 
 @dg.multi_asset(
+    name="assembled_dataset",
+    group_name=INFO.name,
     specs=[
-        dg.AssetSpec("training_set", deps=["qa_pairs"], group_name="dataset",
+        dg.AssetSpec(INFO.assets[0], deps=stage_list.upstream_assets(INFO.name),
                      description="Training QA (all formats, tracking share) + conversation JSONL: data/dataset/train.parquet."),
-        dg.AssetSpec("benchmark", deps=["qa_pairs"], group_name="dataset",
+        dg.AssetSpec(INFO.assets[1], deps=stage_list.upstream_assets(INFO.name),
                      description="Held-out-video MC / yes-no benchmark (types 1-11) + JSONL, lmms-eval task: "
                                  "data/dataset/benchmark.parquet."),
     ],
 )
 def assembled_dataset(context: dg.AssetExecutionContext, pipeline: PipelineParams):
     params = pipeline.load()
-    try:
-        result = assemble(params)
-    except AssemblyRefused as exc:
-        raise dg.Failure(description=str(exc),
-                         metadata={f.name: dg.MetadataValue.json(f.as_dict()) for f in exc.failures}) from exc
-    out = layout.of(params).dataset
-    if result.quarantined:
-        context.log.warning(f"quarantined QA tables: {sorted(result.quarantined)}")
-    yield dg.MaterializeResult(asset_key="training_set",
-                               metadata=_metadata(result.train, "train", result.train_videos, out))
+    run_whole(assemble.STAGE, params)
+    where = layout.of(params)
+    split = json.loads((where.dataset / "split.json").read_text(encoding="utf-8"))
+    if split.get("quarantined"):
+        context.log.warning(f"quarantined QA tables: {sorted(split['quarantined'])}")
+    yield dg.MaterializeResult(asset_key="training_set", metadata=_metadata(where, "train", split["train_videos"]))
     yield dg.MaterializeResult(asset_key="benchmark", metadata={
-        **_metadata(result.benchmark, "benchmark", result.benchmark_videos, out),
-        "lmms_eval_include_path": dg.MetadataValue.path(str(layout.of(params).exports / "lmms_eval")),
+        **_metadata(where, "benchmark", split["benchmark_videos"]),
+        "lmms_eval_include_path": dg.MetadataValue.path(str(where.exports / "lmms_eval")),
     })

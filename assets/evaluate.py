@@ -1,30 +1,36 @@
-"""Evaluation: every configured predictor on the benchmark -> the Table-2 report (one MLflow run per predictor)."""
+"""evaluate: every configured predictor on the benchmark -> the Table-2 report (one MLflow run per predictor)."""
+
+import json
 
 import dagster as dg
 
-from dagster_project.metadata import png_markdown
-from dagster_project.resources import PipelineParams
-from fourdpqa.device import set_determinism
-from fourdpqa.stages.evaluate import evaluate
+from assets.metadata import png_markdown
+from assets.resources import PipelineParams
+from assets.runner import run_whole
+from fourdpqa import layout
+from fourdpqa.stages import evaluate, stage_list
+
+INFO = stage_list.get("evaluate")
 
 
-@dg.asset(group_name="models", deps=["benchmark", "trained_model"],
+@dg.asset(name=INFO.assets[0], group_name=INFO.name, deps=stage_list.upstream_assets(INFO.name),
           description="Per-type accuracy (paper Table 2 layout) of random, blind, oracle, flow and trained predictors.")
 def evaluation(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
     params = pipeline.load()
-    set_determinism(params.base.seed, params.base.num_threads)
-    result = evaluate(params)
-    for name, reason in result.stage.quarantined.items():
+    run_whole(evaluate.STAGE, params)
+    report_json = layout.of(params).eval_report
+    result = json.loads(report_json.read_text(encoding="utf-8"))
+    for name, reason in result["quarantined"].items():
         context.log.warning(f"predictor {name} not evaluated: {reason}")
     return dg.MaterializeResult(
         metadata={
-            "table": dg.MetadataValue.md(result.markdown),
-            "plot": png_markdown(result.report_paths["png"], "accuracy per question type"),
-            "mlflow_run_ids": dg.MetadataValue.json(result.run_ids),
-            "overall": dg.MetadataValue.json({n: s["overall"].mean for n, s in result.summaries.items()}),
-            "benchmark_questions": next(iter(result.summaries.values()))["overall"].n,
-            "failed_questions": dg.MetadataValue.json(result.failures),
-            "not_evaluated": dg.MetadataValue.json(result.stage.quarantined),
-            "report_csv": dg.MetadataValue.path(str(result.report_paths["csv"])),
+            "table": dg.MetadataValue.md(report_json.with_suffix(".md").read_text(encoding="utf-8")),
+            "plot": png_markdown(report_json.with_suffix(".png"), "accuracy per question type"),
+            "mlflow_run_ids": dg.MetadataValue.json(result["mlflow_run_ids"]),
+            "overall": dg.MetadataValue.json(result["overall"]),
+            "benchmark_questions": result["benchmark_questions"],
+            "failed_questions": dg.MetadataValue.json(result["failed_questions"]),
+            "not_evaluated": dg.MetadataValue.json(result["quarantined"]),
+            "report_csv": dg.MetadataValue.path(str(report_json.with_suffix(".csv"))),
         }
     )

@@ -1,31 +1,74 @@
-"""Standardize: one standard scene per video partition."""
+"""standardize: one ingest asset per enabled source (it registers a partition per video and retires the partitions
+and per-video outputs of videos that disappeared) and one standard scene per video partition."""
 
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
 
-from assets.generate import raw_videos
-from dagster_project.metadata import png_markdown
-from dagster_project.partitions import videos
-from dagster_project.resources import PipelineParams
-from fourdpqa.scene import read_scene
-from fourdpqa.stages import standardize
-from fourdpqa.viz import preview_image
+from assets.metadata import png_markdown
+from assets.partitions import videos
+from assets.resources import PipelineParams
+from assets.runner import run_item
+from fourdpqa import layout
+from fourdpqa.params import Params, SourceSpec
+from fourdpqa.stages import generate, stage_list, standardize
+from fourdpqa.stages.protocol import StageFailed
+from fourdpqa.stages.sync import retire_removed
+
+INFO = stage_list.get("standardize")
 
 
-@dg.asset(
-    partitions_def=videos,
-    deps=[raw_videos],
-    group_name="scenes",
-    description="Standard scene (OpenCV cameras, z-depth, z-up world, validated tables) for one video.",
-)
-def standard_scenes(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
-    params = pipeline.load()
-    path = standardize.standardize_one(params, context.partition_key)
-    scene = read_scene(path)
-    finite = scene.depth[np.isfinite(scene.depth)]
-    return dg.MaterializeResult(
-        metadata={
+def ingest_key(source: SourceSpec) -> str:
+    return f"raw_videos_{source.name}"
+
+
+def _from_generate(params: Params, source: SourceSpec) -> bool:
+    """A source whose root is the generate stage's output is produced by the procedural_videos asset."""
+    return Path(source.root).resolve() == layout.of(params).raw(generate.SOURCE).resolve()
+
+
+def ingest_asset(params: Params, source: SourceSpec) -> dg.AssetsDefinition:
+    deps = list(stage_list.upstream_assets(INFO.name)) if _from_generate(params, source) else []
+
+    @dg.asset(name=ingest_key(source), group_name=INFO.name, deps=deps,
+              description=f"Raw videos of source {source.name!r} ({source.kind}): one partition per video.")
+    def _ingest(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
+        p = pipeline.load()
+        try:
+            spec = next(s for s in p.standardize.sources if s.name == source.name)
+            ids = sorted(v.video_id for v in standardize.adapter_raw_videos(standardize.source_root(p, spec), spec))
+            current = set(standardize.list_raw_videos(p))
+            retire_removed(p, current)
+        except StageFailed as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        known = set(context.instance.get_dynamic_partitions(videos.name))
+        new = [i for i in ids if i not in known]
+        if new:
+            context.instance.add_dynamic_partitions(videos.name, new)
+        retired = sorted(known - current)
+        for vid in retired:
+            context.instance.delete_dynamic_partition(videos.name, vid)
+        return dg.MaterializeResult(metadata={"videos": len(ids), "new_partitions": len(new), "retired": len(retired)})
+
+    return _ingest
+
+
+def standard_scenes_asset(params: Params) -> dg.AssetsDefinition:
+    @dg.asset(name=INFO.assets[0], partitions_def=videos, group_name=INFO.name,
+              deps=[ingest_key(s) for s in params.standardize.sources],
+              description="Standard scene (OpenCV cameras, z-depth, z-up world, validated tables) for one video.")
+    def standard_scenes(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
+        from fourdpqa.scene import read_scene
+        from fourdpqa.viz import preview_image
+
+        p = pipeline.load()
+        status = run_item(standardize.STAGE, p, context.partition_key)
+        path = layout.of(p).scene(context.partition_key)
+        scene = read_scene(path)
+        finite = scene.depth[np.isfinite(scene.depth)]
+        return dg.MaterializeResult(metadata={
+            "status": status,
             "path": dg.MetadataValue.path(str(path)),
             "frames": scene.meta.n_frames,
             "objects": len(scene.object_ids),
@@ -33,5 +76,11 @@ def standard_scenes(context: dg.AssetExecutionContext, pipeline: PipelineParams)
             "depth_min_m": float(finite.min()),
             "depth_max_m": float(finite.max()),
             "preview": png_markdown(preview_image(scene), "first frame with instance outlines"),
-        }
-    )
+        })
+
+    return standard_scenes
+
+
+def build(params: Params) -> list[dg.AssetsDefinition]:
+    """The standardize group for the sources enabled in ``params``."""
+    return [*(ingest_asset(params, s) for s in params.standardize.sources), standard_scenes_asset(params)]

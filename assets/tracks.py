@@ -1,44 +1,49 @@
-"""Tracks: visual / true-motion point tracks with occlusion for one video partition."""
+"""tracks: visual / true-motion point tracks with occlusion for one video partition."""
 
 import dagster as dg
 import numpy as np
 
-from dagster_project.metadata import png_markdown
-from dagster_project.partitions import videos
-from dagster_project.resources import PipelineParams
-from fourdpqa.stages import tracks as stage
-from fourdpqa.tracks import Tracks, load_tracks
-from fourdpqa.viz_tracks import read_png
+from assets.metadata import png_markdown
+from assets.partitions import videos
+from assets.resources import PipelineParams
+from assets.runner import run_item
+from fourdpqa.stages import stage_list, tracks
+
+INFO = stage_list.get("tracks")
 
 
 @dg.asset(
+    name=INFO.assets[0],
     partitions_def=videos,
-    deps=[dg.AssetKey("standard_scenes")],
-    group_name="tracks",
+    deps=stage_list.upstream_assets(INFO.name),
+    group_name=INFO.name,
     description="Point tracks (visual + true-motion 2D, 3D, occlusion) of one video: data/tracks/<video_id>.npz.",
 )
 def point_tracks(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
+    from fourdpqa.tracks import load_tracks
+    from fourdpqa.viz_tracks import read_png
+
     params = pipeline.load()
     video_id = context.partition_key
-    if not stage.is_up_to_date(params, video_id):
-        stage.tracks_one(params, video_id)
-    path = stage.tracks_path(params, video_id)
-    tracks, _ = load_tracks(path)
+    status = run_item(tracks.STAGE, params, video_id)
+    path = tracks.tracks_path(params, video_id)
+    result, _ = load_tracks(path)
     return dg.MaterializeResult(
         metadata={
+            "status": status,
             "path": dg.MetadataValue.path(str(path)),
-            "n_tracks": len(tracks),
-            "n_frames": len(tracks.frames),
-            "object_points": int((tracks.object_id > 0).sum()),
-            "occlusion_rate": float(tracks.visual_occluded.mean()) if len(tracks) else 0.0,
-            "true_in_view_rate": float(tracks.true_in_view.mean()) if len(tracks) else 0.0,
-            "max_visible_displacement_px": _max_visible_displacement(tracks),
-            "overlay": png_markdown(read_png(stage.overlay_path(params, video_id)), "visual vs true-motion tracks", 768),
+            "n_tracks": len(result),
+            "n_frames": len(result.frames),
+            "object_points": int((result.object_id > 0).sum()),
+            "occlusion_rate": float(result.visual_occluded.mean()) if len(result) else 0.0,
+            "true_in_view_rate": float(result.true_in_view.mean()) if len(result) else 0.0,
+            "max_visible_displacement_px": max_visible_displacement(result),
+            "overlay": png_markdown(read_png(tracks.overlay_path(params, video_id)), "visual vs true-motion tracks", 768),
         }
     )
 
 
-def _max_visible_displacement(tracks: Tracks) -> float:
+def max_visible_displacement(result) -> float:  # noqa: ANN001 - fourdpqa.tracks.Tracks (imported lazily)
     """Largest image distance of a visible track sample from its query pixel: how much the video moves."""
-    d = np.linalg.norm(tracks.visual_xy - tracks.queries.xy[:, None], axis=-1)[~tracks.visual_occluded]
+    d = np.linalg.norm(result.visual_xy - result.queries.xy[:, None], axis=-1)[~result.visual_occluded]
     return float(d.max()) if d.size else 0.0

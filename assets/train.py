@@ -1,29 +1,43 @@
-"""Fine-tuning: the trained VLM checkpoint (one MLflow run per materialisation)."""
+"""train: the trained VLM checkpoint, through the train stage (validation gate, lock, skip when up to date)."""
+
+import json
 
 import dagster as dg
 
-from dagster_project.metadata import png_markdown
-from dagster_project.resources import PipelineParams
-from fourdpqa.device import set_determinism
-from fourdpqa.train import run_training
+from assets.metadata import png_markdown
+from assets.resources import PipelineParams
+from assets.runner import report_metadata, run_whole
+from fourdpqa import layout
+from fourdpqa.params import Params
+from fourdpqa.stages import stage_list, train
+
+INFO = stage_list.get("train")
 
 
-@dg.asset(group_name="models", deps=["training_set"],
+def latest_run_id(params: Params, name: str) -> str:
+    """The MLflow run that trained model ``name`` (the newest run of that name in the local store)."""
+    from fourdpqa.train import MLFLOW_EXPERIMENT, open_mlflow
+
+    mlflow = open_mlflow(layout.of(params).root, MLFLOW_EXPERIMENT)
+    runs = mlflow.search_runs(experiment_names=[MLFLOW_EXPERIMENT], filter_string=f"tags.mlflow.runName = '{name}'",
+                              order_by=["start_time DESC"], max_results=1, output_format="list")
+    return runs[0].info.run_id if runs else ""
+
+
+@dg.asset(name=INFO.assets[0], group_name=INFO.name, deps=stage_list.upstream_assets(INFO.name),
           description="Qwen2.5-VL fine-tuned on the training set (tiny in-process model unless train.model is set).")
-def trained_model(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
+def trained_model(pipeline: PipelineParams) -> dg.MaterializeResult:
     params = pipeline.load()
-    set_determinism(params.base.seed, params.base.num_threads)
-    summary = run_training(params)
-    context.log.info(f"trained {summary['steps']} steps, final loss {summary['final_loss']:.4f}")
-    return dg.MaterializeResult(
-        metadata={
-            "mlflow_run_id": summary["mlflow_run_id"],
-            "final_loss": dg.MetadataValue.float(float(summary["final_loss"])),
-            "first_loss": dg.MetadataValue.float(float(summary["first_loss"])),
-            "steps": summary["steps"],
-            "examples": summary["n_examples"],
-            "samples_per_s": dg.MetadataValue.float(float(summary["samples_per_s"])),
-            "model_dir": dg.MetadataValue.path(summary["model_dir"]),
-            "loss_curve": png_markdown(summary["plot_path"], "training loss"),
-        }
-    )
+    report = run_whole(train.STAGE, params)
+    where = layout.of(params)
+    summary = json.loads(where.model_metrics("trained").read_text(encoding="utf-8"))
+    return dg.MaterializeResult(metadata={
+        **report_metadata(report),
+        "mlflow_run_id": latest_run_id(params, "trained"),
+        "final_loss": dg.MetadataValue.float(float(summary["final_loss"])),
+        "first_loss": dg.MetadataValue.float(float(summary["first_loss"])),
+        "steps": summary["steps"],
+        "examples": summary["n_examples"],
+        "model_dir": dg.MetadataValue.path(str(where.model("trained"))),
+        "loss_curve": png_markdown(where.model_loss_plot("trained"), "training loss"),
+    })

@@ -2,7 +2,7 @@
 
 Runs on procedural scenes generated in a temporary directory, same scenes and queries for every implementation;
 prints points*frames per second and the speed-up (target: >= 50x on CPU). The naive reference is the one the tests
-check the batched code against (``tests/test_tracks.py::reference_tracks``).
+check the batched code against (``benchmarks/reference_tracks.py``).
 
     python benchmarks/tracks.py [--size 128] [--frames 24] [--videos 2] [--queries 256]
 """
@@ -19,13 +19,13 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 
 from fourdpqa.params import GenerateParams, TracksParams  # noqa: E402
 from fourdpqa.sources.kubric import read_worker_dir  # noqa: E402
 from fourdpqa.sources.procedural import sample_video, write_kubric_dump  # noqa: E402
 from fourdpqa.tracks import compute_tracks, sample_queries  # noqa: E402
-from test_tracks import reference_tracks  # noqa: E402
+from benchmarks.reference_tracks import reference_tracks  # noqa: E402
 
 
 def best_time(fn, repeats: int) -> float:

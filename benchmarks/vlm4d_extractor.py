@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from fourdpqa.benchmarks import vlm4d
+from fourdpqa.external import vlm4d
 
 
 def naive_correct(item: vlm4d.VLM4DItem, response: str) -> bool:

@@ -1,7 +1,9 @@
 """Command line: ``python -m fourdpqa <stage> [--params params.yaml]`` — what dvc stages and people run.
 
-Each stage module in ``fourdpqa.stages`` exposes ``run(params, args) -> StageReport`` and may add its own
-arguments with ``add_arguments(parser)``. Exit status: 0 ok, 1 a blocking failure, 2 bad parameters.
+Stages come from the one stage list (``fourdpqa.stages.stage_list``); only the chosen stage's module is imported,
+so ``--help`` and light stages start fast. Each stage module exposes ``run(params, args) -> StageReport`` and may
+add options with ``add_arguments(parser)``. ``python -m fourdpqa dvc-yaml [--check]`` writes (or checks) dvc.yaml.
+Exit status: 0 ok, 1 the stage failed (the message says why), 2 bad parameters.
 """
 
 from __future__ import annotations
@@ -11,48 +13,74 @@ import importlib
 import logging
 import sys
 
-from fourdpqa.params import ParamsError, load_params
-from fourdpqa.secrets import install_log_redaction
-from fourdpqa.stages.common import StageFailed
+from fourdpqa.stages import stage_list
 
-# stage name -> module under fourdpqa.stages (one name per stage: params section, dvc stage, CLI, asset module)
-STAGES = {
-    "generate": "generate",
-    "standardize": "standardize",
-    "tracks": "tracks",
-    "qa": "qa",
-    "assemble": "assemble",
-    "validate": "validate",
-    "review": "review",
-    "train": "train",
-    "evaluate": "evaluate",
-    "vlm4d": "vlm4d",
-}
+DVC_YAML = "dvc-yaml"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _stage_parser(sub: argparse._SubParsersAction, info: stage_list.StageInfo, load: bool) -> None:
+    p = sub.add_parser(info.name, help=info.help, description=info.help)
+    p.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
+    if load:  # only the stage being run imports its module (and its options)
+        mod = importlib.import_module(info.module)
+        if hasattr(mod, "add_arguments"):
+            mod.add_arguments(p)
+
+
+def build_parser(stage: str | None = None) -> argparse.ArgumentParser:
+    """The CLI; ``stage`` names the subcommand whose module (and options) are loaded."""
     parser = argparse.ArgumentParser(prog="fourdpqa", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="stage", required=True)
-    for name, module in STAGES.items():
-        mod = importlib.import_module(f"fourdpqa.stages.{module}")
-        p = sub.add_parser(name, help=(mod.__doc__ or name).strip().splitlines()[0])
-        p.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
-        if hasattr(mod, "add_arguments"):
-            mod.add_arguments(p)
+    for info in stage_list.STAGES:
+        _stage_parser(sub, info, load=info.name == stage)
+    gen = sub.add_parser(DVC_YAML, help="write dvc.yaml from the stage list (--check: fail if it differs)")
+    gen.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
+    gen.add_argument("--output", default="dvc.yaml")
+    gen.add_argument("--check", action="store_true", help="exit 1 when the file differs from the stage list")
     return parser
 
 
+def _chosen(argv: list[str]) -> str | None:
+    """The subcommand: the first argument that is not an option."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in stage_list.BY_NAME else None
+
+
+def _dvc_yaml(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from fourdpqa.stages import dvc_yaml
+
+    text = dvc_yaml.render(args.params)
+    path = Path(args.output)
+    if args.check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            print(f"error: {path} differs from the stage list; run `python -m fourdpqa {DVC_YAML}`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(text, encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_chosen(argv)).parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.stage == DVC_YAML:
+        return _dvc_yaml(args)
+    from fourdpqa.params import ParamsError, load_params
+    from fourdpqa.secrets import install_log_redaction
+    from fourdpqa.stages.protocol import StageFailed
+
     install_log_redaction()
     try:
         params = load_params(args.params)
     except ParamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    mod = importlib.import_module(f"fourdpqa.stages.{STAGES[args.stage]}")
+    mod = importlib.import_module(stage_list.get(args.stage).module)
     try:
         report = mod.run(params, args)
     except StageFailed as exc:

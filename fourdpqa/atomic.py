@@ -12,13 +12,15 @@ import glob
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import polars as pl
+if TYPE_CHECKING:  # numpy and polars load with the first array / table written, not with every stage's --help
+    import numpy as np
+    import polars as pl
 
 TMP_MARK = ".tmp-"
 _UMASK = os.umask(0)
@@ -160,6 +162,8 @@ def write_parquet(path: str | Path, df: pl.DataFrame) -> None:
 def write_npy(path: str | Path, array: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
+            import numpy as np
+
             np.save(fh, array, allow_pickle=False)
 
 
@@ -167,14 +171,17 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
     """Compressed npz written through a temp file (np.savez appends '.npz' to bare names, so use a handle)."""
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
+            import numpy as np
+
             np.savez_compressed(fh, **arrays)
 
 
 def json_default(obj: Any) -> Any:
     """The one JSON fallback of the project: numpy scalars and arrays, paths."""
-    if isinstance(obj, np.generic):
+    np = sys.modules.get("numpy")  # an object can only be a numpy value if numpy is loaded
+    if np is not None and isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, np.ndarray):
+    if np is not None and isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, Path):
         return str(obj)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fourdpqa.atomic import TMP_MARK, json_default
+from fourdpqa.layout import MANIFEST_DIR, REPORT_FILE
 
 CODE_ROOT = Path(__file__).resolve().parents[1]  # the repository (or site-packages) holding fourdpqa/ and schemas/
 PROJECT_PACKAGES = ("fourdpqa", "schemas")
@@ -42,20 +43,30 @@ def json_digest(obj: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def _content(path: Path) -> bool:
+    """Content files only: temporaries and the stages' bookkeeping (reports, manifests) are skipped."""
+    return TMP_MARK not in path.as_posix() and path.name != REPORT_FILE and MANIFEST_DIR not in path.parts
+
+
 def tree_files(path: str | Path) -> list[Path]:
-    """The files of ``path`` (itself if a file; every file below it if a folder), temporaries skipped, sorted."""
+    """The content files of ``path`` (itself if a file; every file below it if a folder), sorted."""
     path = Path(path)
     if path.is_file():
         return [path]
     if not path.is_dir():
         return []
-    return sorted(p for p in path.rglob("*") if p.is_file() and TMP_MARK not in p.as_posix())
+    return sorted(p for p in path.rglob("*") if p.is_file() and _content(p.relative_to(path)))
 
 
 def digest_files(paths: Iterable[str | Path], root: str | Path) -> dict[str, str]:
-    """``{path relative to root (posix): sha256}`` of every file under ``paths``."""
+    """``{path (posix): sha256}`` of every file under ``paths``: relative to ``root`` for files below it, else
+    relative to the parent of the given path (a source folder outside the data root)."""
     root = Path(root)
-    return {p.relative_to(root).as_posix(): file_digest(p) for path in paths for p in tree_files(path)}
+    out = {}
+    for path in map(Path, paths):
+        base = root if path.is_relative_to(root) else path.parent
+        out.update({p.relative_to(base).as_posix(): file_digest(p) for p in tree_files(path)})
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------- code digest
@@ -74,12 +85,30 @@ def _with_parents(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-def _imported_names(path: Path, module: str) -> set[str]:
-    """Project module names imported anywhere in ``path`` (top level or inside functions)."""
+def _is_type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+
+
+def _walk_runtime(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those under ``if TYPE_CHECKING:`` (annotations only, never executed)."""
+    out, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        todo.extend(child for child in ast.iter_child_nodes(node) if not _is_type_checking(child))
+    return out
+
+
+def imported_names(path: Path, module: str, packages: tuple[str, ...] = PROJECT_PACKAGES) -> set[str]:
+    """Names under ``packages`` imported anywhere in ``path`` (module ``module``): top level or inside functions,
+    not for typing only."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _walk_runtime(tree):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -89,7 +118,7 @@ def _imported_names(path: Path, module: str) -> set[str]:
                 base = ".".join([*anchor, base] if base else anchor)
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import submodule`
-    return {n for n in found if n.split(".")[0] in PROJECT_PACKAGES}
+    return {n for n in found if n.split(".")[0] in packages}
 
 
 @functools.lru_cache(maxsize=64)
@@ -104,7 +133,7 @@ def _closure(modules: tuple[str, ...], root: Path) -> tuple[Path, ...]:
         if path is None:
             continue  # an attribute imported with `from pkg import name`, not a module
         seen[name] = path
-        todo.extend(m for imported in _imported_names(path, name) for m in _with_parents(imported))
+        todo.extend(m for imported in imported_names(path, name) for m in _with_parents(imported))
     return tuple(sorted(set(seen.values())))
 
 

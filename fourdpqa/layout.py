@@ -25,9 +25,10 @@ EXPORTS = "exports"  # inside the dataset folder
 
 
 def item_name(item_id: str) -> str:
-    """File-system name of an item id: the id itself when it is short and made of letters, digits, ``_.-``;
+    """File-system name of an item id: the id itself when it is at most MAX_NAME_BYTES long, holds no path
+    separator or control character and does not start with ``.`` or ``_`` (hidden files, the stages' bookkeeping);
     otherwise a cleaned prefix plus ``-`` and 12 hex digits of the id's SHA-256 (distinct ids stay distinct)."""
-    clean = re.sub(r"[^\w.\-]", "_", item_id, flags=re.UNICODE).strip(".")
+    clean = re.sub(r"[/\\\x00-\x1f\x7f]", "_", item_id).lstrip("._")
     if clean == item_id and 0 < len(clean.encode("utf-8")) <= MAX_NAME_BYTES:
         return clean
     digest = hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:12]

@@ -398,9 +398,12 @@ def run_validation(
     params: ValidateParams,
     oracle: Oracle | None = None,
     load_frames: FrameLoader | None = None,
+    out_dir: str | Path | None = None,
+    stamp: dict[str, Any] | None = None,
 ) -> ValidationReport:
-    """Check ``<data_root>/dataset/{train,benchmark}.parquet`` and every ``qa/*.parquet``; write
-    ``validation/report.json`` and the answer histograms ``validation/plots/answers_<split>.png``."""
+    """Check ``<data_root>/dataset/{train,benchmark}.parquet`` and every ``qa/*.parquet``; write ``report.json``
+    (with ``stamp`` under ``"dataset"``: which dataset was checked) and the answer histograms
+    ``plots/answers_<split>.png`` into ``out_dir`` (default ``<data_root>/validation``)."""
     where = Layout(Path(data_root))
     missing = [s for s in ("train", "benchmark") if not where.split_table(s).exists()]
     if missing:
@@ -408,7 +411,8 @@ def run_validation(
     train, benchmark = pl.read_parquet(where.split_table("train")), pl.read_parquet(where.split_table("benchmark"))
     qa = {f"qa/{p.name}": pl.read_parquet(p) for p in sorted(where.qa.glob("*.parquet")) if ".tmp-" not in p.name}
     report = run_checks(train, benchmark, params, where.scenes, qa, oracle, load_frames)
+    out = Path(out_dir) if out_dir is not None else where.validation
     if report.overview:
-        write_plots(report.overview, where.validation_plots)
-    write_json(where.validation_report, report.as_dict())
+        write_plots(report.overview, out / where.validation_plots.name)
+    write_json(out / where.validation_report.name, {**report.as_dict(), **({"dataset": stamp} if stamp else {})})
     return report

@@ -191,7 +191,7 @@ def test_trained_model_asset_materializes_with_metadata(tmp_path):
     import yaml
 
     from assets.train import trained_model
-    from dagster_project.resources import PipelineParams
+    from assets.resources import PipelineParams
 
     root = tmp_path / "data"
     write_export(root / "dataset" / "exports").rename(Layout(root).train_conversations)

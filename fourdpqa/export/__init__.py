@@ -15,14 +15,17 @@ from fourdpqa.layout import EXPORTS
 
 
 
-def export_all(dataset_dir: str | Path, train: pl.DataFrame, benchmark: pl.DataFrame) -> dict[str, Path]:
-    """Write every export of one train/benchmark pair; returns name -> path."""
+def export_all(dataset_dir: str | Path, train: pl.DataFrame, benchmark: pl.DataFrame,
+               published_dir: str | Path | None = None) -> dict[str, Path]:
+    """Write every export of one train/benchmark pair; returns name -> path. ``published_dir``: where the dataset
+    folder lives once published, if it is written elsewhere first (the lmms-eval task holds absolute paths)."""
     dataset_dir = Path(dataset_dir)
+    final = Path(published_dir) if published_dir is not None else dataset_dir
     out = dataset_dir / EXPORTS
     bench_jsonl = write_benchmark_jsonl(benchmark, out / "benchmark.jsonl")
     return {
         "train_conversations": write_conversations(train, out / "train_conversations.jsonl"),
         "benchmark_jsonl": bench_jsonl,
-        "lmms_eval": write_lmms_eval_task(out / "lmms_eval", bench_jsonl, dataset_dir),
+        "lmms_eval": write_lmms_eval_task(out / "lmms_eval", final / EXPORTS / bench_jsonl.name, final),
         **save_hf(dataset_dir / "hf", {"train": train, "benchmark": benchmark}),
     }

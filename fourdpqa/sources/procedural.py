@@ -26,6 +26,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -34,8 +35,10 @@ from PIL import Image
 
 from fourdpqa import geometry
 from fourdpqa.atomic import atomic_dir, write_json
-from fourdpqa.params import GenerateParams
 from fourdpqa.sources.render import SceneRenderer
+
+if TYPE_CHECKING:
+    from fourdpqa.params import GenerateParams
 
 GENERATOR_VERSION = "procedural-1"
 CAMERA_KINDS = ("static", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit", "combined", "push_pull")

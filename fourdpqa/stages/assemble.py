@@ -1,32 +1,98 @@
 """assemble: per-video QA tables -> data/dataset/{train,benchmark}.parquet, clips and exports (training
 conversations, benchmark JSONL, lmms-eval task folder, datasets save_to_disk).
 
-Fails (exit 1) without touching earlier outputs when the benchmark would fail a blocking check.
+Transactional: the new dataset is built in a staging folder beside ``data/dataset`` and replaces it in one rename,
+so a refused (a blocking check fails: exit 1) or killed run leaves the previous dataset whole.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+from pathlib import Path
 
 from fourdpqa import layout
-from fourdpqa.assemble import AssemblyRefused, assemble
-from fourdpqa.atomic import sweep_tmp
+from fourdpqa.atomic import write_json
+from fourdpqa.fingerprint import file_digest
 from fourdpqa.params import Params
-from fourdpqa.stages.common import StageFailed, StageReport, write_report
+from fourdpqa.stages import stage_list
+from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 
-STAGE = "assemble"
+CLIPS = "clips"
+
+
+def _verified_clip_dirs(where: layout.Layout) -> list[Path]:
+    """Clip folders of the published dataset whose every file still has the digest its manifest recorded (a folder
+    missing a frame or holding a corrupt one is re-exported, never reused)."""
+    try:
+        recorded = json.loads(where.manifest(where.dataset, "assemble").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError):
+        return []
+    expected: dict[Path, dict[str, str]] = {}
+    for rel, digest in recorded.items():
+        path = where.root / rel
+        if path.relative_to(where.dataset).parts[0] == CLIPS:
+            expected.setdefault(path.parent, {})[path.name] = digest
+    return [d for d, files in sorted(expected.items())
+            if d.is_dir() and {p.name for p in d.iterdir()} == set(files)
+            and all(file_digest(d / name) == digest for name, digest in files.items())]
+
+
+def carry_clips(where: layout.Layout, staging: Path) -> int:
+    """Hard-link (else copy) the previous dataset's verified clip exports into the staging folder, so unchanged
+    clips are not re-encoded; clips the new dataset does not use are dropped by :func:`drop_unused_clips`."""
+    carried = _verified_clip_dirs(where)
+    for clip_dir in carried:
+        dest = staging / clip_dir.relative_to(where.dataset)
+        dest.mkdir(parents=True)
+        for f in clip_dir.iterdir():
+            try:
+                os.link(f, dest / f.name)
+            except OSError:
+                shutil.copy2(f, dest / f.name)
+    return len(carried)
+
+
+def drop_unused_clips(staging: Path, used: set[str]) -> None:
+    """Remove clip folders (``clips/<video>/<clip key>``) no row of the new dataset points at."""
+    clips = staging / CLIPS
+    for clip_dir in sorted(clips.glob("*/*")) if clips.is_dir() else []:
+        if clip_dir.relative_to(staging).as_posix() not in used:
+            shutil.rmtree(clip_dir)
+    for video_dir in sorted(clips.glob("*")) if clips.is_dir() else []:
+        if not any(video_dir.iterdir()):
+            video_dir.rmdir()
+
+
+def assemble_dataset(job: Job) -> None:
+    from fourdpqa.assemble import AssemblyRefused, assemble
+
+    carry_clips(job.where, job.out)
+    try:
+        result = assemble(job.params, out_dir=job.out)
+    except AssemblyRefused as exc:
+        raise StageFailed(f"{exc} (the previous dataset is kept)") from exc
+    used = {Path(f).parent.as_posix() for df in (result.train, result.benchmark) for fs in df["frames"] for f in fs}
+    drop_unused_clips(job.out, used)
+    report = StageReport("assemble", done=sorted(result.train_videos + result.benchmark_videos),
+                         quarantined=dict(result.quarantined))
+    write_json(job.out / layout.REPORT_FILE, report.as_dict())
+    print(f"assemble: train {result.train.height} QA ({len(result.train_videos)} videos), "
+          f"benchmark {result.benchmark.height} QA ({len(result.benchmark_videos)} videos) -> {job.where.dataset}")
+
+
+STAGE = Stage(
+    info=stage_list.get("assemble"),
+    out_dir=lambda where: where.dataset,
+    items=lambda params: ["assemble"],
+    work=assemble_dataset,
+    outputs=lambda params, item: [layout.of(params).dataset],
+    inputs=lambda params, item: [layout.of(params).qa, layout.of(params).scenes],
+    staged=True,
+)
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
-    out = layout.of(params).dataset
-    sweep_tmp(out)
-    try:
-        result = assemble(params)
-    except AssemblyRefused as exc:
-        raise StageFailed(str(exc)) from exc
-    report = StageReport(STAGE, done=sorted(result.train_videos + result.benchmark_videos),
-                         quarantined=dict(result.quarantined))
-    write_report(report, out / "_report.json")
-    print(f"assemble: train {result.train.height} QA ({len(result.train_videos)} videos), "
-          f"benchmark {result.benchmark.height} QA ({len(result.benchmark_videos)} videos) -> {out}")
-    return report
+    return run_stage(STAGE, params)

@@ -19,18 +19,20 @@ from typing import Any
 
 import polars as pl
 
-from fourdpqa import layout, report
+from fourdpqa import layout, quarantine, report
 from fourdpqa.answers import score_answer
 from fourdpqa.atomic import write_json, write_jsonl
 from fourdpqa.params import Params
 from fourdpqa.predictors import Predictor, Sample, build_predictor
 from fourdpqa.qa_format import format_prompt
 from fourdpqa.layout import item_name
-from fourdpqa.stages.common import ItemError, StageFailed, StageReport, for_each_item
-from fourdpqa.train import open_mlflow
+from fourdpqa.stages import stage_list
+from fourdpqa.stages.protocol import BAD_INPUT, Job, Stage, StageFailed, StageReport, run_stage
 
 log = logging.getLogger("fourdpqa.evaluate")
 MLFLOW_EXPERIMENT = "fourdpqa-evaluate"
+# A question whose clip cannot be read or whose model call fails gets an empty (wrong) answer; bugs propagate.
+ANSWER_ERRORS = (*BAD_INPUT, RuntimeError)
 # QA fields copied into each prediction row (enough to re-aggregate without the benchmark table).
 ROW_FIELDS = ("id", "video_id", "question_type", "question_name", "category", "answer_format", "answer")
 
@@ -82,13 +84,13 @@ def predict_all(predictor: Predictor, samples: list[Sample], batch_size: int) ->
             responses += predictor.predict(batch)
             errors += [""] * len(batch)
             continue
-        except ItemError:
+        except ANSWER_ERRORS:
             pass
         for sample in batch:
             try:
                 responses += predictor.predict([sample])
                 errors.append("")
-            except ItemError as exc:
+            except ANSWER_ERRORS as exc:
                 log.warning("evaluate %s: question %s failed: %s", predictor.name, sample.record["id"], exc)
                 responses.append("")
                 errors.append(f"{type(exc).__name__}: {exc}")
@@ -116,7 +118,9 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
     train_rows = pl.read_parquet(train_path).to_dicts() if train_path.exists() else []
     samples = make_samples(bench.to_dicts(), where.dataset)
     out_dir = where.eval
-    mlflow = open_mlflow(params.data, MLFLOW_EXPERIMENT, tracking_uri)
+    from fourdpqa.train import open_mlflow  # MLflow and the model stack load only when evaluating
+
+    mlflow = open_mlflow(where.root, MLFLOW_EXPERIMENT, tracking_uri)
     summaries: dict[str, dict[str, report.Cell]] = {}
     run_ids: dict[str, str] = {}
     failures: dict[str, int] = {}
@@ -138,7 +142,17 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
             run_ids[name] = run.info.run_id
         return path
 
-    stage = for_each_item("evaluate", names, work, params.data)
+    stage = StageReport("evaluate")
+    for name in names:  # a predictor that cannot be built or run is set aside; the others go on
+        try:
+            work(name)
+        except BAD_INPUT as exc:
+            stage.quarantined[name] = f"{type(exc).__name__}: {exc}"
+            quarantine.quarantine(where.root, "evaluate", name, stage.quarantined[name])
+            log.warning("evaluate: predictor %s not evaluated: %s", name, stage.quarantined[name])
+            continue
+        quarantine.release(where.root, "evaluate", name)
+        stage.done.append(name)
     ordered = {n: summaries[n] for n in names if n in summaries}
     if not ordered:
         raise StageFailed(f"no predictor could be evaluated: {stage.quarantined}")
@@ -170,12 +184,36 @@ def compare(params: Params, specs: Sequence[str]) -> dict[str, Path]:
     return report.write_report(report.side_by_side(runs), layout.of(params).eval, stem="compare")
 
 
+def evaluate_stage(names: Sequence[str] | None = None, limit: int | None = None,
+                   tracking_uri: str | None = None) -> Stage:
+    """The evaluate stage for a predictor selection (the CLI options); its item names the selection."""
+    label = "evaluate" if names is None and limit is None else f"evaluate-{','.join(names or [])}-{limit}"
+
+    def work(job: Job) -> None:
+        result = evaluate(job.params, names, limit=limit, tracking_uri=tracking_uri)
+        print(result.markdown)
+
+    def inputs(params: Params, item: str) -> list[Path]:
+        where = layout.of(params)
+        chosen = names or params.evaluate.predictors
+        models = [where.model("trained")] if "trained" in chosen else []
+        return [where.dataset, where.scenes, *models]
+
+    def outputs(params: Params, item: str) -> list[Path]:
+        report_json = layout.of(params).eval_report
+        return [layout.of(params).predictions, *(report_json.with_suffix(s) for s in (".md", ".csv", ".png", ".json"))]
+
+    return Stage(info=stage_list.get("evaluate"), out_dir=lambda where: where.eval, items=lambda params: [label],
+                 work=work, outputs=outputs, inputs=inputs, uses_device=True)
+
+
+STAGE = evaluate_stage()
+
+
 def run(params: Params, args: argparse.Namespace | None) -> StageReport | None:
     if args is not None and getattr(args, "compare", None):
         paths = compare(params, args.compare)
         print(paths["md"].read_text(encoding="utf-8"))
         return None
     names = args.predictors.split(",") if args is not None and args.predictors else None
-    result = evaluate(params, names, limit=getattr(args, "limit", None))
-    print(result.markdown)
-    return result.stage
+    return run_stage(evaluate_stage(names, getattr(args, "limit", None), getattr(args, "tracking_uri", None)), params)

@@ -10,26 +10,24 @@ byte-identical parquet files. A bad video is quarantined and the rest go on.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 from collections import Counter
 from pathlib import Path
 
 import polars as pl
 
 from fourdpqa import layout, markdown
-from fourdpqa.atomic import sweep_tmp, write_json, write_parquet, write_text
+from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.motion import clip_motion, summarise
 from fourdpqa.params import Params
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
 from fourdpqa.sampling import clip_windows
 from fourdpqa.seeding import rng
-from fourdpqa.scene import list_scenes, read_scene
-from fourdpqa.stages.common import StageReport, for_each_item, write_report
+from fourdpqa.scene import read_scene
+from fourdpqa.stages import common, stage_list
+from fourdpqa.stages.protocol import Stage, StageReport, pool_runner, run_stage
+from fourdpqa.stages.scene_items import scene_items
 from schemas.qa import validate_qa
-
-STAGE = "qa"
 
 QA_COLUMNS: dict[str, pl.DataType] = {
     "id": pl.Utf8, "video_id": pl.Utf8, "source": pl.Utf8, "clip_id": pl.Utf8, "clip_frames": pl.List(pl.Int64),
@@ -86,8 +84,9 @@ def records_frame(records: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(records, schema=QA_COLUMNS) if records else pl.DataFrame(schema=QA_COLUMNS)
 
 
-def qa_one(params: Params, video_id: str) -> Path:
-    """Generate, (optionally) phrase, validate and write the QA records of one video; returns the parquet path."""
+def qa_one(params: Params, video_id: str, out: Path | None = None) -> Path:
+    """Generate, (optionally) phrase, validate and write the QA records of one video into ``out`` (default: the qa
+    folder); returns the parquet path."""
     measurements: dict = {}
     records = generate_records(params, video_id, measurements)
     if params.phrasing.model:
@@ -95,31 +94,11 @@ def qa_one(params: Params, video_id: str) -> Path:
 
         records = Phraser(params.phrasing).phrase_records(records)
     df = validate_qa(records_frame(records), where=f"video {video_id!r}")
-    out = qa_path(params, video_id)
-    write_parquet(out, df)
-    write_json(measurements_path(params, video_id), measurements)
-    write_text(_fingerprint_file(params, video_id), fingerprint(params, video_id) + "\n")
-    return out
-
-
-def fingerprint(params: Params, video_id: str) -> str:
-    """Digest of what one video's QA depends on: seed, qa/phrasing/tracks params and the scene files."""
-    scene_dir = layout.of(params).scene(video_id)
-    # content, not mtimes: the marker is a DVC output and must be byte-identical across runs and checkouts
-    files = sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in scene_dir.glob("*") if p.is_file())
-    blob = json.dumps({"seed": params.base.seed, "qa": params.qa.model_dump(), "phrasing": params.phrasing.model_dump(),
-                       "tracks": params.tracks.depth_tolerance, "scene": files}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _fingerprint_file(params: Params, video_id: str) -> Path:
-    return qa_dir(params) / f"{video_id}.fingerprint"
-
-
-def is_up_to_date(params: Params, video_id: str) -> bool:
-    marker = _fingerprint_file(params, video_id)
-    return (qa_path(params, video_id).exists() and marker.exists()
-            and marker.read_text().strip() == fingerprint(params, video_id))
+    folder = out or qa_dir(params)
+    table = folder / qa_path(params, video_id).name
+    write_parquet(table, df)
+    write_json(folder / measurements_path(params, video_id).name, measurements)
+    return table
 
 
 def summary(df: pl.DataFrame) -> dict[str, str]:
@@ -144,19 +123,21 @@ def preview_records(df: pl.DataFrame, n: int = 5) -> list[dict]:
     return picked.drop("_marked").to_dicts()
 
 
+STAGE = Stage(
+    info=stage_list.get("qa"),
+    out_dir=lambda where: where.qa,
+    items=scene_items,
+    work=lambda job: qa_one(job.params, job.item, job.out),
+    outputs=lambda params, vid: [qa_path(params, vid), measurements_path(params, vid)],
+    inputs=lambda params, vid: [layout.of(params).scene(vid), layout.of(params).tracks_file(vid)],
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="regenerate even when outputs are up to date")
-    parser.add_argument("--video", action="append", help="only this video id (repeatable)")
+    common.add_video_arguments(parser)
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
-    force = bool(getattr(args, "force", False))
-    only = getattr(args, "video", None)
-    sweep_tmp(qa_dir(params))
-    items = [p.name for p in list_scenes(layout.of(params).scenes)]
-    if only:
-        items = [v for v in items if v in set(only)]
-    report = for_each_item(STAGE, items, lambda v: qa_one(params, v), params.data,
-                           is_done=None if force else (lambda v: is_up_to_date(params, v)))
-    write_report(report, qa_dir(params) / "_report.json")
-    return report
+    return run_stage(STAGE, params, only=common.videos_arg(args), force=bool(getattr(args, "force", False)),
+                     runner=pool_runner(common.workers_arg(args)))

@@ -1,40 +1,46 @@
-"""standardize: every raw video of every configured source -> a validated standard scene in data/scenes/<id>/."""
+"""standardize: every raw video of every configured source -> a validated standard scene in data/scenes/<id>/.
+
+A missing source root, a root that is not a folder or lies outside ``base.allowed_roots``, or no configured source
+fails the stage before any work (existing scenes are kept). A video folder that resolves outside the allowed roots
+(e.g. a symlink inside a source root) is quarantined with that reason.
+"""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import shutil
-from dataclasses import replace
 from pathlib import Path
 
 from fourdpqa import layout
 from fourdpqa.params import Params, SourceSpec
-from fourdpqa.paths import resolve_inside
-from fourdpqa.scene import SceneError, read_meta, write_scene
+from fourdpqa.paths import UnsafePathError, resolve_inside
 from fourdpqa.sources import RawVideo, adapter_raw_videos
-from fourdpqa.stages.common import StageReport, run_items
+from fourdpqa.stages import common, stage_list
+from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, pool_runner, run_stage
 
-STAGE = "standardize"
-VERSION = "standardize-1"  # bump when the conversion changes, so up-to-date checks redo every video
-
-
-def scenes_dir(params: Params) -> Path:
-    return layout.of(params).scenes
-
-
-def _source_videos(params: Params, source: SourceSpec) -> list[RawVideo]:
-    root = resolve_inside(source.root, params.base.allowed_roots)
-    return adapter_raw_videos(root, source)
+def source_root(params: Params, source: SourceSpec) -> Path:
+    """The resolved root folder of a source; StageFailed (one line) when it is unusable."""
+    try:
+        root = resolve_inside(source.root, params.base.allowed_roots)
+    except UnsafePathError as exc:
+        raise StageFailed(f"standardize: source {source.name!r}: {exc}") from exc
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise StageFailed(f"standardize: source {source.name!r}: root {source.root} ({root}) {what}; "
+                          "fix standardize.sources in params.yaml (existing scenes are kept)")
+    return root
 
 
 def raw_videos(params: Params) -> dict[str, RawVideo]:
     """Every raw video of every source, by video id; two sources yielding the same id is a configuration error."""
+    if not params.standardize.sources:
+        raise StageFailed("standardize: standardize.sources is empty; configure at least one source "
+                          "(existing scenes are kept)")
     out: dict[str, RawVideo] = {}
     for source in params.standardize.sources:
-        for v in _source_videos(params, source):
+        for v in adapter_raw_videos(source_root(params, source), source):
             if v.video_id in out:
-                raise ValueError(f"video id {v.video_id!r} appears in sources {out[v.video_id].source!r} and {v.source!r}")
+                raise StageFailed(f"standardize: video id {v.video_id!r} appears in sources {out[v.video_id].source!r} "
+                                  f"and {v.source!r}")
             out[v.video_id] = v
     return out
 
@@ -44,54 +50,41 @@ def list_raw_videos(params: Params) -> list[str]:
     return sorted(raw_videos(params))
 
 
-def fingerprint(video: RawVideo) -> str:
-    """Digest of the raw files of one video and the conversion version: equal digests need no re-conversion."""
-    h = hashlib.sha256(f"{VERSION}|{video.source}".encode())
-    files = [video.path] if video.path.is_file() else sorted(p for p in video.path.rglob("*") if p.is_file())
-    for p in files:
-        h.update(p.relative_to(video.path).as_posix().encode() + b"\0")
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def is_up_to_date(params: Params, video: RawVideo) -> bool:
-    try:
-        meta = read_meta(scenes_dir(params) / video.video_id)
-    except SceneError:
-        return False
-    return meta.extra.get("raw_fingerprint") == fingerprint(video)
-
-
-def _convert(params: Params, video: RawVideo) -> Path:
-    out = scenes_dir(params) / video.video_id
-    try:
-        scene = video.load()
-        scene.meta = replace(scene.meta, extra={**scene.meta.extra, "raw_fingerprint": fingerprint(video)})
-        return write_scene(scene, out)
-    except Exception:
-        if out.exists():  # never leave a scene from older raw data beside a failed conversion
-            shutil.rmtree(out)
-        raise
-
-
-def standardize_one(params: Params, video_id: str) -> Path:
-    """Convert one raw video (any source) to ``data/scenes/<video_id>``; raises SceneError on bad input."""
+def confined_path(params: Params, video_id: str) -> Path:
+    """The raw path of a video, refused (UnsafePathError: the video is quarantined) when it resolves outside
+    ``base.allowed_roots`` — a symlinked video folder must not pull in data from elsewhere."""
     videos = raw_videos(params)
     if video_id not in videos:
         raise KeyError(f"no raw video {video_id!r} in sources {[s.name for s in params.standardize.sources]}")
-    return _convert(params, videos[video_id])
+    path = videos[video_id].path
+    resolve_inside(path, params.base.allowed_roots)
+    return path
 
 
-def remove_stale(out: Path, keep: set[str]) -> list[str]:
-    """Delete scenes whose raw video no longer exists in any source."""
-    stale = sorted(p.parent.name for p in out.glob("*/scene.json") if p.parent.name not in keep)
-    for name in stale:
-        shutil.rmtree(out / name)
-    return stale
+def standardize_one(job: Job) -> None:
+    """Convert one raw video (any source) into ``<out>/<video_id>``; raises SceneError on bad input."""
+    from fourdpqa.scene import write_scene
+
+    confined_path(job.params, job.item)
+    scene = raw_videos(job.params)[job.item].load()
+    write_scene(scene, job.out / layout.item_name(job.item))
+
+
+STAGE = Stage(
+    info=stage_list.get("standardize"),
+    out_dir=lambda where: where.scenes,
+    items=list_raw_videos,
+    work=standardize_one,
+    outputs=lambda params, vid: [layout.of(params).scene(vid)],
+    inputs=lambda params, vid: [confined_path(params, vid)],
+    # where a source lives is not what a scene depends on (its content is, as inputs): moving data keeps scenes
+    settings=lambda params: [s.model_dump(mode="json", exclude={"root"}) for s in params.standardize.sources],
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common.add_video_arguments(parser)
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
-    out = scenes_dir(params)
-    videos = raw_videos(params)
-    return run_items(STAGE, out, sorted(videos), lambda vid: _convert(params, videos[vid]), params.data,
-                     is_done=lambda vid: is_up_to_date(params, videos[vid]), prune=lambda keep: remove_stale(out, keep))
+    return run_stage(STAGE, params, only=common.videos_arg(args), runner=pool_runner(common.workers_arg(args)))

@@ -1,26 +1,76 @@
 """validate: checks of the assembled dataset -> data/validation/report.json (+ answer histograms).
 
 Schema, label balance, leakage and oracle agreement are blocking: any failure exits 1 so ``dvc repro`` stops;
-the blind-bias audit and training-set balance are reported as warnings.
+the blind-bias audit and training-set balance are reported as warnings. The report is published in one rename
+together with its plots and records which dataset it checked (the fingerprint of the assembled dataset), so a
+report can never be mistaken for the verdict on a newer dataset.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+from typing import Any
 
+from fourdpqa import layout
 from fourdpqa.params import Params
-from fourdpqa.stages.common import StageFailed
-from fourdpqa.validate import ValidationReport, run_validation
+from fourdpqa.stages import stage_list
+from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 
 log = logging.getLogger("fourdpqa.validate")
 
 
-def run(params: Params, args: argparse.Namespace | None = None) -> ValidationReport:
-    report = run_validation(params.data, params.validate)
-    for c in report.checks:
-        status = "ok" if c.passed else ("FAILED" if c.blocking else "warning")
-        print(f"{status:8s} {c.name}: {c.observed}")
-    if report.blocking_failures:
-        raise StageFailed("blocking checks failed: " + "; ".join(c.why() for c in report.blocking_failures))
+def dataset_stamp(where: layout.Layout) -> dict[str, Any]:
+    """Which dataset is published: the fingerprint in its manifest (None when it has none)."""
+    try:
+        fp = json.loads(where.manifest(where.dataset, "assemble").read_text(encoding="utf-8"))["fingerprint"]
+    except (OSError, ValueError, KeyError):
+        fp = None
+    return {"fingerprint": fp}
+
+
+def validate_dataset(job: Job) -> None:
+    from fourdpqa.validate import run_validation
+
+    run_validation(job.where.root, job.params.validate, out_dir=job.out, stamp=dataset_stamp(job.where))
+
+
+STAGE = Stage(
+    info=stage_list.get("validate"),
+    out_dir=lambda where: where.validation,
+    items=lambda params: ["validate"],
+    work=validate_dataset,
+    outputs=lambda params, item: [layout.of(params).validation],
+    inputs=lambda params, item: [layout.of(params).dataset, layout.of(params).qa, layout.of(params).scenes],
+    staged=True,
+)
+
+
+def read_verdict(where: layout.Layout) -> dict[str, Any]:
+    """The published report; StageFailed when it is missing or was made for another dataset than the published one."""
+    try:
+        report = json.loads(where.validation_report.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StageFailed(f"no readable validation report at {where.validation_report}: run the validate stage") from exc
+    if report.get("dataset") != dataset_stamp(where):
+        raise StageFailed(f"{where.validation_report} checked another dataset than {where.dataset} "
+                          "(assembled since): run the validate stage")
     return report
+
+
+def blocking_failures(report: dict[str, Any]) -> list[str]:
+    return [f"{c['name']}: observed {c['observed']}, expected {c['expected']}"
+            for c in report["checks"] if c["blocking"] and not c["passed"]]
+
+
+def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
+    stage_report = run_stage(STAGE, params)
+    report = read_verdict(layout.of(params))
+    for c in report["checks"]:
+        status = "ok" if c["passed"] else ("FAILED" if c["blocking"] else "warning")
+        print(f"{status:8s} {c['name']}: {c['observed']}")
+    failures = blocking_failures(report)
+    if failures:
+        raise StageFailed("blocking checks failed: " + "; ".join(failures))
+    return stage_report

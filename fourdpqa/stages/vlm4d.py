@@ -14,12 +14,11 @@ import polars as pl
 
 from fourdpqa import layout
 from fourdpqa.atomic import write_json, write_jsonl, write_text
-from fourdpqa.benchmarks import vlm4d
+from fourdpqa.external import vlm4d
 from fourdpqa.params import Params
 from fourdpqa.predictors import build_predictor
 from fourdpqa.layout import item_name
-from fourdpqa.stages.common import StageFailed, StageReport
-from fourdpqa.train import open_mlflow
+from fourdpqa.stages.protocol import StageFailed, StageReport
 
 log = logging.getLogger("fourdpqa.vlm4d")
 MLFLOW_EXPERIMENT = "fourdpqa-vlm4d"
@@ -59,7 +58,9 @@ def run(params: Params, args: argparse.Namespace) -> StageReport:
                {"stats": stats, "missing_videos": result.missing_videos, "frames": frames, "prompt": args.prompt})
     table = vlm4d.statistics_markdown({f"{args.predictor} ({args.prompt})": stats})
     write_text(stem.with_name(stem.name + "_stats.md"), table)
-    mlflow = open_mlflow(params.data, MLFLOW_EXPERIMENT)
+    from fourdpqa.train import open_mlflow
+
+    mlflow = open_mlflow(layout.of(params).root, MLFLOW_EXPERIMENT)
     with mlflow.start_run(run_name=f"vlm4d-{args.predictor}-{args.prompt}"):
         mlflow.log_params({"predictor": args.predictor, "prompt": args.prompt, "frames": frames,
                            "questions": len(items), "missing_videos": len(result.missing_videos)})

@@ -1,16 +1,17 @@
-"""The code location loads, and per-video assets materialize in-process for two partitions."""
+"""The code location loads (lazily, from params.yaml), its asset graph is the stage list's graph, and per-video
+assets materialize in-process for two partitions; the sensor adds partitions for new videos."""
 
 from pathlib import Path
 
 import dagster as dg
 import yaml
 
-from assets.generate import raw_videos
-from assets.standardize import standard_scenes
-from dagster_project.definitions import defs
-from dagster_project.partitions import videos
-from dagster_project.resources import PipelineParams
-from dagster_project.sensors import new_videos_sensor
+import assets.standardize as standardize_assets
+from assets.generate import procedural_videos
+from assets.partitions import videos
+from assets.resources import PipelineParams
+from dagster_project.definitions import build, defs
+from fourdpqa.params import Params, load_params
 
 
 def tiny_params(tmp_path: Path) -> Path:
@@ -25,21 +26,35 @@ def tiny_params(tmp_path: Path) -> Path:
     return p
 
 
-def test_definitions_load_with_every_asset_and_check():
-    repo = defs.get_repository_def()
+def test_definitions_load_with_every_asset_check_job_and_schedule():
+    repo = defs().get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert {"raw_videos", "standard_scenes"} <= keys
-    assert repo.get_job("per_video_job") and repo.get_schedule_def("nightly_ingest")
+    assert {"procedural_videos", "raw_videos_procedural", "standard_scenes", "point_tracks", "qa_pairs", "training_set",
+            "benchmark", "validation_report", "review_page", "trained_model", "evaluation"} == keys
+    assert repo.get_job("per_video_job") and repo.get_job("dataset_job") and repo.get_schedule_def("nightly_ingest")
+    assert len(repo.asset_graph.asset_check_keys) == 8
+
+
+def test_one_ingest_asset_per_enabled_source(tmp_path):
+    raw = load_params(tiny_params(tmp_path)).model_dump(mode="json")
+    raw["standardize"]["sources"].append({"name": "vk", "kind": "vkitti2", "root": str(tmp_path / "data" / "raw" / "vk")})
+    repo = build(Params.model_validate(raw)).get_repository_def()
+    scenes = repo.asset_graph.get(dg.AssetKey("standard_scenes"))
+    assert {k.to_user_string() for k in scenes.parent_keys} == {"raw_videos_procedural", "raw_videos_vk"}
+    assert not repo.asset_graph.get(dg.AssetKey("raw_videos_vk")).parent_keys  # not rendered by generate
 
 
 def test_standard_scenes_materialize_for_two_partitions(tmp_path):
     instance = dg.DagsterInstance.ephemeral()
-    resources = {"pipeline": PipelineParams(params_path=str(tiny_params(tmp_path)))}
-    assert dg.materialize([raw_videos], instance=instance, resources=resources).success
+    params_file = tiny_params(tmp_path)
+    resources = {"pipeline": PipelineParams(params_path=str(params_file))}
+    ingest_asset, scenes_asset = standardize_assets.build(load_params(params_file))
+    ingest = [ingest_asset, procedural_videos]
+    assert dg.materialize(ingest, instance=instance, resources=resources).success
     keys = instance.get_dynamic_partitions(videos.name)
-    assert len(keys) == 2
+    assert keys == ["proc_00000", "proc_00001"]
     for key in keys:
-        result = dg.materialize([standard_scenes], partition_key=key, instance=instance, resources=resources)
+        result = dg.materialize([scenes_asset], partition_key=key, instance=instance, resources=resources)
         assert result.success
         meta = result.asset_materializations_for_node("standard_scenes")[0].metadata
         assert meta["frames"].value == 4 and meta["depth_max_m"].value > meta["depth_min_m"].value > 0
@@ -48,10 +63,11 @@ def test_standard_scenes_materialize_for_two_partitions(tmp_path):
 
 
 def test_sensor_adds_partitions_for_new_videos(tmp_path):
-    instance = dg.DagsterInstance.ephemeral()
-    resources = {"pipeline": PipelineParams(params_path=str(tiny_params(tmp_path)))}
-    dg.materialize([raw_videos], instance=dg.DagsterInstance.ephemeral(), resources=resources)
-    ctx = dg.build_sensor_context(instance=instance, resources=resources)
-    result = new_videos_sensor(ctx)
+    params_file = tiny_params(tmp_path)
+    resources = {"pipeline": PipelineParams(params_path=str(params_file))}
+    dg.materialize([procedural_videos], instance=dg.DagsterInstance.ephemeral(), resources=resources)
+    repo = build(load_params(params_file), str(params_file)).get_repository_def()
+    ctx = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources)
+    result = repo.get_sensor_def("new_videos")(ctx)
     assert sorted(r.partition_key for r in result.run_requests) == ["proc_00000", "proc_00001"]
     assert result.dynamic_partitions_requests[0].partition_keys == ["proc_00000", "proc_00001"]

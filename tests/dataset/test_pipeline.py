@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from assets.assemble import assembled_dataset
-from dagster_project.checks import DATASET_CHECKS
-from dagster_project.resources import PipelineParams
+from assets.validate import DATASET_CHECKS
+from assets.resources import PipelineParams
 from fourdpqa.__main__ import main
 from fourdpqa.atomic import write_parquet
 

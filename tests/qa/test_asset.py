@@ -6,7 +6,7 @@ import dagster as dg
 import yaml
 
 from assets.qa import qa_pairs
-from dagster_project.resources import PipelineParams
+from assets.resources import PipelineParams
 from fourdpqa.scene import write_scene
 from tests.qa.test_stage_schema import _scene
 

@@ -32,9 +32,10 @@ def _stage(root: Path, stage: str) -> subprocess.Popen:
 
 
 def _digest(tree: Path) -> dict[str, str]:
-    """Content hash per file (reports excluded: they describe the run, e.g. which items were skipped)."""
+    """Content hash per file (reports excluded: they describe the run, e.g. which items were skipped; manifests too:
+    they fingerprint the params, which here hold each root's absolute source path)."""
     return {p.relative_to(tree).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(tree.rglob("*")) if p.is_file() and p.name != "_report.json"}
+            for p in sorted(tree.rglob("*")) if p.is_file() and p.name != "_report.json" and "_manifest" not in p.parts}
 
 
 def _kill_after_first_output(root: Path, stage: str, out_dir: Path, marker: str) -> None:

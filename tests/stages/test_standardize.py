@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from fourdpqa.params import BaseParams, GenerateParams, Params, SourceSpec, StandardizeParams
-from fourdpqa.paths import UnsafePathError
 from fourdpqa.scene import SceneError, read_scene, validate_scene, write_scene
 from fourdpqa.stages import generate, standardize
+from fourdpqa.stages.protocol import Job, StageFailed
 from fourdpqa.viz import preview_image
 
 
@@ -76,7 +76,7 @@ def test_reruns_skip_and_param_change_regenerates(tmp_path: Path) -> None:
     fewer = tiny_params(tmp_path, n_videos=1, n_frames=5)
     assert generate.run(fewer).done == ["proc_00000"]
     assert standardize.run(fewer).done == ["proc_00000"]
-    assert sorted(p.name for p in (tmp_path / "scenes").iterdir() if p.is_dir()) == ["proc_00000"]
+    assert sorted(p.name for p in (tmp_path / "scenes").iterdir() if p.is_dir() and p.name[0] != "_") == ["proc_00000"]
     assert read_scene(tmp_path / "scenes" / "proc_00000").meta.n_frames == 5
 
 
@@ -92,7 +92,7 @@ def test_bad_video_is_quarantined_and_others_finish(tmp_path: Path) -> None:
     for vid in ("proc_00000", "proc_00002"):
         read_scene(tmp_path / "scenes" / vid)
     with pytest.raises(SceneError, match="depth_00002.tiff"):
-        standardize.standardize_one(params, "proc_00001")
+        standardize.standardize_one(Job(params, "proc_00001", tmp_path / "scenes"))
     # repair: regenerate the dump; the next run converts it and drops the quarantine record
     shutil.rmtree(tiff.parent)
     assert generate.run(params).done == ["proc_00001"]
@@ -103,7 +103,7 @@ def test_bad_video_is_quarantined_and_others_finish(tmp_path: Path) -> None:
 def test_source_root_must_be_inside_allowed_roots(tmp_path: Path) -> None:
     params = tiny_params(tmp_path / "data")
     outside = params.model_copy(update={"standardize": StandardizeParams(sources=[SourceSpec(name="x", kind="kubric", root=str(tmp_path))])})
-    with pytest.raises(UnsafePathError):
+    with pytest.raises(StageFailed, match="outside the allowed roots"):
         standardize.list_raw_videos(outside)
 
 

@@ -1,4 +1,5 @@
-"""Asset checks of the assembled dataset: one property per check, calling :mod:`fourdpqa.validate`.
+"""validate: the validation report of the assembled dataset (the validate stage, which training requires), and the
+asset checks on the training set and the benchmark: one property per check, calling :mod:`fourdpqa.validate`.
 
 Blocking checks (schema, label balance of the benchmark, leakage, oracle agreement) stop downstream training and
 evaluation in the same run; the blind-bias audit and the training set's balance are warnings.
@@ -9,14 +10,38 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from dagster_project.resources import PipelineParams
+from assets.metadata import png_markdown
+from assets.resources import PipelineParams
+from assets.runner import run_whole
 from fourdpqa import layout
 from fourdpqa.params import Params
+from fourdpqa.stages import stage_list
+from fourdpqa.stages import validate as stage
 from fourdpqa.validate import (
     CheckResult, check_blind_bias, check_label_balance, check_leakage, check_oracle, check_schema, scene_frame_loader,
 )
 
 SPLIT = {"training_set": "train", "benchmark": "benchmark"}
+INFO = stage_list.get("validate")
+
+
+@dg.asset(name=INFO.assets[0], group_name=INFO.name, deps=stage_list.upstream_assets(INFO.name),
+          description="Every validation check of the dataset: data/validation/report.json (+ answer histograms).")
+def validation_report(pipeline: PipelineParams) -> dg.MaterializeResult:
+    params = pipeline.load()
+    run_whole(stage.STAGE, params)
+    where = layout.of(params)
+    report = stage.read_verdict(where)
+    failures = stage.blocking_failures(report)
+    if failures:
+        raise dg.Failure(description="blocking checks failed: " + "; ".join(failures))
+    plots = sorted(where.validation_plots.glob("*.png"))
+    return dg.MaterializeResult(metadata={
+        "passed": report["passed"],
+        "checks": dg.MetadataValue.json({c["name"]: c["passed"] for c in report["checks"]}),
+        "path": dg.MetadataValue.path(str(where.validation_report)),
+        **{p.stem: png_markdown(p, p.stem, 900) for p in plots},
+    })
 
 
 def _table(params: Params, asset: str) -> pl.DataFrame:

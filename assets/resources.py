@@ -14,6 +14,9 @@ class PipelineParams(dg.ConfigurableResource):
     device: str | None = None  # overrides params base.device (e.g. "cuda" on a GPU code location)
 
     def load(self) -> Params:
+        from fourdpqa.secrets import install_log_redaction
+
+        install_log_redaction()  # API keys are masked on the Dagster path as on the CLI
         params = load_params(self.params_path)
         if self.device:
             params = params.model_copy(update={"base": params.base.model_copy(update={"device": self.device})})

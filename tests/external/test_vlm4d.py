@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fourdpqa.benchmarks import vlm4d
+from fourdpqa.external import vlm4d
 from fourdpqa.predictors.base import Predictor, Sample
 
 HF = "https://huggingface.co/datasets/shijiezhou/VLM4D/resolve/main/"

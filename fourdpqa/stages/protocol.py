@@ -1,0 +1,427 @@
+"""The stage protocol: one way to run a stage, used by the CLI (and so by ``dvc repro``) and by the Dagster assets.
+
+A :class:`Stage` declares its items (video ids for per-video stages, one item named after the stage for dataset-level
+stages), what each item reads and writes, the params and the code it depends on, and the function that does the work.
+:func:`run_stage` (a whole stage) and :func:`run_item` (one item, e.g. one Dagster partition) own everything else:
+
+* **skipping** — an item is up to date when its manifest (``<out>/_manifest/<item>.json``) holds the current
+  fingerprint (params, the digest of the stage's import closure, the content of its inputs) and every output file
+  still has the digest recorded there; so a code edit, a params change, a changed input or a truncated output redoes
+  the item, and nothing else does;
+* **cleanup** — temporaries of a killed run are swept, outputs of items that no longer exist or now fail are removed
+  (a stage that finds *no* input fails instead of deleting everything);
+* **quarantine** — only bad-input errors (``ValueError``, ``OSError``) set an item aside with the reason; a full disk,
+  a programming error or a misconfigured device fails the stage; so does a failure share above
+  ``base.max_failed_share``;
+* **determinism** — ``set_determinism`` before any work;
+* **integrity** — inputs recorded in an upstream manifest must still match it (a truncated intermediate is named);
+* **one writer** — a lock per data root and stage (and per item for partition runs), via ``filelock``;
+* **transactions** — a ``staged`` stage writes into a fresh sibling folder that replaces the output folder in one
+  rename, so a refused or killed run leaves the previous outputs whole.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock, Timeout
+
+from fourdpqa import fingerprint, quarantine
+from fourdpqa.atomic import TMP_MARK, publish_dir, staging_dir, sweep_siblings, write_json
+from fourdpqa.layout import MANIFEST_DIR, REPORT_FILE, Layout, item_name
+from fourdpqa.stages import stage_list
+from fourdpqa.stages.stage_list import StageInfo
+
+if TYPE_CHECKING:  # params (pydantic) load when a stage runs, not for --help
+    from fourdpqa.params import Params
+
+log = logging.getLogger("fourdpqa")
+
+# Errors that mean "this item's input is bad": the item is quarantined with the message and the stage goes on.
+BAD_INPUT: tuple[type[Exception], ...] = (ValueError, OSError)
+# OSErrors that are about the machine, not the item: they fail the stage.
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENOMEM}
+ITEM_LOCK_TIMEOUT_S = 600.0
+
+
+class StageFailed(RuntimeError):
+    """The stage cannot produce a trustworthy result (missing inputs, too many bad items, a blocking check, a full
+    disk, a misconfigured device): the CLI exits 1 and the Dagster step fails, with this message."""
+
+
+@dataclass
+class StageReport:
+    stage: str
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    quarantined: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"stage": self.stage, "done": sorted(self.done), "skipped": sorted(self.skipped),
+                "quarantined": dict(sorted(self.quarantined.items()))}
+
+    def summary(self) -> str:
+        return (f"{self.stage}: {len(self.done)} done, {len(self.skipped)} up to date, "
+                f"{len(self.quarantined)} quarantined")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One item to produce: ``out`` is where to write (the stage's output folder, or its staging copy)."""
+
+    params: Params
+    item: str
+    out: Path
+
+    @property
+    def where(self) -> Layout:
+        return Layout(Path(self.params.base.data_root))
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What the protocol needs to know about a stage (its name, params and code come from the stage list).
+
+    ``items(params)``: video ids, or ``[name]`` for a dataset-level stage; ``work(job)`` writes one item into
+    ``job.out``; ``outputs(params, item)``: the top-level files / folders it writes in ``out_dir`` (what pruning
+    keeps); ``inputs(params, item)``: files / folders whose content it depends on.
+    """
+
+    info: StageInfo
+    out_dir: Callable[[Layout], Path]
+    items: Callable[[Params], list[str]]
+    work: Callable[[Job], Any]
+    outputs: Callable[[Params, str], list[Path]]
+    inputs: Callable[[Params, str], list[Path]]
+    staged: bool = False  # dataset-level: build in a staging folder, publish with one rename
+    uses_device: bool = False
+    settings: Callable[[Params], Any] | None = None  # what of the params the fingerprint covers (default: info.params)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+# ----------------------------------------------------------------------------------------------------- fingerprints
+
+
+def _where(params: Params) -> Layout:
+    return Layout(Path(params.base.data_root))
+
+
+def _listed_params(stage: Stage) -> Callable[[Params], Any]:
+    return lambda params: stage_list.select(params, stage.info.params)
+
+
+def item_fingerprint(stage: Stage, params: Params, item: str, inputs: dict[str, str]) -> str:
+    """Digest of everything the item's outputs depend on: its params, the stage's code and its inputs."""
+    return fingerprint.combine({"stage": stage.name, "item": item,
+                                "params": (stage.settings or _listed_params(stage))(params),
+                                "code": fingerprint.code_digest(stage.info.code_modules), "inputs": inputs})
+
+
+def _recorded_digests(entries: Sequence[Path], root: Path) -> dict[str, str]:
+    """Digests that producers' manifests recorded for files next to / under ``entries`` (path rel. to root)."""
+    recorded: dict[str, str] = {}
+    folders = {e / MANIFEST_DIR for e in entries if e.is_dir()} | {e.parent / MANIFEST_DIR for e in entries}
+    for folder in sorted(f for f in folders if f.is_dir()):
+        for m in sorted(folder.glob("*.json")):
+            try:
+                recorded.update(json.loads(m.read_text(encoding="utf-8"))["files"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # an unreadable manifest only means its producer redoes that item
+    return recorded
+
+
+def input_digests(stage: Stage, params: Params, item: str) -> tuple[dict[str, str], list[str]]:
+    """Digests of the item's inputs (paths relative to the data root), and a note for every input that no longer
+    matches the digest its producer recorded (truncated or edited after it was written): the note names the file
+    and goes into the quarantine reason if the item then fails (an edited raw source may be deliberate)."""
+    root = _where(params).root
+    entries = stage.inputs(params, item)
+    digests = fingerprint.digest_files(entries, root)
+    notes = [f"{root / rel} differs from the digest recorded when it was written (truncated or modified; "
+             f"rerun the stage that writes {Path(rel).parts[0]}/)"
+             for rel, recorded in _recorded_digests(entries, root).items()
+             if rel in digests and digests[rel] != recorded]
+    for note in notes:
+        log.warning("%s: %s: input %s", stage.name, item, note)
+    return digests, notes
+
+
+def is_up_to_date(stage: Stage, params: Params, item: str, fp: str) -> bool:
+    """The item's manifest holds ``fp`` and every output still exists with its recorded digest."""
+    where = _where(params)
+    try:
+        manifest = json.loads(where.manifest(stage.out_dir(where), item).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if manifest.get("fingerprint") != fp or not all(p.exists() for p in stage.outputs(params, item)):
+        return False
+    for rel, digest in manifest.get("files", {}).items():
+        path = where.root / rel
+        if not path.is_file() or fingerprint.file_digest(path) != digest:
+            log.warning("%s: %s: output %s is missing or differs from its recorded digest; rebuilding",
+                        stage.name, item, path)
+            return False
+    return True
+
+
+def _write_manifest(stage: Stage, params: Params, item: str, fp: str, out: Path) -> None:
+    """Record ``fp`` and the digest of every file the item wrote in ``out`` (the output folder or its staging
+    copy), with paths relative to the data root as they are once published."""
+    where = _where(params)
+    final = stage.out_dir(where)
+    prefix = final.relative_to(where.root)
+    entries = [out / p.relative_to(final) for p in stage.outputs(params, item)]
+    files = {(prefix / rel).as_posix(): d for rel, d in fingerprint.digest_files(entries, out).items()}
+    write_json(where.manifest(out, item), {"stage": stage.name, "item": item, "fingerprint": fp,
+                                           "files": dict(sorted(files.items()))})
+
+
+# ----------------------------------------------------------------------------------------------------- one item
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+
+
+def remove_item(stage: Stage, params: Params, item: str) -> None:
+    """Delete an item's outputs and manifest (a removed or now failing item leaves nothing stale behind)."""
+    where = _where(params)
+    _remove([*stage.outputs(params, item), where.manifest(stage.out_dir(where), item)])
+
+
+def _environment_failure(stage: Stage, item: str, exc: OSError) -> StageFailed:
+    what = {errno.ENOSPC: "disk full (ENOSPC)", errno.EDQUOT: "disk quota exceeded (EDQUOT)",
+            errno.EROFS: "read-only file system (EROFS)", errno.ENOMEM: "out of memory (ENOMEM)"}[exc.errno]
+    where = exc.filename or stage.name
+    return StageFailed(f"{stage.name}: {what} while writing {where} for {item!r}; free space and rerun "
+                       "(finished items are kept)")
+
+
+def _produce(stage: Stage, params: Params, item: str, fp: str) -> None:
+    final = stage.out_dir(_where(params))
+    if not stage.staged:
+        for entry in stage.outputs(params, item):
+            sweep_siblings(entry)
+        stage.work(Job(params, item, final))
+        _write_manifest(stage, params, item, fp, final)
+        return
+    sweep_siblings(final)
+    with staging_dir(final) as staging:
+        stage.work(Job(params, item, staging))
+        _write_manifest(stage, params, item, fp, staging)
+        publish_dir(staging, final)
+
+
+def process_item(stage: Stage, params: Params, item: str, force: bool = False) -> tuple[str, str | None]:
+    """Produce one item unless up to date: ``("done" | "skipped" | "quarantined", reason)``. Bad input is
+    quarantined (record written, outputs removed); environment and programming errors propagate."""
+    where = _where(params)
+    notes: list[str] = []
+    try:
+        digests, notes = input_digests(stage, params, item)
+        fp = item_fingerprint(stage, params, item, digests)
+        if not force and is_up_to_date(stage, params, item, fp):
+            return "skipped", None
+        _produce(stage, params, item, fp)
+    except BAD_INPUT as exc:
+        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+            raise _environment_failure(stage, item, exc) from exc
+        reason = "; ".join([f"{type(exc).__name__}: {exc}", *notes])
+        quarantine.quarantine(where.root, stage.name, item, reason)
+        if not stage.staged:
+            remove_item(stage, params, item)
+        log.warning("%s: quarantined %s: %s", stage.name, item, reason)
+        return "quarantined", reason
+    except Exception as exc:
+        exc.add_note(f"while stage {stage.name!r} processed {item!r}")
+        raise
+    quarantine.release(where.root, stage.name, item)
+    return "done", None
+
+
+# --------------------------------------------------------------------------------------------------- locking
+
+
+def _lock(path: Path, timeout: float) -> FileLock:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path, timeout=timeout)
+
+
+def stage_lock(stage: Stage, params: Params) -> FileLock:
+    """The lock of a whole stage run on this data root; a second run exits at once with a clear message."""
+    return _lock(_where(params).lock(stage.name), timeout=0)
+
+
+def item_lock(stage: Stage, params: Params, item: str) -> FileLock:
+    """The lock of one item (partition runs and pool workers); a second writer of the same item waits."""
+    return _lock(_where(params).lock(stage.name, item), timeout=ITEM_LOCK_TIMEOUT_S)
+
+
+def _acquire(lock: FileLock, stage: Stage, what: str) -> None:
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise StageFailed(f"{stage.name}: another run is writing {what} (lock {lock.lock_file}); wait for it to "
+                          "finish, or remove the lock file if no such run exists") from exc
+
+
+def locked_item(stage: Stage, params: Params, item: str, force: bool = False) -> tuple[str, str | None]:
+    """:func:`process_item` under the item's lock (what a pool worker or a partition run calls)."""
+    lock = item_lock(stage, params, item)
+    _acquire(lock, stage, repr(item))
+    try:
+        return process_item(stage, params, item, force)
+    finally:
+        lock.release()
+
+
+# ---------------------------------------------------------------------------------------------------- whole stage
+
+
+def prepare(stage: Stage, params: Params) -> None:
+    """Checks before any work: a configured device must exist; determinism is fixed."""
+    from fourdpqa.device import resolve_device, set_determinism
+
+    if stage.uses_device:
+        try:
+            resolve_device(params.base.device)
+        except RuntimeError as exc:
+            raise StageFailed(f"{stage.name}: base.device: {exc}") from exc
+    set_determinism(params.base.seed, params.base.num_threads)
+
+
+def prune(stage: Stage, params: Params, items: Sequence[str]) -> list[str]:
+    """Remove what the stage's output folder holds beyond the outputs of ``items`` (removed videos, old names,
+    temporaries of killed runs); returns the removed names."""
+    where = _where(params)
+    out = stage.out_dir(where)
+    if not out.is_dir() or not stage.info.per_video:  # dataset-level folders hold other runs' files (checkpoints)
+        return []
+    keep = {p.name for item in items for p in stage.outputs(params, item)} | {MANIFEST_DIR, REPORT_FILE}
+    manifests = {f"{item_name(i)}.json" for i in items}
+    stale = [p for p in out.iterdir() if p.name not in keep]
+    stale += [p for p in (out / MANIFEST_DIR).glob("*") if p.name not in manifests]
+    _remove(stale)
+    return sorted(p.name for p in stale if TMP_MARK not in p.name)
+
+
+def _check_failures(stage: Stage, params: Params, report: StageReport, n: int) -> None:
+    share = len(report.quarantined) / n
+    if report.quarantined and share > params.base.max_failed_share:
+        first = next(iter(sorted(report.quarantined.items())))
+        raise StageFailed(f"{stage.name}: {len(report.quarantined)} of {n} items quarantined (more than "
+                          f"base.max_failed_share={params.base.max_failed_share}); first: {first[0]}: {first[1]}")
+
+
+Runner = Callable[[Stage, "Params", list[str], bool], list[tuple[str, str, str | None]]]
+
+
+def serial_runner(stage: Stage, params: Params, items: list[str], force: bool) -> list[tuple[str, str, str | None]]:
+    from tqdm import tqdm
+
+    return [(item, *locked_item(stage, params, item, force))
+            for item in tqdm(items, desc=stage.name, unit="item", disable=None)]
+
+
+def run_stage(stage: Stage, params: Params, only: Sequence[str] | None = None, force: bool = False,
+              runner: Runner | None = None) -> StageReport:
+    """Run every item of ``stage`` (or the ``only`` ones: no pruning then) under the stage lock; write
+    ``<out>/_report.json``; raise :class:`StageFailed` on missing inputs or too many failures."""
+    where = _where(params)
+    lock = stage_lock(stage, params)
+    _acquire(lock, stage, f"{where.root}")
+    try:
+        prepare(stage, params)
+        items = stage.items(params)
+        if not items:
+            raise StageFailed(f"{stage.name}: no inputs found (nothing to process; existing outputs are kept)")
+        if only:
+            unknown = sorted(set(only) - set(items))
+            if unknown:
+                raise StageFailed(f"{stage.name}: unknown items {unknown}; known: {items[:10]}...")
+            items = [i for i in items if i in set(only)]
+        else:
+            removed = prune(stage, params, items)
+            if removed:
+                log.info("%s: removed outputs of %d items that no longer exist: %s", stage.name, len(removed),
+                         removed[:10])
+        report = StageReport(stage.name)
+        for item, status, reason in (runner or serial_runner)(stage, params, items, force):
+            {"done": report.done, "skipped": report.skipped}.get(status, []).append(item)
+            if status == "quarantined":
+                report.quarantined[item] = reason or ""
+        if not only and not stage.staged:
+            write_json(stage.out_dir(where) / REPORT_FILE, report.as_dict())
+        log.info(report.summary())
+        _check_failures(stage, params, report, len(items))
+        return report
+    finally:
+        lock.release()
+
+
+def run_partition(stage: Stage, params: Params, item: str) -> str:
+    """One item as a Dagster partition (or any single-item caller): prepared, locked, quarantined on bad input.
+    Returns "done" or "skipped"; a quarantined item raises :class:`StageFailed` with the reason."""
+    prepare(stage, params)
+    status, reason = locked_item(stage, params, item)
+    if status == "quarantined":
+        raise StageFailed(f"{stage.name}: {item!r} quarantined: {reason}")
+    return status
+
+
+def _pool_init(params_json: dict) -> None:
+    from fourdpqa.params import Params
+
+    global _POOL_PARAMS
+    _POOL_PARAMS = Params.model_validate(params_json)
+    prepare_worker(_POOL_PARAMS)
+
+
+def prepare_worker(params: Params) -> None:
+    from fourdpqa.device import set_determinism
+
+    set_determinism(params.base.seed, params.base.num_threads)
+
+
+def _pool_item(stage_name: str, item: str, force: bool) -> tuple[str, str | None]:
+    import importlib
+
+    stage = importlib.import_module(stage_list.get(stage_name).module).STAGE
+    return locked_item(stage, _POOL_PARAMS, item, force)
+
+
+_POOL_PARAMS: Params | None = None
+
+
+def pool_runner(workers: int) -> Runner:
+    """Items spread over ``workers`` processes (``concurrent.futures`` with spawned workers, each holding the item
+    lock while it writes); results come back in item order, so reports equal a serial run's."""
+    if workers <= 1:
+        return serial_runner
+
+    def run(stage: Stage, params: Params, items: list[str], force: bool) -> list[tuple[str, str, str | None]]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if len(items) <= 1:
+            return serial_runner(stage, params, items, force)
+        with ProcessPoolExecutor(min(workers, len(items)), mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_pool_init, initargs=(params.model_dump(mode="json"),)) as pool:
+            futures = [pool.submit(_pool_item, stage.name, item, force) for item in items]
+            return [(item, *f.result()) for item, f in zip(items, futures, strict=True)]
+
+    return run

@@ -1,0 +1,103 @@
+"""The one stage list: names, order, upstream stages, params, outputs and Dagster assets of every stage.
+
+``dvc.yaml`` is generated from it (``python -m fourdpqa dvc-yaml``; a test fails when the file drifts), the Dagster
+assets take their upstream keys and group names from it, and the stage protocol takes each stage's params and code
+from it — so the two drivers cannot disagree about the graph. Importing this module imports no stage.
+
+One name per stage: the CLI subcommand, the module ``fourdpqa/stages/<name>.py``, the params section, the dvc stage,
+the Dagster asset group and the test folder are all ``<name>``; the assets are data nouns (``assets`` below).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fourdpqa.params import Params
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    name: str
+    help: str
+    upstream: tuple[str, ...] = ()  # stages whose outputs this one reads
+    params: tuple[str, ...] = ()  # params sections or dotted keys that change its outputs
+    outs: tuple[str, ...] = ()  # outputs, relative to the data root (dvc outs; persisted)
+    metrics: tuple[str, ...] = ()  # small JSON metrics files, relative to the data root
+    assets: tuple[str, ...] = ()  # Dagster asset keys it materializes (group = the stage name)
+    per_video: bool = False  # items are videos (a Dagster partition each) rather than one dataset-level item
+    code: tuple[str, ...] = ()  # modules run but imported by name (adapters), beyond fourdpqa.stages.<name>
+    in_pipeline: bool = True  # part of dvc.yaml and the asset graph (vlm4d is an on-demand command)
+
+    @property
+    def module(self) -> str:
+        return f"fourdpqa.stages.{self.name}"
+
+    @property
+    def code_modules(self) -> tuple[str, ...]:
+        return (self.module, *self.code)
+
+
+ADAPTERS = ("fourdpqa.sources.kubric", "fourdpqa.sources.vkitti2")
+
+STAGES: tuple[StageInfo, ...] = (
+    StageInfo("generate", "render the built-in procedural source into Kubric worker folders",
+              params=("base.seed", "generate"), outs=("raw/procedural",), assets=("procedural_videos",),
+              per_video=True),
+    StageInfo("standardize", "every raw video of every configured source -> a validated standard scene",
+              upstream=("generate",), params=("standardize",), outs=("scenes",), assets=("standard_scenes",),
+              per_video=True, code=ADAPTERS),
+    StageInfo("tracks", "visual / true-motion point tracks of every standard scene",
+              upstream=("standardize",), params=("base.seed", "tracks"), outs=("tracks",), assets=("point_tracks",),
+              per_video=True),
+    StageInfo("qa", "QA records of every standard scene (13 paper types + metric)",
+              upstream=("standardize", "tracks"), params=("base.seed", "qa", "phrasing", "tracks.depth_tolerance"),
+              outs=("qa",), assets=("qa_pairs",), per_video=True),
+    StageInfo("assemble", "per-video QA -> training set and held-out benchmark (+ clips, exports)",
+              upstream=("standardize", "qa"),
+              params=("base.seed", "assemble", "validate", "qa.out_width", "qa.out_height"),
+              outs=("dataset",), assets=("training_set", "benchmark")),
+    StageInfo("validate", "checks of the assembled dataset -> validation report",
+              upstream=("standardize", "qa", "assemble"), params=("validate",), outs=("validation",),
+              metrics=("validation/report.json",), assets=("validation_report",)),
+    StageInfo("review", "static HTML page of sampled QA pairs for a person to audit",
+              upstream=("assemble",), params=("base.seed", "review"), outs=("review",), assets=("review_page",)),
+    StageInfo("train", "fine-tune the VLM on the training set (MLflow run)",
+              upstream=("assemble", "validate"), params=("base.seed", "train"),
+              outs=("models/trained", "models/trained_loss.png", "models/_manifest"),
+              metrics=("models/trained_metrics.json",), assets=("trained_model",)),
+    StageInfo("evaluate", "every configured predictor on the benchmark -> Table-2 report (MLflow runs)",
+              upstream=("standardize", "assemble", "train"), params=("base.seed", "evaluate"),
+              outs=("eval/predictions", "eval/report.md", "eval/report.png", "eval/report.csv", "eval/_manifest"),
+              metrics=("eval/report.json",), assets=("evaluation",)),
+    StageInfo("vlm4d", "run a predictor on a local copy of the VLM4D benchmark", in_pipeline=False),
+)
+
+BY_NAME = {s.name: s for s in STAGES}
+
+
+def get(name: str) -> StageInfo:
+    return BY_NAME[name]
+
+
+def pipeline() -> list[StageInfo]:
+    """The stages of ``dvc repro`` and the asset graph, in run order."""
+    return [s for s in STAGES if s.in_pipeline]
+
+
+def upstream_assets(name: str) -> list[str]:
+    """Dagster keys an asset of stage ``name`` depends on: every asset of its upstream stages."""
+    return [a for up in get(name).upstream for a in get(up).assets]
+
+
+def select(params: Params, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The values of params sections / dotted keys (what a stage's fingerprint and dvc ``params`` cover)."""
+    dumped = params.model_dump(mode="json")
+    out: dict[str, Any] = {}
+    for key in keys:
+        value: Any = dumped
+        for part in key.split("."):
+            value = value[part]
+        out[key] = value
+    return out

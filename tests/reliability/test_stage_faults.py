@@ -1,0 +1,233 @@
+"""Issue 14 faults of the stage protocol, each tried against a small real data root: missing or wrong inputs fail
+loudly without deleting anything, a second writer is refused, truncated intermediates are rebuilt or named,
+unusable names and escaping paths are handled, programming errors, a full disk and a missing device fail the stage.
+Every case is recorded in the reliability ledger (handled, good items lost)."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fourdpqa.__main__ import main
+from fourdpqa.layout import Layout
+from fourdpqa.params import load_params
+from fourdpqa.quarantine import list_quarantined
+from fourdpqa.stages import generate, qa, standardize, tracks
+from fourdpqa.stages.protocol import StageFailed, stage_lock
+
+VIDEOS = ["proc_00000", "proc_00001", "proc_00002"]
+
+
+def _write_params(root: Path, **sections) -> Path:
+    data = root / "data"
+    raw = {
+        "base": {"data_root": str(data), "allowed_roots": [str(data)], "device": "cpu"},
+        "generate": {"n_videos": 3, "n_frames": 8, "width": 32, "height": 32, "max_objects": 3},
+        "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
+        "tracks": {"queries_per_video": 16},
+        "qa": {"clip_frames": 8, "clips_per_video": 1, "questions_per_clip": 12},
+    }
+    for section, values in sections.items():
+        raw[section] = {**raw.get(section, {}), **values}
+    path = root / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("stage-faults")
+    params = load_params(_write_params(root))
+    for mod in (generate, standardize, tracks, qa):
+        mod.run(params)
+    return root
+
+
+@pytest.fixture
+def root(pristine, tmp_path) -> Path:
+    shutil.copytree(pristine / "data", tmp_path / "data", symlinks=True)
+    _write_params(tmp_path)
+    return tmp_path
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "_report.json"}
+
+
+def _cli(root: Path, stage: str, capsys, **sections) -> tuple[int, str]:
+    code = main([stage, "--params", str(_write_params(root, **sections))])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("case", "source"), [
+    ("renamed source root", {"root_suffix": "_renamed"}),
+    ("source root is a file", {"file": True}),
+    ("no sources configured", {"empty": True}),
+])
+def test_missing_source_fails_and_keeps_every_scene(root, capsys, ledger, case, source):
+    scenes = Layout(root / "data").scenes
+    before = _digests(scenes)
+    raw = root / "data" / "raw" / "procedural"
+    sources = [] if source.get("empty") else [{"name": "procedural", "kind": "kubric", "root": str(raw)}]
+    if source.get("root_suffix"):
+        raw.rename(raw.with_name("procedural" + source["root_suffix"]))
+    if source.get("file"):
+        shutil.rmtree(raw)
+        raw.write_text("not a folder")
+    code, err = _cli(root, "standardize", capsys, standardize={"sources": sources})
+    lost = len(before) - len(set(_digests(scenes).items()) & set(before.items()))
+    handled = code == 1 and "standardize" in err and "Traceback" not in err
+    ledger.record("standardize", case, handled=handled, lost=lost)
+    assert handled, err
+    assert lost == 0
+    code, err = _cli(root, "tracks", capsys)  # the next stage is unaffected: scenes are all still there
+    assert code == 0, err
+
+
+def test_no_scenes_fails_tracks_and_keeps_every_track(root, capsys, ledger):
+    before = _digests(Layout(root / "data").tracks)
+    shutil.rmtree(Layout(root / "data").scenes)
+    code, err = _cli(root, "tracks", capsys)
+    lost = len(set(before.items()) - set(_digests(Layout(root / "data").tracks).items()))
+    ledger.record("tracks", "no scenes at all", handled=code == 1 and "no inputs" in err, lost=lost)
+    assert code == 1 and "no inputs" in err and lost == 0
+
+
+def test_a_second_writer_is_refused_with_a_clear_message(root, capsys, ledger):
+    params = load_params(root / "params.yaml")
+    lock = stage_lock(qa.STAGE, params)
+    lock.acquire()
+    try:
+        code, err = _cli(root, "qa", capsys)
+    finally:
+        lock.release()
+    handled = code == 1 and "another run" in err and "lock" in err
+    ledger.record("qa", "two runs of one stage at once", handled=handled, lost=0)
+    assert handled, err
+    assert _cli(root, "qa", capsys)[0] == 0
+
+
+@pytest.mark.parametrize("stage", ["tracks", "qa"])
+def test_truncated_intermediate_is_rebuilt_byte_identical(root, ledger, stage):
+    params = load_params(root / "params.yaml")
+    where = Layout(root / "data")
+    path = where.tracks_file(VIDEOS[1]) if stage == "tracks" else where.qa_table(VIDEOS[1])
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])
+    report = {"tracks": tracks, "qa": qa}[stage].run(params)
+    handled = report.done == [VIDEOS[1]] and path.read_bytes() == good
+    ledger.record(stage, f"truncated {path.suffix} output", handled=handled, lost=0)
+    assert handled, report
+
+
+def test_truncated_scene_file_is_named_and_standardize_rebuilds_it(root, ledger):
+    params = load_params(root / "params.yaml")
+    depth = Layout(root / "data").scene(VIDEOS[2]) / "depth.npy"
+    good = depth.read_bytes()
+    depth.write_bytes(good[:300])
+    report = tracks.run(params, None)  # the tracks of the other videos are up to date, this one names the file
+    reason = report.quarantined.get(VIDEOS[2], "")
+    handled = "depth.npy" in reason and VIDEOS[2] in reason and sorted(report.skipped) == VIDEOS[:2]
+    assert standardize.run(params).done == [VIDEOS[2]] and depth.read_bytes() == good
+    assert tracks.run(params, None).done == [VIDEOS[2]]
+    ledger.record("tracks", "truncated depth.npy of a scene", handled=handled, lost=0)
+    assert handled, reason
+
+
+def test_every_video_failing_fails_qa_and_leaves_no_stale_table(root, capsys, ledger):
+    code, err = _cli(root, "qa", capsys, qa={"clip_frames": 50})  # longer than every video: all bad input
+    tables = list(Layout(root / "data").qa.glob("*.parquet"))
+    handled = code == 1 and "3 of 3" in err and not tables
+    ledger.record("qa", "every video quarantined", handled=handled, lost=0)
+    assert handled, err
+
+
+def test_a_programming_error_fails_the_stage_instead_of_quarantining(root, monkeypatch, ledger):
+    import fourdpqa.tracks
+
+    def broken(*args, **kwargs):
+        raise IndexError("index 7 is out of bounds")
+
+    monkeypatch.setattr(fourdpqa.tracks, "compute_tracks", broken)
+    params = load_params(_write_params(root, tracks={"queries_per_video": 17}))
+    with pytest.raises(IndexError) as err:
+        tracks.run(params, None)
+    handled = not list_quarantined(params.base.data_root, "tracks") and "tracks" in "".join(err.value.__notes__)
+    ledger.record("tracks", "IndexError inside the stage (a bug)", handled=handled, lost=0)
+    assert handled
+
+
+def test_disk_full_fails_the_stage_naming_disk_file_and_video(root, monkeypatch, ledger):
+    import fourdpqa.viz_tracks
+
+    def full(path, image):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(fourdpqa.viz_tracks, "write_png", full)
+    params = load_params(_write_params(root, tracks={"queries_per_video": 17}))
+    with pytest.raises(StageFailed) as err:
+        tracks.run(params, None)
+    msg = str(err.value)
+    handled = "disk full" in msg and "ENOSPC" in msg and "_overlay.png" in msg and VIDEOS[0] in msg
+    ledger.record("tracks", "disk full", handled=handled, lost=0)
+    assert handled, msg
+    assert not list_quarantined(params.base.data_root, "tracks")
+
+
+def test_cuda_without_cuda_fails_before_any_work(root, capsys, ledger):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    before = _digests(Layout(root / "data").tracks)
+    code, err = _cli(root, "tracks", capsys, base={"device": "cuda"}, tracks={"queries_per_video": 17})
+    handled = code == 1 and "CUDA" in err and _digests(Layout(root / "data").tracks) == before
+    ledger.record("tracks", "device: cuda without CUDA", handled=handled, lost=0)
+    assert handled, err
+    assert not list_quarantined(root / "data", "tracks")
+
+
+def test_a_240_character_video_id_does_not_crash_tracks_or_qa(root, ledger):
+    from fourdpqa.scene import read_scene, write_scene
+
+    params = load_params(root / "params.yaml")
+    where = Layout(root / "data")
+    scene = read_scene(where.scene(VIDEOS[0]))
+    long_id = "v" * 240
+    scene.meta = type(scene.meta)(**{**scene.meta.__dict__, "video_id": long_id})
+    write_scene(scene, where.scene(long_id))
+    t, q = tracks.run(params, None), qa.run(params)
+    handled = long_id in t.done and long_id in q.done and where.qa_table(long_id).exists()
+    ledger.record("tracks+qa", "240-character video id", handled=handled, lost=0)
+    assert handled
+    assert len(where.tracks_overlay(long_id).name) < 120
+
+
+def test_symlinked_video_folder_escaping_the_allowed_roots_is_refused(root, tmp_path_factory, ledger):
+    outside = tmp_path_factory.mktemp("outside")
+    raw = root / "data" / "raw" / "procedural"
+    shutil.copytree(raw / VIDEOS[0], outside / "stolen")
+    (raw / "proc_00099").symlink_to(outside / "stolen", target_is_directory=True)
+    report = standardize.run(load_params(root / "params.yaml"))
+    reason = report.quarantined.get("proc_00099", "")
+    handled = "outside the allowed roots" in reason and sorted(report.skipped) == VIDEOS
+    ledger.record("standardize", "symlinked video folder escaping allowed_roots", handled=handled, lost=0)
+    assert handled, reason
+    assert not Layout(root / "data").scene("proc_00099").exists()
+
+
+def test_symlinked_source_root_is_refused_in_one_line(root, tmp_path_factory, capsys, ledger):
+    outside = tmp_path_factory.mktemp("outside-root")
+    link = root / "data" / "raw" / "linked"
+    link.symlink_to(outside, target_is_directory=True)
+    code, err = _cli(root, "standardize", capsys,
+                     standardize={"sources": [{"name": "procedural", "kind": "kubric", "root": str(link)}]})
+    handled = code == 1 and "outside the allowed roots" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    ledger.record("standardize", "symlinked source root", handled=handled, lost=0)
+    assert handled, err
