@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 ADAPTER_MODULES: dict[str, str] = {
     "kubric": "fourdpqa.sources.kubric",
     "vkitti2": "fourdpqa.sources.vkitti2",
+    "shift": "fourdpqa.sources.shift",
+    "recon": "fourdpqa.sources.recon",
 }
 
 
@@ -38,6 +40,9 @@ class RawVideo:
     source: str  # the source's ``name`` in params (not its kind)
     path: Path  # the raw directory or file the adapter reads; its content is fingerprinted
     load: Callable[[], Scene]
+    # digest of the raw inputs where hashing ``path`` would be wrong or slow (one sequence inside split-wide
+    # archives, e.g. SHIFT zips); None = hash every file under ``path``
+    digest: Callable[[], bytes] | None = None
 
 
 def adapter_raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
