@@ -83,7 +83,7 @@ def write_masks(folder: Path, masks: list[np.ndarray]) -> None:
     """DAVIS-style palette PNGs (index = instance id) and the labels file."""
     folder.mkdir(parents=True, exist_ok=True)
     for i, m in enumerate(masks):
-        img = Image.fromarray(m.astype(np.uint8), "P")
+        img = Image.fromarray(m.astype(np.uint8))  # mode L; putpalette makes it P
         img.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * 759)
         img.save(folder / f"{i:05d}.png")
     (folder / "labels.json").write_text(json.dumps({"1": "ball", "2": "ball"}))

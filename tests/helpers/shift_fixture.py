@@ -94,13 +94,13 @@ def encode_depth(depth: np.ndarray) -> bytes:
     v = np.where(np.isnan(depth), 2 ** 24 - 1, np.round(depth / 1000.0 * 2 ** 24)).astype(np.int64)
     rgb = np.stack([v & 255, (v >> 8) & 255, v >> 16], -1).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(rgb, "RGB").save(buf, "PNG")
+    Image.fromarray(rgb).save(buf, "PNG")
     return buf.getvalue()
 
 
 def encode_jpg(rgb: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(rgb, "RGB").save(buf, "JPEG", quality=95)
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
     return buf.getvalue()
 
 
