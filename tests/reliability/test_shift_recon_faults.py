@@ -22,14 +22,26 @@ SEQS = ("abcd-0001", "abcd-0002", "abcd-0003")
 BAD_SEQ = "abcd-0002"
 
 
-def _run(tmp_path: Path, name: str, kind: str, root: Path) -> tuple:
+def _assert_alone(tmp_path: Path, source: tuple[str, str, Path], bad: str, ledger, case: str, file: str, fragment: str) -> None:
+    """Standardize the one configured ``source`` (name, kind, root): only ``bad`` is quarantined, with a reason naming
+    ``file`` and ``fragment``; every other video becomes a readable scene."""
+    name, kind, root = source
     p = tmp_path / "params.yaml"
     p.write_text(yaml.safe_dump({
         "base": {"data_root": str(tmp_path / "data"), "allowed_roots": [str(tmp_path / "data")]},
         "standardize": {"sources": [{"name": name, "kind": kind, "root": str(root)}]},
     }))
     params = load_params(p)
-    return params, standardize.run(params)
+    videos = standardize.list_raw_videos(params)
+    report = standardize.run(params)
+    reason = report.quarantined.get(bad, "")
+    good = [v for v in videos if v != bad]
+    lost = sum(not (params.data / "scenes" / g / "scene.json").exists() for g in good)
+    ledger.record("standardize", case, handled=file in reason and fragment in reason, lost=lost)
+    assert list(report.quarantined) == [bad] and file in reason and fragment in reason, reason
+    assert sorted(report.done) == good and len(good) == 2 and lost == 0
+    for g in good:
+        read_scene(params.data / "scenes" / g)
 
 
 def _edit_json(path: Path, fn: Callable[[dict], None]) -> None:
@@ -73,16 +85,7 @@ SHIFT_FAULTS: list[tuple[str, str, str, Callable[[Path], None], str]] = [
 def test_shift_bad_sequence_is_quarantined_alone(tmp_path, ledger, case, layout, file, corrupt, fragment):
     root = shift_fixture.make_split(tmp_path / "data" / "raw" / "shift", SEQS, layout=layout)
     corrupt(root / "front")
-    params, report = _run(tmp_path, "shift", "shift", root)
-    bad = f"shift_{BAD_SEQ}"
-    reason = report.quarantined.get(bad, "")
-    good = [f"shift_{s}" for s in SEQS if s != BAD_SEQ]
-    lost = sum(not (params.data / "scenes" / g / "scene.json").exists() for g in good)
-    ledger.record("standardize", f"shift: {case}", handled=file in reason and fragment in reason, lost=lost)
-    assert list(report.quarantined) == [bad] and file in reason and fragment in reason, reason
-    assert sorted(report.done) == good and lost == 0
-    for g in good:
-        read_scene(params.data / "scenes" / g)
+    _assert_alone(tmp_path, ("shift", "shift", root), f"shift_{BAD_SEQ}", ledger, f"shift: {case}", file, fragment)
 
 
 def _npz_edit(path: Path, **changes: object) -> None:
@@ -112,11 +115,5 @@ def test_recon_bad_video_is_quarantined_alone(tmp_path, ledger, case, file, corr
         recon_fixture.write_megasam(root / name)
     recon_fixture.write_monst3r(root / "c", masks=False)
     corrupt(root)
-    params, report = _run(tmp_path, "phone", "recon", root)
     bad = "c" if file in ("pred_traj.txt", "frame_0003.npy") else "b"
-    reason = report.quarantined.get(bad, "")
-    good = sorted({"a", "b", "c"} - {bad})
-    lost = sum(not (params.data / "scenes" / g / "scene.json").exists() for g in good)
-    ledger.record("standardize", f"recon: {case}", handled=file in reason and fragment in reason, lost=lost)
-    assert list(report.quarantined) == [bad] and file in reason and fragment in reason, reason
-    assert sorted(report.done) == good and lost == 0
+    _assert_alone(tmp_path, ("phone", "recon", root), bad, ledger, f"recon: {case}", file, fragment)
