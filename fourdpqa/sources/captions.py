@@ -2,9 +2,9 @@
 is captioned from its box and label).
 
 Offline default (no network): "the <colour> <label>" with the colour named from the object's own pixels, then — only
-for objects whose caption is still shared within the scene — a size rank ("larger", "smallest"), the image side where
-the object is first seen ("on the left"), and as a last resort an ordinal ("number 2"). Every caption of a scene is
-therefore unique, which is what lets a question name an object by caption.
+for objects whose caption is still shared within the scene — a size rank ("larger", "smallest"), a distance rank where
+first seen ("nearer", "farthest"), the image side where first seen ("on the left"), and as a last resort an ordinal
+("number 2"). Every caption of a scene is therefore unique, which is what lets a question name an object by caption.
 
 Optional VLM (``caption_model`` option of an adapter): a crop of the object's best-visible frame plus its label goes
 to a litellm model; the reply is accepted only if it is one short line containing the label word (the "slot"), and

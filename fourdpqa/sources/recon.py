@@ -62,15 +62,17 @@ def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
             continue
         if p.suffix == ".npz" and p.is_file():
             out.append(RawVideo(p.stem, spec.name, p, partial(load_video, p, spec.name, opts),
-                                digest=partial(_digest, [p, p.with_suffix(".masks")])))
+                                digest=partial(_digest, [p, p.with_suffix(".masks")], opts)))
         elif (p / "pred_traj.txt").is_file():
-            out.append(RawVideo(p.name, spec.name, p, partial(load_video, p, spec.name, opts)))
+            out.append(RawVideo(p.name, spec.name, p, partial(load_video, p, spec.name, opts),
+                                digest=partial(_digest, [p], opts)))
     return out
 
 
-def _digest(paths: list[Path]) -> bytes:
-    """File bytes of an npz and its masks folder (the folder sits beside the npz, outside ``RawVideo.path``)."""
-    parts = []
+def _digest(paths: list[Path], options: dict[str, Any]) -> bytes:
+    """The options and the file bytes of an npz and its masks folder (beside the npz, outside ``RawVideo.path``)
+    or of a MonST3R folder: a change to either re-converts the video."""
+    parts = [json.dumps(options, sort_keys=True, default=str).encode()]
     for base in paths:
         for p in ([base] if base.is_file() else sorted(q for q in base.rglob("*") if q.is_file())):
             parts.append(p.name.encode() + b"\0" + p.read_bytes())

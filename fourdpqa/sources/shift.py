@@ -60,7 +60,7 @@ def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     for seq in seqs:
         vid = video_id_for(seq, view)
         load = partial(load_sequence, view_dir, seq, spec.name, float(opts["scale"]), opts)
-        out.append(RawVideo(vid, spec.name, view_dir, load, digest=partial(sequence_digest, view_dir, seq, vid)))
+        out.append(RawVideo(vid, spec.name, view_dir, load, digest=partial(sequence_digest, view_dir, seq, vid, opts)))
     return out
 
 
@@ -68,10 +68,12 @@ def video_id_for(sequence: str, view: str) -> str:
     return f"shift_{sequence}" if view == "front" else f"shift_{sequence}_{view}"
 
 
-def sequence_digest(view_dir: Path, sequence: str, video_id: str = "") -> bytes:
-    """Digest of what one sequence's scene depends on: its image/depth members and its annotation records."""
+def sequence_digest(view_dir: Path, sequence: str, video_id: str = "", options: dict[str, Any] | None = None) -> bytes:
+    """Digest of what one sequence's scene depends on: its image/depth members, its annotation records and the
+    adapter options."""
     try:
-        parts = [io.GroupFiles(view_dir, g, video_id).digest(sequence) for g in ("img", "depth")]
+        parts = [repr(sorted((options or {}).items())).encode()]
+        parts += [io.GroupFiles(view_dir, g, video_id).digest(sequence) for g in ("img", "depth")]
         for name in ("det_3d.json", "det_insseg_2d.json"):
             parts.append(repr(io.annotation_frames(view_dir / name, video_id).get(sequence, [])).encode())
     except (SceneError, OSError) as exc:  # an unreadable input never matches a stored digest; loading reports it

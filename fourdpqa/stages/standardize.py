@@ -15,7 +15,7 @@ from fourdpqa.sources import RawVideo, adapter_raw_videos
 from fourdpqa.stages.common import StageReport, run_items
 
 STAGE = "standardize"
-VERSION = "standardize-1"  # bump when the conversion changes, so up-to-date checks redo every video
+VERSION = "standardize-2"  # bump when the conversion changes, so up-to-date checks redo every video
 
 
 def scenes_dir(params: Params) -> Path:

@@ -105,3 +105,15 @@ def test_quaternion_order_cannot_be_guessed_but_non_unit_is_rejected(tmp_path: P
     (tmp_path / "v" / "pred_traj.txt").write_text("\n".join(["0.0 0 0 0 2 0 0 0"] + traj[1:]) + "\n")
     with pytest.raises(SceneError, match="pred_traj.txt.*unit norm"):
         video.load()
+
+
+def test_digest_follows_files_masks_and_options(tmp_path: Path) -> None:
+    fx.write_megasam(tmp_path / "v.npz")
+
+    def digest(**options: object) -> bytes:
+        return raw_videos(tmp_path, SourceSpec(name="x", kind="recon", root=str(tmp_path), options=options))[0].digest()
+
+    base = digest()
+    assert digest() == base and digest(scale=2.0) != base  # an option changes the scene: re-convert
+    (tmp_path / "v.masks" / "labels.json").write_text('{"1": "orange"}')  # the masks sit outside the npz
+    assert digest() != base
