@@ -104,7 +104,10 @@ def _aria_cameras(vid: str, path: Path) -> dict[str, Any]:
         raise SceneError(vid, str(path), "missing file (Aria calibration without recording.vrs)")
     from projectaria_tools.core import mps
 
-    calibs = mps.read_online_calibration(str(path))
+    try:
+        calibs = mps.read_online_calibration(str(path))
+    except RuntimeError as exc:
+        raise SceneError(vid, str(path), f"no online calibration record could be read: {exc}") from exc
     if not calibs:
         raise SceneError(vid, str(path), "no online calibration record could be read")
     streams = {"camera-slam-left": "1201-1", "camera-slam-right": "1201-2", "camera-rgb": "214-1"}

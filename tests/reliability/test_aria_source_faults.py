@@ -95,3 +95,59 @@ def test_adt_bad_sequence_is_quarantined_alone(adt_root, ledger, case, corrupt, 
     assert "adt_good" in report.done + report.skipped and lost == 0
     assert not (params.data / "scenes" / "adt_bad").exists()
     read_scene(params.data / "scenes" / "adt_good")
+
+
+HOT3D = DATA / "hot3d"
+ARIA_SEQ, QUEST_SEQ = HOT3D / "P0003_c701bd11", HOT3D / "P0002_273c2819"
+NO_IMAGES = "missing file: no images"
+
+
+def _scale_first_quaternion(p: Path) -> None:
+    lines = own_copy(p).read_text().splitlines()
+    head, row = lines[0].split(","), lines[1].split(",")
+    for c in ("q_wo_w", "q_wo_x", "q_wo_y", "q_wo_z"):
+        row[head.index(c)] = str(2 * float(row[head.index(c)]))
+    p.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+
+
+HOT3D_FAULTS: list[tuple[str, Path, Callable[[Path], None], list[str]]] = [
+    ("missing headset_trajectory.csv", ARIA_SEQ, lambda s: (s / "headset_trajectory.csv").unlink(),
+     ["headset_trajectory.csv", "missing file"]),
+    ("object position in millimetres", ARIA_SEQ, lambda s: edit_text(s / "dynamic_objects.csv", lambda t: t.replace("t_wo_y[m]", "t_wo_y[mm]")),
+     ["dynamic_objects.csv", "t_wo_y[m]", "units"]),
+    ("non-unit object quaternion", ARIA_SEQ, lambda s: _scale_first_quaternion(s / "dynamic_objects.csv"),
+     ["dynamic_objects.csv", "non-orthonormal"]),
+    ("unknown headset", QUEST_SEQ, lambda s: edit_text(s / "metadata.json", lambda t: t.replace('"Quest3"', '"Quest2"')),
+     ["metadata.json", "unknown headset 'Quest2'"]),
+    ("truncated camera_models.json", QUEST_SEQ, lambda s: edit_text(s / "camera_models.json", lambda t: t[: len(t) // 2]),
+     ["camera_models.json", "unreadable JSON"]),
+    ("garbage online calibration", ARIA_SEQ, lambda s: own_copy(s / "mps/slam/online_calibration.jsonl").write_text("{oops\n"),
+     ["online_calibration.jsonl", "no online calibration record"]),
+    ("object missing from the library", ARIA_SEQ, lambda s: edit_text(s / "dynamic_objects.csv", lambda t: t.replace("223371871635142", "999")),
+     ["dynamic_objects.csv", "[999]", "not in the object library"]),
+    ("garbage recording.vrs", QUEST_SEQ, lambda s: (s / "recording.vrs").write_bytes(b"not a vrs" * 10), ["recording.vrs", "unreadable"]),
+]
+
+
+@pytest.fixture(scope="module")
+def hot3d_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("hot3d-faults")
+    link_sequence(ARIA_SEQ, root / "raw" / ARIA_SEQ.name)
+    link_sequence(HOT3D / "assets", root / "raw" / "assets")
+    return root
+
+
+@pytest.mark.parametrize(("case", "sample", "corrupt", "fragments"), HOT3D_FAULTS, ids=[c[0] for c in HOT3D_FAULTS])
+def test_hot3d_bad_sequence_is_refused_alone(hot3d_root, ledger, case, sample, corrupt, fragments):
+    """HOT3D sequences without recording.vrs are all refused (no images); the bad one must be refused for its own
+    fault, named, while the good one is still read to the end (its reason is the missing images)."""
+    raw = hot3d_root / "raw"
+    shutil.rmtree(raw / "bad", ignore_errors=True)
+    corrupt(link_sequence(sample, raw / "bad"))
+    _, report = run_source(hot3d_root, "hot3d", raw)
+    reason, good = report.quarantined.get("hot3d_bad", ""), report.quarantined.get(f"hot3d_{ARIA_SEQ.name}", "")
+    handled = all(f in reason for f in fragments)
+    lost = 0 if NO_IMAGES in good and "recording.vrs" in good else 1
+    ledger.record("standardize", f"hot3d: {case}", handled=handled, lost=lost)
+    assert handled and NO_IMAGES not in reason and "\n" not in reason, reason
+    assert lost == 0, good
