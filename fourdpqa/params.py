@@ -108,6 +108,34 @@ class LabelThresholds(_Section):
     min_object_pixels: int = Field(12, ge=1)
 
 
+# Threshold presets by kind of footage, used for a source without its own ``qa.thresholds.<name>`` entry.
+# Engineering choices, not from the paper (which tunes thresholds per dataset): synthetic = the procedural source's
+# tuned values; driving = metres-scale motion (cars move metres per second, GT is exact, so the ambiguity band only
+# separates parked from moving); indoor = centimetre-scale motion of hand-held objects and head-mounted cameras.
+THRESHOLD_PRESETS: dict[str, LabelThresholds] = {
+    "synthetic": LabelThresholds(),
+    "driving": LabelThresholds(translation_none_m=0.5, translation_some_m=1.5, rotation_none_deg=5.0,
+                               rotation_some_deg=15.0),
+    "indoor": LabelThresholds(translation_none_m=0.05, translation_some_m=0.15, rotation_none_deg=5.0,
+                              rotation_some_deg=15.0),
+}
+# source kind -> preset name (a 4D reconstruction defaults to indoor: hand-held footage at room scale)
+KIND_PRESETS: dict[str, str] = {"kubric": "synthetic", "vkitti2": "driving", "shift": "driving", "adt": "indoor",
+                                "hot3d": "indoor", "recon": "indoor"}
+
+
+class SourceQAParams(_Section):
+    """Per-source QA settings (``qa.sources.<source name>``); unset fields keep the ``qa`` value."""
+
+    preset: Literal["synthetic", "driving", "indoor"] | None = None  # thresholds when qa.thresholds has no entry
+    clip_frames: int | None = Field(None, ge=2)
+    clip_stride: int | None = Field(None, ge=1)
+    clips_per_video: int | None = Field(None, ge=1)
+    # frame sampling: clips play at about this rate (stride = round(video fps / sample_fps)); overrides clip_stride
+    sample_fps: float | None = Field(None, gt=0)
+    questions_per_clip: int | None = Field(None, ge=1)
+
+
 class QAParams(_Section):
     clip_frames: int = Field(32, ge=2)
     clip_stride: int = Field(1, ge=1)
@@ -123,6 +151,7 @@ class QAParams(_Section):
     timestamp_cues: bool = True
     # question types to generate (paper numbering 1..13, 0 = metric); empty = all
     question_types: list[int] = []
+    sources: dict[str, SourceQAParams] = {}  # per-source clip settings and threshold preset
 
 
 class PhrasingParams(_Section):
@@ -199,13 +228,31 @@ class Params(_Section):
         return Path(self.base.data_root)
 
     def thresholds_for(self, source: str) -> LabelThresholds:
-        """Thresholds of ``source``; a source without its own entry uses the ``default`` entry if present."""
+        """Thresholds of ``source``: its own ``qa.thresholds`` entry, else the ``default`` entry, else the preset of
+        ``qa.sources.<source>.preset`` or of its kind (:data:`KIND_PRESETS`); KeyError for an unconfigured source."""
         table = self.qa.thresholds
         if source in table:
             return table[source]
         if "default" in table:
             return table["default"]
-        raise KeyError(f"params.yaml qa.thresholds has no entry for source {source!r} (and no 'default')")
+        own = self.qa.sources.get(source)
+        kinds = [s.kind for s in self.standardize.sources if s.name == source]
+        preset = own.preset if own is not None and own.preset else KIND_PRESETS.get(kinds[0]) if kinds else None
+        if preset is None:
+            raise KeyError(f"params.yaml qa.thresholds has no entry for source {source!r} (and no 'default'), and "
+                           f"{source!r} is not a configured source of a known kind")
+        return THRESHOLD_PRESETS[preset]
+
+    def qa_for(self, source: str, fps: float | None = None) -> QAParams:
+        """The ``qa`` settings for one source's videos: ``qa.sources.<source>`` overrides clip length, stride, clips
+        per video and questions per clip; ``sample_fps`` turns the video's ``fps`` into a stride."""
+        own = self.qa.sources.get(source)
+        if own is None:
+            return self.qa
+        update = {k: v for k, v in own.model_dump(exclude={"preset", "sample_fps"}).items() if v is not None}
+        if own.sample_fps is not None and fps:
+            update["clip_stride"] = max(1, round(fps / own.sample_fps))
+        return self.qa.model_copy(update=update)
 
 
 class ParamsError(ValueError):

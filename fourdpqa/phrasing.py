@@ -59,6 +59,10 @@ class Phraser:
         blob = json.dumps({"model": self.params.model, "temperature": self.params.temperature, "prompt": prompt}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
+    def _messages(self, prompt: str) -> list[dict]:
+        """The chat messages for ``prompt`` (subclasses send images, e.g. the object captioner)."""
+        return [{"role": "user", "content": prompt}]
+
     def _call(self, prompt: str) -> str:
         if self._completion is None:
             import litellm
@@ -69,7 +73,7 @@ class Phraser:
             time.sleep(wait)
         self._last_call = time.monotonic()
         self.stats["calls"] += 1
-        resp = self._completion(model=self.params.model, messages=[{"role": "user", "content": prompt}],
+        resp = self._completion(model=self.params.model, messages=self._messages(prompt),
                                 temperature=self.params.temperature, timeout=self.params.timeout_s, **self.extra_kwargs)
         return str(resp.choices[0].message.content or "").strip()
 

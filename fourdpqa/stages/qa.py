@@ -55,7 +55,7 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
     """All QA records of one video (before phrasing); fills ``measurements`` (if given) with the per-clip
     :func:`fourdpqa.motion.summarise` output, keyed by clip id."""
     scene = read_scene(params.data / "scenes" / video_id, with_rgb=False)
-    qa = params.qa
+    qa = params.qa_for(scene.meta.source, scene.meta.fps)
     th = params.thresholds_for(scene.meta.source)
     seed = params.base.seed
     windows = clip_windows(scene.meta.n_frames, qa.clip_frames, qa.clip_stride, qa.clips_per_video,
