@@ -34,3 +34,11 @@ def test_bad_params_name_the_key(tmp_path, text, fragment):
 def test_thresholds_for_unknown_source_is_an_error():
     with pytest.raises(KeyError, match="vkitti2"):
         Params().thresholds_for("vkitti2")
+
+
+def test_question_type_names_match_the_generators():
+    """params checks question_types without importing the generators (they pull torch): the two lists agree."""
+    from fourdpqa.params import QUESTION_TYPES
+    from fourdpqa.questions import TYPES
+
+    assert QUESTION_TYPES == tuple(sorted(TYPES))
