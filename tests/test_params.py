@@ -64,3 +64,11 @@ def test_per_source_preset_and_clip_settings(tmp_path):
     assert params.qa_for("procedural") is params.qa
     with pytest.raises(ParamsError, match="qa.sources.drive.clip_frames"):
         _enable("qa: {sources: {drive: {clip_frames: 1}}}", tmp_path)
+
+
+def test_question_type_names_match_the_generators():
+    """params checks question_types without importing the generators (they pull torch): the two lists agree."""
+    from fourdpqa.params import QUESTION_TYPES
+    from fourdpqa.questions import TYPES
+
+    assert QUESTION_TYPES == tuple(sorted(TYPES))

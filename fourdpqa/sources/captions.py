@@ -161,10 +161,8 @@ def caption_ok(text: str, label: str, max_words: int = MAX_WORDS) -> bool:
 class VLMCaptioner(Phraser):
     """Captions one object crop + label through litellm, with the phrasing cache, retries and rate limit."""
 
-    def __init__(self, model: str, cache_dir: str, completion: Any = None, extra_kwargs: dict | None = None,
-                 backoff_s: float = 1.0):
-        super().__init__(PhrasingParams(model=model, cache_dir=cache_dir, temperature=0.0), completion, extra_kwargs,
-                         backoff_s)
+    def __init__(self, model: str, cache_dir: str, completion: Any = None, extra_kwargs: dict | None = None):
+        super().__init__(PhrasingParams(model=model, cache_dir=cache_dir, temperature=0.0), completion, extra_kwargs)
 
     def _messages(self, prompt: str) -> list[dict]:
         req = json.loads(prompt)
