@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from fourdpqa.params import Params, load_params
+from fourdpqa.secrets import install_log_redaction
 
 
 class PipelineParams(dg.ConfigurableResource):
@@ -13,10 +14,10 @@ class PipelineParams(dg.ConfigurableResource):
     params_path: str = "params.yaml"
     device: str | None = None  # overrides params base.device (e.g. "cuda" on a GPU code location)
 
-    def load(self) -> Params:
-        from fourdpqa.secrets import install_log_redaction
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        install_log_redaction()  # as the CLI does: no credential reaches a run's logs
 
-        install_log_redaction()  # API keys are masked on the Dagster path as on the CLI
+    def load(self) -> Params:
         params = load_params(self.params_path)
         if self.device:
             params = params.model_copy(update={"base": params.base.model_copy(update={"device": self.device})})

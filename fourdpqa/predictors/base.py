@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fourdpqa.frames import Frame, load_frame, load_frames, sample_frames, uniform_indices
+from fourdpqa.predictors.contract import MAX_RESPONSE_CHARS, checked_answers
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class Predictor(ABC):
     @abstractmethod
     def predict(self, batch: list[Sample]) -> list[str]:
         """One raw text answer per sample, in order."""
+
+    def answer(self, batch: list[Sample], max_chars: int = MAX_RESPONSE_CHARS) -> list[str]:
+        """:meth:`predict` under the evaluation contract: one sanitised text answer per sample, else a
+        :class:`~fourdpqa.predictors.contract.PredictorContractError` naming this predictor and the questions."""
+        return checked_answers(self.name, [s.record.get("id") for s in batch], self.predict(batch), max_chars)
 
 
 __all__ = ["Frame", "Predictor", "Sample", "load_frame", "load_frames", "sample_frames", "uniform_indices"]

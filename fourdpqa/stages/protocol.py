@@ -62,23 +62,28 @@ class StageReport:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     quarantined: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # stage-specific tallies (e.g. paraphrases rejected)
 
     def as_dict(self) -> dict:
         return {"stage": self.stage, "done": sorted(self.done), "skipped": sorted(self.skipped),
-                "quarantined": dict(sorted(self.quarantined.items()))}
+                "quarantined": dict(sorted(self.quarantined.items())),
+                **({"counts": dict(sorted(self.counts.items()))} if self.counts else {})}
 
     def summary(self) -> str:
+        tallies = "".join(f", {k} {v}" for k, v in sorted(self.counts.items()))
         return (f"{self.stage}: {len(self.done)} done, {len(self.skipped)} up to date, "
-                f"{len(self.quarantined)} quarantined")
+                f"{len(self.quarantined)} quarantined{tallies}")
 
 
 @dataclass(frozen=True)
 class Job:
-    """One item to produce: ``out`` is where to write (the stage's output folder, or its staging copy)."""
+    """One item to produce: ``out`` is where to write (the stage's output folder, or its staging copy);
+    ``session`` is what the stage shares across the items of one run (e.g. one LLM budget), if it has any."""
 
     params: Params
     item: str
     out: Path
+    session: Any = None
 
     @property
     def where(self) -> Layout:
@@ -103,6 +108,10 @@ class Stage:
     staged: bool = False  # dataset-level: build in a staging folder, publish with one rename
     uses_device: bool = False
     settings: Callable[[Params], Any] | None = None  # what of the params the fingerprint covers (default: info.params)
+    # digests of inputs that are not plain files (e.g. one sequence inside an archive), merged into the inputs
+    input_digests: Callable[[Params, str], dict[str, str]] | None = None
+    # state shared by the items of one run (one per process); its ``counts()``, if any, go into the report
+    session: Callable[[Params], Any] | None = None
 
     @property
     def name(self) -> str:
@@ -147,6 +156,7 @@ def input_digests(stage: Stage, params: Params, item: str) -> tuple[dict[str, st
     root = _where(params).root
     entries = stage.inputs(params, item)
     digests = fingerprint.digest_files(entries, root)
+    digests.update(stage.input_digests(params, item) if stage.input_digests is not None else {})
     notes = [f"{root / rel} differs from the digest recorded when it was written (truncated or modified; "
              f"rerun the stage that writes {Path(rel).parts[0]}/)"
              for rel, recorded in _recorded_digests(entries, root).items()
@@ -211,22 +221,23 @@ def _environment_failure(stage: Stage, item: str, exc: OSError) -> StageFailed:
                        "(finished items are kept)")
 
 
-def _produce(stage: Stage, params: Params, item: str, fp: str) -> None:
+def _produce(stage: Stage, params: Params, item: str, fp: str, session: Any) -> None:
     final = stage.out_dir(_where(params))
     if not stage.staged:
         for entry in stage.outputs(params, item):
             sweep_siblings(entry)
-        stage.work(Job(params, item, final))
+        stage.work(Job(params, item, final, session))
         _write_manifest(stage, params, item, fp, final)
         return
     sweep_siblings(final)
     with staging_dir(final) as staging:
-        stage.work(Job(params, item, staging))
+        stage.work(Job(params, item, staging, session))
         _write_manifest(stage, params, item, fp, staging)
         publish_dir(staging, final)
 
 
-def process_item(stage: Stage, params: Params, item: str, force: bool = False) -> tuple[str, str | None]:
+def process_item(stage: Stage, params: Params, item: str, force: bool = False,
+                 session: Any = None) -> tuple[str, str | None]:
     """Produce one item unless up to date: ``("done" | "skipped" | "quarantined", reason)``. Bad input is
     quarantined (record written, outputs removed); environment and programming errors propagate."""
     where = _where(params)
@@ -236,7 +247,7 @@ def process_item(stage: Stage, params: Params, item: str, force: bool = False) -
         fp = item_fingerprint(stage, params, item, digests)
         if not force and is_up_to_date(stage, params, item, fp):
             return "skipped", None
-        _produce(stage, params, item, fp)
+        _produce(stage, params, item, fp, session)
     except BAD_INPUT as exc:
         if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
             raise _environment_failure(stage, item, exc) from exc
@@ -279,12 +290,13 @@ def _acquire(lock: FileLock, stage: Stage, what: str) -> None:
                           "finish, or remove the lock file if no such run exists") from exc
 
 
-def locked_item(stage: Stage, params: Params, item: str, force: bool = False) -> tuple[str, str | None]:
+def locked_item(stage: Stage, params: Params, item: str, force: bool = False,
+                session: Any = None) -> tuple[str, str | None]:
     """:func:`process_item` under the item's lock (what a pool worker or a partition run calls)."""
     lock = item_lock(stage, params, item)
     _acquire(lock, stage, repr(item))
     try:
-        return process_item(stage, params, item, force)
+        return process_item(stage, params, item, force, session)
     finally:
         lock.release()
 
@@ -327,14 +339,26 @@ def _check_failures(stage: Stage, params: Params, report: StageReport, n: int) -
                           f"base.max_failed_share={params.base.max_failed_share}); first: {first[0]}: {first[1]}")
 
 
-Runner = Callable[[Stage, "Params", list[str], bool], list[tuple[str, str, str | None]]]
+Rows = list[tuple[str, str, str | None]]  # (item, status, reason) in item order
+Runner = Callable[[Stage, "Params", list[str], bool], tuple[Rows, dict[str, int]]]
 
 
-def serial_runner(stage: Stage, params: Params, items: list[str], force: bool) -> list[tuple[str, str, str | None]]:
+def new_session(stage: Stage, params: Params) -> Any:
+    return stage.session(params) if stage.session is not None else None
+
+
+def session_counts(session: Any) -> dict[str, int]:
+    return session.counts() if session is not None and hasattr(session, "counts") else {}
+
+
+def serial_runner(stage: Stage, params: Params, items: list[str], force: bool) -> tuple[Rows, dict[str, int]]:
+    """Items one after the other in this process, sharing one session; returns the rows and the session's counts."""
     from tqdm import tqdm
 
-    return [(item, *locked_item(stage, params, item, force))
+    session = new_session(stage, params)
+    rows = [(item, *locked_item(stage, params, item, force, session))
             for item in tqdm(items, desc=stage.name, unit="item", disable=None)]
+    return rows, session_counts(session)
 
 
 def run_stage(stage: Stage, params: Params, only: Sequence[str] | None = None, force: bool = False,
@@ -360,10 +384,12 @@ def run_stage(stage: Stage, params: Params, only: Sequence[str] | None = None, f
                 log.info("%s: removed outputs of %d items that no longer exist: %s", stage.name, len(removed),
                          removed[:10])
         report = StageReport(stage.name)
-        for item, status, reason in (runner or serial_runner)(stage, params, items, force):
+        rows, counts = (runner or serial_runner)(stage, params, items, force)
+        for item, status, reason in rows:
             {"done": report.done, "skipped": report.skipped}.get(status, []).append(item)
             if status == "quarantined":
                 report.quarantined[item] = reason or ""
+        report.counts.update(counts)
         if not only and not stage.staged:
             write_json(stage.out_dir(where) / REPORT_FILE, report.as_dict())
         log.info(report.summary())
@@ -377,7 +403,7 @@ def run_partition(stage: Stage, params: Params, item: str) -> str:
     """One item as a Dagster partition (or any single-item caller): prepared, locked, quarantined on bad input.
     Returns "done" or "skipped"; a quarantined item raises :class:`StageFailed` with the reason."""
     prepare(stage, params)
-    status, reason = locked_item(stage, params, item)
+    status, reason = locked_item(stage, params, item, session=new_session(stage, params))
     if status == "quarantined":
         raise StageFailed(f"{stage.name}: {item!r} quarantined: {reason}")
     return status
@@ -397,14 +423,21 @@ def prepare_worker(params: Params) -> None:
     set_determinism(params.base.seed, params.base.num_threads)
 
 
-def _pool_item(stage_name: str, item: str, force: bool) -> tuple[str, str | None]:
+def _pool_item(stage_name: str, item: str, force: bool) -> tuple[str, str | None, int, dict[str, int]]:
+    """One item in a worker: (status, reason, worker pid, the worker session's counts so far)."""
     import importlib
+    import os
 
     stage = importlib.import_module(stage_list.get(stage_name).module).STAGE
-    return locked_item(stage, _POOL_PARAMS, item, force)
+    if stage_name not in _POOL_SESSIONS:  # one session per worker process (e.g. its own LLM budget)
+        _POOL_SESSIONS[stage_name] = new_session(stage, _POOL_PARAMS)
+    session = _POOL_SESSIONS[stage_name]
+    status, reason = locked_item(stage, _POOL_PARAMS, item, force, session)
+    return status, reason, os.getpid(), session_counts(session)
 
 
 _POOL_PARAMS: Params | None = None
+_POOL_SESSIONS: dict[str, Any] = {}
 
 
 def pool_runner(workers: int) -> Runner:
@@ -413,8 +446,9 @@ def pool_runner(workers: int) -> Runner:
     if workers <= 1:
         return serial_runner
 
-    def run(stage: Stage, params: Params, items: list[str], force: bool) -> list[tuple[str, str, str | None]]:
+    def run(stage: Stage, params: Params, items: list[str], force: bool) -> tuple[Rows, dict[str, int]]:
         import multiprocessing
+        from collections import Counter
         from concurrent.futures import ProcessPoolExecutor
 
         if len(items) <= 1:
@@ -422,6 +456,11 @@ def pool_runner(workers: int) -> Runner:
         with ProcessPoolExecutor(min(workers, len(items)), mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_pool_init, initargs=(params.model_dump(mode="json"),)) as pool:
             futures = [pool.submit(_pool_item, stage.name, item, force) for item in items]
-            return [(item, *f.result()) for item, f in zip(items, futures, strict=True)]
+            results = [f.result() for f in futures]
+        latest: dict[int, Counter] = {}  # a worker's session counts grow: keep its largest tallies
+        for _, _, pid, counts in results:
+            latest[pid] = latest.get(pid, Counter()) | Counter(counts)
+        total = sum(latest.values(), Counter())
+        return [(item, status, reason) for item, (status, reason, _, _) in zip(items, results, strict=True)], dict(total)
 
     return run

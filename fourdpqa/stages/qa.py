@@ -19,6 +19,7 @@ from fourdpqa import layout, markdown
 from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.motion import clip_motion, summarise
 from fourdpqa.params import Params
+from fourdpqa.phrasing import Phraser
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
 from fourdpqa.sampling import clip_windows
@@ -55,7 +56,7 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
     """All QA records of one video (before phrasing); fills ``measurements`` (if given) with the per-clip
     :func:`fourdpqa.motion.summarise` output, keyed by clip id."""
     scene = read_scene(layout.of(params).scene(video_id), with_rgb=False)
-    qa = params.qa
+    qa = params.qa_for(scene.meta.source, scene.meta.fps)
     th = params.thresholds_for(scene.meta.source)
     seed = params.base.seed
     windows = clip_windows(scene.meta.n_frames, qa.clip_frames, qa.clip_stride, qa.clips_per_video,
@@ -84,15 +85,14 @@ def records_frame(records: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(records, schema=QA_COLUMNS) if records else pl.DataFrame(schema=QA_COLUMNS)
 
 
-def qa_one(params: Params, video_id: str, out: Path | None = None) -> Path:
+def qa_one(params: Params, video_id: str, out: Path | None = None, phraser: Phraser | None = None) -> Path:
     """Generate, (optionally) phrase, validate and write the QA records of one video into ``out`` (default: the qa
-    folder); returns the parquet path."""
+    folder); returns the parquet path. ``phraser`` is the stage run's (one LLM time budget and circuit breaker for
+    all videos of a process)."""
     measurements: dict = {}
     records = generate_records(params, video_id, measurements)
     if params.phrasing.model:
-        from fourdpqa.phrasing import Phraser
-
-        records = Phraser(params.phrasing).phrase_records(records)
+        records = (phraser or Phraser(params.phrasing)).phrase_records(records)
     df = validate_qa(records_frame(records), where=f"video {video_id!r}")
     folder = out or qa_dir(params)
     table = folder / qa_path(params, video_id).name
@@ -127,9 +127,10 @@ STAGE = Stage(
     info=stage_list.get("qa"),
     out_dir=lambda where: where.qa,
     items=scene_items,
-    work=lambda job: qa_one(job.params, job.item, job.out),
+    work=lambda job: qa_one(job.params, job.item, job.out, job.session),
     outputs=lambda params, vid: [qa_path(params, vid), measurements_path(params, vid)],
     inputs=lambda params, vid: [layout.of(params).scene(vid), layout.of(params).tracks_file(vid)],
+    session=lambda params: Phraser(params.phrasing) if params.phrasing.model else None,
 )
 
 

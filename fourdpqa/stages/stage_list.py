@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fourdpqa.sources import ADAPTER_MODULES
+
 if TYPE_CHECKING:
     from fourdpqa.params import Params
 
@@ -39,7 +41,7 @@ class StageInfo:
         return (self.module, *self.code)
 
 
-ADAPTERS = ("fourdpqa.sources.kubric", "fourdpqa.sources.vkitti2")
+ADAPTERS = tuple(sorted(ADAPTER_MODULES.values()))  # imported by kind name, so listed as code explicitly
 
 STAGES: tuple[StageInfo, ...] = (
     StageInfo("generate", "render the built-in procedural source into Kubric worker folders",

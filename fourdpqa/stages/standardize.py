@@ -70,13 +70,26 @@ def standardize_one(job: Job) -> None:
     write_scene(scene, job.out / layout.item_name(job.item))
 
 
+def raw_inputs(params: Params, video_id: str) -> list[Path]:
+    """The raw folder or file of a video, unless its adapter digests it itself (one sequence of a split-wide
+    archive must not hash the whole archive)."""
+    path = confined_path(params, video_id)
+    return [] if raw_videos(params)[video_id].digest is not None else [path]
+
+
+def raw_digest(params: Params, video_id: str) -> dict[str, str]:
+    video = raw_videos(params)[video_id]
+    return {f"raw:{video_id}": video.digest().hex()} if video.digest is not None else {}
+
+
 STAGE = Stage(
     info=stage_list.get("standardize"),
     out_dir=lambda where: where.scenes,
     items=list_raw_videos,
     work=standardize_one,
     outputs=lambda params, vid: [layout.of(params).scene(vid)],
-    inputs=lambda params, vid: [confined_path(params, vid)],
+    inputs=raw_inputs,
+    input_digests=raw_digest,
     # where a source lives is not what a scene depends on (its content is, as inputs): moving data keeps scenes
     settings=lambda params: [s.model_dump(mode="json", exclude={"root"}) for s in params.standardize.sources],
 )
