@@ -4,7 +4,9 @@
   ``FOURDPQA_MAX_CONCURRENT`` bounds them (default: the CPU count).
 * ``in_process``: everything in the run's process (debugging, tests).
 * ``dask``: steps as tasks on a Dask cluster (``pip install -e .[scaleout]``); ``FOURDPQA_DASK_SCHEDULER`` is the
-  scheduler address (e.g. ``tcp://10.0.0.5:8786``), else a local cluster is started.
+  scheduler address (e.g. ``tcp://10.0.0.5:8786``), else a local cluster is started. Unpartitioned jobs only for
+  now: dagster-dask 0.29 cannot submit a partitioned run of dagster 1.13 (its run record refuses the iteration
+  dask's argument parsing does).
 * ``k8s``: one Kubernetes Job per step (``dagster-k8s``; the image and namespace come from the run launcher's
   configuration, see README "Scale-out").
 """

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from fourdpqa.vocabulary import CAMERA_MOTIONS, OBJECT_MOTIONS
+from fourdpqa.vocabulary import CAMERA_MOTIONS, OBJECT_MOTIONS, SOURCE_KINDS
 
 # The names a mix or list may use. The modules that draw from them import these tuples, so the check and the use
 # cannot drift apart (question types: tests/test_params.py compares with fourdpqa.questions.TYPES, which needs torch).
@@ -90,16 +90,14 @@ class SourceSpec(_Section):
     """One configured source: ``{name, kind, root}`` enables it; ``options`` are checked by its adapter."""
 
     name: str  # e.g. "procedural", "vkitti2"; also the key of its per-source QA settings
-    kind: str = "kubric"  # an adapter of fourdpqa.sources.ADAPTER_MODULES
+    kind: str = "kubric"  # an adapter of fourdpqa.sources.ADAPTER_MODULES (= fourdpqa.vocabulary.SOURCE_KINDS)
     root: str
     options: dict[str, Any] = {}
 
     @model_validator(mode="after")
     def _known_kind(self) -> "SourceSpec":
-        from fourdpqa.sources import ADAPTER_MODULES
-
-        if self.kind not in ADAPTER_MODULES:
-            raise ValueError(f"source {self.name!r}: unknown kind {self.kind!r}; known: {sorted(ADAPTER_MODULES)}")
+        if self.kind not in SOURCE_KINDS:
+            raise ValueError(f"source {self.name!r}: unknown kind {self.kind!r}; known: {sorted(SOURCE_KINDS)}")
         return self
 
 

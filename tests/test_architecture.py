@@ -64,14 +64,17 @@ def test_the_domain_library_imports_without_dagster_dvc_or_mlflow():
 
 
 def _third_party_imports() -> set[str]:
+    """Top-level names imported by the project and its tests (dev dependencies are used by tests only)."""
     found = set()
-    for path, _ in _modules():
+    for path, _ in _modules((*PACKAGES, "tests")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 found |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 found.add(node.module.split(".")[0])
-    return {m for m in found if m not in sys.stdlib_module_names and m not in PACKAGES and m != "tests"}
+    local = {p.stem for p in (ROOT / "tests").rglob("*.py")} | {p.name for p in (ROOT / "tests").iterdir() if p.is_dir()}
+    return {m for m in found if m not in sys.stdlib_module_names and m not in PACKAGES and m != "tests"
+            and m not in local}
 
 
 def _distribution(requirement: str) -> str:
@@ -83,8 +86,9 @@ def test_every_dependency_is_imported_and_every_import_is_declared():
     declared = {_distribution(r) for r in project["dependencies"]}
     extras = {_distribution(r) for reqs in project["optional-dependencies"].values() for r in reqs}
     # run as commands, not imported: dvc, the Dagster UI, pytest and its plugins, `accelerate launch` for multi-GPU
-    # training and lmms-eval on GPU machines (README)
-    tools = {"dvc", "dagster-webserver", "pytest", "pytest-xdist", "pytest-timeout", "accelerate", "lmms-eval"}
+    # training and lmms-eval on GPU machines (README); tifffile is imageio's TIFF plugin
+    tools = {"dvc", "dagster-webserver", "pytest", "pytest-xdist", "pytest-timeout", "accelerate", "lmms-eval",
+             "tifffile"}
     top_of = {}  # import name -> distribution
     for name, dists in metadata.packages_distributions().items():
         for d in dists:

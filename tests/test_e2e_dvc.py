@@ -68,6 +68,15 @@ def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path):
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert _ran(_repro(repo)) == ["train", "evaluate"]
 
+    # one more video: every stage reruns, but the per-video ones process only the new video (persisted outputs)
+    params["generate"]["n_videos"] += 1
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert _ran(_repro(repo)) == STAGES
+    new = f"proc_{params['generate']['n_videos'] - 1:05d}"
+    for folder in ("raw/procedural", "scenes", "tracks", "qa"):
+        report = json.loads((repo / "data" / folder / "_report.json").read_text())
+        assert report["done"] == [new] and len(report["skipped"]) == params["generate"]["n_videos"] - 1, folder
+
 
 def _digests(root: Path, patterns: list[str]) -> dict[str, str]:
     import hashlib

@@ -19,19 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fourdpqa.vocabulary import SOURCE_KINDS
+
 if TYPE_CHECKING:
     from fourdpqa.params import SourceSpec
     from fourdpqa.scene import Scene
 
-# kind -> module implementing ``raw_videos(root, spec)``; one line per source kind.
-ADAPTER_MODULES: dict[str, str] = {
-    "adt": "fourdpqa.sources.adt",
-    "hot3d": "fourdpqa.sources.hot3d",
-    "kubric": "fourdpqa.sources.kubric",
-    "vkitti2": "fourdpqa.sources.vkitti2",
-    "shift": "fourdpqa.sources.shift",
-    "recon": "fourdpqa.sources.recon",
-}
+# kind -> module implementing ``raw_videos(root, spec)``; one line per source kind, kept in the leaf
+# fourdpqa.vocabulary so that params can check kinds without importing the adapters' package.
+ADAPTER_MODULES = SOURCE_KINDS
 
 
 @dataclass(frozen=True)

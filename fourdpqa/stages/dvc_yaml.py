@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from fourdpqa.fingerprint import CODE_ROOT, import_closure
+from fourdpqa.layout import MANIFEST_DIR
 from fourdpqa.params import load_params
 from fourdpqa.stages import stage_list
 
@@ -35,7 +36,7 @@ def _inside(path: str, outs: tuple[str, ...]) -> bool:
 
 
 def stage_entry(info: stage_list.StageInfo, data: str) -> dict[str, Any]:
-    upstream = [f"{data}/{o}" for up in info.upstream for o in stage_list.get(up).outs if "_manifest" not in o]
+    upstream = [f"{data}/{o}" for up in info.upstream for o in stage_list.get(up).outs if MANIFEST_DIR not in o]
     entry: dict[str, Any] = {
         "cmd": f"python -m fourdpqa {info.name}",
         "deps": upstream + code_deps(info),

@@ -53,7 +53,12 @@ ITEM_LOCK_TIMEOUT_S = 600.0
 
 class StageFailed(RuntimeError):
     """The stage cannot produce a trustworthy result (missing inputs, too many bad items, a blocking check, a full
-    disk, a misconfigured device): the CLI exits 1 and the Dagster step fails, with this message."""
+    disk, a misconfigured device): the CLI exits 1 and the Dagster step fails, with this message. ``report`` holds
+    the per-item outcome when the stage got as far as running its items."""
+
+    def __init__(self, message: str, report: StageReport | None = None):
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass
@@ -336,7 +341,8 @@ def _check_failures(stage: Stage, params: Params, report: StageReport, n: int) -
     if report.quarantined and share > params.base.max_failed_share:
         first = next(iter(sorted(report.quarantined.items())))
         raise StageFailed(f"{stage.name}: {len(report.quarantined)} of {n} items quarantined (more than "
-                          f"base.max_failed_share={params.base.max_failed_share}); first: {first[0]}: {first[1]}")
+                          f"base.max_failed_share={params.base.max_failed_share}); first: {first[0]}: {first[1]}",
+                          report)
 
 
 Rows = list[tuple[str, str, str | None]]  # (item, status, reason) in item order

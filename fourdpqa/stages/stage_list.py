@@ -11,9 +11,11 @@ the Dagster asset group and the test folder are all ``<name>``; the assets are d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fourdpqa.sources import ADAPTER_MODULES
+from fourdpqa.layout import MANIFEST_DIR, Layout
+from fourdpqa.vocabulary import SOURCE_KINDS
 
 if TYPE_CHECKING:
     from fourdpqa.params import Params
@@ -41,38 +43,46 @@ class StageInfo:
         return (self.module, *self.code)
 
 
-ADAPTERS = tuple(sorted(ADAPTER_MODULES.values()))  # imported by kind name, so listed as code explicitly
+ADAPTERS = tuple(sorted(SOURCE_KINDS.values()))  # imported by kind name, so listed as code explicitly
+
+_AT = Layout(Path())  # folder names come from the one layout module, relative to the data root
+
+
+def _rel(*paths: Path) -> tuple[str, ...]:
+    return tuple(p.as_posix() for p in paths)
+
 
 STAGES: tuple[StageInfo, ...] = (
     StageInfo("generate", "render the built-in procedural source into Kubric worker folders",
-              params=("base.seed", "generate"), outs=("raw/procedural",), assets=("procedural_videos",),
+              params=("base.seed", "generate"), outs=_rel(_AT.raw("procedural")), assets=("procedural_videos",),
               per_video=True),
     StageInfo("standardize", "every raw video of every configured source -> a validated standard scene",
-              upstream=("generate",), params=("standardize",), outs=("scenes",), assets=("standard_scenes",),
+              upstream=("generate",), params=("standardize",), outs=_rel(_AT.scenes), assets=("standard_scenes",),
               per_video=True, code=ADAPTERS),
     StageInfo("tracks", "visual / true-motion point tracks of every standard scene",
-              upstream=("standardize",), params=("base.seed", "tracks"), outs=("tracks",), assets=("point_tracks",),
-              per_video=True),
+              upstream=("standardize",), params=("base.seed", "tracks"), outs=_rel(_AT.tracks),
+              assets=("point_tracks",), per_video=True),
     StageInfo("qa", "QA records of every standard scene (13 paper types + metric)",
               upstream=("standardize", "tracks"), params=("base.seed", "qa", "phrasing", "tracks.depth_tolerance"),
-              outs=("qa",), assets=("qa_pairs",), per_video=True),
+              outs=_rel(_AT.qa), assets=("qa_pairs",), per_video=True),
     StageInfo("assemble", "per-video QA -> training set and held-out benchmark (+ clips, exports)",
               upstream=("standardize", "qa"),
               params=("base.seed", "assemble", "validate", "qa.out_width", "qa.out_height"),
-              outs=("dataset",), assets=("training_set", "benchmark")),
+              outs=_rel(_AT.dataset), assets=("training_set", "benchmark")),
     StageInfo("validate", "checks of the assembled dataset -> validation report",
-              upstream=("standardize", "qa", "assemble"), params=("validate",), outs=("validation",),
-              metrics=("validation/report.json",), assets=("validation_report",)),
+              upstream=("standardize", "qa", "assemble"), params=("validate",), outs=_rel(_AT.validation),
+              metrics=_rel(_AT.validation_report), assets=("validation_report",)),
     StageInfo("review", "static HTML page of sampled QA pairs for a person to audit",
-              upstream=("assemble",), params=("base.seed", "review"), outs=("review",), assets=("review_page",)),
+              upstream=("assemble",), params=("base.seed", "review"), outs=_rel(_AT.review), assets=("review_page",)),
     StageInfo("train", "fine-tune the VLM on the training set (MLflow run)",
               upstream=("assemble", "validate"), params=("base.seed", "train"),
-              outs=("models/trained", "models/trained_loss.png", "models/_manifest"),
-              metrics=("models/trained_metrics.json",), assets=("trained_model",)),
+              outs=_rel(_AT.model("trained"), _AT.model_loss_plot("trained"), _AT.models / MANIFEST_DIR),
+              metrics=_rel(_AT.model_metrics("trained")), assets=("trained_model",)),
     StageInfo("evaluate", "every configured predictor on the benchmark -> Table-2 report (MLflow runs)",
               upstream=("standardize", "assemble", "train"), params=("base.seed", "evaluate"),
-              outs=("eval/predictions", "eval/report.md", "eval/report.png", "eval/report.csv", "eval/_manifest"),
-              metrics=("eval/report.json",), assets=("evaluation",)),
+              outs=_rel(_AT.predictions, *(_AT.eval_report.with_suffix(s) for s in (".md", ".png", ".csv")),
+                        _AT.eval / MANIFEST_DIR),
+              metrics=_rel(_AT.eval_report), assets=("evaluation",)),
     StageInfo("vlm4d", "run a predictor on a local copy of the VLM4D benchmark", in_pipeline=False),
 )
 

@@ -1,10 +1,10 @@
-"""The executor is configuration: with FOURDPQA_EXECUTOR=dask the per-video job runs its steps on a Dask cluster
-(here an in-process dask.distributed.LocalCluster) and writes exactly what an in-process run writes."""
+"""The executor is configuration (FOURDPQA_EXECUTOR): per-video partitions run under the multiprocess executor, and
+the ingest job on a Dask cluster (an in-process dask.distributed.LocalCluster); both write exactly what a local CLI
+run of the same stages writes."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -15,20 +15,23 @@ import assets.standardize as standardize_assets
 from assets.generate import procedural_videos
 from assets.resources import PipelineParams
 from dagster_project import executors
-from dagster_project.definitions import build
+from fourdpqa.__main__ import main
 from fourdpqa.params import load_params
 
 pytestmark = pytest.mark.slow
-PARAMS_ENV = "FOURDPQA_TEST_PARAMS"
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def per_video_job() -> dg.JobDefinition:
-    """Reconstructable entry point (Dagster re-imports it where steps run): the job as the code location builds it."""
-    path = os.environ[PARAMS_ENV]
-    return build(load_params(path), path).get_job_def("per_video_job")
+def _job(name: str):  # noqa: ANN202 - a ReconstructableJob
+    """The job as Dagster loads it in production: the code location module, params.yaml of the working folder."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repo = ReconstructableRepository.for_module("dagster_project.definitions", "defs", working_directory=str(ROOT))
+    return repo.get_reconstructable_job(name)
 
 
 def _write(root: Path) -> Path:
+    root.mkdir(parents=True)
     data = root / "data"
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump({
@@ -41,10 +44,17 @@ def _write(root: Path) -> Path:
     return path
 
 
-def _outputs(data: Path) -> dict[str, str]:
+def _outputs(data: Path, subs: tuple[str, ...]) -> dict[str, str]:
     return {p.relative_to(data).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for sub in ("scenes", "tracks", "qa") for p in sorted((data / sub).rglob("*"))
+            for sub in subs for p in sorted((data / sub).rglob("*"))
             if p.is_file() and "_manifest" not in p.parts and p.name != "_report.json"}
+
+
+def _cli(root: Path, stages: tuple[str, ...]) -> Path:
+    path = _write(root)
+    for stage in stages:
+        assert main([stage, "--params", str(path)]) == 0
+    return root / "data"
 
 
 def _instance(folder: Path) -> dg.DagsterInstance:
@@ -52,30 +62,37 @@ def _instance(folder: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.local_temp(str(folder))
 
 
-def _run(root: Path, executor: str, monkeypatch, instance: dg.DagsterInstance) -> dict[str, str]:
-    root.mkdir()
-    path = _write(root)
-    params = load_params(path)
-    resources = {"pipeline": PipelineParams(params_path=str(path))}
-    ingest, _ = standardize_assets.build(params)
-    assert dg.materialize([procedural_videos, ingest], instance=instance, resources=resources).success
-    monkeypatch.setenv(PARAMS_ENV, str(path))
+def _configure(monkeypatch, path: Path, executor: str) -> None:
+    monkeypatch.chdir(path.parent)  # where the code location finds params.yaml
     monkeypatch.setenv(executors.EXECUTOR_ENV, executor)
-    result = dg.execute_job(dg.reconstructable(per_video_job), instance=instance,
-                            tags={"dagster/partition": "proc_00000"})
-    assert result.success
-    return _outputs(root / "data")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # step processes import the code location
 
 
-def test_dask_local_cluster_run_equals_an_in_process_run(tmp_path, monkeypatch):
+def test_per_video_partitions_on_the_multiprocess_executor_equal_a_local_run(tmp_path, monkeypatch):
+    local = _outputs(_cli(tmp_path / "local", ("generate", "standardize", "tracks", "qa")), ("scenes", "tracks", "qa"))
+    path = _write(tmp_path / "dagster")
+    instance = _instance(tmp_path / "instance")
+    ingest, _ = standardize_assets.build(load_params(path))
+    resources = {"pipeline": PipelineParams(params_path=str(path))}
+    assert dg.materialize([procedural_videos, ingest], instance=instance, resources=resources).success
+    _configure(monkeypatch, path, "multiprocess")
+    for key in ("proc_00000",):
+        result = dg.execute_job(_job("per_video_job"), instance=instance, tags={"dagster/partition": key})
+        assert result.success
+    assert local and _outputs(tmp_path / "dagster" / "data", ("scenes", "tracks", "qa")) == local
+
+
+def test_ingest_job_on_a_dask_local_cluster_equals_a_local_run(tmp_path, monkeypatch):
     from distributed import LocalCluster
 
-    local = _run(tmp_path / "local", "in_process", monkeypatch, _instance(tmp_path / "i1"))
+    local = _outputs(_cli(tmp_path / "local", ("generate",)), ("raw",))
+    path = _write(tmp_path / "dask")
+    _configure(monkeypatch, path, "dask")
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         monkeypatch.setenv("FOURDPQA_DASK_SCHEDULER", cluster.scheduler_address)
-        on_dask = _run(tmp_path / "dask", "dask", monkeypatch, _instance(tmp_path / "i2"))
-    assert local and {k.split("/")[0] for k in local} == {"scenes", "tracks", "qa"}
-    assert on_dask == local
+        result = dg.execute_job(_job("ingest_job"), instance=_instance(tmp_path / "instance"))
+    assert result.success
+    assert local and _outputs(tmp_path / "dask" / "data", ("raw",)) == local
 
 
 def test_unknown_executor_is_refused_by_name():

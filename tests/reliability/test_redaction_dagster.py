@@ -44,7 +44,7 @@ def test_every_asset_takes_the_pipeline_resource():
     """The redaction hook sits on the ``pipeline`` resource: every asset of the code location must require it."""
     from dagster_project.definitions import defs
 
-    graph = defs.get_repository_def().asset_graph
+    graph = defs().get_repository_def().asset_graph
     missing = [k.to_user_string() for k in graph.get_all_asset_keys()
                if "pipeline" not in graph.get(k).assets_def.required_resource_keys]
     assert missing == []
