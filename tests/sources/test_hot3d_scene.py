@@ -114,3 +114,20 @@ def test_fixture_scene_follows_the_recording_and_the_ground_truth(fixture_scene)
         assert scene.instances[t, y, x] == 1 and abs(scene.depth[t, y, x] - z[t, 0]) < 0.012
     assert scene.objects["category"].to_list() == ["cellphone"] and scene.meta.extra["depth_coverage"] == "objects"
     assert scene.object_poses["visible_fraction"].min() > 0.9  # the phone is fully in view, nothing occludes it
+
+
+def test_object_only_depth_is_checked_against_the_instances(fixture_scene):
+    """``depth_coverage: objects`` lets frames without any valid depth pass, but only where no object is seen."""
+    from dataclasses import replace
+
+    from fourdpqa.scene import SceneError, validate_scene
+
+    _, scene = fixture_scene
+    empty = replace(scene, depth=np.full_like(scene.depth, np.nan), instances=np.zeros_like(scene.instances))
+    validate_scene(empty)  # no object in view: legal for object-only depth
+    stray = scene.depth.copy()
+    stray[0, 0, 0] = 1.0  # depth on a background pixel
+    with pytest.raises(SceneError, match="valid exactly on object pixels"):
+        validate_scene(replace(scene, depth=stray))
+    with pytest.raises(SceneError, match="frames without any valid depth"):
+        validate_scene(replace(empty, meta=replace(scene.meta, extra={})))
