@@ -133,6 +133,8 @@ def sample_queries(
 
 # ------------------------------------------------------------------------------------------------ track computation
 
+_BLOCKS = 5  # per group map: world, camera t, query camera (x, y, z per frame), then K-projected (u, v, z planes)
+
 
 def compute_tracks(
     scene: Scene,
@@ -147,10 +149,23 @@ def compute_tracks(
     The query's 3D point comes from the scene z-depth at the nearest pixel of ``queries.xy`` in frame
     ``frames[queries.frame]``, and its object from the instance id there. Raises ``ValueError`` naming the video
     for a query outside the image, on invalid depth, or on an object without a pose at its query frame.
+    ``chunk_points`` bounds the temporaries to O(chunk_points * T); the result does not depend on it. NumPy does
+    the work on CPU (float64, faster there than torch), torch on any other device.
     """
     frames = _clip_frames(scene, frames)
     q_frame = np.asarray(queries.frame, np.int64)
     q_xy = np.asarray(queries.xy, np.float64).reshape(-1, 2)
+    object_id, row, scene_qf, x_local = _query_points(scene, frames, q_frame, q_xy)
+    xp = _Arrays(resolve_device(device) if isinstance(device, str) else device)
+    out = _track_arrays(xp, scene, frames, row, scene_qf, x_local, object_id, max(1, chunk_points), depth_tolerance)
+    return Tracks(frames=frames.astype(np.int64), queries=Queries(frame=q_frame, xy=q_xy), object_id=object_id, **out)
+
+
+def _query_points(
+    scene: Scene, frames: np.ndarray, q_frame: np.ndarray, q_xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validated queries -> object id (N,), pose-table row (N,) (0 = background, i + 1 = scene.object_ids[i]),
+    scene query frame (N,) and the 3D point in its object's frame (N, 3) (world frame for the background)."""
     n, n_t = len(q_frame), len(frames)
     h, w = scene.meta.height, scene.meta.width
     vid = scene.video_id
@@ -161,7 +176,6 @@ def compute_tracks(
     outside = ~np.isfinite(q_xy).all(1) | (q_xy[:, 0] < -0.5) | (q_xy[:, 0] > w - 0.5) | (q_xy[:, 1] < -0.5) | (q_xy[:, 1] > h - 0.5)
     if outside.any():
         raise ValueError(f"video {vid!r}: queries {np.flatnonzero(outside)[:10].tolist()} lie outside the {w}x{h} image")
-
     scene_qf = frames[q_frame]
     px = np.clip(np.floor(q_xy + 0.5).astype(np.int64), 0, [w - 1, h - 1])
     z_q = scene.depth[scene_qf, px[:, 1], px[:, 0]].astype(np.float64)
@@ -169,95 +183,166 @@ def compute_tracks(
     if bad.any():
         raise ValueError(f"video {vid!r}: queries {np.flatnonzero(bad)[:10].tolist()} have no valid depth at their pixel")
     object_id = scene.instances[scene_qf, px[:, 1], px[:, 0]].astype(np.int64)
-
-    # Pose table: row 0 = background (identity, static in world), row i+1 = scene.object_ids[i].
     index = np.zeros(int(max(scene.object_ids, default=0)) + 1, np.int64)
     index[scene.object_ids] = np.arange(1, len(scene.object_ids) + 1)
     row = index[object_id]
-    poses = np.concatenate([np.broadcast_to(np.eye(4), (1, scene.meta.n_frames, 4, 4)), scene.world_from_object])
-    query_pose = poses[row, scene_qf]  # (N, 4, 4) world_from_object at the query frame
+    query_pose = _pose_table(scene)[row, scene_qf]  # (N, 4, 4) world_from_object at the query frame
     no_pose = ~np.isfinite(query_pose).all((1, 2))
     if no_pose.any():
         raise ValueError(f"video {vid!r}: queries {np.flatnonzero(no_pose)[:10].tolist()} lie on objects without a pose at their query frame")
-    k_all, wfc_all = scene.intrinsics, scene.world_from_cam
-    x_world_q = geometry.transform_points(wfc_all[scene_qf], geometry.unproject(k_all[scene_qf], q_xy[:, None], z_q[:, None]))[:, 0]
-    x_local = geometry.transform_points(geometry.invert_pose(query_pose), x_world_q[:, None])[:, 0]  # (N, 3)
-
-    dev = resolve_device(device) if isinstance(device, str) else device
-    f64 = dict(dtype=torch.float64, device=dev)
-    # Whole scene volumes, flat and uncopied on CPU (float32 depth / uint16 ids); gathered per sample by scene frame.
-    depth = torch.as_tensor(scene.depth, device=dev).reshape(-1)
-    inst = torch.as_tensor(scene.instances, device=dev).reshape(-1)
-    if dev.type != "cpu":
-        inst = inst.to(torch.int32)  # uint16 indexing is only guaranteed on CPU
-    frame_offset = torch.as_tensor(frames * (h * w), device=dev)
-    k = torch.as_tensor(k_all[frames], **f64)
-    cfw = torch.as_tensor(geometry.invert_pose(wfc_all[frames]), **f64)
-    obj_poses = torch.as_tensor(poses[:, frames], **f64)  # (O+1, T, 4, 4)
-    k_q = torch.as_tensor(k_all[scene_qf], **f64)
-    cfw_q = torch.as_tensor(geometry.invert_pose(wfc_all[scene_qf]), **f64)
-    local = torch.as_tensor(x_local, **f64)
-    rows = torch.as_tensor(row, device=dev)
-    own = torch.as_tensor(object_id, device=dev)
-
-    parts = []
-    for lo in range(0, n, max(1, chunk_points)):
-        sl = slice(lo, lo + chunk_points)
-        parts.append(_track_chunk(local[sl], rows[sl], own[sl], k_q[sl], cfw_q[sl], obj_poses, k, cfw, depth, inst,
-                                  frame_offset, h, w, depth_tolerance))
-    if parts:
-        out = [torch.cat(c).cpu().numpy() for c in zip(*parts)]
-    else:
-        e2, e3, eb = np.zeros((0, n_t, 2)), np.zeros((0, n_t, 3)), np.zeros((0, n_t), bool)
-        out = [e3, e3, e3, e2, eb, e2, eb]
-    pw, pc, pq, vxy, vocc, txy, tin = out
-    return Tracks(
-        frames=frames.astype(np.int64),
-        queries=Queries(frame=q_frame, xy=q_xy),
-        object_id=object_id,
-        visual_xy=vxy, visual_occluded=vocc.astype(bool), true_xy=txy, true_in_view=tin.astype(bool),
-        points_world=pw, points_query_cam=pq, points_cam=pc,
-    )
+    k, wfc = scene.intrinsics[scene_qf], scene.world_from_cam[scene_qf]
+    x_world = geometry.transform_points(wfc, geometry.unproject(k, q_xy[:, None], z_q[:, None]))[:, 0]
+    x_local = geometry.transform_points(geometry.invert_pose(query_pose), x_world[:, None])[:, 0]
+    return object_id, row, scene_qf, x_local
 
 
-def _track_chunk(
-    local: torch.Tensor, rows: torch.Tensor, own: torch.Tensor, k_q: torch.Tensor, cfw_q: torch.Tensor,
-    obj_poses: torch.Tensor, k: torch.Tensor, cfw: torch.Tensor, depth: torch.Tensor, inst: torch.Tensor,
-    frame_offset: torch.Tensor, h: int, w: int, tol: float,
-) -> tuple[torch.Tensor, ...]:
-    """One chunk of n points over T frames: world, camera and query-camera points, pixels and flags."""
-    # einsum lets torch fold the shared per-frame rotations into one matmul (far faster than n*T tiny 3x3 products).
-    pose = obj_poses[rows]  # (n, T, 4, 4)
-    pw = torch.einsum("ntij,nj->nti", pose[..., :3, :3], local) + pose[..., :3, 3]  # (n, T, 3)
-    pc = torch.einsum("tij,ntj->nti", cfw[:, :3, :3], pw) + cfw[None, :, :3, 3]
-    pq = torch.einsum("nij,ntj->nti", cfw_q[:, :3, :3], pw) + cfw_q[:, None, :3, 3]
-    vxy, vz = (a.transpose(0, 1) for a in geometry.project(k, pc.transpose(0, 1)))  # K per frame: (T, n, 3) layout
-    txy, tz = geometry.project(k_q, pq)  # K of each point's query frame: (n, T, 3) layout
-
-    finite = torch.isfinite(vxy).all(-1) & torch.isfinite(vz)
-    behind = ~(vz > 0)
-    vis_in = _inside(vxy, h, w)
-    # Kubric depth/segment tests on the 4 pixel centres around the projection (clamped into the image).
-    safe = torch.where(finite[..., None], vxy, torch.zeros_like(vxy))
-    x0 = torch.floor(safe[..., 0] + SNAP_PX).long()
-    y0 = torch.floor(safe[..., 1] + SNAP_PX).long()
-    d_max = torch.full_like(vz, -torch.inf)
-    own_seen = torch.zeros_like(behind)
-    for dy in (0, 1):
-        for dx in (0, 1):
-            flat = frame_offset[None] + (y0 + dy).clamp(0, h - 1) * w + (x0 + dx).clamp(0, w - 1)
-            d = torch.nan_to_num(depth[flat].to(vz.dtype), nan=torch.inf, neginf=torch.inf)  # invalid = far
-            d_max = torch.maximum(d_max, d)
-            own_seen |= inst[flat].to(own.dtype) == own[:, None]
-    depth_occ = d_max < tol * vz
-    occluded = ~finite | behind | ~vis_in | depth_occ | ~own_seen
-    in_view = torch.isfinite(tz) & (tz > 0) & _inside(txy, h, w)
-    return pw, pc, pq, vxy, occluded, txy, in_view
+def _pose_table(scene: Scene) -> np.ndarray:
+    """(O + 1, T_scene, 4, 4) world_from_object: row 0 = background (identity: static in the world)."""
+    eye = np.broadcast_to(np.eye(4), (1, scene.meta.n_frames, 4, 4))
+    return np.concatenate([eye, scene.world_from_object])
 
 
-def _inside(xy: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    x, y = xy[..., 0], xy[..., 1]
+@dataclass
+class _MapTables:
+    """Per-call tables the group maps are composed from (float64)."""
+
+    poses: np.ndarray  # (O + 1, T, 3, 4) world_from_object over the clip frames (row 0 = background identity)
+    cam_from_world: np.ndarray  # (T_scene, 4, 4) every scene frame (query frames index it)
+    k: np.ndarray  # (T_scene, 3, 3) intrinsics of every scene frame
+    frames: np.ndarray  # (T,) scene frame indices of the clip
+
+    @classmethod
+    def of(cls, scene: Scene, frames: np.ndarray) -> _MapTables:
+        return cls(_pose_table(scene)[:, frames, :3, :], geometry.invert_pose(scene.world_from_cam), scene.intrinsics, frames)
+
+    def maps(self, rows: np.ndarray, qfs: np.ndarray) -> np.ndarray:
+        """(G, 5, 4, 3T) affine maps of G (pose row, scene query frame) groups, applied as ``[x, y, z, 1] @ map``.
+
+        Blocks 0-2 give world, camera-t and query-camera points laid out (t, xyz); blocks 3-4 give ``K_t`` x camera-t
+        and ``K_q`` x query-camera points laid out (uvz, t), i.e. planes of u, v and the z depth for the divisions.
+        """
+        poses = self.poses[rows]  # (G, T, 3, 4)
+        cam = _then(self.cam_from_world[self.frames][None], poses)
+        qcam = _then(self.cam_from_world[qfs][:, None], poses)
+        g, n_t = len(rows), len(self.frames)
+        out = np.empty((g, _BLOCKS, 4, 3 * n_t))
+        xyz, proj = out[:, :3].reshape(g, 3, 4, n_t, 3), out[:, 3:].reshape(g, 2, 4, 3, n_t)
+        for blk, m in enumerate((poses, cam, qcam)):
+            xyz[:, blk] = m.transpose(0, 3, 1, 2)
+        proj[:, 0] = (self.k[self.frames][None] @ cam).transpose(0, 3, 2, 1)
+        proj[:, 1] = (self.k[qfs][:, None] @ qcam).transpose(0, 3, 2, 1)
+        return out
+
+
+def _then(a_from_b: np.ndarray, b_from_x: np.ndarray) -> np.ndarray:
+    """Compose rigid 4x4 poses (..., 4, 4) with 3x4 maps (..., 3, 4) -> (..., 3, 4)."""
+    out = a_from_b[..., :3, :3] @ b_from_x
+    out[..., 3] += a_from_b[..., :3, 3]
+    return out
+
+
+def _track_arrays(
+    xp: _Arrays, scene: Scene, frames: np.ndarray, row: np.ndarray, scene_qf: np.ndarray, x_local: np.ndarray,
+    object_id: np.ndarray, chunk: int, tol: float,
+) -> dict[str, np.ndarray]:
+    """Tracks fields of N points over T frames, one chunk of points at a time (NumPy on CPU, torch elsewhere).
+
+    Points are processed grouped by (object, query frame): within a group one matmul of the homogeneous local
+    points (n_g, 4) with the group's maps gives every frame's 3D points and projections; float64 throughout.
+    """
+    n, n_t = len(row), len(frames)
+    key = row * scene.meta.n_frames + scene_qf
+    order = np.argsort(key, kind="stable")
+    starts = np.flatnonzero(np.diff(key[order], prepend=-1))  # first point of each group (keys are >= 0)
+    bounds = np.r_[starts, n]
+    g_row, g_qf = row[order[starts]], scene_qf[order[starts]]
+    tables = _MapTables.of(scene, frames)
+    lhs = xp.put(np.concatenate([x_local, np.ones((n, 1))], 1)[order])
+    volumes = xp.put(scene.depth.reshape(-1)), xp.put(scene.instances.reshape(-1), index_dtype=True)
+    order_d, own = xp.put(order), xp.put(object_id.astype(scene.instances.dtype), index_dtype=True)
+    base = xp.put(frames * (scene.meta.height * scene.meta.width))
+    out = {name: xp.empty((n, n_t, d)) for name, d in _FLOAT_FIELDS.items()}
+    out |= {name: xp.empty((n, n_t), bool) for name in ("visual_occluded", "true_in_view")}
+    xyz, proj = xp.empty((3, min(chunk, n), n_t, 3)), xp.empty((2, min(chunk, n), 3, n_t))
+    for lo in range(0, n, chunk):
+        hi = min(lo + chunk, n)
+        g0, g1 = np.searchsorted(starts, lo, "right") - 1, np.searchsorted(starts, hi, "left")
+        maps = xp.put(tables.maps(g_row[g0:g1], g_qf[g0:g1]))
+        for g in range(g0, g1):
+            a, b = max(bounds[g], lo), min(bounds[g + 1], hi)
+            for blk in range(_BLOCKS):
+                dst = (xyz[blk] if blk < 3 else proj[blk - 3])[a - lo:b - lo].reshape(b - a, 3 * n_t)
+                xp.ns.matmul(lhs[a:b], maps[g - g0, blk], out=dst)
+        idx = order_d[lo:hi]
+        for blk, name in enumerate(("points_world", "points_cam", "points_query_cam")):
+            out[name][idx] = xyz[blk, :hi - lo]
+        _project_and_flag(xp, proj[:, :hi - lo], own[idx], volumes, base, scene.meta.height, scene.meta.width, tol,
+                          out, idx)
+    return {name: xp.get(a) for name, a in out.items()}
+
+
+_FLOAT_FIELDS = {"points_world": 3, "points_cam": 3, "points_query_cam": 3, "visual_xy": 2, "true_xy": 2}
+
+
+def _project_and_flag(xp: _Arrays, proj, own, volumes: tuple, base, h: int, w: int, tol: float, out: dict, idx) -> None:
+    """Pixels and flags of one chunk from its projected planes ``proj`` (2, n, 3, T) (visual, true) x (u, v, z).
+
+    Writes rows ``idx`` of ``out``. Occlusion follows the module docstring: valid scene depth is >= 0
+    (``validate_scene``), so the largest ``|d|`` of the 4 pixels (NaN if any is NaN) is ``< tol * z`` exactly when
+    all 4 are valid and nearer than the point (invalid = infinitely far).
+    """
+    depth, inst = volumes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        planes = proj[:, :, :2] / proj[:, :, 2:]  # (2, n, 2, T): (visual, true) x (x, y) pixel planes
+        for k, name in enumerate(("visual_xy", "true_xy")):
+            out[name][idx] = planes[k].swapaxes(1, 2)
+        ok = (proj[:, :, 2] > 0) & _inside(planes[:, :, 0], planes[:, :, 1], h, w)  # (2, n, T)
+        out["true_in_view"][idx] = ok[1]
+        # 4 neighbour pixel centres, clamped into the image (garbage for non-finite pixels is clamped too: those
+        # samples are occluded by ``ok[0]`` anyway)
+        corner = xp.to_index(xp.ns.floor(planes[0] + SNAP_PX))  # (n, 2, T) x0, y0
+        x0, y0 = corner[:, 0], corner[:, 1]
+        cols = [x0.clip(0, w - 1), (x0 + 1).clip(0, w - 1)]
+        rows = [y0.clip(0, h - 1) * w + base, (y0 + 1).clip(0, h - 1) * w + base]
+        farthest, seen = None, None
+        for r in rows:
+            for c in cols:
+                flat = r + c
+                d = abs(xp.ns.take(depth, flat))
+                own_px = xp.ns.take(inst, flat) == own[:, None]
+                farthest = d if farthest is None else xp.ns.maximum(farthest, d)  # NaN propagates: never occludes
+                seen = own_px if seen is None else seen | own_px
+        hidden = farthest < tol * proj[0, :, 2]
+        out["visual_occluded"][idx] = ~(ok[0] & ~hidden & seen)
+
+
+def _inside(x, y, h: int, w: int):
     return (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
+
+
+class _Arrays:
+    """The few array operations that differ between NumPy (CPU) and torch (other devices; CPU too when asked)."""
+
+    def __init__(self, dev: torch.device, use_torch: bool | None = None):
+        self.dev = dev
+        self.ns = torch if (dev.type != "cpu" if use_torch is None else use_torch) else np
+
+    def put(self, a: np.ndarray, index_dtype: bool = False):
+        if self.ns is np:
+            return a
+        t = torch.as_tensor(a, device=self.dev)
+        return t.to(torch.int32) if index_dtype else t  # uint16 gathers are only guaranteed on CPU
+
+    def empty(self, shape: tuple, dtype: type = np.float64):
+        if self.ns is np:
+            return np.empty(shape, dtype)
+        return torch.empty(shape, dtype=torch.bool if dtype is bool else torch.float64, device=self.dev)
+
+    def to_index(self, a):
+        return a.astype(np.int64) if self.ns is np else a.long()
+
+    def get(self, a) -> np.ndarray:
+        return a if self.ns is np else a.cpu().numpy()
 
 
 def _clip_frames(scene: Scene, frames: np.ndarray | None) -> np.ndarray:
