@@ -10,17 +10,19 @@ a background point (instance 0) stays fixed in the world. Then
   image ``[-0.5, W-0.5] x [-0.5, H-0.5]``, OR the scene depth at the projected location (max over the 4 neighbouring
   pixel centres) ``< tolerance * z`` of the point, OR none of those 4 pixels carries the point's instance id.
   Invalid scene depth (NaN/inf: sky) counts as infinitely far, i.e. it never occludes. The 4 neighbours of (x, y)
-  are the pixel centres at ``floor(x + SNAP_PX) + {0, 1}`` (same for y), so a projection that lands on a pixel centre
-  up to rounding noise always uses that pixel and the next one (deterministic across devices and implementations).
+  are the pixel centres at ``floor(x + SNAP_PX) + {0, 1}`` (same for y; ``track_kernels.SNAP_PX``), so a projection
+  that lands on a pixel centre up to rounding noise always uses that pixel and the next one (deterministic across
+  devices and implementations).
 
-All points x frames of a chunk are computed at once with torch (float64 on every device, so CPU and CUDA agree
-with the NumPy reference to ~1e-9 px); chunking over points bounds memory to O(chunk_points * T).
+Float64 throughout. The points x frames loop lives in ``fourdpqa.track_kernels``: a compiled (Numba) kernel on CPU,
+batched torch on CUDA; ``benchmarks/tracks.py`` compares it with plain vectorised NumPy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,7 +33,8 @@ from fourdpqa.device import resolve_device
 from fourdpqa.params import TracksParams
 from fourdpqa.scene import Scene
 
-SNAP_PX = 1e-6  # projections within this of a pixel centre count as on it (see module docstring)
+if TYPE_CHECKING:  # numba is imported on the first compute_tracks call, not by every user of the Tracks type
+    from fourdpqa.track_kernels import TrackInputs
 
 
 @dataclass
@@ -133,8 +136,6 @@ def sample_queries(
 
 # ------------------------------------------------------------------------------------------------ track computation
 
-_BLOCKS = 5  # per group map: world, camera t, query camera (x, y, z per frame), then K-projected (u, v, z planes)
-
 
 def compute_tracks(
     scene: Scene,
@@ -149,23 +150,26 @@ def compute_tracks(
     The query's 3D point comes from the scene z-depth at the nearest pixel of ``queries.xy`` in frame
     ``frames[queries.frame]``, and its object from the instance id there. Raises ``ValueError`` naming the video
     for a query outside the image, on invalid depth, or on an object without a pose at its query frame.
-    ``chunk_points`` bounds the temporaries to O(chunk_points * T); the result does not depend on it. NumPy does
-    the work on CPU (float64, faster there than torch), torch on any other device.
+    On CPU a compiled kernel does the work (memory: the outputs only); on other devices batched torch does,
+    ``chunk_points`` points at a time (memory O(chunk_points * T)). Results agree to rounding (~1e-13 px).
     """
+    from fourdpqa import track_kernels
+
     frames = _clip_frames(scene, frames)
     q_frame = np.asarray(queries.frame, np.int64)
     q_xy = np.asarray(queries.xy, np.float64).reshape(-1, 2)
-    object_id, row, scene_qf, x_local = _query_points(scene, frames, q_frame, q_xy)
-    xp = _Arrays(resolve_device(device) if isinstance(device, str) else device)
-    out = _track_arrays(xp, scene, frames, row, scene_qf, x_local, object_id, max(1, chunk_points), depth_tolerance)
-    return Tracks(frames=frames.astype(np.int64), queries=Queries(frame=q_frame, xy=q_xy), object_id=object_id, **out)
+    inputs = _track_inputs(scene, frames, q_frame, q_xy)
+    dev = resolve_device(device) if isinstance(device, str) else device
+    if dev.type == "cpu":
+        out = track_kernels.cpu_samples(inputs, depth_tolerance)
+    else:
+        out = track_kernels.torch_samples(inputs, depth_tolerance, dev, chunk_points)
+    return Tracks(frames=frames.astype(np.int64), queries=Queries(frame=q_frame, xy=q_xy), object_id=inputs.own, **out)
 
 
-def _query_points(
-    scene: Scene, frames: np.ndarray, q_frame: np.ndarray, q_xy: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Validated queries -> object id (N,), pose-table row (N,) (0 = background, i + 1 = scene.object_ids[i]),
-    scene query frame (N,) and the 3D point in its object's frame (N, 3) (world frame for the background)."""
+def _track_inputs(scene: Scene, frames: np.ndarray, q_frame: np.ndarray, q_xy: np.ndarray) -> TrackInputs:
+    """Validated queries -> the kernels' inputs: each query's 3D point in its object's frame (world frame for the
+    background), its object (pose-table row and instance id) and the cameras of the clip and of its query frame."""
     n, n_t = len(q_frame), len(frames)
     h, w = scene.meta.height, scene.meta.width
     vid = scene.video_id
@@ -186,163 +190,31 @@ def _query_points(
     index = np.zeros(int(max(scene.object_ids, default=0)) + 1, np.int64)
     index[scene.object_ids] = np.arange(1, len(scene.object_ids) + 1)
     row = index[object_id]
-    query_pose = _pose_table(scene)[row, scene_qf]  # (N, 4, 4) world_from_object at the query frame
+    query_pose = _poses(scene, row, scene_qf)  # (N, 4, 4) world_from_object at the query frame
     no_pose = ~np.isfinite(query_pose).all((1, 2))
     if no_pose.any():
         raise ValueError(f"video {vid!r}: queries {np.flatnonzero(no_pose)[:10].tolist()} lie on objects without a pose at their query frame")
-    k, wfc = scene.intrinsics[scene_qf], scene.world_from_cam[scene_qf]
-    x_world = geometry.transform_points(wfc, geometry.unproject(k, q_xy[:, None], z_q[:, None]))[:, 0]
-    x_local = geometry.transform_points(geometry.invert_pose(query_pose), x_world[:, None])[:, 0]
-    return object_id, row, scene_qf, x_local
+    k_q, wfc_q = scene.intrinsics[scene_qf], scene.world_from_cam[scene_qf]
+    x_world = geometry.transform_points(wfc_q, geometry.unproject(k_q, q_xy[:, None], z_q[:, None]))[:, 0]
+    from fourdpqa.track_kernels import TrackInputs
+
+    return TrackInputs(
+        local=geometry.transform_points(geometry.invert_pose(query_pose), x_world[:, None])[:, 0], rows=row,
+        own=object_id, poses=_poses(scene, np.arange(len(scene.object_ids) + 1)[:, None], frames[None]),
+        cam_from_world=geometry.invert_pose(scene.world_from_cam[frames]), k=scene.intrinsics[frames],
+        query_cam_from_world=geometry.invert_pose(wfc_q), query_k=k_q, frames=frames,
+        depth=scene.depth, instances=scene.instances,
+    )
 
 
-def _pose_table(scene: Scene) -> np.ndarray:
-    """(O + 1, T_scene, 4, 4) world_from_object: row 0 = background (identity: static in the world)."""
-    eye = np.broadcast_to(np.eye(4), (1, scene.meta.n_frames, 4, 4))
-    return np.concatenate([eye, scene.world_from_object])
-
-
-@dataclass
-class _MapTables:
-    """Per-call tables the group maps are composed from (float64)."""
-
-    poses: np.ndarray  # (O + 1, T, 3, 4) world_from_object over the clip frames (row 0 = background identity)
-    cam_from_world: np.ndarray  # (T_scene, 4, 4) every scene frame (query frames index it)
-    k: np.ndarray  # (T_scene, 3, 3) intrinsics of every scene frame
-    frames: np.ndarray  # (T,) scene frame indices of the clip
-
-    @classmethod
-    def of(cls, scene: Scene, frames: np.ndarray) -> _MapTables:
-        return cls(_pose_table(scene)[:, frames, :3, :], geometry.invert_pose(scene.world_from_cam), scene.intrinsics, frames)
-
-    def maps(self, rows: np.ndarray, qfs: np.ndarray) -> np.ndarray:
-        """(G, 5, 4, 3T) affine maps of G (pose row, scene query frame) groups, applied as ``[x, y, z, 1] @ map``.
-
-        Blocks 0-2 give world, camera-t and query-camera points laid out (t, xyz); blocks 3-4 give ``K_t`` x camera-t
-        and ``K_q`` x query-camera points laid out (uvz, t), i.e. planes of u, v and the z depth for the divisions.
-        """
-        poses = self.poses[rows]  # (G, T, 3, 4)
-        cam = _then(self.cam_from_world[self.frames][None], poses)
-        qcam = _then(self.cam_from_world[qfs][:, None], poses)
-        g, n_t = len(rows), len(self.frames)
-        out = np.empty((g, _BLOCKS, 4, 3 * n_t))
-        xyz, proj = out[:, :3].reshape(g, 3, 4, n_t, 3), out[:, 3:].reshape(g, 2, 4, 3, n_t)
-        for blk, m in enumerate((poses, cam, qcam)):
-            xyz[:, blk] = m.transpose(0, 3, 1, 2)
-        proj[:, 0] = (self.k[self.frames][None] @ cam).transpose(0, 3, 2, 1)
-        proj[:, 1] = (self.k[qfs][:, None] @ qcam).transpose(0, 3, 2, 1)
-        return out
-
-
-def _then(a_from_b: np.ndarray, b_from_x: np.ndarray) -> np.ndarray:
-    """Compose rigid 4x4 poses (..., 4, 4) with 3x4 maps (..., 3, 4) -> (..., 3, 4)."""
-    out = a_from_b[..., :3, :3] @ b_from_x
-    out[..., 3] += a_from_b[..., :3, 3]
+def _poses(scene: Scene, rows: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """world_from_object (..., 4, 4) of pose-table ``rows`` (0 = background: identity, static in the world; i + 1 =
+    ``scene.object_ids[i]``) at scene ``frames``, the two broadcast against each other; NaN where no pose."""
+    rows, frames = np.broadcast_arrays(rows, frames)
+    out = np.broadcast_to(np.eye(4), (*rows.shape, 4, 4)).copy()
+    obj = rows > 0
+    out[obj] = scene.world_from_object[rows[obj] - 1, frames[obj]]
     return out
-
-
-def _track_arrays(
-    xp: _Arrays, scene: Scene, frames: np.ndarray, row: np.ndarray, scene_qf: np.ndarray, x_local: np.ndarray,
-    object_id: np.ndarray, chunk: int, tol: float,
-) -> dict[str, np.ndarray]:
-    """Tracks fields of N points over T frames, one chunk of points at a time (NumPy on CPU, torch elsewhere).
-
-    Points are processed grouped by (object, query frame): within a group one matmul of the homogeneous local
-    points (n_g, 4) with the group's maps gives every frame's 3D points and projections; float64 throughout.
-    """
-    n, n_t = len(row), len(frames)
-    key = row * scene.meta.n_frames + scene_qf
-    order = np.argsort(key, kind="stable")
-    starts = np.flatnonzero(np.diff(key[order], prepend=-1))  # first point of each group (keys are >= 0)
-    bounds = np.r_[starts, n]
-    g_row, g_qf = row[order[starts]], scene_qf[order[starts]]
-    tables = _MapTables.of(scene, frames)
-    lhs = xp.put(np.concatenate([x_local, np.ones((n, 1))], 1)[order])
-    volumes = xp.put(scene.depth.reshape(-1)), xp.put(scene.instances.reshape(-1), index_dtype=True)
-    order_d, own = xp.put(order), xp.put(object_id.astype(scene.instances.dtype), index_dtype=True)
-    base = xp.put(frames * (scene.meta.height * scene.meta.width))
-    out = {name: xp.empty((n, n_t, d)) for name, d in _FLOAT_FIELDS.items()}
-    out |= {name: xp.empty((n, n_t), bool) for name in ("visual_occluded", "true_in_view")}
-    xyz, proj = xp.empty((3, min(chunk, n), n_t, 3)), xp.empty((2, min(chunk, n), 3, n_t))
-    for lo in range(0, n, chunk):
-        hi = min(lo + chunk, n)
-        g0, g1 = np.searchsorted(starts, lo, "right") - 1, np.searchsorted(starts, hi, "left")
-        maps = xp.put(tables.maps(g_row[g0:g1], g_qf[g0:g1]))
-        for g in range(g0, g1):
-            a, b = max(bounds[g], lo), min(bounds[g + 1], hi)
-            for blk in range(_BLOCKS):
-                dst = (xyz[blk] if blk < 3 else proj[blk - 3])[a - lo:b - lo].reshape(b - a, 3 * n_t)
-                xp.ns.matmul(lhs[a:b], maps[g - g0, blk], out=dst)
-        idx = order_d[lo:hi]
-        for blk, name in enumerate(("points_world", "points_cam", "points_query_cam")):
-            out[name][idx] = xyz[blk, :hi - lo]
-        _project_and_flag(xp, proj[:, :hi - lo], own[idx], volumes, base, scene.meta.height, scene.meta.width, tol,
-                          out, idx)
-    return {name: xp.get(a) for name, a in out.items()}
-
-
-_FLOAT_FIELDS = {"points_world": 3, "points_cam": 3, "points_query_cam": 3, "visual_xy": 2, "true_xy": 2}
-
-
-def _project_and_flag(xp: _Arrays, proj, own, volumes: tuple, base, h: int, w: int, tol: float, out: dict, idx) -> None:
-    """Pixels and flags of one chunk from its projected planes ``proj`` (2, n, 3, T) (visual, true) x (u, v, z).
-
-    Writes rows ``idx`` of ``out``. Occlusion follows the module docstring: valid scene depth is >= 0
-    (``validate_scene``), so the largest ``|d|`` of the 4 pixels (NaN if any is NaN) is ``< tol * z`` exactly when
-    all 4 are valid and nearer than the point (invalid = infinitely far).
-    """
-    depth, inst = volumes
-    with np.errstate(divide="ignore", invalid="ignore"):
-        planes = proj[:, :, :2] / proj[:, :, 2:]  # (2, n, 2, T): (visual, true) x (x, y) pixel planes
-        for k, name in enumerate(("visual_xy", "true_xy")):
-            out[name][idx] = planes[k].swapaxes(1, 2)
-        ok = (proj[:, :, 2] > 0) & _inside(planes[:, :, 0], planes[:, :, 1], h, w)  # (2, n, T)
-        out["true_in_view"][idx] = ok[1]
-        # 4 neighbour pixel centres, clamped into the image (garbage for non-finite pixels is clamped too: those
-        # samples are occluded by ``ok[0]`` anyway)
-        corner = xp.to_index(xp.ns.floor(planes[0] + SNAP_PX))  # (n, 2, T) x0, y0
-        x0, y0 = corner[:, 0], corner[:, 1]
-        cols = [x0.clip(0, w - 1), (x0 + 1).clip(0, w - 1)]
-        rows = [y0.clip(0, h - 1) * w + base, (y0 + 1).clip(0, h - 1) * w + base]
-        farthest, seen = None, None
-        for r in rows:
-            for c in cols:
-                flat = r + c
-                d = abs(xp.ns.take(depth, flat))
-                own_px = xp.ns.take(inst, flat) == own[:, None]
-                farthest = d if farthest is None else xp.ns.maximum(farthest, d)  # NaN propagates: never occludes
-                seen = own_px if seen is None else seen | own_px
-        hidden = farthest < tol * proj[0, :, 2]
-        out["visual_occluded"][idx] = ~(ok[0] & ~hidden & seen)
-
-
-def _inside(x, y, h: int, w: int):
-    return (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
-
-
-class _Arrays:
-    """The few array operations that differ between NumPy (CPU) and torch (other devices; CPU too when asked)."""
-
-    def __init__(self, dev: torch.device, use_torch: bool | None = None):
-        self.dev = dev
-        self.ns = torch if (dev.type != "cpu" if use_torch is None else use_torch) else np
-
-    def put(self, a: np.ndarray, index_dtype: bool = False):
-        if self.ns is np:
-            return a
-        t = torch.as_tensor(a, device=self.dev)
-        return t.to(torch.int32) if index_dtype else t  # uint16 gathers are only guaranteed on CPU
-
-    def empty(self, shape: tuple, dtype: type = np.float64):
-        if self.ns is np:
-            return np.empty(shape, dtype)
-        return torch.empty(shape, dtype=torch.bool if dtype is bool else torch.float64, device=self.dev)
-
-    def to_index(self, a):
-        return a.astype(np.int64) if self.ns is np else a.long()
-
-    def get(self, a) -> np.ndarray:
-        return a if self.ns is np else a.cpu().numpy()
 
 
 def _clip_frames(scene: Scene, frames: np.ndarray | None) -> np.ndarray:
