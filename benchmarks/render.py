@@ -154,12 +154,15 @@ def _normals(part: P.Part, q: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------- timing
 
 
-def cpu_seconds(fn, repeats: int) -> float:
-    best = np.inf
+def cpu_seconds(fns: dict, repeats: int) -> dict[str, float]:
+    """Best process time of each function over ``repeats`` rounds, the functions taking turns within a round (so a
+    burst of load on a shared machine hits all of them); single-threaded unless --threads says otherwise."""
+    best = dict.fromkeys(fns, np.inf)
     for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        best = min(best, time.process_time() - start)
+        for name, fn in fns.items():
+            start = time.process_time()
+            fn()
+            best[name] = min(best[name], time.process_time() - start)
     return best
 
 
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--size", type=int, default=448)
     ap.add_argument("--frames", type=int, default=4)
     ap.add_argument("--objects", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -200,9 +203,10 @@ def main(argv: list[str] | None = None) -> dict:
     poses = np.stack([P.object_poses(o, P.frame_times(a.frames, spec.fps)) for o in spec.objects], 1)  # (T, O, 4, 4)
     renderer = SceneRenderer(spec, device="cpu")
     noise, tint = renderer.noise.numpy(), renderer.ground_tint.numpy()
-    t_base = cpu_seconds(lambda: [numpy_render(spec, k, c2w[t], poses[t], noise, tint) for t in range(a.frames)],
-                         a.repeats) / a.frames
-    t_lib = cpu_seconds(lambda: [renderer.render(k, c2w[t], poses[t]) for t in range(a.frames)], a.repeats) / a.frames
+    times = cpu_seconds({
+        "numpy": lambda: [numpy_render(spec, k, c2w[t], poses[t], noise, tint) for t in range(a.frames)],
+        "library": lambda: [renderer.render(k, c2w[t], poses[t]) for t in range(a.frames)]}, a.repeats)
+    t_base, t_lib = times["numpy"] / a.frames, times["library"] / a.frames
     diffs = [differences(renderer.render(k, c2w[t], poses[t]), numpy_render(spec, k, c2w[t], poses[t], noise, tint))
              for t in range(a.frames)]
     worst = {key: max(d[key] for d in diffs) for key in diffs[0]}

@@ -115,13 +115,15 @@ def max_differences(tracks, ref: dict) -> dict[str, float]:
     return out
 
 
-def cpu_seconds(fn, repeats: int) -> float:
-    """Best process time of ``repeats`` runs (the work is single-threaded unless --threads says otherwise)."""
-    best = np.inf
+def cpu_seconds(fns: dict, repeats: int) -> dict[str, float]:
+    """Best process time of each function over ``repeats`` rounds, the functions taking turns within a round (so a
+    burst of load on a shared machine hits all of them); single-threaded unless --threads says otherwise."""
+    best = dict.fromkeys(fns, np.inf)
     for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        best = min(best, time.process_time() - start)
+        for name, fn in fns.items():
+            start = time.process_time()
+            fn()
+            best[name] = min(best[name], time.process_time() - start)
     return best
 
 
@@ -147,8 +149,9 @@ def make_scenes(size: int, frames: int, videos: int) -> list[Scene]:
 def compare(label: str, work: list[tuple[Scene, np.ndarray, Queries]], repeats: int) -> dict:
     """Time baseline and library on ``work`` (scene, clip frames, queries), print one block, return the figures."""
     samples = sum(len(q) * len(f) for _, f, q in work)
-    t_base = cpu_seconds(lambda: [numpy_tracks(s, f, q.frame, q.xy) for s, f, q in work], repeats)
-    t_lib = cpu_seconds(lambda: [compute_tracks(s, q, frames=f, device="cpu") for s, f, q in work], repeats)
+    times = cpu_seconds({"numpy": lambda: [numpy_tracks(s, f, q.frame, q.xy) for s, f, q in work],
+                         "library": lambda: [compute_tracks(s, q, frames=f, device="cpu") for s, f, q in work]}, repeats)
+    t_base, t_lib = times["numpy"], times["library"]
     diffs = [max_differences(compute_tracks(s, q, frames=f, device="cpu"), numpy_tracks(s, f, q.frame, q.xy))
              for s, f, q in work]
     worst = {k: max(d[k] for d in diffs) for k in diffs[0]}
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--queries", type=int, default=2048, help="queries per video for the bulk case")
     ap.add_argument("--question-frames", type=int, default=16)
     ap.add_argument("--questions", type=int, default=50)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (BLAS: set OPENBLAS_NUM_THREADS)")
     a = ap.parse_args(argv)
     if a.full:
