@@ -19,17 +19,17 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
 from fourdpqa.params import GenerateParams  # noqa: E402
 from fourdpqa.sources import procedural as P  # noqa: E402
 from fourdpqa.sources.render import AMBIENT, DIFFUSE, DOME_RADIUS_M, GROUND_CELL_M, GROUND_GRID, Frame, SceneRenderer  # noqa: E402
+from timing import cpu_seconds, cuda_seconds  # noqa: E402
 
 EPS = 1e-6
 
@@ -152,30 +152,6 @@ def _normals(part: P.Part, q: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------------------- timing
-
-
-def cpu_seconds(fns: dict, repeats: int) -> dict[str, float]:
-    """Best process time of each function over ``repeats`` rounds, the functions taking turns within a round (so a
-    burst of load on a shared machine hits all of them); single-threaded unless --threads says otherwise."""
-    best = dict.fromkeys(fns, np.inf)
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.process_time()
-            fn()
-            best[name] = min(best[name], time.process_time() - start)
-    return best
-
-
-def cuda_seconds(fn, repeats: int) -> float:
-    fn()
-    torch.cuda.synchronize()
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def differences(a: Frame, b: Frame) -> dict[str, float]:

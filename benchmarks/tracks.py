@@ -31,7 +31,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
 from fourdpqa import geometry  # noqa: E402
 from fourdpqa.params import GenerateParams, TracksParams  # noqa: E402
@@ -40,6 +40,7 @@ from fourdpqa.sources.kubric import read_worker_dir  # noqa: E402
 from fourdpqa.sources.procedural import sample_video, write_kubric_dump  # noqa: E402
 from fourdpqa.track_kernels import SNAP_PX  # noqa: E402
 from fourdpqa.tracks import Queries, compute_tracks, sample_queries  # noqa: E402
+from timing import cpu_seconds, cuda_seconds  # noqa: E402
 
 FIELDS_PX = ("visual_xy", "true_xy")
 FIELDS_M = ("points_world", "points_cam", "points_query_cam")
@@ -113,30 +114,6 @@ def max_differences(tracks, ref: dict) -> dict[str, float]:
     for name in FLAGS + ("object_id",):
         out[name] = int((getattr(tracks, name) != ref[name]).sum())
     return out
-
-
-def cpu_seconds(fns: dict, repeats: int) -> dict[str, float]:
-    """Best process time of each function over ``repeats`` rounds, the functions taking turns within a round (so a
-    burst of load on a shared machine hits all of them); single-threaded unless --threads says otherwise."""
-    best = dict.fromkeys(fns, np.inf)
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.process_time()
-            fn()
-            best[name] = min(best[name], time.process_time() - start)
-    return best
-
-
-def cuda_seconds(fn, repeats: int) -> float:
-    fn()
-    torch.cuda.synchronize()
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def make_scenes(size: int, frames: int, videos: int) -> list[Scene]:
