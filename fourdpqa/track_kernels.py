@@ -83,6 +83,7 @@ def _project(k, x, y, z):
 
 @_jit
 def _inside(x, y, h, w):
+    """Pixel (x, y) within the image ``[-0.5, w - 0.5] x [-0.5, h - 0.5]`` (False for NaN)."""
     return x >= -0.5 and x <= w - 0.5 and y >= -0.5 and y <= h - 0.5
 
 
@@ -108,6 +109,7 @@ def _hidden(depth, inst, base, x, y, z, own, h, w, tol):
 @_jit
 def _kernel(local, rows, own, poses, cfw, k, cfw_q, k_q, frames, depth, inst, h, w, tol,
             pw, pc, pq, vxy, txy, occluded, in_view):
+    """Fill the output arrays (see ``cpu_samples``), one point at a time over all frames."""
     for i in range(local.shape[0]):
         lx, ly, lz = local[i, 0], local[i, 1], local[i, 2]
         for t in range(frames.shape[0]):
