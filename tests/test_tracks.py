@@ -1,14 +1,15 @@
-"""Point tracks: batched torch result vs an independent per-point NumPy loop, plus analytic geometry cases."""
+"""Point tracks: compute_tracks (compiled kernel on CPU; the batched torch code of other devices, run on CPU too) vs
+an independent per-point NumPy loop, plus analytic geometry cases."""
 
 from __future__ import annotations
-
 
 import numpy as np
 import pytest
 import torch
+from helpers.track_reference import reference_tracks
 from helpers.track_scenes import Box, make_scene, random_scene, static_poses
 
-from benchmarks.reference_tracks import reference_tracks
+from fourdpqa import track_kernels
 from fourdpqa.geometry import look_at, pose_matrix
 from fourdpqa.params import GenerateParams, TracksParams
 from fourdpqa.tracks import (
@@ -46,9 +47,21 @@ def assert_matches_reference(scene, frames, seed) -> None:
     assert not occ[at_q].any()
 
 
+@pytest.fixture
+def torch_on_cpu(monkeypatch):
+    """Run the batched torch code (used on CUDA) on CPU, where the compiled kernel runs by default."""
+    def torch_cpu(inputs, tol):
+        return track_kernels.torch_samples(inputs, tol, torch.device("cpu"), chunk_points=37)
+    monkeypatch.setattr(track_kernels, "cpu_samples", torch_cpu)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_batched_matches_per_point_reference(seed):
     assert_matches_reference(random_scene(seed), np.array([0, 2, 3, 5]), seed)
+
+
+def test_torch_code_path_matches_per_point_reference(torch_on_cpu):
+    assert_matches_reference(random_scene(3), np.array([0, 1, 3, 5]), 3)
 
 
 @pytest.mark.parametrize("index", [0, 1, 2, 3])
@@ -72,6 +85,11 @@ def test_chunking_and_device_do_not_change_results():
         np.testing.assert_allclose(other.visual_xy, one.visual_xy, atol=1e-9)
         np.testing.assert_array_equal(other.visual_occluded, one.visual_occluded)
         np.testing.assert_array_equal(other.true_in_view, one.true_in_view)
+
+
+def test_no_queries_give_empty_tracks_of_the_clip():
+    tr = compute_tracks(random_scene(4), Queries(frame=np.zeros(0, np.int64), xy=np.zeros((0, 2))), frames=np.arange(3))
+    assert tr.visual_xy.shape == (0, 3, 2) and tr.points_cam.shape == (0, 3, 3) and tr.visual_occluded.shape == (0, 3)
 
 
 def test_static_camera_visual_equals_true_motion():
