@@ -72,7 +72,8 @@ def _third_party_imports() -> set[str]:
                 found |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 found.add(node.module.split(".")[0])
-    local = {p.stem for p in (ROOT / "tests").rglob("*.py")} | {p.name for p in (ROOT / "tests").iterdir() if p.is_dir()}
+    local = {p.stem for d in ("tests", "benchmarks") for p in (ROOT / d).rglob("*.py")} | {
+        p.name for p in (ROOT / "tests").iterdir() if p.is_dir()}  # sibling imports of scripts and test helpers
     return {m for m in found if m not in sys.stdlib_module_names and m not in PACKAGES and m != "tests"
             and m not in local}
 
