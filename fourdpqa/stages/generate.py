@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from fourdpqa import layout
 from fourdpqa.stages import common, stage_list
-from fourdpqa.stages.protocol import Job, Stage, StageReport, pool_runner, run_stage
+from fourdpqa.stages.protocol import Job, Stage, StageReport, run_stage
+from fourdpqa.stages.pool import pool_runner
 
 if TYPE_CHECKING:
     import torch

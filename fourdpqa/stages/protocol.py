@@ -23,7 +23,6 @@ stages), what each item reads and writes, the params and the code it depends on,
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import shutil
 from collections.abc import Callable, Sequence
@@ -33,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
-from fourdpqa import fingerprint, quarantine
+from fourdpqa import quarantine
 from fourdpqa.atomic import TMP_MARK, publish_dir, staging_dir, sweep_siblings, write_json
 from fourdpqa.layout import MANIFEST_DIR, REPORT_FILE, Layout, item_name
-from fourdpqa.stages import stage_list
+from fourdpqa.stages.manifest import input_digests, is_up_to_date, item_fingerprint, where_of, write_manifest
 from fourdpqa.stages.stage_list import StageInfo
 
 if TYPE_CHECKING:  # params (pydantic) load when a stage runs, not for --help
@@ -123,84 +122,6 @@ class Stage:
         return self.info.name
 
 
-# ----------------------------------------------------------------------------------------------------- fingerprints
-
-
-def _where(params: Params) -> Layout:
-    return Layout(Path(params.base.data_root))
-
-
-def _listed_params(stage: Stage) -> Callable[[Params], Any]:
-    return lambda params: stage_list.select(params, stage.info.params)
-
-
-def item_fingerprint(stage: Stage, params: Params, item: str, inputs: dict[str, str]) -> str:
-    """Digest of everything the item's outputs depend on: its params, the stage's code and its inputs."""
-    return fingerprint.combine({"stage": stage.name, "item": item,
-                                "params": (stage.settings or _listed_params(stage))(params),
-                                "code": fingerprint.code_digest(stage.info.code_modules), "inputs": inputs})
-
-
-def _recorded_digests(entries: Sequence[Path], root: Path) -> dict[str, str]:
-    """Digests that producers' manifests recorded for files next to / under ``entries`` (path rel. to root)."""
-    recorded: dict[str, str] = {}
-    folders = {e / MANIFEST_DIR for e in entries if e.is_dir()} | {e.parent / MANIFEST_DIR for e in entries}
-    for folder in sorted(f for f in folders if f.is_dir()):
-        for m in sorted(folder.glob("*.json")):
-            try:
-                recorded.update(json.loads(m.read_text(encoding="utf-8"))["files"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # an unreadable manifest only means its producer redoes that item
-    return recorded
-
-
-def input_digests(stage: Stage, params: Params, item: str) -> tuple[dict[str, str], list[str]]:
-    """Digests of the item's inputs (paths relative to the data root), and a note for every input that no longer
-    matches the digest its producer recorded (truncated or edited after it was written): the note names the file
-    and goes into the quarantine reason if the item then fails (an edited raw source may be deliberate)."""
-    root = _where(params).root
-    entries = stage.inputs(params, item)
-    digests = fingerprint.digest_files(entries, root)
-    digests.update(stage.input_digests(params, item) if stage.input_digests is not None else {})
-    notes = [f"{root / rel} differs from the digest recorded when it was written (truncated or modified; "
-             f"rerun the stage that writes {Path(rel).parts[0]}/)"
-             for rel, recorded in _recorded_digests(entries, root).items()
-             if rel in digests and digests[rel] != recorded]
-    for note in notes:
-        log.warning("%s: %s: input %s", stage.name, item, note)
-    return digests, notes
-
-
-def is_up_to_date(stage: Stage, params: Params, item: str, fp: str) -> bool:
-    """The item's manifest holds ``fp`` and every output still exists with its recorded digest."""
-    where = _where(params)
-    try:
-        manifest = json.loads(where.manifest(stage.out_dir(where), item).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if manifest.get("fingerprint") != fp or not all(p.exists() for p in stage.outputs(params, item)):
-        return False
-    for rel, digest in manifest.get("files", {}).items():
-        path = where.root / rel
-        if not path.is_file() or fingerprint.file_digest(path) != digest:
-            log.warning("%s: %s: output %s is missing or differs from its recorded digest; rebuilding",
-                        stage.name, item, path)
-            return False
-    return True
-
-
-def _write_manifest(stage: Stage, params: Params, item: str, fp: str, out: Path) -> None:
-    """Record ``fp`` and the digest of every file the item wrote in ``out`` (the output folder or its staging
-    copy), with paths relative to the data root as they are once published."""
-    where = _where(params)
-    final = stage.out_dir(where)
-    prefix = final.relative_to(where.root)
-    entries = [out / p.relative_to(final) for p in stage.outputs(params, item)]
-    files = {(prefix / rel).as_posix(): d for rel, d in fingerprint.digest_files(entries, out).items()}
-    write_json(where.manifest(out, item), {"stage": stage.name, "item": item, "fingerprint": fp,
-                                           "files": dict(sorted(files.items()))})
-
-
 # ----------------------------------------------------------------------------------------------------- one item
 
 
@@ -214,7 +135,7 @@ def _remove(paths: Sequence[Path]) -> None:
 
 def remove_item(stage: Stage, params: Params, item: str) -> None:
     """Delete an item's outputs and manifest (a removed or now failing item leaves nothing stale behind)."""
-    where = _where(params)
+    where = where_of(params)
     _remove([*stage.outputs(params, item), where.manifest(stage.out_dir(where), item)])
 
 
@@ -227,17 +148,17 @@ def _environment_failure(stage: Stage, item: str, exc: OSError) -> StageFailed:
 
 
 def _produce(stage: Stage, params: Params, item: str, fp: str, session: Any) -> None:
-    final = stage.out_dir(_where(params))
+    final = stage.out_dir(where_of(params))
     if not stage.staged:
         for entry in stage.outputs(params, item):
             sweep_siblings(entry)
         stage.work(Job(params, item, final, session))
-        _write_manifest(stage, params, item, fp, final)
+        write_manifest(stage, params, item, fp, final)
         return
     sweep_siblings(final)
     with staging_dir(final) as staging:
         stage.work(Job(params, item, staging, session))
-        _write_manifest(stage, params, item, fp, staging)
+        write_manifest(stage, params, item, fp, staging)
         publish_dir(staging, final)
 
 
@@ -245,7 +166,7 @@ def process_item(stage: Stage, params: Params, item: str, force: bool = False,
                  session: Any = None) -> tuple[str, str | None]:
     """Produce one item unless up to date: ``("done" | "skipped" | "quarantined", reason)``. Bad input is
     quarantined (record written, outputs removed); environment and programming errors propagate."""
-    where = _where(params)
+    where = where_of(params)
     notes: list[str] = []
     try:
         digests, notes = input_digests(stage, params, item)
@@ -279,12 +200,12 @@ def _lock(path: Path, timeout: float) -> FileLock:
 
 def stage_lock(stage: Stage, params: Params) -> FileLock:
     """The lock of a whole stage run on this data root; a second run exits at once with a clear message."""
-    return _lock(_where(params).lock(stage.name), timeout=0)
+    return _lock(where_of(params).lock(stage.name), timeout=0)
 
 
 def item_lock(stage: Stage, params: Params, item: str) -> FileLock:
     """The lock of one item (partition runs and pool workers); a second writer of the same item waits."""
-    return _lock(_where(params).lock(stage.name, item), timeout=ITEM_LOCK_TIMEOUT_S)
+    return _lock(where_of(params).lock(stage.name, item), timeout=ITEM_LOCK_TIMEOUT_S)
 
 
 def _acquire(lock: FileLock, stage: Stage, what: str) -> None:
@@ -324,7 +245,7 @@ def prepare(stage: Stage, params: Params) -> None:
 def prune(stage: Stage, params: Params, items: Sequence[str]) -> list[str]:
     """Remove what the stage's output folder holds beyond the outputs of ``items`` (removed videos, old names,
     temporaries of killed runs); returns the removed names."""
-    where = _where(params)
+    where = where_of(params)
     out = stage.out_dir(where)
     if not out.is_dir() or not stage.info.per_video:  # dataset-level folders hold other runs' files (checkpoints)
         return []
@@ -371,7 +292,7 @@ def run_stage(stage: Stage, params: Params, only: Sequence[str] | None = None, f
               runner: Runner | None = None) -> StageReport:
     """Run every item of ``stage`` (or the ``only`` ones: no pruning then) under the stage lock; write
     ``<out>/_report.json``; raise :class:`StageFailed` on missing inputs or too many failures."""
-    where = _where(params)
+    where = where_of(params)
     lock = stage_lock(stage, params)
     _acquire(lock, stage, f"{where.root}")
     try:
@@ -413,60 +334,3 @@ def run_partition(stage: Stage, params: Params, item: str) -> str:
     if status == "quarantined":
         raise StageFailed(f"{stage.name}: {item!r} quarantined: {reason}")
     return status
-
-
-def _pool_init(params_json: dict) -> None:
-    from fourdpqa.params import Params
-
-    global _POOL_PARAMS
-    _POOL_PARAMS = Params.model_validate(params_json)
-    prepare_worker(_POOL_PARAMS)
-
-
-def prepare_worker(params: Params) -> None:
-    from fourdpqa.device import set_determinism
-
-    set_determinism(params.base.seed, params.base.num_threads)
-
-
-def _pool_item(stage_name: str, item: str, force: bool) -> tuple[str, str | None, int, dict[str, int]]:
-    """One item in a worker: (status, reason, worker pid, the worker session's counts so far)."""
-    import importlib
-    import os
-
-    stage = importlib.import_module(stage_list.get(stage_name).module).STAGE
-    if stage_name not in _POOL_SESSIONS:  # one session per worker process (e.g. its own LLM budget)
-        _POOL_SESSIONS[stage_name] = new_session(stage, _POOL_PARAMS)
-    session = _POOL_SESSIONS[stage_name]
-    status, reason = locked_item(stage, _POOL_PARAMS, item, force, session)
-    return status, reason, os.getpid(), session_counts(session)
-
-
-_POOL_PARAMS: Params | None = None
-_POOL_SESSIONS: dict[str, Any] = {}
-
-
-def pool_runner(workers: int) -> Runner:
-    """Items spread over ``workers`` processes (``concurrent.futures`` with spawned workers, each holding the item
-    lock while it writes); results come back in item order, so reports equal a serial run's."""
-    if workers <= 1:
-        return serial_runner
-
-    def run(stage: Stage, params: Params, items: list[str], force: bool) -> tuple[Rows, dict[str, int]]:
-        import multiprocessing
-        from collections import Counter
-        from concurrent.futures import ProcessPoolExecutor
-
-        if len(items) <= 1:
-            return serial_runner(stage, params, items, force)
-        with ProcessPoolExecutor(min(workers, len(items)), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_pool_init, initargs=(params.model_dump(mode="json"),)) as pool:
-            futures = [pool.submit(_pool_item, stage.name, item, force) for item in items]
-            results = [f.result() for f in futures]
-        latest: dict[int, Counter] = {}  # a worker's session counts grow: keep its largest tallies
-        for _, _, pid, counts in results:
-            latest[pid] = latest.get(pid, Counter()) | Counter(counts)
-        total = sum(latest.values(), Counter())
-        return [(item, status, reason) for item, (status, reason, _, _) in zip(items, results, strict=True)], dict(total)
-
-    return run

@@ -26,7 +26,8 @@ from fourdpqa.sampling import clip_windows
 from fourdpqa.seeding import rng
 from fourdpqa.scene import read_scene
 from fourdpqa.stages import common, stage_list
-from fourdpqa.stages.protocol import Stage, StageReport, pool_runner, run_stage
+from fourdpqa.stages.protocol import Stage, StageReport, run_stage
+from fourdpqa.stages.pool import pool_runner
 from fourdpqa.stages.scene_items import scene_items
 from schemas.qa import validate_qa
 

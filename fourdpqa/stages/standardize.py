@@ -15,7 +15,8 @@ from fourdpqa.params import Params, SourceSpec
 from fourdpqa.paths import UnsafePathError, resolve_inside
 from fourdpqa.sources import RawVideo, adapter_raw_videos
 from fourdpqa.stages import common, stage_list
-from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, pool_runner, run_stage
+from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
+from fourdpqa.stages.pool import pool_runner
 
 def source_root(params: Params, source: SourceSpec) -> Path:
     """The resolved root folder of a source; StageFailed (one line) when it is unusable."""

@@ -8,7 +8,8 @@ from pathlib import Path
 from fourdpqa import layout, seeding
 from fourdpqa.params import Params
 from fourdpqa.stages import common, stage_list
-from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, pool_runner, run_stage
+from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
+from fourdpqa.stages.pool import pool_runner
 from fourdpqa.stages.scene_items import scene_items
 
 

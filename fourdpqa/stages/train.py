@@ -15,7 +15,7 @@ from pathlib import Path
 from fourdpqa import layout
 from fourdpqa.params import Params
 from fourdpqa.stages import stage_list
-from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, prepare_worker, run_stage
+from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, prepare, run_stage
 
 log = logging.getLogger("fourdpqa")
 
@@ -78,7 +78,7 @@ def run(params: Params, args: argparse.Namespace | None) -> StageReport:
     if int(os.environ.get("RANK", "0")) > 0:  # a non-zero rank of a multi-GPU launch: compute only, rank 0 reports
         from fourdpqa.train import run_training
 
-        prepare_worker(params)
+        prepare(train_stage(name, export, uri), params)
         run_training(params, export, name, uri)
         return StageReport("train")
     return run_stage(train_stage(name, export, uri), params)

@@ -1,0 +1,69 @@
+"""Per-video items in parallel: a process pool (``concurrent.futures``, spawned workers) behind ``--workers N``.
+Each worker holds an item's lock while it writes and keeps one session (e.g. its LLM budget); results come back in
+item order, so the report and the outputs equal a serial run's. No scheduler of our own: items are independent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fourdpqa.stages import stage_list
+from fourdpqa.stages.protocol import Rows, Runner, Stage, locked_item, new_session, serial_runner, session_counts
+
+if TYPE_CHECKING:
+    from fourdpqa.params import Params
+
+
+def _pool_init(params_json: dict) -> None:
+    from fourdpqa.params import Params
+
+    global _POOL_PARAMS
+    _POOL_PARAMS = Params.model_validate(params_json)
+    prepare_worker(_POOL_PARAMS)
+
+
+def prepare_worker(params: Params) -> None:
+    from fourdpqa.device import set_determinism
+
+    set_determinism(params.base.seed, params.base.num_threads)
+
+
+def _pool_item(stage_name: str, item: str, force: bool) -> tuple[str, str | None, int, dict[str, int]]:
+    """One item in a worker: (status, reason, worker pid, the worker session's counts so far)."""
+    import importlib
+    import os
+
+    stage = importlib.import_module(stage_list.get(stage_name).module).STAGE
+    if stage_name not in _POOL_SESSIONS:  # one session per worker process (e.g. its own LLM budget)
+        _POOL_SESSIONS[stage_name] = new_session(stage, _POOL_PARAMS)
+    session = _POOL_SESSIONS[stage_name]
+    status, reason = locked_item(stage, _POOL_PARAMS, item, force, session)
+    return status, reason, os.getpid(), session_counts(session)
+
+
+_POOL_PARAMS: Params | None = None
+_POOL_SESSIONS: dict[str, Any] = {}
+
+
+def pool_runner(workers: int) -> Runner:
+    """Items spread over ``workers`` processes; one worker or one item runs serially in this process."""
+    if workers <= 1:
+        return serial_runner
+
+    def run(stage: Stage, params: Params, items: list[str], force: bool) -> tuple[Rows, dict[str, int]]:
+        import multiprocessing
+        from collections import Counter
+        from concurrent.futures import ProcessPoolExecutor
+
+        if len(items) <= 1:
+            return serial_runner(stage, params, items, force)
+        with ProcessPoolExecutor(min(workers, len(items)), mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_pool_init, initargs=(params.model_dump(mode="json"),)) as pool:
+            futures = [pool.submit(_pool_item, stage.name, item, force) for item in items]
+            results = [f.result() for f in futures]
+        latest: dict[int, Counter] = {}  # a worker's session counts grow: keep its largest tallies
+        for _, _, pid, counts in results:
+            latest[pid] = latest.get(pid, Counter()) | Counter(counts)
+        total = sum(latest.values(), Counter())
+        return [(item, status, reason) for item, (status, reason, _, _) in zip(items, results, strict=True)], dict(total)
+
+    return run
