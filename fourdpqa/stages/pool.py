@@ -1,4 +1,4 @@
-"""Per-video items in parallel: a process pool (``concurrent.futures``, spawned workers) behind ``--workers N``.
+"""Per-video items in parallel: a process pool (``concurrent.futures``, forkserver workers) behind ``--workers N``.
 Each worker holds an item's lock while it writes and keeps one session (e.g. its LLM budget); results come back in
 item order, so the report and the outputs equal a serial run's. No scheduler of our own: items are independent."""
 
@@ -44,6 +44,14 @@ _POOL_PARAMS: Params | None = None
 _POOL_SESSIONS: dict[str, Any] = {}
 
 
+def _closure_modules(stage: Stage) -> list[str]:
+    from fourdpqa.fingerprint import CODE_ROOT, import_closure
+
+    names = [".".join(p.relative_to(CODE_ROOT).with_suffix("").parts).removesuffix(".__init__")
+             for p in import_closure(stage.info.code_modules)]
+    return [stage.info.module, *sorted(set(names) - {stage.info.module})]
+
+
 def pool_runner(workers: int) -> Runner:
     """Items spread over ``workers`` processes; one worker or one item runs serially in this process."""
     if workers <= 1:
@@ -56,7 +64,11 @@ def pool_runner(workers: int) -> Runner:
 
         if len(items) <= 1:
             return serial_runner(stage, params, items, force)
-        with ProcessPoolExecutor(min(workers, len(items)), mp_context=multiprocessing.get_context("spawn"),
+        # forkserver: the code the stage runs (its import closure, lazy imports included) is imported once in a
+        # clean server process (no threads, no CUDA context); each worker is a cheap fork of it
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_closure_modules(stage))
+        with ProcessPoolExecutor(min(workers, len(items)), mp_context=context,
                                  initializer=_pool_init, initargs=(params.model_dump(mode="json"),)) as pool:
             futures = [pool.submit(_pool_item, stage.name, item, force) for item in items]
             results = [f.result() for f in futures]
