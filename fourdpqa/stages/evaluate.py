@@ -27,6 +27,7 @@ from fourdpqa.predictors import Predictor, Sample, build_predictor, trained_mode
 from fourdpqa.qa_format import format_prompt
 from fourdpqa.quarantine import safe_name
 from fourdpqa.stages.common import ItemError, StageFailed, StageReport, for_each_item
+from fourdpqa.stages.records import write_evaluation_records
 from fourdpqa.stages.tracking import EvaluationTracker
 
 log = logging.getLogger("fourdpqa.evaluate")
@@ -169,5 +170,6 @@ def run(params: Params, args: argparse.Namespace | None) -> StageReport | None:
         return None
     names = args.predictors.split(",") if args is not None and args.predictors else None
     result = evaluate(params, names, limit=getattr(args, "limit", None))
+    write_evaluation_records(params.data, result.summaries)
     print(result.markdown)
     return result.stage

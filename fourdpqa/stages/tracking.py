@@ -265,7 +265,7 @@ def train_with_tracking(params: Params, export: str | Path | None = None, name: 
         summary = run_training(job, MlflowTrainLogger(mlflow, run.info.run_id), stop_after)
         mlflow.log_metrics({k: float(summary[k]) for k in ("final_loss", "first_loss", "steps", "n_examples",
                                                           "seconds", "samples_per_s", "resumed_from")})
-        for suffix in ("_metrics.json", "_loss.png", "_loss.csv"):
+        for suffix in ("_metrics.json", "_loss.png"):
             mlflow.log_artifact(str(job.output(suffix)))
         model_uri = log_model(mlflow, job) if summary["model_dir"] else None
     return {**summary, "mlflow_run_id": run.info.run_id, "model_uri": model_uri}

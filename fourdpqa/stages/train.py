@@ -8,6 +8,7 @@ import logging
 from fourdpqa.device import set_determinism
 from fourdpqa.params import Params
 from fourdpqa.stages.common import StageReport
+from fourdpqa.stages.records import write_training_records
 from fourdpqa.stages.tracking import train_with_tracking
 
 log = logging.getLogger("fourdpqa")
@@ -29,6 +30,7 @@ def run(params: Params, args: argparse.Namespace | None) -> StageReport:
     report = StageReport("train")
     if "rank" in summary:  # a non-zero rank of a multi-GPU launch: rank 0 reports
         return report
+    write_training_records(params.data, summary)
     log.info("train: %d steps, loss %.4f -> %.4f, model %s, MLflow run %s", summary["steps"],
              summary["first_loss"], summary["final_loss"], summary["model_dir"], summary["mlflow_run_id"])
     report.done.append(name)

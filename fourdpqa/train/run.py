@@ -1,6 +1,6 @@
 """The train stage as a file-in/file-out function: :func:`prepare_training` resolves data, device and output paths,
 :func:`run_training` trains and writes ``models/<name>/`` (the model), ``models/<name>_metrics.json`` (a few
-scalars for ``dvc metrics``), ``models/<name>_loss.csv`` (the curve for ``dvc plots``) and ``models/<name>_loss.png``.
+scalars) and ``models/<name>_loss.png`` (the curve).
 Every written byte depends only on parameters, seed and data (no timings, no absolute paths), so a rerun is
 byte-identical. Drivers attach their logging through a :class:`~fourdpqa.train.loop.TrainCallback`.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from fourdpqa.atomic import atomic_path, write_json, write_text
+from fourdpqa.atomic import atomic_path, write_json
 from fourdpqa.device import resolve_device
 from fourdpqa.params import Params
 from fourdpqa.train.checkpoint import checkpoint_extra, fingerprint
@@ -87,21 +87,14 @@ def loss_curve_png(losses: Sequence[float]) -> bytes:
     return buf.getvalue()
 
 
-def loss_curve_csv(losses: Sequence[float], lrs: Sequence[float]) -> str:
-    """``step,loss,lr`` rows, the data file of the ``dvc plots`` loss curve."""
-    rows = [f"{s},{loss:.6g},{lr:.6g}" for s, (loss, lr) in enumerate(zip(losses, lrs, strict=True), 1)]
-    return "\n".join(["step,loss,lr", *rows]) + "\n"
-
-
 def write_outputs(job: TrainingJob, result: TrainResult) -> dict:
-    """Metrics JSON, loss CSV and PNG of a finished run; returns the summary (metrics + curve + paths)."""
+    """Metrics JSON and loss PNG of a finished run; returns the summary (metrics + curve + paths)."""
     metrics = {
         "final_loss": result.losses[-1] if result.losses else float("nan"),
         "first_loss": result.losses[0] if result.losses else float("nan"),
         "steps": result.steps, "n_examples": len(job.conversations),
     }
     write_json(job.output("_metrics.json"), metrics)
-    write_text(job.output("_loss.csv"), loss_curve_csv(result.losses, result.lrs))
     with atomic_path(job.output("_loss.png")) as tmp:
         tmp.write_bytes(loss_curve_png(result.losses))
     return {**metrics, "losses": result.losses, "data": job.relative(job.data_path),

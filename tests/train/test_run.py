@@ -1,12 +1,10 @@
-"""The train stage function: outputs hold a few scalars, the curve and a plot, no absolute paths, no timings."""
+"""The train stage function: outputs hold a few scalars and the loss plot, no absolute paths, no timings."""
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 
-import pytest
 from helpers.vlm_data import write_export
 
 from fourdpqa.params import Params, TrainParams
@@ -30,10 +28,7 @@ def test_outputs_are_small_relative_and_identical_on_rerun(tmp_path):
     metrics = json.loads((root / "models" / "trained_metrics.json").read_text())
     assert metrics == {"final_loss": summary["losses"][-1], "first_loss": summary["losses"][0], "steps": 3,
                        "n_examples": 4}
-    with open(root / "models" / "trained_loss.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    assert [int(r["step"]) for r in rows] == [1, 2, 3]
-    assert [float(r["loss"]) for r in rows] == pytest.approx(summary["losses"], rel=1e-5)
+    assert len(summary["losses"]) == 3 and summary["steps"] == 3
     assert (root / "models" / "trained_loss.png").read_bytes()[:4] == b"\x89PNG"
     assert summary["data"] == DEFAULT_EXPORT and summary["model_dir"] == "models/trained"
     first = _outputs(root / "models")
