@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from tqdm import tqdm
 
 from fourdpqa import report
 from fourdpqa.answers import score_answer
@@ -80,22 +81,23 @@ def predict_all(predictor: Predictor, samples: list[Sample], batch_size: int) ->
     gets an empty answer (scored wrong) and its error text, so one bad clip cannot sink the whole run."""
     responses: list[str] = []
     errors: list[str] = []
+    bar = tqdm(total=len(samples), desc=f"evaluate {predictor.name}", unit="question", disable=None)
     for start in range(0, len(samples), batch_size):
         batch = samples[start:start + batch_size]
         try:
             responses += predictor.predict(batch)
             errors += [""] * len(batch)
-            continue
         except ItemError:
-            pass
-        for sample in batch:
-            try:
-                responses += predictor.predict([sample])
-                errors.append("")
-            except ItemError as exc:
-                log.warning("evaluate %s: question %s failed: %s", predictor.name, sample.record["id"], exc)
-                responses.append("")
-                errors.append(f"{type(exc).__name__}: {exc}")
+            for sample in batch:
+                try:
+                    responses += predictor.predict([sample])
+                    errors.append("")
+                except ItemError as exc:
+                    log.warning("evaluate %s: question %s failed: %s", predictor.name, sample.record["id"], exc)
+                    responses.append("")
+                    errors.append(f"{type(exc).__name__}: {exc}")
+        bar.update(len(batch))
+    bar.close()
     return responses, errors
 
 

@@ -128,7 +128,9 @@ def load_processor_parts(path_or_id: str) -> tuple[Any, Any]:
 def load_vlm(path_or_id: str, device: torch.device | str = "cpu", dtype: torch.dtype | None = None) -> LoadedVLM:
     """Model + tokenizer + vision spec from a HF id or a local directory (ours or any Qwen2.5-VL checkpoint)."""
     tokenizer, image_processor = load_processor_parts(path_or_id)
-    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path_or_id, dtype=dtype or torch.float32)
+    local = Path(path_or_id).is_dir()  # a hub id keeps its download bars
+    with _no_progress_bars() if local else contextlib.nullcontext():
+        model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path_or_id, dtype=dtype or torch.float32)
     model.to(device)
     run_config: dict = {}
     cfg_path = Path(path_or_id) / RUN_CONFIG
@@ -146,7 +148,8 @@ def default_image_processor(spec: VisionSpec) -> Qwen2VLImageProcessorPil:
 
 @contextlib.contextmanager
 def _no_progress_bars() -> Iterator[None]:
-    """transformers draws a "Writing model shards" bar per save: noise in dvc and Dagster logs. Off for the call."""
+    """transformers draws a bar per save ("Writing model shards") and load ("Loading weights"): noise in dvc and
+    Dagster logs for a local directory. Off for the call, restored after."""
     was_on = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
