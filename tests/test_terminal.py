@@ -15,9 +15,7 @@ import pytest
 import yaml
 from helpers.vlm_data import write_export
 
-from fourdpqa.atomic import write_parquet
-from fourdpqa.scene import write_scene
-from tests.helpers.dataset_data import make_records, make_scene, qa_frame, small_params, toy_oracle
+from tests.helpers.dataset_data import small_params, toy_oracle, write_data_root
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,14 +33,7 @@ def test_long_steps_draw_progress_bars_on_a_terminal(tmp_path, monkeypatch):
     from fourdpqa.stages.evaluate import make_samples, predict_all
     from fourdpqa.predictors import build_predictor
 
-    root = tmp_path / "data"
-    for k in range(4):
-        vid = f"proc_{k:05d}"
-        rows = make_records(vid, per_type=2)
-        scene = make_scene(vid)
-        scene.meta.extra["answers"] = {r["id"]: r["answer"] for r in rows}
-        write_scene(scene, root / "scenes" / vid)
-        write_parquet(root / "qa" / f"{vid}.parquet", qa_frame(rows))
+    root = write_data_root(tmp_path / "data", n_videos=4, per_type=2)
     params = small_params(root, train_size=40, benchmark_size=20, benchmark_video_share=0.25)
     term = Terminal()
     monkeypatch.setattr(sys, "stderr", term)
@@ -50,8 +41,8 @@ def test_long_steps_draw_progress_bars_on_a_terminal(tmp_path, monkeypatch):
     samples = make_samples(result.benchmark.to_dicts(), root / "dataset")
     predict_all(build_predictor("random", Params(base={"data_root": str(root)})), samples, batch_size=8)
     shown = term.getvalue()
-    assert f"export clips: 100%" in shown and "check_leakage: 100%" in shown and "check_oracle: 100%" in shown
-    assert f"evaluate random: 100%|" in shown and f"{len(samples)}/{len(samples)}" in shown
+    assert "export clips: 100%" in shown and "check_leakage: 100%" in shown and "check_oracle: 100%" in shown
+    assert "evaluate random: 100%|" in shown and f"{len(samples)}/{len(samples)}" in shown
 
 
 @pytest.mark.slow

@@ -19,9 +19,7 @@ import yaml
 from fourdpqa.export.benchmark import write_benchmark_jsonl
 from fourdpqa.export.lmms_eval import TASK, write_lmms_eval_task
 from fourdpqa.qa_format import format_prompt
-from fourdpqa.atomic import write_parquet
-from fourdpqa.scene import write_scene
-from tests.helpers.dataset_data import make_records, make_scene, qa_frame, small_params, toy_oracle
+from tests.helpers.dataset_data import make_records, qa_frame, small_params, toy_oracle, write_data_root
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +27,7 @@ def assembled(tmp_path_factory):
     """(params, AssemblyResult) of 8 synthetic videos, assembled once for the read-only export tests."""
     from fourdpqa.assemble import assemble
 
-    root = tmp_path_factory.mktemp("exports") / "data"
-    for k in range(8):
-        vid = f"proc_{k:05d}"
-        rows = make_records(vid)
-        scene = make_scene(vid)
-        scene.meta.extra["answers"] = {r["id"]: r["answer"] for r in rows}
-        write_scene(scene, root / "scenes" / vid)
-        write_parquet(root / "qa" / f"{vid}.parquet", qa_frame(rows))
-    params = small_params(root)
+    params = small_params(write_data_root(tmp_path_factory.mktemp("exports") / "data"))
     return params, assemble(params, oracle=toy_oracle)
 
 

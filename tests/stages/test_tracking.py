@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from helpers.vlm_data import write_export
+from helpers.vlm_data import TINY_TRAIN as TINY, write_export
 
 from fourdpqa.params import Params, TrainParams
 from fourdpqa.stages import tracking
@@ -26,7 +25,6 @@ from fourdpqa.train import DEFAULT_EXPORT, read_conversations
 from fourdpqa.vlm.runner import VLMRunner
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = dict(tiny_hidden_size=32, tiny_layers=1, tiny_vision_depth=1, frames=4, image_size=28, max_train_samples=None)
 
 
 @pytest.fixture(autouse=True)

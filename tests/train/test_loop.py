@@ -6,19 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers.vlm_data import write_export
+from helpers.vlm_data import TINY_TRAIN as TINY
 
 from fourdpqa.params import TrainParams
-from fourdpqa.train import TrainCallback, checkpoint_extra, read_conversations, train_model
+from fourdpqa.train import TrainCallback, checkpoint_extra, train_model
 from fourdpqa.vlm.model import MERGER_PREFIX, VISION_PREFIX, build_tiny_model, load_vlm
 
 CPU = torch.device("cpu")
-TINY = dict(tiny_hidden_size=32, tiny_layers=1, tiny_vision_depth=1, frames=4, image_size=28, max_train_samples=None)
-
-
-@pytest.fixture(scope="module")
-def convs(tmp_path_factory):
-    return read_conversations(write_export(tmp_path_factory.mktemp("export")))
 
 
 def test_loss_decreases_on_repeated_batch(convs):

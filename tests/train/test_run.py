@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
-from helpers.vlm_data import write_export
+from helpers.vlm_data import TINY_TRAIN as TINY, write_export
 
 from fourdpqa.params import Params, TrainParams
 from fourdpqa.train import DEFAULT_EXPORT, prepare_training, run_training
 
-TINY = dict(tiny_hidden_size=32, tiny_layers=1, tiny_vision_depth=1, frames=4, image_size=28, max_train_samples=None)
 
 
 def _outputs(models):
