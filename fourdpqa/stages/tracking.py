@@ -229,16 +229,19 @@ def _train_params(job: TrainingJob) -> dict[str, str]:
     return out
 
 
-def _resumable_run(mlflow: Any, job: TrainingJob) -> str | None:
-    """The run id stored with the checkpoint this job resumes from, if that run still exists."""
+def _resumable_run(mlflow: Any, job: TrainingJob) -> tuple[str | None, bool]:
+    """(run id stored with the checkpoint this job resumes from, whether that run already FINISHED); (None, False)
+    when there is no checkpoint or its run no longer exists."""
+    from mlflow.exceptions import MlflowException
+
     previous = job.resume_state().get("mlflow_run_id")
     if previous is None:
-        return None
+        return None, False
     try:
-        mlflow.tracking.MlflowClient().get_run(previous)
-    except mlflow.exceptions.MlflowException:
-        return None
-    return previous
+        status = mlflow.tracking.MlflowClient().get_run(previous).info.status
+    except MlflowException:  # the store was reset or the run deleted: start a new one
+        return None, False
+    return previous, status == "FINISHED"
 
 
 def _training_frame(job: TrainingJob) -> pl.DataFrame:
@@ -254,7 +257,9 @@ def train_with_tracking(params: Params, export: str | Path | None = None, name: 
     if not job.dist.main:  # other ranks only compute; rank 0 records
         return run_training(job, stop_after=stop_after)
     mlflow = open_store(params.data, TRAIN_EXPERIMENT, tracking_uri)
-    previous = _resumable_run(mlflow, job)
+    previous, finished = _resumable_run(mlflow, job)
+    if finished and job.completed():  # trained and recorded (e.g. Dagster re-materialising): outputs only
+        return {**run_training(job, stop_after=stop_after), "mlflow_run_id": previous, "model_uri": None}
     run_name = None if previous else f"{name}-{job.fingerprint[:8]}"
     with mlflow.start_run(run_id=previous, run_name=run_name, tags={TAG_OWNER: _owner()}) as run:
         if previous is None:

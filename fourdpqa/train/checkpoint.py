@@ -57,6 +57,11 @@ def latest_checkpoint(checkpoint_dir: str | Path | None, fp: str | None = None) 
     return None
 
 
+def checkpoint_step(ck: Path) -> int:
+    """The optimizer step a ``step_<n>`` checkpoint was taken after."""
+    return int(ck.name.removeprefix("step_"))
+
+
 def checkpoint_extra(checkpoint_dir: str | Path | None, fp: str) -> dict:
     """The driver state stored with the newest matching checkpoint (empty when there is none)."""
     ck = latest_checkpoint(checkpoint_dir, fp)

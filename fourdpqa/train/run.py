@@ -18,7 +18,7 @@ import torch
 from fourdpqa.atomic import atomic_path, write_json
 from fourdpqa.device import resolve_device
 from fourdpqa.params import Params
-from fourdpqa.train.checkpoint import checkpoint_extra, fingerprint
+from fourdpqa.train.checkpoint import checkpoint_extra, checkpoint_step, fingerprint, latest_checkpoint
 from fourdpqa.train.data import Conversation, load_training_set
 from fourdpqa.train.distributed import DistInfo, init_distributed
 from fourdpqa.train.loop import TrainCallback, TrainResult, train_model
@@ -53,6 +53,11 @@ class TrainingJob:
     def resume_state(self) -> dict:
         """The callback state stored with the checkpoint this run will resume from ({} for a fresh start)."""
         return checkpoint_extra(self.checkpoint_dir, self.fingerprint)
+
+    def completed(self) -> bool:
+        """A checkpoint of this lineage already holds the last step: a rerun only rewrites the outputs."""
+        ck = latest_checkpoint(self.checkpoint_dir, self.fingerprint)
+        return ck is not None and checkpoint_step(ck) >= self.params.train.max_steps
 
     def relative(self, path: Path | None) -> str | None:
         """``path`` relative to the data root (outputs never embed where the repository happens to live)."""

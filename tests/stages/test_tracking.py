@@ -126,6 +126,12 @@ def test_resume_continues_the_same_run_with_each_step_logged_once(tmp_path):
     assert sorted(m.step for m in history) == [1, 2, 3, 4]  # step 3 was recomputed but not logged again
     assert [m.value for m in sorted(history, key=lambda m: m.step)] == pytest.approx(second["losses"])
     assert (params.data / "models" / "trained" / "config.json").is_file()
+    # a rerun of a finished, recorded training (Dagster re-materialising) neither reopens the run nor re-registers
+    third = tracking.train_with_tracking(params, tracking_uri=uri)
+    assert third["mlflow_run_id"] == second["mlflow_run_id"] and third["resumed_from"] == 4
+    run = _client(uri).get_run(second["mlflow_run_id"])
+    assert run.info.status == "FINISHED" and len(_runs(uri, tracking.TRAIN_EXPERIMENT)) == 1
+    assert len(_client(uri).search_model_versions(f"name = '{tracking.REGISTERED_MODEL}'")) == 1
 
 
 def test_an_exception_closes_the_run_as_failed(tmp_path, monkeypatch):
