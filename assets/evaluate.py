@@ -17,7 +17,8 @@ INFO = stage_list.get("evaluate")
           description="Per-type accuracy (paper Table 2 layout) of random, blind, oracle, flow and trained predictors.")
 def evaluation(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
     params = pipeline.load()
-    run_whole(evaluate.STAGE, params)
+    produced: list[evaluate.EvaluationResult] = []
+    run_whole(evaluate.evaluate_stage(on_result=produced.append), params)
     report_json = layout.of(params).eval_report
     result = json.loads(report_json.read_text(encoding="utf-8"))
     for name, reason in result["quarantined"].items():
@@ -26,8 +27,8 @@ def evaluation(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> d
         metadata={
             "table": dg.MetadataValue.md(report_json.with_suffix(".md").read_text(encoding="utf-8")),
             "plot": png_markdown(report_json.with_suffix(".png"), "accuracy per question type"),
-            "mlflow_run_ids": dg.MetadataValue.json(result["mlflow_run_ids"]),
             "overall": dg.MetadataValue.json(result["overall"]),
+            "mlflow_run_ids": dg.MetadataValue.json(produced[0].run_ids if produced else {}),
             "benchmark_questions": result["benchmark_questions"],
             "failed_questions": dg.MetadataValue.json(result["failed_questions"]),
             "not_evaluated": dg.MetadataValue.json(result["quarantined"]),

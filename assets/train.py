@@ -15,13 +15,11 @@ INFO = stage_list.get("train")
 
 
 def latest_run_id(params: Params, name: str) -> str:
-    """The MLflow run that trained model ``name`` (the newest run of that name in the local store)."""
-    from fourdpqa.train import MLFLOW_EXPERIMENT, open_mlflow
+    """The MLflow run that trained model ``name`` (matched by the fingerprint the model records)."""
+    from fourdpqa.stages.tracking import TRAIN_EXPERIMENT, open_store, training_run_of
 
-    mlflow = open_mlflow(layout.of(params).root, MLFLOW_EXPERIMENT)
-    runs = mlflow.search_runs(experiment_names=[MLFLOW_EXPERIMENT], filter_string=f"tags.mlflow.runName = '{name}'",
-                              order_by=["start_time DESC"], max_results=1, output_format="list")
-    return runs[0].info.run_id if runs else ""
+    mlflow = open_store(layout.of(params).root, TRAIN_EXPERIMENT)
+    return training_run_of(mlflow, layout.of(params).model(name)) or ""
 
 
 @dg.asset(name=INFO.assets[0], group_name=INFO.name, deps=stage_list.upstream_assets(INFO.name),

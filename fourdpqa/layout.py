@@ -155,6 +155,13 @@ class Layout:
     def vlm4d(self) -> Path:
         return self.eval / "vlm4d"
 
+    # ---- what dvc metrics / plots read (written by the stage drivers, fourdpqa.stages.records)
+    def metrics(self, stage: str) -> Path:
+        return self.root / "metrics" / f"{stage}.json"
+
+    def plot(self, name: str) -> Path:
+        return self.root / "plots" / f"{name}.csv"
+
     # ---- bookkeeping shared by all stages
     def quarantine(self, stage: str) -> Path:
         return self.root / "quarantine" / stage

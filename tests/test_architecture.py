@@ -88,8 +88,9 @@ def test_every_dependency_is_imported_and_every_import_is_declared():
     extras = {_distribution(r) for reqs in project["optional-dependencies"].values() for r in reqs}
     # run as commands, not imported: dvc, the Dagster UI, pytest and its plugins, `accelerate launch` for multi-GPU
     # training and lmms-eval on GPU machines (README); tifffile is imageio's TIFF plugin
-    tools = {"dvc", "dagster-webserver", "pytest", "pytest-xdist", "pytest-timeout", "accelerate", "lmms-eval",
-             "tifffile"}
+    # antlr4-python3-runtime is pinned for Dagster's asset-selection parser (DVC, which needs another, has its own venv)
+    tools = {"dagster-webserver", "pytest", "pytest-xdist", "pytest-timeout", "accelerate", "lmms-eval",
+             "tifffile", "antlr4-python3-runtime"}
     top_of = {}  # import name -> distribution
     for name, dists in metadata.packages_distributions().items():
         for d in dists:

@@ -1,5 +1,6 @@
-"""assemble: per-video QA tables -> data/dataset/{train,benchmark}.parquet, clips and exports (training
-conversations, benchmark JSONL, lmms-eval task folder, datasets save_to_disk).
+"""assemble: per-video QA tables -> data/dataset/ (train and benchmark tables, clips, exports).
+
+Exports: training conversations, benchmark JSONL, lmms-eval task folder, Hugging Face DatasetDict with its card.
 
 Transactional: the new dataset is built in a staging folder beside ``data/dataset`` and replaces it in one rename,
 so a refused (a blocking check fails: exit 1) or killed run leaves the previous dataset whole.

@@ -20,8 +20,18 @@ HEADER = """\
 # deps = upstream outputs + the stage's import closure (so a code edit reruns exactly the stages that run it);
 # outs persist: the stage protocol skips up-to-date items itself and replaces dataset folders in one rename.
 # Quarantine records (data/quarantine/), locks (data/.locks/) and the MLflow store (data/mlruns/) are shared
-# bookkeeping, not stage outputs.
+# bookkeeping, not stage outputs; metrics/ and plots/ (cache: false) are kept in git for dvc metrics / plots diff.
 """
+
+
+# dvc plots show / diff: the loss curve and the answer shares per question type (data written by the stages)
+PLOTS: dict[str, dict[str, str]] = {
+    "plots/train_loss.csv": {"template": "linear", "x": "step", "y": "loss", "title": "Training loss (answer tokens)"},
+    "plots/answers_train.csv": {"template": "bar_horizontal", "x": "share", "y": "bar",
+                                "title": "Training set: answer share per question type"},
+    "plots/answers_benchmark.csv": {"template": "bar_horizontal", "x": "share", "y": "bar",
+                                    "title": "Benchmark: answer share per question type"},
+}
 
 
 def code_deps(info: stage_list.StageInfo) -> list[str]:
@@ -31,21 +41,17 @@ def code_deps(info: stage_list.StageInfo) -> list[str]:
     return [p.relative_to(CODE_ROOT).as_posix() for p in files if p != Path(__file__).resolve()]
 
 
-def _inside(path: str, outs: tuple[str, ...]) -> bool:
-    return any(path == o or path.startswith(o.rstrip("/") + "/") for o in outs)
-
-
 def stage_entry(info: stage_list.StageInfo, data: str) -> dict[str, Any]:
     upstream = [f"{data}/{o}" for up in info.upstream for o in stage_list.get(up).outs if MANIFEST_DIR not in o]
     entry: dict[str, Any] = {
         "cmd": f"python -m fourdpqa {info.name}",
         "deps": upstream + code_deps(info),
         "params": list(info.params),
-        "outs": [{f"{data}/{o}": {"persist": True}} for o in info.outs],
+        "outs": [*({f"{data}/{o}": {"persist": True}} for o in info.outs),
+                 *({f"{data}/{r}": {"cache": False}} for r in info.records)],
     }
-    own_metrics = [m for m in info.metrics if not _inside(m, info.outs)]
-    if own_metrics:
-        entry["metrics"] = [{f"{data}/{m}": {"cache": False}} for m in own_metrics]
+    if info.metrics:
+        entry["metrics"] = [{f"{data}/{m}": {"cache": False}} for m in info.metrics]
     return entry
 
 
@@ -53,8 +59,5 @@ def render(params_path: str | Path = "params.yaml") -> str:
     """The text of dvc.yaml for the data root of ``params_path``."""
     data = load_params(params_path).base.data_root.rstrip("/")
     stages = {info.name: stage_entry(info, data) for info in stage_list.pipeline()}
-    doc: dict[str, Any] = {"stages": stages}
-    inner = [f"{data}/{m}" for info in stage_list.pipeline() for m in info.metrics if _inside(m, info.outs)]
-    if inner:  # metrics files inside an output folder are declared at the top level
-        doc["metrics"] = inner
-    return HEADER + yaml.safe_dump(doc, sort_keys=False, width=120)
+    plots = [{f"{data}/{path}": spec} for path, spec in PLOTS.items()]
+    return HEADER + yaml.safe_dump({"stages": stages, "plots": plots}, sort_keys=False, width=120)

@@ -2,36 +2,36 @@
 
 Reads ``<data_root>/dataset/benchmark.parquet`` (clip frames relative to ``dataset/``) and, for the text-prior
 baselines, ``dataset/train.parquet``. Writes ``eval/predictions/<name>.jsonl`` (one scored answer per question),
-``eval/report.{md,csv,png}`` (all predictors side by side) and ``eval/report.json`` (scores, MLflow run ids; the
-dvc metrics file).
-Each predictor is one MLflow run in the local file store ``<data_root>/mlruns`` (experiment ``fourdpqa-evaluate``);
-a predictor that cannot be built or run (e.g. no trained model yet) is quarantined and the others go on.
+``eval/report.{md,csv,png}`` (all predictors side by side) and ``eval/report.json`` (scores).
+One MLflow run per evaluation with a nested run per predictor (``fourdpqa.stages.tracking``, experiment
+``fourdpqa-evaluate``); a predictor that cannot be built or run (e.g. no trained model yet) is quarantined and the
+others go on.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from tqdm import tqdm
 
 from fourdpqa import layout, quarantine, report
 from fourdpqa.answers import score_answer
 from fourdpqa.atomic import write_json, write_jsonl
 from fourdpqa.params import Params
-from fourdpqa.predictors import Predictor, Sample, build_predictor
+from fourdpqa.predictors import Predictor, Sample, build_predictor, trained_model_dir
 from fourdpqa.predictors.contract import MAX_RESPONSE_CHARS, PredictorContractError, unanswered
 from fourdpqa.qa_format import format_prompt
-from fourdpqa.layout import item_name
 from fourdpqa.stages import stage_list
 from fourdpqa.stages.protocol import BAD_INPUT, Job, Stage, StageFailed, StageReport, run_stage
+from fourdpqa.stages.records import write_evaluation_records
 
 log = logging.getLogger("fourdpqa.evaluate")
-MLFLOW_EXPERIMENT = "fourdpqa-evaluate"
 # A question whose clip cannot be read or whose model call fails gets an empty (wrong) answer; bugs propagate.
 ANSWER_ERRORS = (*BAD_INPUT, RuntimeError)
 # QA fields copied into each prediction row (enough to re-aggregate without the benchmark table).
@@ -81,26 +81,26 @@ def predict_all(predictor: Predictor, samples: list[Sample], batch_size: int,
     predictor contract (wrong number or type of answers) sets the whole predictor aside."""
     responses: list[str] = []
     errors: list[str] = []
-    for start in range(0, len(samples), batch_size):
-        batch = samples[start:start + batch_size]
-        try:
-            responses += predictor.answer(batch, max_chars)
-            errors += [""] * len(batch)
-            continue
-        except PredictorContractError:
-            raise
-        except ANSWER_ERRORS:
-            pass
-        for sample in batch:
+    with tqdm(total=len(samples), desc=f"evaluate {predictor.name}", unit="question", disable=None) as bar:
+        for start in range(0, len(samples), batch_size):
+            batch = samples[start:start + batch_size]
             try:
-                responses += predictor.answer([sample], max_chars)
-                errors.append("")
+                responses += predictor.answer(batch, max_chars)
+                errors += [""] * len(batch)
             except PredictorContractError:
                 raise
-            except ANSWER_ERRORS as exc:
-                log.warning("evaluate %s: question %s failed: %s", predictor.name, sample.record["id"], exc)
-                responses.append("")
-                errors.append(f"{type(exc).__name__}: {exc}")
+            except ANSWER_ERRORS:
+                for sample in batch:
+                    try:
+                        responses += predictor.answer([sample], max_chars)
+                        errors.append("")
+                    except PredictorContractError:
+                        raise
+                    except ANSWER_ERRORS as exc:
+                        log.warning("evaluate %s: question %s failed: %s", predictor.name, sample.record["id"], exc)
+                        responses.append("")
+                        errors.append(f"{type(exc).__name__}: {exc}")
+            bar.update(len(batch))
     return responses, errors
 
 
@@ -120,65 +120,55 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
     bench = read_split(params, "benchmark").sort("video_id", "id")
     if limit is not None:
         bench = bench.head(limit)
+    from fourdpqa.stages.tracking import EvaluationTracker  # MLflow and the model stack load only when evaluating
+
     where = layout.of(params)
     train_path = where.split_table("train")
     train_rows = pl.read_parquet(train_path).to_dicts() if train_path.exists() else []
     samples = make_samples(bench.to_dicts(), where.dataset)
     out_dir = where.eval
-    from fourdpqa.train import open_mlflow  # MLflow and the model stack load only when evaluating
-
-    mlflow = open_mlflow(where.root, MLFLOW_EXPERIMENT, tracking_uri)
+    tracker = EvaluationTracker(params, where.split_table("benchmark"), len(samples), trained_model_dir(params),
+                                tracking_uri)
     summaries: dict[str, dict[str, report.Cell]] = {}
-    run_ids: dict[str, str] = {}
     failures: dict[str, int] = {}
 
     def work(name: str) -> Path:
-        predictor = build_predictor(name, params, train_records=train_rows)
-        responses, errors = predict_all(predictor, samples, params.evaluate.batch_size,
-                                        params.evaluate.max_response_chars)
-        rows = score_rows(samples, responses, errors)
-        path = predictions_path(params, name)
-        write_jsonl(path, rows)
-        summaries[name] = report.summarize(rows)
-        failures[name] = unanswered(rows)
-        with mlflow.start_run(run_name=f"eval-{name}") as run:
-            mlflow.log_params({"predictor": name, "benchmark_questions": len(samples), "seed": params.base.seed,
-                               "frames": params.evaluate.frames, "max_new_tokens": params.evaluate.max_new_tokens})
-            mlflow.log_metrics({**{f"acc/{k.replace(':', '_')}": c.mean for k, c in summaries[name].items()
-                                   if c.mean is not None}, "failed_questions": failures[name]})
-            mlflow.log_artifact(str(path))
-            run_ids[name] = run.info.run_id
+        with tracker.predictor(name):
+            predictor = build_predictor(name, params, train_records=train_rows)
+            responses, errors = predict_all(predictor, samples, params.evaluate.batch_size,
+                                            params.evaluate.max_response_chars)
+            rows = score_rows(samples, responses, errors)
+            path = predictions_path(params, name)
+            write_jsonl(path, rows)
+            summaries[name] = report.summarize(rows)
+            failures[name] = unanswered(rows)
+            tracker.log_scores({k: c.mean for k, c in summaries[name].items() if c.mean is not None},
+                               failures[name], path)
         return path
 
-    stage = StageReport("evaluate")
-    for name in names:  # a predictor that cannot be built or run is set aside; the others go on
-        try:
-            work(name)
-        except BAD_INPUT as exc:
-            stage.quarantined[name] = f"{type(exc).__name__}: {exc}"
-            quarantine.quarantine(where.root, "evaluate", name, stage.quarantined[name])
-            log.warning("evaluate: predictor %s not evaluated: %s", name, stage.quarantined[name])
-            continue
-        quarantine.release(where.root, "evaluate", name)
-        stage.done.append(name)
-    ordered = {n: summaries[n] for n in names if n in summaries}
-    if not ordered:
-        raise StageFailed(f"no predictor could be evaluated: {stage.quarantined}")
-    paths = report.write_report(ordered, out_dir)
-    with mlflow.start_run(run_name="eval-report") as run:
-        mlflow.log_params({"predictors": ",".join(ordered), "benchmark_questions": len(samples)})
-        mlflow.log_metrics({f"overall/{item_name(n)}": s["overall"].mean for n, s in ordered.items()})
-        for p in paths.values():
-            mlflow.log_artifact(str(p))
-        mlflow.set_tags({f"run/{item_name(n)}": rid for n, rid in run_ids.items()})
-        run_ids["report"] = run.info.run_id
+    with tracker.evaluation(bench.select("id", "question_type", "answer_format", "answer")):
+        stage = StageReport("evaluate")
+        for name in names:  # a predictor that cannot be built or run is set aside; the others go on
+            try:
+                work(name)
+            except BAD_INPUT as exc:
+                stage.quarantined[name] = f"{type(exc).__name__}: {exc}"
+                quarantine.quarantine(where.root, "evaluate", name, stage.quarantined[name])
+                log.warning("evaluate: predictor %s not evaluated: %s", name, stage.quarantined[name])
+                continue
+            quarantine.release(where.root, "evaluate", name)
+            stage.done.append(name)
+        ordered = {n: summaries[n] for n in names if n in summaries}
+        if not ordered:
+            raise StageFailed(f"no predictor could be evaluated: {stage.quarantined}")
+        paths = report.write_report(ordered, out_dir)
+        tracker.log_report({n: s["overall"].mean for n, s in ordered.items()}, paths)
     write_json(out_dir / "report.json", {
-        "benchmark_questions": len(samples), "mlflow_run_ids": run_ids, "failed_questions": failures,
-        "quarantined": stage.quarantined,
+        "benchmark_questions": len(samples), "failed_questions": failures, "quarantined": stage.quarantined,
         "overall": {n: s["overall"].mean for n, s in ordered.items()},
         "per_column": {n: {k: {"n": c.n, "accuracy": c.mean} for k, c in sorted(s.items())} for n, s in ordered.items()},
     })
-    return EvaluationResult(ordered, paths, run_ids, stage, failures)
+    return EvaluationResult(ordered, paths, tracker.run_ids, stage, failures)
 
 
 def compare(params: Params, specs: Sequence[str]) -> dict[str, Path]:
@@ -192,14 +182,18 @@ def compare(params: Params, specs: Sequence[str]) -> dict[str, Path]:
     return report.write_report(report.side_by_side(runs), layout.of(params).eval, stem="compare")
 
 
-def evaluate_stage(names: Sequence[str] | None = None, limit: int | None = None,
-                   tracking_uri: str | None = None) -> Stage:
-    """The evaluate stage for a predictor selection (the CLI options); its item names the selection."""
+def evaluate_stage(names: Sequence[str] | None = None, limit: int | None = None, tracking_uri: str | None = None,
+                   on_result: Callable[[EvaluationResult], None] | None = None) -> Stage:
+    """The evaluate stage for a predictor selection (the CLI options); its item names the selection. ``on_result``
+    receives what a run produced (e.g. the MLflow run ids the Dagster asset shows); not called when up to date."""
     label = "evaluate" if names is None and limit is None else f"evaluate-{','.join(names or [])}-{limit}"
 
     def work(job: Job) -> None:
         result = evaluate(job.params, names, limit=limit, tracking_uri=tracking_uri)
+        write_evaluation_records(job.where.root, result.summaries)
         print(result.markdown)
+        if on_result is not None:
+            on_result(result)
 
     def inputs(params: Params, item: str) -> list[Path]:
         where = layout.of(params)

@@ -28,7 +28,8 @@ class StageInfo:
     upstream: tuple[str, ...] = ()  # stages whose outputs this one reads
     params: tuple[str, ...] = ()  # params sections or dotted keys that change its outputs
     outs: tuple[str, ...] = ()  # outputs, relative to the data root (dvc outs; persisted)
-    metrics: tuple[str, ...] = ()  # small JSON metrics files, relative to the data root
+    metrics: tuple[str, ...] = ()  # small JSON metrics files (dvc metrics), relative to the data root
+    records: tuple[str, ...] = ()  # plot data (dvc plots) and other small files kept in git, not the DVC cache
     assets: tuple[str, ...] = ()  # Dagster asset keys it materializes (group = the stage name)
     per_video: bool = False  # items are videos (a Dagster partition each) rather than one dataset-level item
     code: tuple[str, ...] = ()  # modules run but imported by name (adapters), beyond fourdpqa.stages.<name>
@@ -46,6 +47,7 @@ class StageInfo:
 ADAPTERS = tuple(sorted(SOURCE_KINDS.values()))  # imported by kind name, so listed as code explicitly
 
 _AT = Layout(Path())  # folder names come from the one layout module, relative to the data root
+SPLITS = ("train", "benchmark")
 
 
 def _rel(*paths: Path) -> tuple[str, ...]:
@@ -71,18 +73,20 @@ STAGES: tuple[StageInfo, ...] = (
               outs=_rel(_AT.dataset), assets=("training_set", "benchmark")),
     StageInfo("validate", "checks of the assembled dataset -> validation report",
               upstream=("standardize", "qa", "assemble"), params=("validate",), outs=_rel(_AT.validation),
-              metrics=_rel(_AT.validation_report), assets=("validation_report",)),
+              metrics=_rel(_AT.metrics("validate")), records=_rel(*(_AT.plot(f"answers_{s}") for s in SPLITS)),
+              assets=("validation_report",)),
     StageInfo("review", "static HTML page of sampled QA pairs for a person to audit",
               upstream=("assemble",), params=("base.seed", "review"), outs=_rel(_AT.review), assets=("review_page",)),
     StageInfo("train", "fine-tune the VLM on the training set (MLflow run)",
               upstream=("assemble", "validate"), params=("base.seed", "train"),
-              outs=_rel(_AT.model("trained"), _AT.model_loss_plot("trained"), _AT.models / MANIFEST_DIR),
-              metrics=_rel(_AT.model_metrics("trained")), assets=("trained_model",)),
+              outs=_rel(_AT.model("trained"), _AT.model_loss_plot("trained"), _AT.model_metrics("trained"),
+                        _AT.models / MANIFEST_DIR),
+              metrics=_rel(_AT.metrics("train")), records=_rel(_AT.plot("train_loss")), assets=("trained_model",)),
     StageInfo("evaluate", "every configured predictor on the benchmark -> Table-2 report (MLflow runs)",
               upstream=("standardize", "assemble", "train"), params=("base.seed", "evaluate"),
-              outs=_rel(_AT.predictions, *(_AT.eval_report.with_suffix(s) for s in (".md", ".png", ".csv")),
+              outs=_rel(_AT.predictions, *(_AT.eval_report.with_suffix(s) for s in (".md", ".png", ".csv", ".json")),
                         _AT.eval / MANIFEST_DIR),
-              metrics=_rel(_AT.eval_report), assets=("evaluation",)),
+              metrics=_rel(_AT.metrics("evaluate")), assets=("evaluation",)),
     StageInfo("vlm4d", "run a predictor on a local copy of the VLM4D benchmark", in_pipeline=False),
 )
 

@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="conversation JSONL (default: <data_root>/dataset/exports/train_conversations.jsonl, "
                              "else dataset/train.parquet)")
     parser.add_argument("--name", default="trained", help="model name: output in <data_root>/models/<name>/")
-    parser.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: <data_root>/mlruns)")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow tracking URI (default: <data_root>/mlruns)")
 
 
 def check_validated(where: layout.Layout) -> None:
@@ -45,11 +46,13 @@ def train_stage(name: str = "trained", export: str | None = None, tracking_uri: 
     """The train stage for one model name and training file (the CLI options)."""
 
     def work(job: Job) -> None:
-        from fourdpqa.train import run_training
+        from fourdpqa.stages.records import write_training_records
+        from fourdpqa.stages.tracking import train_with_tracking
 
         if export is None:
             check_validated(job.where)
-        summary = run_training(job.params, export, name, tracking_uri)
+        summary = train_with_tracking(job.params, export, name, tracking_uri)
+        write_training_records(job.where.root, summary)  # dvc metrics / plots
         log.info("train: %d steps, loss %.4f -> %.4f, model %s, MLflow run %s", summary["steps"],
                  summary["first_loss"], summary["final_loss"], summary["model_dir"], summary["mlflow_run_id"])
 
@@ -76,9 +79,9 @@ def run(params: Params, args: argparse.Namespace | None) -> StageReport:
     name = getattr(args, "name", None) or "trained"
     export, uri = getattr(args, "export", None), getattr(args, "tracking_uri", None)
     if int(os.environ.get("RANK", "0")) > 0:  # a non-zero rank of a multi-GPU launch: compute only, rank 0 reports
-        from fourdpqa.train import run_training
+        from fourdpqa.stages.tracking import train_with_tracking
 
         prepare(train_stage(name, export, uri), params)
-        run_training(params, export, name, uri)
+        train_with_tracking(params, export, name, uri)
         return StageReport("train")
     return run_stage(train_stage(name, export, uri), params)

@@ -31,9 +31,11 @@ def dataset_stamp(where: layout.Layout) -> dict[str, Any]:
 
 
 def validate_dataset(job: Job) -> None:
+    from fourdpqa.stages.records import write_validation_records
     from fourdpqa.validate import run_validation
 
-    run_validation(job.where.root, job.params.validate, out_dir=job.out, stamp=dataset_stamp(job.where))
+    report = run_validation(job.where.root, job.params.validate, out_dir=job.out, stamp=dataset_stamp(job.where))
+    write_validation_records(job.where.root, report)  # dvc metrics / plots (outside the published folder)
 
 
 STAGE = Stage(

@@ -58,13 +58,13 @@ def run(params: Params, args: argparse.Namespace) -> StageReport:
                {"stats": stats, "missing_videos": result.missing_videos, "frames": frames, "prompt": args.prompt})
     table = vlm4d.statistics_markdown({f"{args.predictor} ({args.prompt})": stats})
     write_text(stem.with_name(stem.name + "_stats.md"), table)
-    from fourdpqa.train import open_mlflow
+    from fourdpqa.stages.tracking import metric_key, open_store  # MLflow loads only when recording
 
-    mlflow = open_mlflow(layout.of(params).root, MLFLOW_EXPERIMENT)
+    mlflow = open_store(layout.of(params).root, MLFLOW_EXPERIMENT)
     with mlflow.start_run(run_name=f"vlm4d-{args.predictor}-{args.prompt}"):
         mlflow.log_params({"predictor": args.predictor, "prompt": args.prompt, "frames": frames,
                            "questions": len(items), "missing_videos": len(result.missing_videos)})
-        mlflow.log_metrics({item_name(c): s["accuracy"] for c, s in stats.items()})
+        mlflow.log_metrics({metric_key(c): s["accuracy"] for c, s in stats.items()})
         mlflow.log_artifact(str(stem.with_suffix(".jsonl")))
     print(table)
     if result.missing_videos:
