@@ -85,6 +85,9 @@ class TracksParams(_Section):
     query_frames: Literal["first", "any"] = "any"
     chunk_points: int = Field(2048, ge=1)
     depth_tolerance: float = Field(0.99, gt=0, le=1)
+    # also track one interior pixel of every visible object (and of the background) every this many frames, the
+    # queries the tracking questions read (fourdpqa.qa_tracks); 0 = the Kubric-style sample only
+    qa_queries_every: int = Field(4, ge=0)
 
 
 class LabelThresholds(_Section):
@@ -106,12 +109,24 @@ class LabelThresholds(_Section):
     direction_dominance: float = Field(0.35, gt=0, lt=1)
     # a point-tracking target/query pixel, or a referenced object, needs at least this many visible pixels
     min_object_pixels: int = Field(12, ge=1)
+    # agents (type 5) are objects of these categories (things with intent: people, vehicles, animals); matched
+    # case-insensitively against the scene's object category
+    agent_categories: list[str] = ["person", "pedestrian", "rider", "car", "truck", "bus", "van", "bicycle",
+                                   "motorcycle", "animal", "dog", "cat", "horse"]
+    # "metres": translation_none_m / translation_some_m are metres; "median_depth": they are fractions of the
+    # median scene depth of the clip's first frame (scale-free labels across indoor and driving sources)
+    translation_scale: Literal["metres", "median_depth"] = "metres"
 
 
 class QAParams(_Section):
     clip_frames: int = Field(32, ge=2)
     clip_stride: int = Field(1, ge=1)
     clips_per_video: int = Field(3, ge=1)
+    # clips of one video may share at most this share of their frames (0 = disjoint clips: independent facts)
+    clip_max_overlap: float = Field(0.0, ge=0, le=1)
+    # a circle/box mark is unambiguous only if every other object keeps at most this share of its visible pixels
+    # inside the mark
+    mark_max_other_share: float = Field(0.1, ge=0, le=1)
     out_width: int = 448
     out_height: int = 448
     questions_per_clip: int = Field(40, ge=1)

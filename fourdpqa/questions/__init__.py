@@ -1,5 +1,5 @@
-"""The 13 question types of the paper (Table 1 numbering) plus metric questions (type 0), and the per-clip
-generator that turns drafts into QA records (team brief "QA record")."""
+"""The 13 question types of the paper (Table 1 numbering) plus metric questions (type 0) as one table
+(:data:`TYPES`), the per-clip generator that runs every row through the one builder, and the record format."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import numpy as np
 
 from fourdpqa.questions.base import Ctx, Draft, QuestionType
+from fourdpqa.questions.builder import build
 from fourdpqa.questions.camera import CAM_OBJ_DISTANCE, CAMERA_MOVEMENT
 from fourdpqa.questions.metric import METRIC
 from fourdpqa.questions.object_motion import AGENT, DIRECTION, MOVED, OBJ_OBJ_CHANGE, ROTATION
@@ -36,25 +37,46 @@ def choose_format(ctx: Ctx, qt: QuestionType) -> str:
 
 def generate_clip(ctx: Ctx) -> list[Draft]:
     """``qa.questions_per_clip`` question slots cycling over the enabled types (in a fresh random order each
-    round, so every type gets its turn); duplicates (same question and answer) are dropped."""
+    round, so every type gets its turn); a yes/no slot yields both polarities of its fact; duplicates (same
+    question and answer) are dropped."""
     types = enabled_types(ctx)
     drafts: list[Draft] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple] = set()
     order: list[int] = []
     for _ in range(ctx.qa.questions_per_clip):
         if not order:
             order = [int(t) for t in ctx.rng.permutation(types)]
         qt = TYPES[order.pop()]
         for _attempt in range(ATTEMPTS):
-            d = qt.build(ctx, choose_format(ctx, qt))
-            if d is None:
+            built = build(qt, ctx, choose_format(ctx, qt))
+            if not built:
                 continue
-            key = (d.question, d.answer)
-            if key not in seen:
-                seen.add(key)
-                drafts.append(d)
+            for d in built:
+                key = draft_key(qt, d)
+                if key not in seen:
+                    seen.add(key)
+                    drafts.append(d)
             break
     return drafts
+
+
+def draft_key(qt: QuestionType, d: Draft) -> tuple:
+    """What makes two drafts of a clip the same question: MC and free-form ask a fact once, yes/no once per query
+    word and orientation; trajectories and numbers once per question text (templates are mere rewordings)."""
+    if d.answer_format in ("mc", "free"):
+        return (d.question_type, d.answer_format, qt.fact(d.spec, d.label))
+    if d.answer_format == "yn":
+        return (d.question_type, "yn", dumps({k: v for k, v in d.spec.items()}))
+    return (d.question, d.answer)
+
+
+def fact_key(record: dict) -> tuple:
+    """The independent fact a QA record asks, within its video: (video, type, the type's canonical fact of the
+    record's spec and label). Coarser than (video, type, label, objects), never finer, so keeping one record per
+    fact keeps at most one per (video, type, label, objects)."""
+    qt = TYPES[int(record["question_type"])]
+    spec = json.loads(record["measurement"] or "{}").get("spec") or {"objects": list(record["object_ids"])}
+    return (record["video_id"], int(record["question_type"]), *qt.fact(spec, record["label"]))
 
 
 def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, clip_frames: list[int], fps: float,

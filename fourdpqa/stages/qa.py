@@ -20,6 +20,7 @@ import polars as pl
 from fourdpqa.atomic import sweep_tmp, write_json, write_parquet, write_text
 from fourdpqa.motion import clip_motion, summarise
 from fourdpqa.params import Params
+from fourdpqa.qa_tracks import stored_tracks
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
 from fourdpqa.sampling import clip_windows, rng_for
@@ -59,7 +60,8 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
     th = params.thresholds_for(scene.meta.source)
     seed = params.base.seed
     windows = clip_windows(scene.meta.n_frames, qa.clip_frames, qa.clip_stride, qa.clips_per_video,
-                           rng_for(seed, "qa-clips", video_id))
+                           rng_for(seed, "qa-clips", video_id), qa.clip_max_overlap)
+    tracks = stored_tracks(params.data / "tracks", scene) if {12, 13} & set(qa.question_types or (12, 13)) else None
     times = scene.cameras["time_s"].to_numpy()
     records: list[dict] = []
     for c, frames in enumerate(windows):
@@ -69,7 +71,8 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
             measurements[clip_id] = {"clip_frames": frames.tolist(), **summarise(m)}
         dt = float(times[frames[-1]] - times[frames[0]])
         fps = (len(frames) - 1) / dt if dt > 0 else scene.meta.fps
-        ctx = Ctx(scene, m, th, qa, rng_for(seed, "qa", clip_id), depth_tolerance=params.tracks.depth_tolerance)
+        ctx = Ctx(scene, m, th, qa, rng_for(seed, "qa", clip_id), depth_tolerance=params.tracks.depth_tolerance,
+                  tracks=tracks)
         counts: Counter[int] = Counter()
         for d in generate_clip(ctx):
             n = counts[d.question_type]
@@ -105,6 +108,8 @@ def fingerprint(params: Params, video_id: str) -> str:
     scene_dir = params.data / "scenes" / video_id
     # content, not mtimes: the marker is a DVC output and must be byte-identical across runs and checkouts
     files = sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in scene_dir.glob("*") if p.is_file())
+    track_file = params.data / "tracks" / f"{video_id}.npz"  # tracking answers are read from the stored tracks
+    files.append(("tracks", hashlib.sha256(track_file.read_bytes()).hexdigest() if track_file.exists() else ""))
     blob = json.dumps({"seed": params.base.seed, "qa": params.qa.model_dump(), "phrasing": params.phrasing.model_dump(),
                        "tracks": params.tracks.depth_tolerance, "scene": files}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

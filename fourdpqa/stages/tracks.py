@@ -12,6 +12,7 @@ import numpy as np
 from fourdpqa.atomic import sweep_tmp, write_text
 from fourdpqa.device import set_determinism
 from fourdpqa.params import Params
+from fourdpqa.qa_tracks import merge_queries, qa_queries
 from fourdpqa.scene import list_scenes, read_scene
 from fourdpqa.stages.common import StageFailed, StageReport, for_each_item, write_report
 from fourdpqa.tracks import compute_tracks, load_tracks, sample_queries, save_tracks
@@ -81,6 +82,8 @@ def tracks_one(params: Params, video_id: str) -> Path:
     scene = read_scene(params.data / "scenes" / video_id)
     rng = np.random.default_rng(video_seed(params.base.seed, video_id))
     queries, _ = sample_queries(scene, params.tracks, rng)
+    if params.tracks.qa_queries_every:
+        queries = merge_queries(queries, qa_queries(scene, params.tracks.qa_queries_every, rng))
     if len(queries) == 0:
         raise ValueError(f"video {video_id!r}: no visible pixel with valid depth to query")
     tracks = compute_tracks(scene, queries, device=params.base.device, chunk_points=params.tracks.chunk_points,
