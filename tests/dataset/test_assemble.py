@@ -9,9 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from fourdpqa.assemble import AssemblyRefused, allocate, assemble, balanced_order, select_benchmark, split_videos
+from fourdpqa.assemble import AssemblyRefused, assemble, split_videos
 from fourdpqa.atomic import write_parquet
 from fourdpqa.params import ValidateParams
+from fourdpqa.selection import allocate, balanced_order, select_benchmark
 from fourdpqa.validate import balance_problems, check_label_balance
 from tests.helpers.dataset_data import make_records, qa_frame, small_params, toy_oracle
 
