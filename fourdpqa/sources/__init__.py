@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # kind -> module implementing ``raw_videos(root, spec)``; one line per source kind.
 ADAPTER_MODULES: dict[str, str] = {
+    "adt": "fourdpqa.sources.adt",
+    "hot3d": "fourdpqa.sources.hot3d",
     "kubric": "fourdpqa.sources.kubric",
     "vkitti2": "fourdpqa.sources.vkitti2",
 }
