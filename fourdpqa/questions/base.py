@@ -100,7 +100,7 @@ class QuestionType:
     variant: Callable[[str, dict], str] = lambda fmt, spec: fmt
     text: Callable[[str], str] = str  # answer text of a label (free-form answers, MC options; the oracle too)
     option_text: Callable[[str, list[Reference]], str] | None = None  # MC option text when it names references
-    distractors: Callable[[str, dict], list[str]] = lambda label, spec: []
+    distractors: Callable[[str, dict, np.random.Generator], list[str]] = lambda label, spec, rng: []
     mc_labels: tuple[str, ...] = ()  # the fixed MC label space, when there is one (label shares are judged on it)
     yn_queries: Callable[[str, dict], tuple[list[str], list[str]]] = _no_queries
     yn: Callable[[dict, str], bool] = lambda spec, label: label == spec["query"]

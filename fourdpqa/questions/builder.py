@@ -34,7 +34,7 @@ def _single(qt: QuestionType, ctx: Ctx, fmt: str, spec: dict, label) -> list[Dra
         return []
     spec = dict(spec)
     if fmt == "mc":
-        spec["option_labels"] = mc_layout(ctx.rng, label, qt.distractors(label, spec))
+        spec["option_labels"] = mc_layout(ctx.rng, label, qt.distractors(label, spec, ctx.rng))
     return [draft(qt, ctx, fmt, spec, label, refs)]
 
 

@@ -3,7 +3,7 @@ derive functions, requirements and templates."""
 
 from __future__ import annotations
 
-import itertools
+import numpy as np
 
 from fourdpqa import labels, motion, sampling
 from fourdpqa.labels import CAMERA_COMPONENTS, STATIC
@@ -44,17 +44,21 @@ def _canon(comps: list[str]) -> str:
     return "+".join(comps) if comps else STATIC
 
 
-def camera_distractors(label: str, spec: dict | None = None) -> list[str]:
-    """Wrong labels of the truth's complexity, drawn from the whole label space (every valid combination of as many
-    axes), not made by editing the truth: edited distractors cluster around the answer, so a text-only model picks
-    the option sharing most components with the others (the blind-bias audit flagged exactly that)."""
+def camera_distractors(label: str, spec: dict, rng: np.random.Generator) -> list[str]:
+    """Wrong labels that read like the truth. A motion of several components gets the same components with signs
+    flipped by two random masks and their combination, so the four options are a coset of sign patterns: no
+    option is structurally special (none is the "centre" the others were edited from) and none is an implausible
+    mix of axes the truth never had. One component or "static" gets the other one-component labels and static."""
     comps = labels.camera_components(label)
-    k = max(len(comps), 1)
-    out = [STATIC] if len(comps) == 1 else []
-    for combo in itertools.combinations(CAMERA_COMPONENTS, k):
-        if len({labels.camera_axis_of(c) for c in combo}) == k:
-            out.append(_canon(list(combo)))
-    return [d for d in dict.fromkeys(out) if d != label]
+    if len(comps) < 2:
+        return [x for x in (STATIC, *CAMERA_COMPONENTS) if x != label]
+    k = len(comps)
+    m1, m2 = (int(v) for v in rng.choice(np.arange(1, 2**k), size=2, replace=False))
+
+    def flipped(mask: int) -> str:
+        return _canon([labels.opposite(c) if mask >> i & 1 else c for i, c in enumerate(comps)])
+
+    return [flipped(m1), flipped(m2), flipped(m1 ^ m2)]
 
 
 def derive_camera(scene, m, spec, th) -> str | None:
@@ -163,7 +167,7 @@ TEMPLATES_T2 = {
 }
 
 DISTANCE_CHANGE = dict(
-    text=dist_text, distractors=lambda label, spec: list(labels.DISTANCE_CHANGE_LABELS),
+    text=dist_text, distractors=lambda label, spec, rng: list(labels.DISTANCE_CHANGE_LABELS),
     mc_labels=labels.DISTANCE_CHANGE_LABELS, yn_queries=dist_queries,
     phrase=lambda query, spec: {"q": DIST_QUERY[query]},
 )

@@ -91,7 +91,7 @@ DIRECTION = QuestionType(
     assets=lambda ctx, fmt: _one(ctx), derive=derive_direction, templates=TEMPLATES_T4,
     slots=lambda ctx, spec, refs: {"o": refs[0].text},
     askable=lambda label, fmt, spec: label in labels.DIRECTION_LABELS, text=DIRECTION_TEXT.__getitem__,
-    distractors=lambda label, spec: list(labels.DIRECTION_LABELS), mc_labels=labels.DIRECTION_LABELS,
+    distractors=lambda label, spec, rng: list(labels.DIRECTION_LABELS), mc_labels=labels.DIRECTION_LABELS,
     values=_heading_change,
     reference_system="first_camera_levelled",
 )
@@ -237,7 +237,7 @@ MOVED = QuestionType(
     6, "moved_distance", "object_motion", ("mc", "yn"),
     assets=_moved_assets, derive=derive_moved, templates=TEMPLATES_T6, slots=_pair_slots,
     option_text=lambda label, refs: next(cap(r.text) for r in refs if f"obj:{r.object_id}" == label),
-    distractors=lambda label, spec: [f"obj:{o}" for o in spec["objects"]],
+    distractors=lambda label, spec, rng: [f"obj:{o}" for o in spec["objects"]],
     queries=("greater", "less"), mirror=lambda spec: dict(spec, objects=spec["objects"][::-1]),
     phrase=lambda query, spec: {"q": YN_Q6[query]}, values=_moved_values,
     fact=lambda spec, label: (label, tuple(sorted(spec["objects"]))) if spec.get("mode") == "which"

@@ -266,3 +266,19 @@ def test_metric_questions(rich):
         assert float(d.answer) == pytest.approx(expected, abs=0.006)
         if (a, b) != (0, N_T - 1):
             assert f"between {a / 10:g} s and {b / 10:g} s" in d.question.lower()
+
+
+@pytest.mark.parametrize("label", ["forward+down", "backward+left+pan right", "forward+left+up+tilt down"])
+def test_camera_mc_options_are_a_symmetric_set_of_sign_patterns(label):
+    """Multi-component camera options keep the truth's axes and flip signs so that no option is special: every
+    option differs from the other three in the same numbers of components (the truth is not their centre)."""
+    from fourdpqa.questions.camera import camera_distractors
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        options = [label, *camera_distractors(label, {}, rng)]
+        axes = [sorted(labels.camera_axis_of(c) for c in labels.camera_components(o)) for o in options]
+        assert all(a == axes[0] for a in axes) and len(set(options)) == 4
+        comps = [set(labels.camera_components(o)) for o in options]
+        profile = [sorted(len(c - d) for d in comps if d is not c) for c in comps]
+        assert all(p == profile[0] for p in profile), options
