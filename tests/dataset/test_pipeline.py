@@ -40,7 +40,7 @@ def qa_root(tmp_path_factory) -> Path:
     """A data root with generated, standardized scenes and their QA tables (shared, read-only)."""
     root = tmp_path_factory.mktemp("pipeline")
     params = write_params(root)
-    for stage in ("generate", "standardize", "qa"):
+    for stage in ("generate", "standardize", "tracks", "qa"):  # tracking questions read the stored tracks
         assert main([stage, "--params", str(params)]) == 0
     return root
 
