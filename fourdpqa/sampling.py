@@ -14,12 +14,11 @@ import cv2
 import numpy as np
 
 from fourdpqa.motion import ClipMotion
-from fourdpqa.params import LabelThresholds
+from fourdpqa.params import REFERENCE_MODES, LabelThresholds
 from fourdpqa.prompts import marks_overlap
 from fourdpqa.qa_format import normalise_xy
 from fourdpqa.scene import Scene
 
-REFERENCE_MODES = ("caption", "pixel", "circle", "box_mark")
 CIRCLE_PAD_PX = 1.5  # the circle runs this far outside the object's enclosing circle
 MARK_MARGIN_PX = 1  # pixels just outside a mark count as inside it (drawn lines, resizing)
 FRAME_TRIES = 3  # frames tried per object for circle / pixel references before giving up a mode
