@@ -57,12 +57,12 @@ class BaseParams(_Section):
 class GenerateParams(_Section):
     """The procedural (Kubric-like) source."""
 
-    n_videos: int = Field(24, ge=1)
-    n_frames: int = Field(48, ge=2)
+    n_videos: int = Field(96, ge=1)
+    n_frames: int = Field(32, ge=2)
     width: int = Field(256, ge=16)
     height: int = Field(256, ge=16)
     fps: float = Field(12.0, gt=0)
-    min_objects: int = Field(2, ge=1)
+    min_objects: int = Field(3, ge=1)
     max_objects: int = Field(6, ge=1)
     render_chunk_rays: int = Field(65536, ge=1024)
     camera_motion_mix: dict[str, float] = {
@@ -196,7 +196,7 @@ class SourceQAParams(_Section):
 class QAParams(_Section):
     clip_frames: int = Field(32, ge=2)
     clip_stride: int = Field(1, ge=1)
-    clips_per_video: int = Field(3, ge=1)
+    clips_per_video: int = Field(1, ge=1)
     # clips of one video may share at most this share of their frames (0 = disjoint clips: independent facts)
     clip_max_overlap: float = Field(0.0, ge=0, le=1)
     # a circle/box mark is unambiguous only if every other object keeps at most this share of its visible pixels
@@ -204,9 +204,9 @@ class QAParams(_Section):
     mark_max_other_share: float = Field(0.1, ge=0, le=1)
     out_width: int = Field(448, ge=16)
     out_height: int = Field(448, ge=16)
-    questions_per_clip: int = Field(40, ge=1)
+    questions_per_clip: int = Field(60, ge=1)
     track_target_frames: list[int] = [1, 8]  # min/max number of target frames asked in a tracking question
-    thresholds: dict[str, LabelThresholds] = {"procedural": LabelThresholds()}
+    thresholds: dict[str, LabelThresholds] = {"procedural": LabelThresholds(agent_categories=["person", "car"])}
     reference_mode_mix: dict[str, float] = {"caption": 0.4, "pixel": 0.2, "circle": 0.2, "box_mark": 0.2}
     answer_format_mix: dict[str, float] = {"mc": 0.5, "yn": 0.3, "free": 0.2}
     metric_questions: bool = True
@@ -254,9 +254,9 @@ class PhrasingParams(LLMCallParams):
 
 
 class AssembleParams(_Section):
-    benchmark_video_share: float = Field(0.25, gt=0, lt=1)
+    benchmark_video_share: float = Field(0.6, gt=0, lt=1)
     train_size: int = Field(4000, ge=1)
-    benchmark_size: int = Field(600, ge=1)
+    benchmark_size: int = Field(800, ge=1)
     tracking_share: float = Field(0.2, ge=0, le=1)
     max_option_share: float = Field(1.5, ge=1)  # an answer may take at most this multiple of its uniform share
     export_mp4: bool = True
