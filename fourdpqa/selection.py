@@ -86,14 +86,19 @@ def _pop_unused(rows: list[int], facts: list | None, used: set) -> int | None:
 def yn_pair_order(group: pl.DataFrame, facts: list, params: ValidateParams,
                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Yes/no rows taken in pairs per query word: one answered yes and one answered no, from two unused facts,
-    the query with the fewest pairs so far first and, within it, the rows whose answer class is least used. Every
-    query word is therefore answered yes exactly as often as no. Returns (row order, balanced prefix lengths)."""
-    queries = [json.loads(m)["spec"]["query"] for m in group["measurement"].to_list()]
+    the query with the fewest pairs so far first. A fact that can answer yes to few open queries is spent on a
+    "yes" first, and "no" rows come preferably from facts no open query needs as a "yes"; then the least used answer
+    class. Every query word is therefore answered yes exactly as often as no. Returns (row order, balanced prefix
+    lengths)."""
+    queries = [json.loads(m).get("spec", {}).get("query", "") for m in group["measurement"].to_list()]
     answers = group["answer"].to_list()
     classes = group.select(balance_key().alias("k"))["k"].to_list()
     pools: dict[tuple[str, str], list[int]] = {}
+    yes_of: dict = {}
     for i in rng.permutation(group.height).tolist():
         pools.setdefault((queries[i], answers[i]), []).append(i)
+        if answers[i] == "yes":
+            yes_of.setdefault(facts[i], set()).add(queries[i])
     qs = sorted({q for q, _ in pools})
     rank = dict(zip(qs, rng.permutation(len(qs)).tolist(), strict=True))
     pairs: Counter[str] = Counter()
@@ -102,11 +107,16 @@ def yn_pair_order(group: pl.DataFrame, facts: list, params: ValidateParams,
     order: list[int] = []
     valid = [0]
     active = set(qs)
+
+    def pick(rows: list[int], taken: set) -> int | None:
+        free = [r for r in rows if facts[r] not in taken]
+        return min(free, key=lambda r: (len(yes_of.get(facts[r], set()) & active), class_counts[classes[r]]),
+                   default=None)
+
     while active:
         q = min(active, key=lambda x: (pairs[x], rank[x]))
-        yes = _least_used(pools.get((q, "yes"), []), facts, used, classes, class_counts)
-        no = _least_used(pools.get((q, "no"), []), facts, used | {facts[yes]} if yes is not None else used,
-                         classes, class_counts)
+        yes = pick(pools.get((q, "yes"), []), used)
+        no = pick(pools.get((q, "no"), []), used | {facts[yes]}) if yes is not None else None
         if yes is None or no is None:
             active.discard(q)
             continue
@@ -119,11 +129,6 @@ def yn_pair_order(group: pl.DataFrame, facts: list, params: ValidateParams,
         if not balance_problems("yn", list(class_counts.values()), answer_counts, params):
             valid.append(len(order))
     return np.array(order, dtype=int), np.array(valid, dtype=int)
-
-
-def _least_used(rows: list[int], facts: list, used: set, classes: list[str], class_counts: Counter) -> int | None:
-    free = [r for r in rows if facts[r] not in used]
-    return min(free, key=lambda r: class_counts[classes[r]]) if free else None
 
 
 @dataclass

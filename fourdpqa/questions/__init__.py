@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 
@@ -28,30 +29,48 @@ def enabled_types(ctx: Ctx) -> list[int]:
     return [t for t in sorted(TYPES) if t != 0 or ctx.qa.metric_questions]
 
 
-def choose_format(ctx: Ctx, qt: QuestionType) -> str:
+def choose_format(ctx: Ctx, qt: QuestionType, used: Counter, exhausted: set[str]) -> str | None:
+    """A format of ``qt`` drawn from ``qa.answer_format_mix`` among those this clip has asked least so far for the
+    type (and that still have an unasked fact), so a clip's few slots of a type cover its formats before repeating
+    one; None when every format is exhausted."""
     weights = np.array([ctx.qa.answer_format_mix.get(f, 1.0 if f in ("trajectory", "numeric") else 0.0) for f in qt.formats])
     if weights.sum() <= 0:
         weights = np.ones(len(qt.formats))
+    weights = np.where([f in exhausted for f in qt.formats], 0.0, weights)
+    if weights.sum() <= 0:
+        return None
+    fewest = min(used[f] for f, w in zip(qt.formats, weights, strict=True) if w > 0)
+    weights = np.where([used[f] == fewest for f in qt.formats], weights, 0.0)
     return qt.formats[int(ctx.rng.choice(len(qt.formats), p=weights / weights.sum()))]
 
 
 def generate_clip(ctx: Ctx) -> list[Draft]:
     """``qa.questions_per_clip`` question slots cycling over the enabled types (in a fresh random order each
-    round, so every type gets its turn); a yes/no slot yields both polarities of its fact; duplicates (same
-    question and answer) are dropped."""
+    round, so every type gets its turn); each slot asks a fact not yet asked in its format in this clip (a yes/no
+    slot yields every query of its fact, in both polarities); duplicates are dropped."""
     types = enabled_types(ctx)
     drafts: list[Draft] = []
     seen: set[tuple] = set()
+    asked: set[tuple] = set()
+    used: dict[int, Counter] = {t: Counter() for t in types}
+    exhausted: dict[int, set[str]] = {t: set() for t in types}
     order: list[int] = []
     for _ in range(ctx.qa.questions_per_clip):
         if not order:
             order = [int(t) for t in ctx.rng.permutation(types)]
         qt = TYPES[order.pop()]
         for _attempt in range(ATTEMPTS):
-            built = build(qt, ctx, choose_format(ctx, qt))
+            fmt = choose_format(ctx, qt, used[qt.qtype], exhausted[qt.qtype])
+            if fmt is None:
+                break
+            built = build(qt, ctx, fmt, asked)
             if not built:
+                if not qt.redraws:  # a type whose assets are all tried each build has no fact left in fmt
+                    exhausted[qt.qtype].add(fmt)
                 continue
+            used[qt.qtype][fmt] += 1
             for d in built:
+                asked.add((qt.qtype, fmt, qt.fact(d.spec, d.label)))
                 key = draft_key(qt, d)
                 if key not in seen:
                     seen.add(key)

@@ -113,6 +113,7 @@ class QuestionType:
     values: Callable[[Ctx, dict], dict] = lambda ctx, spec: {}
     fact: Callable[[dict, str], tuple] = lambda spec, label: (label, tuple(sorted(spec["objects"])))
     measure: Callable[[Ctx, dict], Any] | None = None  # how generation measures (default: ``derive``)
+    redraws: bool = False  # ``assets`` draws a random part (frames, window, query) anew on each call
     name_of: Callable[[dict], str] | None = None  # question_name of a spec (metric kinds), default ``name``
     # reference system the question is posed in (paper Sec. 3.2): camera, first_camera_levelled, gravity, object,
     # world, screen, query_camera_screen

@@ -16,11 +16,12 @@ from fourdpqa.questions.base import Ctx, Draft, QuestionType, answer_for, mc_lay
 FRAME_MENTION = re.compile(r"\bframes? \d+(?:, \d+)*")
 
 
-def build(qt: QuestionType, ctx: Ctx, fmt: str) -> list[Draft]:
-    """Drafts of the first asset of ``qt`` that can be asked in ``fmt`` (empty when none can)."""
+def build(qt: QuestionType, ctx: Ctx, fmt: str, asked: set | frozenset = frozenset()) -> list[Draft]:
+    """Drafts of the first asset of ``qt`` that can be asked in ``fmt`` and whose fact is not in ``asked`` (as
+    ``(type, format, fact)``); empty when none can."""
     for spec in qt.assets(ctx, fmt):
         label = qt.label_of(ctx, spec)
-        if not qt.askable(label, fmt, spec):
+        if not qt.askable(label, fmt, spec) or (qt.qtype, fmt, qt.fact(spec, str(label))) in asked:
             continue
         drafts = both_polarities(qt, ctx, spec, label) if fmt == "yn" else _single(qt, ctx, fmt, spec, label)
         if drafts:

@@ -119,6 +119,6 @@ def _big_enough(length: float, th) -> bool:
 METRIC = QuestionType(
     0, "metric", "metric", ("numeric",), assets=_metric_assets, derive=derive_metric, measure=_measure,
     templates=TEMPLATES, slots=_slots,
-    variant=lambda fmt, spec: spec["kind"], values=_values, name_of=lambda spec: spec["kind"],
+    variant=lambda fmt, spec: spec["kind"], values=_values, name_of=lambda spec: spec["kind"], redraws=True,
     fact=lambda spec, label: (spec["kind"], tuple(spec["frames"]), tuple(spec["objects"])),
 )

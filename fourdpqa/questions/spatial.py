@@ -42,7 +42,7 @@ def _frame_pair(ctx: Ctx) -> tuple[int, int]:
 
 
 COMPARISON = dict(queries=("less", "greater"), askable=lambda label, fmt, spec: label is not None,
-                  fact=comparison_fact)
+                  fact=comparison_fact, redraws=True)  # each build draws its frames
 
 
 # ------------------------------------------------------------------------------------------- (8)/(10) depth

@@ -122,7 +122,7 @@ TEMPLATES_T13 = {"trajectory": {
     "d": "Ignoring camera motion, trace the point at ({x}, {y}) in frame {k} as seen by the frame-{k} camera in {f}.",
 }}
 
-TRACKING_ROW = dict(derive=derive_track, measure=_stored_answer, references=_reference, slots=_slots,
+TRACKING_ROW = dict(derive=derive_track, measure=_stored_answer, references=_reference, slots=_slots, redraws=True,
                     values=lambda ctx, spec: {"object_id": spec["objects"][0]},
                     fact=lambda spec, label: (spec["kind"], spec["query_frame"], tuple(spec["xy"])))
 VISUAL = QuestionType(12, "visual_tracking", "point_tracking", ("trajectory",),
