@@ -20,7 +20,9 @@ from fourdpqa.qa_format import normalise_xy
 from fourdpqa.scene import Scene
 
 CIRCLE_PAD_PX = 1.5  # the circle runs this far outside the object's enclosing circle
+BOX_PAD_PX = 1  # a box runs this far outside the object's tight box, so its drawn line leaves the object visible
 MARK_MARGIN_PX = 1  # pixels just outside a mark count as inside it (drawn lines, resizing)
+MARK_GAP_PX = 4.0  # marks of one question stay at least this far apart where drawn (export pixels)
 FRAME_TRIES = 3  # frames tried per object for circle / pixel references before giving up a mode
 
 
@@ -148,7 +150,8 @@ def make_reference(scene: Scene, m: ClipMotion, object_id: int, mode: str, k: in
         text = f"the object inside circle {number} in frame {k}" if numbered else f"the circled object in frame {k}"
         return Reference(object_id, mode, text, k, [mark])
     if mode == "box_mark":
-        x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+        x0, x1 = max(xs.min() - BOX_PAD_PX, 0), min(xs.max() + 1 + BOX_PAD_PX, w)
+        y0, y1 = max(ys.min() - BOX_PAD_PX, 0), min(ys.max() + 1 + BOX_PAD_PX, h)
         region = ((xx >= x0 - MARK_MARGIN_PX) & (xx < x1 + MARK_MARGIN_PX)
                   & (yy >= y0 - MARK_MARGIN_PX) & (yy < y1 + MARK_MARGIN_PX))
         if not unambiguous(inst, region, object_id, max_other_share):
@@ -195,7 +198,7 @@ def refer(scene: Scene, m: ClipMotion, object_ids: list[int], frames: list[int |
             if refs is None:
                 continue
             marks = [mk for r in refs for mk in r.marks]
-            if len({r.text for r in refs}) == len(refs) and not marks_overlap(marks, *export_size):
+            if len({r.text for r in refs}) == len(refs) and not marks_overlap(marks, *export_size, gap=MARK_GAP_PX):
                 return refs
     return None
 
