@@ -73,6 +73,34 @@ def balanced_order(group: pl.DataFrame, fmt: str, params: ValidateParams, rng: n
     return np.array(order, dtype=int), np.array(valid, dtype=int)
 
 
+def trim_to_balance(group: pl.DataFrame, order: np.ndarray, fmt: str, params: ValidateParams,
+                    n_classes: int | None = None, unit: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Keep as much of a greedy ``order`` as balance allows: while the whole is unbalanced, drop the last unit
+    (``unit`` rows: 2 for yes/no pairs) holding the most common answer class, or for MC the most common letter
+    when only letters are off. Returns (kept order, the prefix lengths along it that are balanced)."""
+    answers = group["answer"].to_list()
+    classes = group.select(balance_key().alias("k"))["k"].to_list()
+    units = [list(order[i:i + unit]) for i in range(0, len(order), unit)]
+
+    def problems(rows: list[int]) -> list[str]:
+        counts = list(Counter(classes[r] for r in rows).values())
+        counts += [0] * max(0, (n_classes or 0) - len(counts))
+        return balance_problems(fmt, counts, Counter(answers[r] for r in rows), params) if rows else []
+
+    while units and problems(rows := [r for u in units for r in u]):
+        by_class = Counter(classes[r] for r in rows)
+        top_class = max(sorted(by_class), key=by_class.get)
+        if fmt == "mc" and by_class[top_class] * (max(len(by_class), n_classes or 0)) <= params.max_option_ratio * len(rows):
+            top_letter = Counter(answers[r] for r in rows).most_common(1)[0][0]
+            drop = max(i for i, u in enumerate(units) if any(answers[r] == top_letter for r in u))
+        else:
+            drop = max(i for i, u in enumerate(units) if any(classes[r] == top_class for r in u))
+        del units[drop]
+    kept = [r for u in units for r in u]
+    valid = [0] + [n for n in range(unit, len(kept) + 1, unit) if not problems(kept[:n])]
+    return np.array(kept, dtype=int), np.array(valid, dtype=int)
+
+
 def _pop_unused(rows: list[int], facts: list | None, used: set) -> int | None:
     while rows:
         row = rows.pop()
@@ -86,10 +114,10 @@ def _pop_unused(rows: list[int], facts: list | None, used: set) -> int | None:
 def yn_pair_order(group: pl.DataFrame, facts: list, params: ValidateParams,
                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Yes/no rows taken in pairs per query word: one answered yes and one answered no, from two unused facts,
-    the query with the fewest pairs so far first. A fact that can answer yes to few open queries is spent on a
-    "yes" first, and "no" rows come preferably from facts no open query needs as a "yes"; then the least used answer
-    class. Every query word is therefore answered yes exactly as often as no. Returns (row order, balanced prefix
-    lengths)."""
+    the query with the fewest pairs so far first. Rows of the least used answer class come first; among them a
+    fact that can answer yes to few open queries is spent on a "yes" first, and "no" rows come preferably from
+    facts no open query needs as a "yes". Every query word is therefore answered yes exactly as often as no.
+    Returns (row order, balanced prefix lengths)."""
     queries = [json.loads(m).get("spec", {}).get("query", "") for m in group["measurement"].to_list()]
     answers = group["answer"].to_list()
     classes = group.select(balance_key().alias("k"))["k"].to_list()
@@ -110,7 +138,7 @@ def yn_pair_order(group: pl.DataFrame, facts: list, params: ValidateParams,
 
     def pick(rows: list[int], taken: set) -> int | None:
         free = [r for r in rows if facts[r] not in taken]
-        return min(free, key=lambda r: (len(yes_of.get(facts[r], set()) & active), class_counts[classes[r]]),
+        return min(free, key=lambda r: (class_counts[classes[r]], len(yes_of.get(facts[r], set()) & active)),
                    default=None)
 
     while active:
@@ -197,14 +225,15 @@ def _fact_groups(rows: pl.DataFrame, params: ValidateParams, seed: int) -> list[
         mc_idx = [i for i, (f, fmt) in enumerate(zip(facts, fmts, strict=True)) if fmt == "mc" and f not in to_yn]
         space = len(TYPES[int(grp["question_type"][0])].mc_labels) or None
         mc_rows = grp[mc_idx]
-        order, valid = balanced_order(mc_rows, "mc", params, _rng(seed, "benchmark", unit, "mc"),
-                                      [facts[i] for i in mc_idx], space)
+        order, _ = balanced_order(mc_rows, "mc", params, _rng(seed, "benchmark", unit, "mc"),
+                                  [facts[i] for i in mc_idx], space)
+        order, valid = trim_to_balance(mc_rows, order, "mc", params, space)
         groups.append(Group(unit, "mc", mc_rows, order, valid))
         taken = {facts[mc_idx[i]] for i in order[: valid[-1]]}
         yn_idx = [i for i, fmt in enumerate(fmts) if fmt == "yn" and facts[i] not in taken]
         yn_rows = grp[yn_idx]
-        groups.append(Group(unit, "yn", yn_rows, *yn_pair_order(yn_rows, [facts[i] for i in yn_idx], params,
-                                                                  _rng(seed, "benchmark", unit, "yn"))))
+        order, _ = yn_pair_order(yn_rows, [facts[i] for i in yn_idx], params, _rng(seed, "benchmark", unit, "yn"))
+        groups.append(Group(unit, "yn", yn_rows, *trim_to_balance(yn_rows, order, "yn", params, unit=2)))
     return sorted((g for g in groups if g.rows.height), key=lambda g: (g.unit, g.fmt))
 
 

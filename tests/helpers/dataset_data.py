@@ -128,5 +128,5 @@ def small_params(root: Path, **assemble):
     return Params.model_validate({
         "base": {"data_root": str(root), "allowed_roots": [str(root)]},
         "qa": {"out_width": 48, "out_height": 40},
-        "assemble": {"train_size": 300, "benchmark_size": 100, **assemble},
+        "assemble": {"train_size": 300, "benchmark_size": 100, "benchmark_video_share": 0.25, **assemble},
     })
