@@ -158,10 +158,6 @@ def comparison_fact(spec: dict, label: str) -> tuple:
     return ("compare", tuple(sorted(set(spec["objects"]))))
 
 
-def flip(label: str) -> str:
-    return {"less": "greater", "greater": "less"}[label]
-
-
 def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 

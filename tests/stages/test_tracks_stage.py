@@ -18,7 +18,7 @@ from fourdpqa.scene import read_scene, write_scene
 from fourdpqa.stages import tracks as stage
 from fourdpqa.tracks import load_tracks
 
-TRACKS = {"queries_per_video": 40, "sampling_stride": 2, "max_sampled_frac": 0.3}
+TRACKS = {"queries_per_video": 40, "sampling_stride": 2, "max_sampled_frac": 0.3, "qa_queries_every": 0}  # Kubric sample only
 
 
 def setup_root(tmp_path: Path, **tracks) -> Path:
