@@ -87,7 +87,8 @@ def _measure(ctx: Ctx, spec: dict) -> str | None:
     """The answer text, or None when the motion is too small for a relative-accuracy score to mean anything."""
     m, th = ctx.motion, ctx.th
     value = derive_metric(ctx.scene, m, spec, th)
-    length = value if spec["kind"] == "metric_camera_travel" else derive_metric(ctx.scene, m, dict(spec, kind="metric_path_length"), th)
+    path = dict(spec, kind="metric_path_length")
+    length = value if spec["kind"] == "metric_camera_travel" else derive_metric(ctx.scene, m, path, th)
     if not _big_enough(length, th) or (spec["kind"] == "metric_displacement" and value < th.translation_some_m):
         return None
     return format_number(value)

@@ -72,7 +72,8 @@ def _depth_assets(ctx: Ctx, multiview: bool) -> list[dict]:
 def _depth_values(ctx: Ctx, spec: dict) -> dict:
     m = ctx.motion
     sides = list(zip(spec["objects"], spec["frames"], strict=True))
-    return {"camera_distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(o), f] - m.cam_pos[f])), 4) for o, f in sides],
+    return {"camera_distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(o), f] - m.cam_pos[f])), 4)
+                                  for o, f in sides],
             "pixel_depth_m": [round(motion.instance_depth(ctx.scene, int(m.frames[f]), o), 4) for o, f in sides]}
 
 
