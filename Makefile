@@ -4,15 +4,26 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
+# DVC lives in its own environment: it pulls hydra-core / omegaconf, which pin antlr4-python3-runtime 4.9, while
+# Dagster's asset-selection parser needs 4.13. $(VENV)/bin/dvc links to it, so one PATH serves both.
+DVC_VENV ?= .venv-dvc
+DVC_PKG := dvc==3.67.1
+DVC_STAMP := $(DVC_VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: install run test ui mlflow bench browser
 
-$(STAMP): pyproject.toml
+$(DVC_STAMP):
+	test -x $(DVC_VENV)/bin/python || python3 -m venv $(DVC_VENV)
+	$(DVC_VENV)/bin/python -m pip install --quiet '$(DVC_PKG)'
+	touch $(DVC_STAMP)
+
+$(STAMP): pyproject.toml $(DVC_STAMP)
 	test -x $(PY) || python3 -m venv $(VENV)
 	# CPU-sized torch wheel first, pinned: an unpinned install would pull gigabytes of CUDA wheels.
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e '.[dev]'
+	ln -sf $(abspath $(DVC_VENV))/bin/dvc $(VENV)/bin/dvc
 	touch $(STAMP)
 
 install: $(STAMP)

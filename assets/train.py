@@ -5,7 +5,7 @@ import dagster as dg
 from dagster_project.metadata import png_markdown
 from dagster_project.resources import PipelineParams
 from fourdpqa.device import set_determinism
-from fourdpqa.train import run_training
+from fourdpqa.stages.tracking import train_with_tracking
 
 
 @dg.asset(group_name="models", deps=["training_set"],
@@ -13,7 +13,7 @@ from fourdpqa.train import run_training
 def trained_model(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
     params = pipeline.load()
     set_determinism(params.base.seed, params.base.num_threads)
-    summary = run_training(params)
+    summary = train_with_tracking(params)
     context.log.info(f"trained {summary['steps']} steps, final loss {summary['final_loss']:.4f}")
     return dg.MaterializeResult(
         metadata={

@@ -171,7 +171,7 @@ def assemble(
     overview = summarize({"train": train, "benchmark": benchmark})
     write_json(out / "summary.json", overview)
     write_plots(overview, out)
-    export_all(out, train, benchmark)
+    export_all(out, train, benchmark, params)
     log.info("assemble: %d train rows (%d videos), %d benchmark rows (%d videos)", train.height, len(train_ids),
              benchmark.height, len(bench_ids))
     return AssemblyResult(train, benchmark, train_ids, bench_ids, checks, inputs.quarantined)

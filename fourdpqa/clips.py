@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import polars as pl
+from tqdm import tqdm
 
 from fourdpqa.atomic import atomic_dir
 from fourdpqa.scene import read_scene
@@ -98,7 +99,7 @@ def export_clips(
     done: set[str] = set()
     scene = None
     rows = rows.sort("video_id", "id")
-    for rec in rows.iter_rows(named=True):
+    for rec in tqdm(rows.iter_rows(named=True), desc="export clips", unit="QA", total=rows.height, disable=None):
         marks = burned_marks(rec["reference_mode"], rec["marks"])
         key = clip_key(rec["clip_id"], marks)
         mp4_path, jpgs = clip_paths(rec["video_id"], key, len(rec["clip_frames"]))

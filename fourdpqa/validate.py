@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import polars as pl
 from scipy import stats
+from tqdm import tqdm
 
 from fourdpqa.atomic import atomic_path, write_json
 from fourdpqa.params import ValidateParams
@@ -181,7 +182,7 @@ def check_leakage(train: pl.DataFrame, benchmark: pl.DataFrame, load_frames: Fra
     shared = sorted(set(train["video_id"].unique().to_list()) & set(benchmark["video_id"].unique().to_list()))
     train_clips = [(cid, clip_hashes(load_frames(v, f))) for cid, v, f in _clip_table(train)]
     dupes: list[list[str]] = []
-    for cid, vid, frames in _clip_table(benchmark):
+    for cid, vid, frames in tqdm(_clip_table(benchmark), desc="check_leakage", unit="clip", disable=None):
         h = clip_hashes(load_frames(vid, frames))
         dupes.extend([cid, tcid] for tcid, th in train_clips if near_duplicate(h, th, max_distance))
     passed = not shared and not dupes
@@ -209,7 +210,8 @@ def check_oracle(df: pl.DataFrame, scenes_root: str | Path, oracle: Oracle | Non
     oracle = oracle or default_oracle()
     wrong: dict[str, str] = {}
     errors: dict[str, str] = {}
-    for (vid,), grp in df.sort("video_id").group_by(["video_id"], maintain_order=True):
+    groups = df.sort("video_id").group_by(["video_id"], maintain_order=True)
+    for (vid,), grp in tqdm(groups, desc="check_oracle", unit="video", total=df["video_id"].n_unique(), disable=None):
         try:
             scene = read_scene(Path(scenes_root) / vid, with_rgb=False)
         except SceneError as exc:

@@ -1,9 +1,8 @@
-"""lmms-eval hooks for the 4DP-QA benchmark task (copied verbatim into the exported task folder as ``utils.py``).
+"""lmms-eval hooks for the 4DP-QA benchmark task; the exported task's ``utils.py``
+(:mod:`fourdpqa.export.lmms_eval_task_utils`) re-exports them, binding the clip root to the export's folder.
 
-The exporter fills ``DEFAULT_MEDIA_ROOT`` with the dataset directory (clip paths in the JSONL are relative to it);
-set ``FOURDPQA_MEDIA_ROOT`` to point elsewhere after moving the data. Answers are extracted with
-:mod:`fourdpqa.answers` (install this project in the lmms-eval environment: ``pip install -e .[lmms]``), the
-same extractor every other predictor in the project is scored with.
+Answers are extracted with :mod:`fourdpqa.answers` (install this project in the lmms-eval environment:
+``pip install -e .[lmms]``), the same extractor every other predictor in the project is scored with.
 """
 
 from __future__ import annotations
@@ -11,10 +10,9 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from fourdpqa.answers import extract_choice, extract_yes_no
-
-DEFAULT_MEDIA_ROOT = ""
 
 QUESTION_NAMES = (
     "camera_movement", "camera_object_distance", "object_rotation", "object_direction", "agent_motion",
@@ -25,17 +23,19 @@ CATEGORIES = ("camera_motion", "object_motion", "spatial")
 METRICS = ("fourdpqa_acc", *(f"fourdpqa_{c}" for c in CATEGORIES), *(f"fourdpqa_{q}" for q in QUESTION_NAMES))
 
 
-def media_root() -> str:
-    return os.environ.get("FOURDPQA_MEDIA_ROOT", DEFAULT_MEDIA_ROOT)
+def visual_hook(default_root: str | Path) -> Callable[[dict], list]:
+    """``doc_to_visual`` reading clips below ``$FOURDPQA_MEDIA_ROOT`` if set, else below ``default_root``."""
 
+    def doc_to_visual(doc: dict) -> list:
+        """The clip as lmms-eval video input: [mp4 path] (or the frame images when no mp4 was exported)."""
+        root = os.environ.get("FOURDPQA_MEDIA_ROOT") or str(default_root)
+        if doc["video"]:
+            return [os.path.join(root, doc["video"])]
+        from PIL import Image
 
-def doc_to_visual(doc: dict) -> list:
-    """The clip as lmms-eval video input: [absolute mp4 path] (or the frame images when no mp4 was exported)."""
-    if doc["video"]:
-        return [os.path.join(media_root(), doc["video"])]
-    from PIL import Image
+        return [Image.open(os.path.join(root, f)).convert("RGB") for f in doc["frames"]]
 
-    return [Image.open(os.path.join(media_root(), f)).convert("RGB") for f in doc["frames"]]
+    return doc_to_visual
 
 
 def doc_to_text(doc: dict, lmms_eval_specific_kwargs: dict | None = None) -> str:

@@ -1,5 +1,6 @@
-"""assemble: per-video QA tables -> data/dataset/{train,benchmark}.parquet, clips and exports (training
-conversations, benchmark JSONL, lmms-eval task folder, datasets save_to_disk).
+"""assemble: per-video QA tables -> data/dataset/ (train and benchmark tables, clips, exports).
+
+Exports: training conversations, benchmark JSONL, lmms-eval task folder, Hugging Face DatasetDict with its card.
 
 Fails (exit 1) without touching earlier outputs when the benchmark would fail a blocking check.
 """

@@ -2,10 +2,10 @@
 
 Reads ``<data_root>/dataset/benchmark.parquet`` (clip frames relative to ``dataset/``) and, for the text-prior
 baselines, ``dataset/train.parquet``. Writes ``eval/predictions/<name>.jsonl`` (one scored answer per question),
-``eval/report.{md,csv,png}`` (all predictors side by side) and ``eval/report.json`` (scores, MLflow run ids; the
-dvc metrics file).
-Each predictor is one MLflow run in the local file store ``<data_root>/mlruns`` (experiment ``fourdpqa-evaluate``);
-a predictor that cannot be built or run (e.g. no trained model yet) is quarantined and the others go on.
+``eval/report.{md,csv,png}`` (all predictors side by side) and ``eval/report.json`` (scores).
+One MLflow run per evaluation with a nested run per predictor (``fourdpqa.stages.tracking``, experiment
+``fourdpqa-evaluate``); a predictor that cannot be built or run (e.g. no trained model yet) is quarantined and the
+others go on.
 """
 
 from __future__ import annotations
@@ -18,20 +18,21 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from tqdm import tqdm
 
 from fourdpqa import report
 from fourdpqa.answers import score_answer
 from fourdpqa.atomic import write_json, write_jsonl
 from fourdpqa.params import Params
-from fourdpqa.predictors import Predictor, Sample, build_predictor
+from fourdpqa.predictors import Predictor, Sample, build_predictor, trained_model_dir
 from fourdpqa.predictors.contract import MAX_RESPONSE_CHARS, PredictorContractError, unanswered
 from fourdpqa.qa_format import format_prompt
 from fourdpqa.quarantine import safe_name
 from fourdpqa.stages.common import ItemError, StageFailed, StageReport, for_each_item
-from fourdpqa.train import open_mlflow
+from fourdpqa.stages.records import write_evaluation_records
+from fourdpqa.stages.tracking import EvaluationTracker
 
 log = logging.getLogger("fourdpqa.evaluate")
-MLFLOW_EXPERIMENT = "fourdpqa-evaluate"
 # QA fields copied into each prediction row (enough to re-aggregate without the benchmark table).
 ROW_FIELDS = ("id", "video_id", "question_type", "question_name", "category", "answer_format", "answer")
 
@@ -83,26 +84,26 @@ def predict_all(predictor: Predictor, samples: list[Sample], batch_size: int,
     predictor contract (wrong number or type of answers) sets the whole predictor aside."""
     responses: list[str] = []
     errors: list[str] = []
-    for start in range(0, len(samples), batch_size):
-        batch = samples[start:start + batch_size]
-        try:
-            responses += predictor.answer(batch, max_chars)
-            errors += [""] * len(batch)
-            continue
-        except PredictorContractError:
-            raise
-        except ItemError:
-            pass
-        for sample in batch:
+    with tqdm(total=len(samples), desc=f"evaluate {predictor.name}", unit="question", disable=None) as bar:
+        for start in range(0, len(samples), batch_size):
+            batch = samples[start:start + batch_size]
             try:
-                responses += predictor.answer([sample], max_chars)
-                errors.append("")
+                responses += predictor.answer(batch, max_chars)
+                errors += [""] * len(batch)
             except PredictorContractError:
                 raise
-            except ItemError as exc:
-                log.warning("evaluate %s: question %s failed: %s", predictor.name, sample.record["id"], exc)
-                responses.append("")
-                errors.append(f"{type(exc).__name__}: {exc}")
+            except ItemError:
+                for sample in batch:
+                    try:
+                        responses += predictor.answer([sample], max_chars)
+                        errors.append("")
+                    except PredictorContractError:
+                        raise
+                    except ItemError as exc:
+                        log.warning("evaluate %s: question %s failed: %s", predictor.name, sample.record["id"], exc)
+                        responses.append("")
+                        errors.append(f"{type(exc).__name__}: {exc}")
+            bar.update(len(batch))
     return responses, errors
 
 
@@ -126,48 +127,38 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
     train_rows = pl.read_parquet(train_path).to_dicts() if train_path.exists() else []
     samples = make_samples(bench.to_dicts(), dataset_dir(params))
     out_dir = params.data / "eval"
-    mlflow = open_mlflow(params.data, MLFLOW_EXPERIMENT, tracking_uri)
+    tracker = EvaluationTracker(params, dataset_dir(params) / "benchmark.parquet", len(samples),
+                                trained_model_dir(params), tracking_uri)
     summaries: dict[str, dict[str, report.Cell]] = {}
-    run_ids: dict[str, str] = {}
     failures: dict[str, int] = {}
 
     def work(name: str) -> Path:
-        predictor = build_predictor(name, params, train_records=train_rows)
-        responses, errors = predict_all(predictor, samples, params.evaluate.batch_size,
-                                        params.evaluate.max_response_chars)
-        rows = score_rows(samples, responses, errors)
-        path = predictions_path(params, name)
-        write_jsonl(path, rows)
-        summaries[name] = report.summarize(rows)
-        failures[name] = unanswered(rows)
-        with mlflow.start_run(run_name=f"eval-{name}") as run:
-            mlflow.log_params({"predictor": name, "benchmark_questions": len(samples), "seed": params.base.seed,
-                               "frames": params.evaluate.frames, "max_new_tokens": params.evaluate.max_new_tokens})
-            mlflow.log_metrics({**{f"acc/{k.replace(':', '_')}": c.mean for k, c in summaries[name].items()
-                                   if c.mean is not None}, "failed_questions": failures[name]})
-            mlflow.log_artifact(str(path))
-            run_ids[name] = run.info.run_id
+        with tracker.predictor(name):
+            predictor = build_predictor(name, params, train_records=train_rows)
+            responses, errors = predict_all(predictor, samples, params.evaluate.batch_size,
+                                            params.evaluate.max_response_chars)
+            rows = score_rows(samples, responses, errors)
+            path = predictions_path(params, name)
+            write_jsonl(path, rows)
+            summaries[name] = report.summarize(rows)
+            failures[name] = unanswered(rows)
+            tracker.log_scores({k: c.mean for k, c in summaries[name].items() if c.mean is not None},
+                               failures[name], path)
         return path
 
-    stage = for_each_item("evaluate", names, work, params.data)
-    ordered = {n: summaries[n] for n in names if n in summaries}
-    if not ordered:
-        raise StageFailed(f"no predictor could be evaluated: {stage.quarantined}")
-    paths = report.write_report(ordered, out_dir)
-    with mlflow.start_run(run_name="eval-report") as run:
-        mlflow.log_params({"predictors": ",".join(ordered), "benchmark_questions": len(samples)})
-        mlflow.log_metrics({f"overall/{safe_name(n)}": s["overall"].mean for n, s in ordered.items()})
-        for p in paths.values():
-            mlflow.log_artifact(str(p))
-        mlflow.set_tags({f"run/{safe_name(n)}": rid for n, rid in run_ids.items()})
-        run_ids["report"] = run.info.run_id
+    with tracker.evaluation(bench.select("id", "question_type", "answer_format", "answer")):
+        stage = for_each_item("evaluate", names, work, params.data)
+        ordered = {n: summaries[n] for n in names if n in summaries}
+        if not ordered:
+            raise StageFailed(f"no predictor could be evaluated: {stage.quarantined}")
+        paths = report.write_report(ordered, out_dir)
+        tracker.log_report({n: s["overall"].mean for n, s in ordered.items()}, paths)
     write_json(out_dir / "report.json", {
-        "benchmark_questions": len(samples), "mlflow_run_ids": run_ids, "failed_questions": failures,
-        "quarantined": stage.quarantined,
+        "benchmark_questions": len(samples), "failed_questions": failures, "quarantined": stage.quarantined,
         "overall": {n: s["overall"].mean for n, s in ordered.items()},
         "per_column": {n: {k: {"n": c.n, "accuracy": c.mean} for k, c in sorted(s.items())} for n, s in ordered.items()},
     })
-    return EvaluationResult(ordered, paths, run_ids, stage, failures)
+    return EvaluationResult(ordered, paths, tracker.run_ids, stage, failures)
 
 
 def compare(params: Params, specs: Sequence[str]) -> dict[str, Path]:
@@ -188,5 +179,6 @@ def run(params: Params, args: argparse.Namespace | None) -> StageReport | None:
         return None
     names = args.predictors.split(",") if args is not None and args.predictors else None
     result = evaluate(params, names, limit=getattr(args, "limit", None))
+    write_evaluation_records(params.data, result.summaries)
     print(result.markdown)
     return result.stage

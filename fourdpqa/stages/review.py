@@ -1,5 +1,6 @@
-"""review: static HTML page of sampled QA pairs (clip frames with marks, question, options, answer, measurement,
-threshold, source) -> data/review/index.html, openable from disk."""
+"""review: a static HTML page of sampled QA pairs -> data/review/index.html, openable from disk.
+
+Each card shows the clip frames with their marks, question, options, answer, measurement, threshold and source."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import logging
 
 from fourdpqa.params import Params
 from fourdpqa.stages.common import StageFailed
+from fourdpqa.stages.records import write_validation_records
 from fourdpqa.validate import ValidationReport, run_validation
 
 log = logging.getLogger("fourdpqa.validate")
@@ -18,6 +19,7 @@ log = logging.getLogger("fourdpqa.validate")
 
 def run(params: Params, args: argparse.Namespace | None = None) -> ValidationReport:
     report = run_validation(params.data, params.validate_)
+    write_validation_records(params.data, report)
     for c in report.checks:
         status = "ok" if c.passed else ("FAILED" if c.blocking else "warning")
         print(f"{status:8s} {c.name}: {c.observed}")

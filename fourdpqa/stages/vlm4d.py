@@ -18,7 +18,7 @@ from fourdpqa.params import Params
 from fourdpqa.predictors import build_predictor
 from fourdpqa.quarantine import safe_name
 from fourdpqa.stages.common import StageFailed, StageReport
-from fourdpqa.train import open_mlflow
+from fourdpqa.stages.tracking import open_store
 
 log = logging.getLogger("fourdpqa.vlm4d")
 MLFLOW_EXPERIMENT = "fourdpqa-vlm4d"
@@ -58,7 +58,7 @@ def run(params: Params, args: argparse.Namespace) -> StageReport:
                {"stats": stats, "missing_videos": result.missing_videos, "frames": frames, "prompt": args.prompt})
     table = vlm4d.statistics_markdown({f"{args.predictor} ({args.prompt})": stats})
     write_text(stem.with_name(stem.name + "_stats.md"), table)
-    mlflow = open_mlflow(params.data, MLFLOW_EXPERIMENT)
+    mlflow = open_store(params.data, MLFLOW_EXPERIMENT)
     with mlflow.start_run(run_name=f"vlm4d-{args.predictor}-{args.prompt}"):
         mlflow.log_params({"predictor": args.predictor, "prompt": args.prompt, "frames": frames,
                            "questions": len(items), "missing_videos": len(result.missing_videos)})

@@ -6,8 +6,10 @@ Qwen2.5-VL checkpoint when ``params.train.model`` names one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from transformers import (
     Qwen2_5_VLForConditionalGeneration,
     Qwen2VLImageProcessorPil,
 )
+from transformers.utils import logging as hf_logging
 
 from fourdpqa.atomic import atomic_dir, write_json
 from fourdpqa.vlm.processor import VisionSpec
@@ -32,6 +35,7 @@ RUN_CONFIG = "fourdpqa_vlm.json"  # frames / image size the model was trained wi
 TINY_HEAD_DIM = 16
 VISION_PREFIX = "model.visual."
 MERGER_PREFIX = "model.visual.merger."
+LOAD_TIME_KEYS = ("is_local", "local_files_only")  # tokenizer_config.json keys that record how it was loaded
 
 # Published Qwen2.5-VL architecture sizes (config.json of Qwen/Qwen2.5-VL-3B/7B-Instruct), for random-init benchmarks.
 _ARCH = {
@@ -115,15 +119,18 @@ def load_processor_parts(path_or_id: str) -> tuple[Any, Any]:
     try:
         proc = AutoProcessor.from_pretrained(path_or_id)
         return proc.tokenizer, proc.image_processor
-    except ImportError as exc:
-        log.info("AutoProcessor unavailable (%s); loading tokenizer and PIL image processor", str(exc).strip()[:80])
+    except ImportError as exc:  # the usual reason: torchvision is not installed (CPU install, see DESIGN.md)
+        log.debug("AutoProcessor unavailable, loading the tokenizer and the PIL image processor: %s",
+                  " ".join(str(exc).split()))
     return AutoTokenizer.from_pretrained(path_or_id), AutoImageProcessor.from_pretrained(path_or_id)
 
 
 def load_vlm(path_or_id: str, device: torch.device | str = "cpu", dtype: torch.dtype | None = None) -> LoadedVLM:
     """Model + tokenizer + vision spec from a HF id or a local directory (ours or any Qwen2.5-VL checkpoint)."""
     tokenizer, image_processor = load_processor_parts(path_or_id)
-    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path_or_id, dtype=dtype or torch.float32)
+    local = Path(path_or_id).is_dir()  # a hub id keeps its download bars
+    with _no_progress_bars() if local else contextlib.nullcontext():
+        model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path_or_id, dtype=dtype or torch.float32)
     model.to(device)
     run_config: dict = {}
     cfg_path = Path(path_or_id) / RUN_CONFIG
@@ -139,12 +146,35 @@ def default_image_processor(spec: VisionSpec) -> Qwen2VLImageProcessorPil:
     )
 
 
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """transformers draws a bar per save ("Writing model shards") and load ("Loading weights"): noise in dvc and
+    Dagster logs for a local directory. Off for the call, restored after."""
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
+def _drop_load_time_keys(tokenizer_dir: Path) -> None:
+    """A tokenizer loaded with ``from_pretrained`` saves how it was loaded (``is_local``, ``local_files_only``); a
+    resumed run would then write a different ``tokenizer_config.json`` than an uninterrupted one."""
+    path = tokenizer_dir / "tokenizer_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    write_json(path, {k: v for k, v in config.items() if k not in LOAD_TIME_KEYS})
+
+
 def save_vlm(model: torch.nn.Module, tokenizer: Any, spec: VisionSpec, out_dir: str | Path,
              run_config: dict) -> Path:
-    """Write a directory ``load_vlm`` (and ``from_pretrained`` / lmms-eval ``pretrained=``) can read, atomically."""
-    with atomic_dir(out_dir) as tmp:
+    """Write a directory ``load_vlm`` (and ``from_pretrained`` / lmms-eval ``pretrained=``) can read, atomically;
+    the same weights and tokenizer give the same bytes however the tokenizer was obtained."""
+    with atomic_dir(out_dir) as tmp, _no_progress_bars():
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        _drop_load_time_keys(tmp)
         default_image_processor(spec).save_pretrained(tmp)
         write_json(tmp / RUN_CONFIG, run_config)
     return Path(out_dir)

@@ -1,9 +1,14 @@
-"""Exports: lmms-eval task folder (yaml + utils hooks), benchmark JSONL, training conversations, datasets copies."""
+"""Exports: lmms-eval task folder (yaml + utils hooks), benchmark JSONL, training conversations, the Hugging Face
+DatasetDict and its card."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +19,16 @@ import yaml
 from fourdpqa.export.benchmark import write_benchmark_jsonl
 from fourdpqa.export.lmms_eval import TASK, write_lmms_eval_task
 from fourdpqa.qa_format import format_prompt
-from tests.helpers.dataset_data import make_records, qa_frame
+from tests.helpers.dataset_data import make_records, qa_frame, small_params, toy_oracle, write_data_root
+
+
+@pytest.fixture(scope="module")
+def assembled(tmp_path_factory):
+    """(params, AssemblyResult) of 8 synthetic videos, assembled once for the read-only export tests."""
+    from fourdpqa.assemble import assemble
+
+    params = small_params(write_data_root(tmp_path_factory.mktemp("exports") / "data"))
+    return params, assemble(params, oracle=toy_oracle)
 
 
 class TaskLoader(yaml.SafeLoader):
@@ -25,8 +39,12 @@ TaskLoader.add_constructor("!function", lambda loader, node: ("!function", loade
 
 
 def load_task(include_path: Path) -> tuple[dict, object]:
+    """The task yaml and its utils module as lmms-eval (>= 0.7.3) loads them: ``utils.py`` from the yaml's folder,
+    a relative ``data_files`` path resolved against that folder."""
     task_dir = include_path / TASK
     config = yaml.load((task_dir / f"{TASK}.yaml").read_text(), Loader=TaskLoader)
+    test = config["dataset_kwargs"]["data_files"]["test"]
+    config["dataset_kwargs"]["data_files"]["test"] = str(task_dir / test) if (task_dir / test).is_file() else test
     spec = importlib.util.spec_from_file_location(f"utils_{abs(hash(str(task_dir)))}", task_dir / "utils.py")
     utils = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(utils)
@@ -53,14 +71,15 @@ def test_task_yaml_is_complete(assembled):
     config, utils = load_task(params.data / "dataset" / "exports" / "lmms_eval")
     assert config["task"] == TASK and config["dataset_path"] == "json" and config["output_type"] == "generate_until"
     data_file = Path(config["dataset_kwargs"]["data_files"]["test"])
-    assert data_file.is_absolute() and data_file.exists() and config["test_split"] == "test"
+    assert data_file.exists() and config["test_split"] == "test"
+    text = (params.data / "dataset" / "exports" / "lmms_eval" / TASK / f"{TASK}.yaml").read_text()
+    assert "test: ../../benchmark.jsonl" in text  # relative to the task folder, resolved there by lmms-eval
     assert config["generation_kwargs"]["do_sample"] is False and config["generation_kwargs"]["temperature"] == 0
     for hook in ("doc_to_visual", "doc_to_text", "process_results"):
         tag, ref = config[hook]
         assert tag == "!function" and callable(getattr(utils, ref.split(".", 1)[1]))
     metrics = {m["metric"] for m in config["metric_list"]}
     assert metrics == set(utils.METRICS) and "fourdpqa_depth" in metrics and "fourdpqa_spatial" in metrics
-    text = (params.data / "dataset" / "exports" / "lmms_eval" / TASK / f"{TASK}.yaml").read_text()
     assert "!function utils.doc_to_text" in text  # bare reference, like lmms-eval's own task files
 
 
@@ -72,7 +91,7 @@ def test_doc_to_text_snapshot_and_visual(tmp_path):
         "frames": ["clips/proc_00001/proc_00001-c0-plain/00000.jpg"]}
     df = qa_frame([row]).with_columns(frames=pl.col("frames").cast(pl.List(pl.Utf8)))
     jsonl = write_benchmark_jsonl(df, tmp_path / "exports" / "benchmark.jsonl")
-    _, utils = load_task(write_lmms_eval_task(tmp_path / "exports" / "lmms_eval", jsonl, tmp_path))
+    _, utils = load_task(write_lmms_eval_task(tmp_path / "exports" / "lmms_eval", jsonl))
     doc = read_jsonl(jsonl)[0]
     assert utils.doc_to_text(doc) == (
         "How does the camera move?\nA. forward\nB. left\nC. backward\nD. right\n"
@@ -136,11 +155,99 @@ def test_benchmark_jsonl_fields(assembled):
             assert d[k] == r[k]
 
 
-def test_datasets_save_to_disk(assembled):
+def test_task_folder_moves_with_the_dataset(assembled, tmp_path, monkeypatch):
+    params, _ = assembled
+    monkeypatch.delenv("FOURDPQA_MEDIA_ROOT", raising=False)
+    task_files = list((params.data / "dataset" / "exports" / "lmms_eval").rglob("*"))
+    assert not [p for p in task_files if p.is_file() and str(params.data) in p.read_text()]  # no absolute path
+    moved = tmp_path / "elsewhere" / "dataset"
+    shutil.copytree(params.data / "dataset", moved)
+    config, utils = load_task(moved / "exports" / "lmms_eval")
+    docs = read_jsonl(Path(config["dataset_kwargs"]["data_files"]["test"]))
+    visual = utils.doc_to_visual(docs[0])
+    assert visual == [os.path.join(moved.resolve(), docs[0]["video"])] and Path(visual[0]).is_file()
+    monkeypatch.setenv("FOURDPQA_MEDIA_ROOT", "/mnt/clips")
+    assert utils.doc_to_visual(docs[0]) == [os.path.join("/mnt/clips", docs[0]["video"])]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("lmms_eval") is None,
+                    reason="lmms-eval not installed (GPU machines: pip install -e .[lmms]; it pulls torchvision)")
+def test_lmms_eval_runs_the_task_with_its_dummy_model(assembled, tmp_path):
+    params, result = assembled
+    include = params.data / "dataset" / "exports" / "lmms_eval"
+    proc = subprocess.run([sys.executable, "-m", "lmms_eval", "--model", "dummy", "--tasks", TASK,
+                           "--include_path", str(include), "--batch_size", "1", "--output_path", str(tmp_path)],
+                          capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (results,) = tmp_path.rglob("*results.json")
+    scores = json.loads(results.read_text())["results"][TASK]
+    assert 0.0 <= scores["fourdpqa_acc,none"] <= 100.0 and "fourdpqa_depth,none" in scores
+
+
+@pytest.fixture
+def hf_export(assembled):
     from datasets import load_from_disk
 
     params, result = assembled
+    return params, result, load_from_disk(str(params.data / "dataset" / "hf"))
+
+
+def test_datasets_dict_has_media_and_typed_features(hf_export, tmp_path):
+    import cv2
+    from datasets import ClassLabel, DatasetDict, Video
+
+    params, result, dd = hf_export
+    assert isinstance(dd, DatasetDict) and list(dd) == ["train", "benchmark"]
     for split, df in (("train", result.train), ("benchmark", result.benchmark)):
-        ds = load_from_disk(str(params.data / "dataset" / "hf" / split))
-        assert ds.num_rows == df.height and ds["id"] == df.sort("id")["id"].to_list()
-        assert ds[0]["options"] == df.sort("id")["options"][0].to_list()
+        ds = dd[split]
+        expected = df.sort("id")
+        assert ds.num_rows == df.height and ds["id"] == expected["id"].to_list()
+        assert isinstance(ds.features["video"], Video) and isinstance(ds.features["question_name"], ClassLabel)
+        assert ds.features["question_name"].int2str(ds["question_name"]) == expected["question_name"].to_list()
+        assert ds["options"][0] == expected["options"][0].to_list()
+        raw = ds.cast_column("video", Video(decode=False))
+        for k in (0, ds.num_rows - 1):
+            row, rec = raw[k], expected.row(k, named=True)  # decode=False: no torchcodec needed
+            item = row["video"]
+            assert row["video_file"] == rec["video"]
+            assert item["bytes"] == (params.data / "dataset" / rec["video"]).read_bytes()
+            marks = json.loads(rec["marks"])
+            assert [{key: m.get(key) for key in ("kind", "frame")} for m in row["marks"]] == [
+                {"kind": m["kind"], "frame": m["frame"]} for m in marks]
+            assert row["measurement"]["slots"] == json.loads(rec["measurement"]).get("slots", [])
+        clip = tmp_path / f"{split}.mp4"
+        clip.write_bytes(raw[0]["video"]["bytes"])
+        cap = cv2.VideoCapture(str(clip))
+        n = 0
+        while cap.read()[0]:
+            n += 1
+        cap.release()
+        assert n == len(expected["frames"][0])  # the embedded mp4 holds the clip's frames
+
+
+def test_dataset_card_counts_parameters_and_licence(hf_export):
+    params, result, _ = hf_export
+    card = (params.data / "dataset" / "hf" / "README.md").read_text()
+    header = yaml.safe_load(card.split("---")[1])
+    assert header["license"] == "apache-2.0" and "video-text-to-text" in header["task_categories"]
+    for (qname,), grp in result.train.group_by(["question_name"]):
+        bench = result.benchmark.filter(pl.col("question_name") == qname).height
+        assert f"| {qname} | {grp['category'][0]} | {grp.height} | {bench} |" in card
+    assert f"| **total** | | {result.train.height} | {result.benchmark.height} |" in card
+    assert "| procedural | kubric | " in card and "Apache-2.0" in card
+    generation = yaml.safe_load(card.split("```yaml")[1].split("```")[0])
+    assert generation["base"]["seed"] == params.base.seed
+    assert generation["assemble"]["train_size"] == params.assemble.train_size
+    assert str(params.data) not in card  # no absolute paths
+
+
+def test_hf_export_is_byte_identical_when_rewritten(assembled, tmp_path):
+    from fourdpqa.export.hf import save_hf
+
+    params, result = assembled
+    splits = {"train": result.train, "benchmark": result.benchmark}
+    dataset = params.data / "dataset"
+    save_hf(tmp_path / "again", dataset, splits, params)
+    first = {p.relative_to(dataset / "hf"): p.read_bytes() for p in (dataset / "hf").rglob("*") if p.is_file()}
+    again = {p.relative_to(tmp_path / "again"): p.read_bytes() for p in (tmp_path / "again").rglob("*") if p.is_file()}
+    assert first == again

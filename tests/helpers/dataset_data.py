@@ -103,6 +103,21 @@ def qa_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema_overrides=QA_SCHEMA)
 
 
+def write_data_root(root: Path, n_videos: int = 8, per_type: int = 8) -> Path:
+    """A data root of ``n_videos`` videos: scenes (answer key in their metadata) and one QA parquet each."""
+    from fourdpqa.atomic import write_parquet
+    from fourdpqa.scene import write_scene
+
+    for k in range(n_videos):
+        vid = f"proc_{k:05d}"
+        rows = make_records(vid, per_type=per_type)
+        scene = make_scene(vid)
+        scene.meta.extra["answers"] = {r["id"]: r["answer"] for r in rows}
+        write_scene(scene, root / "scenes" / vid)
+        write_parquet(root / "qa" / f"{vid}.parquet", qa_frame(rows))
+    return root
+
+
 def toy_oracle(record: dict, scene: Scene) -> str:
     """Re-derives the answer from the scene's stored answer key (a stand-in for the geometric oracle)."""
     return scene.meta.extra["answers"][record["id"]]

@@ -8,6 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+# the smallest Qwen2.5-VL the training tests build (TrainParams fields)
+TINY_TRAIN = dict(tiny_hidden_size=32, tiny_layers=1, tiny_vision_depth=1, frames=4, image_size=28,
+                  max_train_samples=None)
+
 QA = [
     ("Is the camera moving to the left? Answer yes or no.", "yes"),
     ("Is the red cube getting closer to the camera? Answer yes or no.", "no"),

@@ -16,7 +16,7 @@ from fourdpqa.params import Params
 from fourdpqa.prompts import draw_marks
 from fourdpqa.scene import write_scene
 from fourdpqa.stages import evaluate as stage
-from fourdpqa.train import run_training
+from fourdpqa.stages.tracking import train_with_tracking
 from tests.dataset.conftest import make_records, make_scene, qa_frame, toy_oracle
 
 TINY_TRAIN = dict(tiny_hidden_size=32, tiny_layers=1, tiny_vision_depth=1, frames=4, image_size=28,
@@ -42,7 +42,7 @@ def evaluated(tmp_path_factory) -> tuple[Params, stage.EvaluationResult, str]:
     })
     assemble(params, oracle=toy_oracle, draw=draw_marks)
     uri = (root.parent / "mlruns").as_uri()
-    run_training(params, tracking_uri=uri)
+    train_with_tracking(params, tracking_uri=uri)
     result = stage.evaluate(params, ["random", "blind", "flow", "trained", "api"], tracking_uri=uri)
     return params, result, uri
 
@@ -92,10 +92,11 @@ def test_mlflow_runs_hold_the_scores(evaluated) -> None:
         run = client.get_run(result.run_ids[name])
         assert run.data.params["predictor"] == name
         assert run.data.metrics["acc/overall"] == pytest.approx(summary["overall"].mean)
-    report_run = client.get_run(result.run_ids["report"])
+        assert run.data.tags["mlflow.parentRunId"] == result.run_ids["evaluation"]
+    report_run = client.get_run(result.run_ids["evaluation"])
     assert {a.path for a in client.list_artifacts(report_run.info.run_id)} == {"report.md", "report.csv", "report.png"}
     summary = json.loads((params.data / "eval" / "report.json").read_text())
-    assert summary["mlflow_run_ids"] == result.run_ids
+    assert "mlflow_run_ids" not in summary  # run ids change on every run; report.json is a dvc output
 
 
 def test_cli_and_asset(evaluated, tmp_path) -> None:
@@ -118,4 +119,4 @@ def test_cli_and_asset(evaluated, tmp_path) -> None:
     (mat,) = out.asset_materializations_for_node("evaluation")
     meta = mat.metadata
     assert "| random |" in meta["table"].value and "data:image/png;base64," in meta["plot"].value
-    assert set(meta["mlflow_run_ids"].value) == {"random", "blind", "report"}
+    assert set(meta["mlflow_run_ids"].value) == {"random", "blind", "evaluation"}
