@@ -62,7 +62,7 @@ class GenerateParams(_Section):
     width: int = Field(256, ge=16)
     height: int = Field(256, ge=16)
     fps: float = Field(12.0, gt=0)
-    min_objects: int = Field(3, ge=1)
+    min_objects: int = Field(2, ge=1)
     max_objects: int = Field(6, ge=1)
     render_chunk_rays: int = Field(65536, ge=1024)
     camera_motion_mix: dict[str, float] = {

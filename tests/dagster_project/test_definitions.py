@@ -17,7 +17,7 @@ def tiny_params(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     params = {
         "base": {"data_root": str(data), "allowed_roots": [str(data)]},
-        "generate": {"n_videos": 2, "n_frames": 4, "width": 32, "height": 32, "min_objects": 2, "max_objects": 2},
+        "generate": {"n_videos": 2, "n_frames": 4, "width": 32, "height": 32, "max_objects": 2},
         "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
     }
     p = tmp_path / "params.yaml"

@@ -19,7 +19,7 @@ def _params(root: Path) -> Path:
     p = root / "params.yaml"
     p.write_text(yaml.safe_dump({
         "base": {"data_root": str(data), "allowed_roots": [str(data)]},
-        "generate": {"n_videos": 3, "n_frames": 4, "width": 32, "height": 32, "min_objects": 2, "max_objects": 2},
+        "generate": {"n_videos": 3, "n_frames": 4, "width": 32, "height": 32, "max_objects": 2},
         "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
     }))
     return p
