@@ -16,7 +16,9 @@ NONE = "none"
 STATIC = "static"
 
 CAMERA_TRANSLATION_AXES = (("forward", "backward"), ("left", "right"), ("up", "down"))
-CAMERA_ROTATION_AXES = (("pan left", "pan right"), ("tilt up", "tilt down"), ("roll clockwise", "roll counter-clockwise"))
+# roll is named from the camera's side: "roll right" = its right side goes down (clockwise seen from behind the
+# camera), which turns the picture counter-clockwise on screen
+CAMERA_ROTATION_AXES = (("pan left", "pan right"), ("tilt up", "tilt down"), ("roll right", "roll left"))
 CAMERA_COMPONENTS = tuple(x for pair in CAMERA_TRANSLATION_AXES + CAMERA_ROTATION_AXES for x in pair)
 
 DISTANCE_CHANGE_LABELS = ("increasing", "decreasing", "constant", "increasing then decreasing", "decreasing then increasing")
@@ -48,8 +50,8 @@ def axis_label(series: np.ndarray, none: float, some: float, pos: str, neg: str)
 def camera_movement_label(translation_track: np.ndarray, rotation_track: np.ndarray, th: LabelThresholds) -> str | None:
     """Combined camera label, e.g. ``"forward+pan left"``, ``"static"``; ``None`` if any axis is ambiguous.
 
-    translation_track: (T, 3) camera centre as (forward, left, up) in the first camera's axes, metres
-    (:func:`fourdpqa.motion.camera_local_track`).
+    translation_track: (T, 3) camera centre as (forward, left, up) in the levelled first-camera frame, metres
+    (:func:`fourdpqa.motion.camera_levelled_track`).
     rotation_track: (T, 3) (yaw, pitch, roll) change in degrees (see :mod:`fourdpqa.motion`).
     """
     parts = []
@@ -65,6 +67,21 @@ def camera_movement_label(translation_track: np.ndarray, rotation_track: np.ndar
         parts.append(lab)
     named = [p for p in parts if p != NONE]
     return "+".join(named) if named else STATIC
+
+
+def scale_translation(th: LabelThresholds, median_depth_m: float) -> LabelThresholds:
+    """``th`` with its translation thresholds in metres: unchanged for ``translation_scale: metres``, multiplied by
+    the scene's median depth for ``median_depth`` (then they are fractions of it)."""
+    if th.translation_scale == "metres":
+        return th
+    return th.model_copy(update={"translation_none_m": th.translation_none_m * median_depth_m,
+                                 "translation_some_m": th.translation_some_m * median_depth_m,
+                                 "translation_scale": "metres"})
+
+
+def is_agent(category: str, th: LabelThresholds) -> bool:
+    """An agent (paper type 5) is a thing with intent: its category is one of ``th.agent_categories``."""
+    return category.strip().lower() in {c.strip().lower() for c in th.agent_categories}
 
 
 def camera_components(label: str) -> list[str]:

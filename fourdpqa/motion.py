@@ -8,7 +8,8 @@ labels lives in :mod:`fourdpqa.labels`. Reference systems used:
 - **gravity heading** (``heading``): levelled first-camera frame: forward = the first camera's viewing direction
   projected onto the ground plane, left = up x forward, up = world +z. Object direction labels use it, so an
   object rolling away on the ground reads "away from the camera" even when the camera looks down at it.
-  Camera translation labels use the first camera's own axes (dolly = forward, truck = left/right, pedestal = up/down).
+  Camera translation labels use it too, so they agree with the gravity-referenced rotation angles: an orbit about
+  the vertical keeps its height (no "up"), and a dolly along a downward-looking optical axis also moves down.
 - **own**: the object's frame (+x front, +y left, +z up); displacement integrated step by step.
 
 Angles: yaw increases counter-clockwise seen from above (turning left); pitch increases when the view tilts up;
@@ -135,11 +136,19 @@ def camera_translation(m: ClipMotion) -> dict[str, list[float]]:
     return {"first_cam": (m.cam_rot[0].T @ d).tolist(), "heading": (m.heading_axes @ d).tolist()}
 
 
-def camera_local_track(m: ClipMotion) -> np.ndarray:
-    """(T, 3) camera centre relative to the first frame in the first camera's axes as (forward, left, up) =
-    (z, -x, -y) of OpenCV: the camera reference system in which dolly / truck / pedestal moves are named."""
-    d = (m.cam_pos - m.cam_pos[0]) @ m.cam_rot[0]
-    return np.stack([d[:, 2], -d[:, 0], -d[:, 1]], -1)
+def camera_levelled_track(m: ClipMotion) -> np.ndarray:
+    """(T, 3) camera centre relative to the first frame in the levelled first-camera frame as (forward, left, up):
+    forward = the first viewing direction projected on the ground, up = world +z (:attr:`ClipMotion.heading_axes`)."""
+    return (m.cam_pos - m.cam_pos[0]) @ m.heading_axes.T
+
+
+def median_depth(scene: Scene, m: ClipMotion) -> float:
+    """Median valid z depth (metres) of the clip's first frame: the scale of ``translation_scale: median_depth``."""
+    d = scene.depth[int(m.frames[0])]
+    d = d[np.isfinite(d) & (d > 0)]
+    if not d.size:
+        raise ValueError(f"video {scene.video_id!r}: frame {int(m.frames[0])} has no valid depth")
+    return float(np.median(d))
 
 
 def camera_rotation(m: ClipMotion) -> np.ndarray:
@@ -227,7 +236,7 @@ def summarise(m: ClipMotion) -> dict:
         "camera": {
             "translation_first_cam": _r(cam["first_cam"]),
             "translation_heading": _r(cam["heading"]),
-            "translation_fwd_left_up": _r(camera_local_track(m)[-1]),
+            "translation_fwd_left_up": _r(camera_levelled_track(m)[-1]),
             "rotation_deg": _r(camera_rotation(m)[-1]),
             "path_length_m": round(cam_len, 4),
             "mean_speed_mps": round(cam_len / dur, 4),

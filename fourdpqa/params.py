@@ -60,8 +60,8 @@ class BaseParams(_Section):
 class GenerateParams(_Section):
     """The procedural (Kubric-like) source."""
 
-    n_videos: int = Field(24, ge=1)
-    n_frames: int = Field(48, ge=2)
+    n_videos: int = Field(96, ge=1)
+    n_frames: int = Field(32, ge=2)
     width: int = Field(256, ge=16)
     height: int = Field(256, ge=16)
     fps: float = Field(12.0, gt=0)
@@ -122,6 +122,9 @@ class TracksParams(_Section):
     query_frames: Literal["first", "any"] = "any"
     chunk_points: int = Field(2048, ge=1)
     depth_tolerance: float = Field(0.99, gt=0, le=1)
+    # also track one interior pixel of every visible object (and of the background) every this many frames, the
+    # queries the tracking questions read (fourdpqa.qa_tracks); 0 = the Kubric-style sample only
+    qa_queries_every: int = Field(4, ge=0)
 
 
 class LabelThresholds(_Section):
@@ -143,6 +146,13 @@ class LabelThresholds(_Section):
     direction_dominance: float = Field(0.35, gt=0, lt=1)
     # a point-tracking target/query pixel, or a referenced object, needs at least this many visible pixels
     min_object_pixels: int = Field(12, ge=1)
+    # agents (type 5) are objects of these categories (things with intent: people, vehicles, animals); matched
+    # case-insensitively against the scene's object category
+    agent_categories: list[str] = ["person", "pedestrian", "rider", "car", "truck", "bus", "van", "bicycle",
+                                   "motorcycle", "animal", "dog", "cat", "horse"]
+    # "metres": translation_none_m / translation_some_m are metres; "median_depth": they are fractions of the
+    # median scene depth of the clip's first frame (scale-free labels across indoor and driving sources)
+    translation_scale: Literal["metres", "median_depth"] = "metres"
 
     @model_validator(mode="after")
     def _none_below_some(self) -> "LabelThresholds":
@@ -187,12 +197,17 @@ class SourceQAParams(_Section):
 class QAParams(_Section):
     clip_frames: int = Field(32, ge=2)
     clip_stride: int = Field(1, ge=1)
-    clips_per_video: int = Field(3, ge=1)
+    clips_per_video: int = Field(1, ge=1)
+    # clips of one video may share at most this share of their frames (0 = disjoint clips: independent facts)
+    clip_max_overlap: float = Field(0.0, ge=0, le=1)
+    # a circle/box mark is unambiguous only if every other object keeps at most this share of its visible pixels
+    # inside the mark
+    mark_max_other_share: float = Field(0.1, ge=0, le=1)
     out_width: int = Field(448, ge=16)
     out_height: int = Field(448, ge=16)
-    questions_per_clip: int = Field(40, ge=1)
+    questions_per_clip: int = Field(60, ge=1)
     track_target_frames: list[int] = [1, 8]  # min/max number of target frames asked in a tracking question
-    thresholds: dict[str, LabelThresholds] = {"procedural": LabelThresholds()}
+    thresholds: dict[str, LabelThresholds] = {"procedural": LabelThresholds(agent_categories=["person", "car"])}
     reference_mode_mix: dict[str, float] = {"caption": 0.4, "pixel": 0.2, "circle": 0.2, "box_mark": 0.2}
     answer_format_mix: dict[str, float] = {"mc": 0.5, "yn": 0.3, "free": 0.2}
     metric_questions: bool = True
@@ -240,9 +255,9 @@ class PhrasingParams(LLMCallParams):
 
 
 class AssembleParams(_Section):
-    benchmark_video_share: float = Field(0.25, gt=0, lt=1)
+    benchmark_video_share: float = Field(0.6, gt=0, lt=1)
     train_size: int = Field(4000, ge=1)
-    benchmark_size: int = Field(600, ge=1)
+    benchmark_size: int = Field(800, ge=1)
     tracking_share: float = Field(0.2, ge=0, le=1)
     export_mp4: bool = True
 

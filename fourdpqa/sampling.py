@@ -1,7 +1,8 @@
 """Asset sampling (paper Sec. 3.2): clip windows, object eligibility (motion, visibility) and how to refer to an
 object — by caption, by a pixel coordinate in a given frame, by a circle drawn on a frame, or by a numbered box
 in the first frame (R4D-Bench style). Every reference is checked against the pixels: the object is visible in the
-referenced frame and a mark encloses little of any other object, so the reference is unambiguous.
+referenced frame, a mark encloses at most a small share of any other object's visible pixels, and the marks of one
+question do not overlap where they are drawn (discs, boxes, number labels), so the reference is unambiguous.
 """
 
 from __future__ import annotations
@@ -13,23 +14,33 @@ import numpy as np
 
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import REFERENCE_MODES, LabelThresholds
+from fourdpqa.prompts import marks_overlap
 from fourdpqa.qa_format import normalise_xy
 from fourdpqa.scene import Scene
 
-# a circle/box may cover other objects' pixels up to this share of the target's own pixels inside it
-MAX_FOREIGN_SHARE = 0.25
+CIRCLE_PAD_PX = 1.5  # the circle runs this far outside the object's enclosing circle
+BOX_PAD_PX = 1  # a box runs this far outside the object's tight box, so its drawn line leaves the object visible
+MARK_MARGIN_PX = 1  # pixels just outside a mark count as inside it (drawn lines, resizing)
+MARK_GAP_PX = 4.0  # marks of one question stay at least this far apart where drawn (export pixels)
+FRAME_TRIES = 3  # frames tried per object for circle / pixel references before giving up a mode
 
 
-def clip_windows(n_frames: int, clip_frames: int, stride: int, count: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Up to ``count`` distinct windows of ``clip_frames`` scene frames with ``stride`` (reduced if the video is
-    too short for it), spread over the video; raises ValueError when the video has fewer than clip_frames frames."""
+def clip_windows(n_frames: int, clip_frames: int, stride: int, count: int, rng: np.random.Generator,
+                 max_overlap: float = 1.0) -> list[np.ndarray]:
+    """Up to ``count`` windows of ``clip_frames`` scene frames with ``stride`` (reduced if the video is too short
+    for it), spread over the video, any two sharing at most ``max_overlap`` of their time span (0 = disjoint);
+    raises ValueError when the video has fewer than clip_frames frames."""
     if n_frames < clip_frames:
         raise ValueError(f"video has {n_frames} frames, fewer than qa.clip_frames={clip_frames}")
     stride = max(1, min(stride, (n_frames - 1) // max(clip_frames - 1, 1)))
     span = (clip_frames - 1) * stride + 1
-    starts = np.arange(n_frames - span + 1)
-    chosen = np.sort(rng.choice(starts, size=min(count, len(starts)), replace=False))
-    return [s + stride * np.arange(clip_frames) for s in chosen.tolist()]
+    gap = max(1, int(np.ceil(span * (1.0 - max_overlap) - 1e-9)))  # smallest start difference allowed
+    slack = n_frames - span
+    count = min(count, slack // gap + 1)
+    # distribute the free frames over the count + 1 spaces around the windows (uniformly over compositions)
+    cuts = np.sort(rng.choice(slack - (count - 1) * gap + count, size=count, replace=False))
+    starts = cuts - np.arange(count) + gap * np.arange(count)
+    return [int(s) + stride * np.arange(clip_frames) for s in starts]
 
 
 # ------------------------------------------------------------------------------------------------- visibility
@@ -97,9 +108,10 @@ def interior_pixel(mask: np.ndarray) -> tuple[int, int]:
 
 
 def make_reference(scene: Scene, m: ClipMotion, object_id: int, mode: str, k: int | None, number: int,
-                   th: LabelThresholds, numbered: bool) -> Reference | None:
+                   th: LabelThresholds, numbered: bool, max_other_share: float = 0.1) -> Reference | None:
     """Build a reference of ``mode`` to ``object_id`` in clip frame ``k`` (ignored for caption; box marks use
-    frame 0); ``None`` if the object cannot be referred to that way unambiguously."""
+    frame 0); ``None`` if the object cannot be referred to that way unambiguously: a circle or box must hold the
+    whole object and at most ``max_other_share`` of any other object's visible pixels."""
     if mode == "caption":
         if not caption_unique(scene, object_id):
             return None
@@ -115,24 +127,24 @@ def make_reference(scene: Scene, m: ClipMotion, object_id: int, mode: str, k: in
         x, y = interior_pixel(mask)
         xn, yn = normalise_xy(x, y, w, h)
         return Reference(object_id, mode, f"the object at ({xn:.3f}, {yn:.3f}) in frame {k}", k)
+    ys, xs = np.nonzero(mask)
+    yy, xx = np.mgrid[:h, :w]
     if mode == "circle":
-        x, y = interior_pixel(mask)
-        ys, xs = np.nonzero(mask)
-        r = float(np.sqrt(((xs - x) ** 2 + (ys - y) ** 2).max())) + 1.5
-        yy, xx = np.mgrid[:h, :w]
-        inside = (xx - x) ** 2 + (yy - y) ** 2 <= r * r
-        if not _exclusive(inst, inside, object_id):
+        (x, y), r = cv2.minEnclosingCircle(np.stack([xs, ys], 1).astype(np.float32))
+        r = float(r) + CIRCLE_PAD_PX
+        region = (xx - x) ** 2 + (yy - y) ** 2 <= (r + MARK_MARGIN_PX) ** 2
+        if not unambiguous(inst, region, object_id, max_other_share):
             return None
         xn, yn = normalise_xy(x, y, w, h)
         mark = {"kind": "circle", "frame": k, "xy": [xn, yn], "radius": round(r / max(w, h), 3), "label": str(number) if numbered else ""}
         text = f"the object inside circle {number} in frame {k}" if numbered else f"the circled object in frame {k}"
         return Reference(object_id, mode, text, k, [mark])
     if mode == "box_mark":
-        ys, xs = np.nonzero(mask)
-        x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-        inside = np.zeros_like(mask)
-        inside[y0:y1, x0:x1] = True
-        if not _exclusive(inst, inside, object_id):
+        x0, x1 = max(xs.min() - BOX_PAD_PX, 0), min(xs.max() + 1 + BOX_PAD_PX, w)
+        y0, y1 = max(ys.min() - BOX_PAD_PX, 0), min(ys.max() + 1 + BOX_PAD_PX, h)
+        region = ((xx >= x0 - MARK_MARGIN_PX) & (xx < x1 + MARK_MARGIN_PX)
+                  & (yy >= y0 - MARK_MARGIN_PX) & (yy < y1 + MARK_MARGIN_PX))
+        if not unambiguous(inst, region, object_id, max_other_share):
             return None
         box = [round(float(v), 3) for v in (x0 / w, y0 / h, x1 / w, y1 / h)]
         mark = {"kind": "box", "frame": 0, "box": box, "label": str(number)}
@@ -140,10 +152,17 @@ def make_reference(scene: Scene, m: ClipMotion, object_id: int, mode: str, k: in
     raise ValueError(f"unknown reference mode {mode!r}")
 
 
-def _exclusive(inst: np.ndarray, region: np.ndarray, object_id: int) -> bool:
-    own = int((inst[region] == object_id).sum())
-    foreign = int(((inst[region] != object_id) & (inst[region] != 0)).sum())
-    return own > 0 and foreign <= MAX_FOREIGN_SHARE * own
+def unambiguous(inst: np.ndarray, region: np.ndarray, object_id: int, max_other_share: float) -> bool:
+    """The mark ``region`` (H, W) bool holds the target and, of every other object visible in ``inst`` (H, W)
+    instance ids, at most ``max_other_share`` of its visible pixels."""
+    ids, total = np.unique(inst, return_counts=True)
+    inside = np.bincount(inst[region].ravel(), minlength=int(ids.max()) + 1)
+    for oid, n in zip(ids.tolist(), total.tolist(), strict=True):
+        if oid in (0, object_id):
+            continue
+        if inside[oid] > max_other_share * n:
+            return False
+    return bool(inside[object_id] > 0)
 
 
 def choose_mode(rng: np.random.Generator, mix: dict[str, float]) -> list[str]:
@@ -155,21 +174,35 @@ def choose_mode(rng: np.random.Generator, mix: dict[str, float]) -> list[str]:
 
 
 def refer(scene: Scene, m: ClipMotion, object_ids: list[int], frames: list[int | None], rng: np.random.Generator,
-          mix: dict[str, float], th: LabelThresholds) -> list[Reference] | None:
+          mix: dict[str, float], th: LabelThresholds, export_size: tuple[int, int] = (448, 448),
+          max_other_share: float = 0.1) -> list[Reference] | None:
     """References to several objects with one shared mode (each in its own clip frame; ``None`` frame = pick
-    one where it is visible). Tries the drawn mode first, then the others; ``None`` if none works."""
+    one where it is visible). Tries the drawn mode first, then the others; within a mode, a few frame draws for
+    objects without a fixed frame. The references must read differently and their marks must not overlap when
+    drawn at ``export_size`` (width, height). ``None`` if no mode works."""
     numbered = len(object_ids) > 1
     for mode in choose_mode(rng, mix):
-        refs = []
-        for n, (oid, k) in enumerate(zip(object_ids, frames, strict=True), start=1):
-            if k is None and mode in ("pixel", "circle"):
-                vis = np.flatnonzero(visible_frames(scene, m, oid, th))
-                k = int(rng.choice(vis)) if len(vis) else None
-            ref = make_reference(scene, m, oid, mode, k, n, th, numbered)
-            if ref is None:
-                break
-            refs.append(ref)
-        else:
-            if len({r.text for r in refs}) == len(refs):
+        tries = FRAME_TRIES if mode in ("pixel", "circle") and None in frames else 1
+        for _ in range(tries):
+            refs = _refs_in_mode(scene, m, object_ids, frames, rng, mode, th, numbered, max_other_share)
+            if refs is None:
+                continue
+            marks = [mk for r in refs for mk in r.marks]
+            if len({r.text for r in refs}) == len(refs) and not marks_overlap(marks, *export_size, gap=MARK_GAP_PX):
                 return refs
     return None
+
+
+def _refs_in_mode(scene: Scene, m: ClipMotion, object_ids: list[int], frames: list[int | None],
+                  rng: np.random.Generator, mode: str, th: LabelThresholds, numbered: bool,
+                  max_other_share: float) -> list[Reference] | None:
+    refs = []
+    for n, (oid, k) in enumerate(zip(object_ids, frames, strict=True), start=1):
+        if k is None and mode in ("pixel", "circle"):
+            vis = np.flatnonzero(visible_frames(scene, m, oid, th))
+            k = int(rng.choice(vis)) if len(vis) else None
+        ref = make_reference(scene, m, oid, mode, k, n, th, numbered, max_other_share)
+        if ref is None:
+            return None
+        refs.append(ref)
+    return refs

@@ -13,7 +13,6 @@ from importlib import metadata
 from pathlib import Path
 
 import networkx as nx
-import pytest
 
 from fourdpqa.fingerprint import imported_names
 from fourdpqa.stages import stage_list

@@ -18,22 +18,47 @@ def ramp(total: float, n: int = 10) -> np.ndarray:
     return np.linspace(0, total, n)
 
 
-def camera_label(cams: np.ndarray) -> str | None:
+def camera_label(cams: np.ndarray, th: LabelThresholds = TH) -> str | None:
     m = make_motion(cams)
-    return labels.camera_movement_label(motion.camera_local_track(m), motion.camera_rotation(m), TH)
+    return labels.camera_movement_label(motion.camera_levelled_track(m), motion.camera_rotation(m), th)
 
 
-def test_camera_dolly_forward_two_metres():
-    axis = np.array([1, 0, -0.4]) / np.linalg.norm([1, 0, -0.4])  # looking down; dolly = along the optical axis
-    cams = np.stack([looking(np.array([0, 0, 2.0]) + s * axis, axis) for s in ramp(2.0)])
+def test_camera_dolly_along_a_level_axis_is_forward():
+    cams = np.stack([looking([x, 0, 2.0], [1, 0, 0]) for x in ramp(2.0)])
     assert camera_label(cams) == "forward"
 
 
-def test_camera_pedestal_up_on_a_tilted_camera():
-    cams0 = looking([0, 0, 2.0], [1, 0, -0.4])
-    up_in_image = -cams0[:3, 1]  # camera -y
-    cams = np.stack([looking(np.array([0, 0, 2.0]) + s * up_in_image, [1, 0, -0.4]) for s in ramp(1.5)])
-    assert camera_label(cams) == "up"
+def test_camera_translation_is_levelled_like_rotation():
+    """Translation is named in the gravity-levelled first-camera frame: a dolly along a downward-looking optical
+    axis also descends (2 m along a 21.8 deg slope: 1.86 m forward, 0.74 m down); a pedestal along the tilted
+    image-up vector leans forward; an orbit about the vertical keeps its height, so it is never "up"."""
+    axis = np.array([1, 0, -0.4]) / np.linalg.norm([1, 0, -0.4])
+    assert camera_label(np.stack([looking(np.array([0, 0, 2.0]) + s * axis, axis) for s in ramp(2.0)])) == "forward+down"
+    up_in_image = -looking([0, 0, 2.0], axis)[:3, 1]  # camera -y, tilted forward by 21.8 deg
+    assert camera_label(np.stack([looking(np.array([0, 0, 2.0]) + s * up_in_image, axis) for s in ramp(1.5)])) == "forward+up"
+    # orbit 40 deg about a target 6 m ahead while looking down at it: height constant, so no up/down component
+    target = np.array([6.0, 0.0, 0.0])
+    eyes = [target + 6 * np.array([-np.cos(a), -np.sin(a), 0.0]) + [0, 0, 2.4] for a in ramp(np.radians(40))]
+    orbit = np.stack([looking(e, target - e) for e in eyes])
+    m = make_motion(orbit)
+    assert np.abs(motion.camera_levelled_track(m)[:, 2]).max() < 1e-9
+    lab = camera_label(orbit)
+    assert lab is not None and "up" not in lab.split("+") and "down" not in lab.split("+") and "pan left" in lab
+
+
+def test_translation_thresholds_relative_to_median_depth():
+    """With ``translation_scale: median_depth`` a 1 m move is "some" in a 2 m room and "none" in a 40 m street."""
+    th = LabelThresholds(translation_scale="median_depth", translation_none_m=0.05, translation_some_m=0.2)
+    cams = np.stack([looking([x, 0, 1.5], [1, 0, 0]) for x in ramp(1.0)])
+    assert camera_label(cams, labels.scale_translation(th, 2.0)) == "forward"
+    assert camera_label(cams, labels.scale_translation(th, 40.0)) == STATIC
+    assert labels.scale_translation(TH, 40.0) is TH
+
+
+def test_agents_are_categories_with_intent():
+    assert labels.is_agent("person", TH) and labels.is_agent("Car", TH) and labels.is_agent("dog", TH)
+    assert not labels.is_agent("chair", TH) and not labels.is_agent("box", TH)
+    assert labels.is_agent("forklift", LabelThresholds(agent_categories=["forklift"]))
 
 
 def test_camera_small_motion_is_static_and_margin_is_unlabelled():
@@ -99,6 +124,6 @@ def test_agent_turn_and_compare():
 
 def test_camera_component_helpers():
     assert labels.opposite("pan left") == "pan right"
-    assert labels.camera_axis_of("roll clockwise") == 5
+    assert labels.camera_axis_of("roll right") == 5 and labels.opposite("roll right") == "roll left"
     assert labels.camera_components("forward+tilt up") == ["forward", "tilt up"]
     assert look_at is not None

@@ -58,7 +58,7 @@ def test_per_source_preset_and_clip_settings(tmp_path):
                      " kitchen: {preset: driving, clip_stride: 3}}}", tmp_path)
     assert params.thresholds_for("kitchen").translation_some_m == 1.5
     qa = params.qa_for("drive", fps=10.0)
-    assert (qa.clip_frames, qa.clips_per_video, qa.clip_stride, qa.questions_per_clip) == (6, 1, 10, 40)
+    assert (qa.clip_frames, qa.clips_per_video, qa.clip_stride, qa.questions_per_clip) == (6, 1, 10, params.qa.questions_per_clip)
     assert params.qa_for("drive", fps=1.0).clip_stride == 1
     assert params.qa_for("kitchen", fps=30.0).clip_stride == 3 and params.qa_for("kitchen").clip_frames == 32
     assert params.qa_for("procedural") is params.qa

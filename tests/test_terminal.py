@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers.vlm_data import write_export
+from tests.helpers.vlm_data import write_export
 
 from tests.helpers.dataset_data import small_params, toy_oracle, write_data_root
 

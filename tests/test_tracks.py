@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers.track_reference import reference_tracks
-from helpers.track_scenes import Box, make_scene, random_scene, static_poses
+from tests.helpers.track_reference import reference_tracks
+from tests.helpers.track_scenes import Box, make_scene, random_scene, static_poses
 
 from fourdpqa import track_kernels
 from fourdpqa.geometry import look_at, pose_matrix

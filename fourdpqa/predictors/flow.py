@@ -114,7 +114,7 @@ _ROTATION_PATTERNS = [
      "pan_right", {"right": 1, "left": -1}),
     (re.compile(r"\b(?:tilt|tilts|tilting|tilted|pitch|pitches)\s+(up|upward|upwards|down|downward|downwards)\b"),
      "tilt_up", {"up": 1, "upward": 1, "upwards": 1, "down": -1, "downward": -1, "downwards": -1}),
-    (re.compile(r"\b(?:roll|rolls|rolling|rolled)\s+(?:to\s+the\s+)?"
+    (re.compile(r"\b(?:roll|rolls|rolling|rolled)\s+(?:to\s+(?:the|its)\s+)?"
                 r"(counter[- ]?clockwise|anti[- ]?clockwise|clockwise|left|right)\b"),
      "roll_cw", {"clockwise": 1, "right": 1, "left": -1}),
 ]

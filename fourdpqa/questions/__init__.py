@@ -1,14 +1,16 @@
-"""The 13 question types of the paper (Table 1 numbering) plus metric questions (type 0), and the per-clip
-generator that turns drafts into QA records (team brief "QA record")."""
+"""The 13 question types of the paper (Table 1 numbering) plus metric questions (type 0) as one table
+(:data:`TYPES`), the per-clip generator that runs every row through the one builder, and the record format."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 
 from fourdpqa.atomic import json_default
 from fourdpqa.questions.base import Ctx, Draft, QuestionType
+from fourdpqa.questions.builder import build
 from fourdpqa.questions.camera import CAM_OBJ_DISTANCE, CAMERA_MOVEMENT
 from fourdpqa.questions.metric import METRIC
 from fourdpqa.questions.object_motion import AGENT, DIRECTION, MOVED, OBJ_OBJ_CHANGE, ROTATION
@@ -28,34 +30,73 @@ def enabled_types(ctx: Ctx) -> list[int]:
     return [t for t in sorted(TYPES) if t != 0 or ctx.qa.metric_questions]
 
 
-def choose_format(ctx: Ctx, qt: QuestionType) -> str:
+def choose_format(ctx: Ctx, qt: QuestionType, used: Counter, exhausted: set[str]) -> str | None:
+    """A format of ``qt`` drawn from ``qa.answer_format_mix`` among those this clip has asked least so far for the
+    type (and that still have an unasked fact), so a clip's few slots of a type cover its formats before repeating
+    one; None when every format is exhausted."""
     weights = np.array([ctx.qa.answer_format_mix.get(f, 1.0 if f in ("trajectory", "numeric") else 0.0) for f in qt.formats])
     if weights.sum() <= 0:
         weights = np.ones(len(qt.formats))
+    weights = np.where([f in exhausted for f in qt.formats], 0.0, weights)
+    if weights.sum() <= 0:
+        return None
+    fewest = min(used[f] for f, w in zip(qt.formats, weights, strict=True) if w > 0)
+    weights = np.where([used[f] == fewest for f in qt.formats], weights, 0.0)
     return qt.formats[int(ctx.rng.choice(len(qt.formats), p=weights / weights.sum()))]
 
 
 def generate_clip(ctx: Ctx) -> list[Draft]:
     """``qa.questions_per_clip`` question slots cycling over the enabled types (in a fresh random order each
-    round, so every type gets its turn); duplicates (same question and answer) are dropped."""
+    round, so every type gets its turn); each slot asks a fact not yet asked in its format in this clip (a yes/no
+    slot yields every query of its fact, in both polarities); duplicates are dropped."""
     types = enabled_types(ctx)
     drafts: list[Draft] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple] = set()
+    asked: set[tuple] = set()
+    used: dict[int, Counter] = {t: Counter() for t in types}
+    exhausted: dict[int, set[str]] = {t: set() for t in types}
     order: list[int] = []
     for _ in range(ctx.qa.questions_per_clip):
         if not order:
             order = [int(t) for t in ctx.rng.permutation(types)]
         qt = TYPES[order.pop()]
         for _attempt in range(ATTEMPTS):
-            d = qt.build(ctx, choose_format(ctx, qt))
-            if d is None:
+            fmt = choose_format(ctx, qt, used[qt.qtype], exhausted[qt.qtype])
+            if fmt is None:
+                break
+            built = build(qt, ctx, fmt, asked)
+            if not built:
+                if not qt.redraws:  # a type whose assets are all tried each build has no fact left in fmt
+                    exhausted[qt.qtype].add(fmt)
                 continue
-            key = (d.question, d.answer)
-            if key not in seen:
-                seen.add(key)
-                drafts.append(d)
+            used[qt.qtype][fmt] += 1
+            for d in built:
+                asked.add((qt.qtype, fmt, qt.fact(d.spec, d.label)))
+                key = draft_key(qt, d)
+                if key not in seen:
+                    seen.add(key)
+                    drafts.append(d)
             break
     return drafts
+
+
+def draft_key(qt: QuestionType, d: Draft) -> tuple:
+    """What makes two drafts of a clip the same question: MC and free-form ask a fact once, yes/no once per query
+    word and orientation; trajectories and numbers once per question text (templates are mere rewordings)."""
+    if d.answer_format in ("mc", "free"):
+        return (d.question_type, d.answer_format, qt.fact(d.spec, d.label))
+    if d.answer_format == "yn":
+        return (d.question_type, "yn", dumps({k: v for k, v in d.spec.items()}))
+    return (d.question, d.answer)
+
+
+def fact_key(record: dict) -> tuple:
+    """The independent fact a QA record asks, within its video: (video, type, the type's canonical fact of the
+    record's spec and label). Coarser than (video, type, label, objects), never finer, so keeping one record per
+    fact keeps at most one per (video, type, label, objects)."""
+    qt = TYPES[int(record["question_type"])]
+    spec = json.loads(record["measurement"] or "{}").get("spec") or {"objects": list(record["object_ids"])}
+    return (record["video_id"], int(record["question_type"]), *qt.fact(spec, record["label"]))
 
 
 def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, clip_frames: list[int], fps: float,

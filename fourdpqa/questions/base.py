@@ -1,15 +1,17 @@
-"""Shared machinery of the question types: the generation context, the draft record, answer-format helpers.
+"""The question-type table and what its rows share: the generation context, the draft record, answer helpers.
 
-A question type is a :class:`QuestionType`: ``build(ctx, fmt)`` samples assets and returns a :class:`Draft` (or
-``None`` when this clip has no eligible asset), ``derive(scene, motion, spec, th)`` recomputes the label or value
-from geometry alone. The answer of every format is a function of the derived label and the draft's ``spec``
-(:func:`answer_for`), so generation and the oracle (:mod:`fourdpqa.oracle`) share one path from geometry to answer.
+A question type is one :class:`QuestionType` row of data: its requirements (``assets``: candidate measurement
+specs), its ``derive`` function (geometry -> label), its formats and template tables, its yes/no queries, MC
+distractors and answer wording. :mod:`fourdpqa.questions.builder` turns any row into drafts with one code path;
+the answer of every format is a function of the derived label and the draft's ``spec`` (:func:`answer_for`), so
+generation and the oracle (:mod:`fourdpqa.oracle`) share one path from geometry to answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +19,7 @@ from fourdpqa.motion import ClipMotion
 from fourdpqa.params import LabelThresholds, QAParams
 from fourdpqa.sampling import Reference
 from fourdpqa.scene import Scene
+from fourdpqa.tracks import Tracks
 from schemas.qa import LETTERS
 
 
@@ -28,6 +31,7 @@ class Ctx:
     qa: QAParams
     rng: np.random.Generator
     depth_tolerance: float = 0.99  # occlusion depth test of point tracks (params.tracks.depth_tolerance)
+    tracks: Tracks | None = None  # the stored point tracks of the video (data/tracks/<video>.npz), if any
 
 
 @dataclass
@@ -63,35 +67,67 @@ class Draft:
         return [mk for r in self.refs for mk in r.marks]
 
 
-Derive = Callable[[Scene, ClipMotion, dict, LabelThresholds], "str | float | None"]
+Derive = Callable[[Scene, ClipMotion, dict, LabelThresholds], Any]
+
+
+def _no_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
+    return [], []
 
 
 @dataclass(frozen=True)
 class QuestionType:
+    """One row of the question-type table (paper Table 1 numbering; 0 = metric questions).
+
+    ``assets(ctx, fmt)`` yields candidate specs in the order to try (each holds ``objects``: the ids to refer to,
+    in template-slot order); ``derive`` labels a spec from geometry (``None`` = ambiguous, not asked);
+    ``askable(label, fmt, spec)`` says whether that label may be asked in that format; ``templates`` maps a
+    variant (``variant(fmt, spec)``, by default the format) to ``{template id: text}``; ``slots(ctx, spec, refs)``
+    fills the template slots, ``phrase(query, spec)`` the yes/no query slots. Yes/no questions: ``yn_queries``
+    gives the queries answered yes and no for a label; a comparison (``mirror`` set) instead draws a query from
+    ``queries`` and mirrors its pair so the answer is the one wanted. ``fact(spec, label)`` is the independent fact
+    a question asks (at most one benchmark question per fact and video).
+    """
+
     qtype: int
     name: str
     category: str
     formats: tuple[str, ...]
-    build: Callable[[Ctx, str], Draft | None]
+    assets: Callable[[Ctx, str], Iterable[dict]]
     derive: Derive
-    # yes/no answer from (spec, derived label); default: the label equals the queried label
+    templates: dict[str, dict[str, str]]
+    slots: Callable[[Ctx, dict, list[Reference]], dict[str, str]]
+    askable: Callable[[Any, str, dict], bool] = lambda label, fmt, spec: label is not None
+    variant: Callable[[str, dict], str] = lambda fmt, spec: fmt
+    text: Callable[[str], str] = str  # answer text of a label (free-form answers, MC options; the oracle too)
+    option_text: Callable[[str, list[Reference]], str] | None = None  # MC option text when it names references
+    distractors: Callable[[str, dict, np.random.Generator], list[str]] = lambda label, spec, rng: []
+    mc_labels: tuple[str, ...] = ()  # the fixed MC label space, when there is one (label shares are judged on it)
+    yn_queries: Callable[[str, dict], tuple[list[str], list[str]]] = _no_queries
     yn: Callable[[dict, str], bool] = lambda spec, label: label == spec["query"]
-    # free-form answer text of a label (the oracle uses it too)
-    text: Callable[[str], str] = str
+    phrase: Callable[[str, dict], dict[str, str]] = lambda query, spec: {"q": query}
+    queries: tuple[str, ...] = ()
+    mirror: Callable[[dict], dict] | None = None
+    references: Callable[[Ctx, dict], list[Reference] | None] | None = None  # default: sampling.refer
+    ref_frames: Callable[[dict], list[int | None]] = lambda spec: [None] * len(spec["objects"])
+    ref_modes: Callable[[Ctx, dict], dict[str, float]] = lambda ctx, spec: ctx.qa.reference_mode_mix
+    values: Callable[[Ctx, dict], dict] = lambda ctx, spec: {}
+    fact: Callable[[dict, str], tuple] = lambda spec, label: (label, tuple(sorted(spec["objects"])))
+    measure: Callable[[Ctx, dict], Any] | None = None  # how generation measures (default: ``derive``)
+    redraws: bool = False  # ``assets`` draws a random part (frames, window, query) anew on each call
+    name_of: Callable[[dict], str] | None = None  # question_name of a spec (metric kinds), default ``name``
     # reference system the question is posed in (paper Sec. 3.2): camera, first_camera_levelled, gravity, object,
     # world, screen, query_camera_screen
     reference_system: str = "world"
+
+    def label_of(self, ctx: Ctx, spec: dict):
+        if self.measure is not None:
+            return self.measure(ctx, spec)
+        return self.derive(ctx.scene, ctx.motion, spec, ctx.th)
 
 
 def pick(rng: np.random.Generator, seq):
     seq = list(seq)
     return seq[int(rng.integers(len(seq)))]
-
-
-def template(rng: np.random.Generator, table: dict[str, str], **slots) -> tuple[str, str]:
-    """(template id, filled text) drawn uniformly from ``table``."""
-    tid = pick(rng, sorted(table))
-    return tid, table[tid].format(**slots)
 
 
 def mc_layout(rng: np.random.Generator, correct: str, distractors: list[str]) -> list[str]:
@@ -116,29 +152,14 @@ def answer_for(qt: QuestionType, fmt: str, spec: dict, label: str, text_of: Call
     return text_of(label), text_of(label)
 
 
-def want_yes(rng: np.random.Generator) -> bool:
-    """Yes/no balance by construction: the answer is drawn first, the question built to match it."""
-    return bool(rng.integers(2))
+def comparison_fact(spec: dict, label: str) -> tuple:
+    """A comparison asks about a set of objects; its mirrored question (swapped sides, flipped label) and the same
+    objects compared at other frames are not independent facts, so the fact is the object set alone."""
+    return ("compare", tuple(sorted(set(spec["objects"]))))
 
 
-
-def finish(qt: QuestionType, ctx: Ctx, fmt: str, question: str, template_id: str, spec: dict, label: str,
-           values: dict, refs: list[Reference], text_of: Callable[[str], str], slots: tuple[str, ...] = ()) -> Draft:
-    """Assemble a :class:`Draft`: options, answer and the slot values a paraphrase has to keep."""
-    answer, answer_text = answer_for(qt, fmt, spec, label, text_of)
-    if fmt == "mc":
-        options = [text_of(lab) for lab in spec["option_labels"]]
-    elif fmt == "yn":
-        options = ["yes", "no"]
-    else:
-        options = []
-    ref_slots = [r.text for r in refs]
-    return Draft(
-        question_type=qt.qtype, question_name=qt.name, category=qt.category, answer_format=fmt,
-        question=question, options=options, answer=answer, answer_text=answer_text, label=label, spec=spec,
-        values={**values, "reference_system": qt.reference_system}, threshold=ctx.th.model_dump(), template_id=f"{qt.name}/{fmt}/{template_id}", refs=refs,
-        slots=list(dict.fromkeys(ref_slots + [s for s in slots if s])),
-    )
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 # Distance-change wording shared by camera-object (type 2) and object-object (type 7) questions.
@@ -158,9 +179,9 @@ DIST_QUERY = {
 }
 
 
-def dist_no_queries(label: str) -> list[str]:
-    """Labels whose yes/no question is clearly answered "no" for the true ``label`` (a distance that rises then
-    falls did increase for a while, so "does it keep increasing?" is avoided there)."""
+def dist_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
+    """Yes/no queries of a distance-change label: yes = the label; no = labels clearly false for it (a distance
+    that rises then falls did increase for a while, so "does it keep increasing?" is not asked there)."""
     table = {
         "increasing": ["decreasing", "constant", "decreasing then increasing"],
         "decreasing": ["increasing", "constant", "increasing then decreasing"],
@@ -168,7 +189,7 @@ def dist_no_queries(label: str) -> list[str]:
         "increasing then decreasing": ["constant", "decreasing then increasing"],
         "decreasing then increasing": ["constant", "increasing then decreasing"],
     }
-    return table[label]
+    return [label], table[label]
 
 
 def dist_text(label: str) -> str:

@@ -1,24 +1,26 @@
-"""Category I, camera motion: (1) camera movement, (2) camera-object distance change."""
+"""Category I, camera motion: (1) camera movement, (2) camera-object distance change — table rows, their
+derive functions, requirements and templates."""
 
 from __future__ import annotations
 
-import itertools
+import numpy as np
 
 from fourdpqa import labels, motion, sampling
 from fourdpqa.labels import CAMERA_COMPONENTS, STATIC
-from fourdpqa.questions.base import (
-    DIST_QUERY, Ctx, Draft, QuestionType, dist_no_queries, dist_text, finish, mc_layout, pick, template, want_yes,
-)
+from fourdpqa.questions.base import DIST_QUERY, Ctx, QuestionType, dist_queries, dist_text
 
 MOVE = {"forward": "forward", "backward": "backward", "left": "to the left", "right": "to the right", "up": "up", "down": "down"}
+# roll is told from the viewer's side too: what the picture does on screen
 TURN = {
     "pan left": "pans left", "pan right": "pans right", "tilt up": "tilts up", "tilt down": "tilts down",
-    "roll clockwise": "rolls clockwise", "roll counter-clockwise": "rolls counter-clockwise",
+    "roll right": "rolls to its right (the image rotates counter-clockwise)",
+    "roll left": "rolls to its left (the image rotates clockwise)",
 }
 YN_PHRASE = {
     "forward": "move forward", "backward": "move backward", "left": "move to the left", "right": "move to the right",
     "up": "move up", "down": "move down", "pan left": "pan left", "pan right": "pan right", "tilt up": "tilt up",
-    "tilt down": "tilt down", "roll clockwise": "roll clockwise", "roll counter-clockwise": "roll counter-clockwise",
+    "tilt down": "tilt down", "roll right": "roll to its right (the image rotating counter-clockwise)",
+    "roll left": "roll to its left (the image rotating clockwise)",
 }
 
 
@@ -42,21 +44,26 @@ def _canon(comps: list[str]) -> str:
     return "+".join(comps) if comps else STATIC
 
 
-def camera_distractors(label: str) -> list[str]:
-    """Wrong labels of the truth's complexity, drawn from the whole label space (every valid combination of as many
-    axes), not made by editing the truth: edited distractors cluster around the answer, so a text-only model picks
-    the option sharing most components with the others (the blind-bias audit flagged exactly that)."""
+def camera_distractors(label: str, spec: dict, rng: np.random.Generator) -> list[str]:
+    """Wrong labels that read like the truth. A motion of several components gets the same components with signs
+    flipped by two random masks and their combination, so the four options are a coset of sign patterns: no
+    option is structurally special (none is the "centre" the others were edited from) and none is an implausible
+    mix of axes the truth never had. One component or "static" gets the other one-component labels and static."""
     comps = labels.camera_components(label)
-    k = max(len(comps), 1)
-    out = [STATIC] if len(comps) == 1 else []
-    for combo in itertools.combinations(CAMERA_COMPONENTS, k):
-        if len({labels.camera_axis_of(c) for c in combo}) == k:
-            out.append(_canon(list(combo)))
-    return [d for d in dict.fromkeys(out) if d != label]
+    if len(comps) < 2:
+        return [x for x in (STATIC, *CAMERA_COMPONENTS) if x != label]
+    k = len(comps)
+    m1, m2 = (int(v) for v in rng.choice(np.arange(1, 2**k), size=2, replace=False))
+
+    def flipped(mask: int) -> str:
+        return _canon([labels.opposite(c) if mask >> i & 1 else c for i, c in enumerate(comps)])
+
+    return [flipped(m1), flipped(m2), flipped(m1 ^ m2)]
 
 
 def derive_camera(scene, m, spec, th) -> str | None:
-    return labels.camera_movement_label(motion.camera_local_track(m), motion.camera_rotation(m), th)
+    th = labels.scale_translation(th, motion.median_depth(scene, m)) if th.translation_scale != "metres" else th
+    return labels.camera_movement_label(motion.camera_levelled_track(m), motion.camera_rotation(m), th)
 
 
 def yn_camera(spec: dict, label: str) -> bool:
@@ -64,129 +71,112 @@ def yn_camera(spec: dict, label: str) -> bool:
     return label == STATIC if q == STATIC else q in labels.camera_components(label)
 
 
-MC_T1 = {
-    "a": "How does the camera move during the video?",
-    "b": "Which option best describes the camera's motion from the first to the last frame?",
-    "c": "Relative to its initial viewing direction, how does the camera move over the clip?",
-    "d": "What camera motion does this video show?",
-}
-YN_T1 = {
-    "a": "Does the camera {q} during the video?",
-    "b": "Over the course of the clip, does the camera {q}?",
-    "c": "Relative to its initial viewing direction, does the camera {q}?",
-    "d": "Is it true that the camera {q3} in this video?",
-}
-YN_STATIC_T1 = {
-    "a": "Is the camera stationary during the whole video?",
-    "b": "Does the camera stay still throughout the clip?",
-    "c": "Is the video filmed from a fixed, non-moving camera?",
-    "d": "Is the camera static in this video?",
-}
-FREE_T1 = {
-    "a": "Describe how the camera moves during the video.",
-    "b": "How does the camera move relative to its initial viewing direction?",
-    "c": "What is the motion of the camera in this clip?",
-    "d": "Summarise the camera's translation and rotation over the video.",
-}
+def camera_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
+    comps = labels.camera_components(label)
+    yes = [STATIC] if label == STATIC else comps
+    no = [c for c in CAMERA_COMPONENTS if c not in comps] + ([STATIC] if comps else [])
+    return yes, no
 
 
-def build_camera_movement(ctx: Ctx, fmt: str) -> Draft | None:
-    m = ctx.motion
-    label = derive_camera(ctx.scene, m, {}, ctx.th)
-    if label is None:
-        return None
-    values = {"translation_fwd_left_up": motion.camera_local_track(m)[-1].tolist(),
-              "rotation_yaw_pitch_roll_deg": motion.camera_rotation(m)[-1].tolist()}
-    spec: dict = {}
-    slots: tuple[str, ...] = ()
-    if fmt == "mc":
-        spec["option_labels"] = mc_layout(ctx.rng, label, camera_distractors(label))
-        tid, q = template(ctx.rng, MC_T1)
-    elif fmt == "yn":
-        comps = labels.camera_components(label)
-        if want_yes(ctx.rng):
-            query = STATIC if label == STATIC else pick(ctx.rng, comps)
-        else:
-            wrong = [c for c in CAMERA_COMPONENTS if c not in comps]
-            query = pick(ctx.rng, wrong + ([STATIC] if comps else []))
-        spec["query"] = query
-        if query == STATIC:
-            tid, q = template(ctx.rng, YN_STATIC_T1)
-        else:
-            tid, q = template(ctx.rng, YN_T1, q=YN_PHRASE[query], q3=_third_person(YN_PHRASE[query]))
-            slots = (YN_PHRASE[query].split()[-1],)
-    else:
-        tid, q = template(ctx.rng, FREE_T1)
-    return finish(CAMERA_MOVEMENT, ctx, fmt, q, tid, spec, label, values, [], describe_camera, slots)
+def camera_phrase(query: str, spec: dict) -> dict[str, str]:
+    if query == STATIC:
+        return {}
+    verb, _, rest = YN_PHRASE[query].partition(" ")
+    return {"q": YN_PHRASE[query], "q3": f"{verb}s {rest}".strip()}
 
 
-def _third_person(phrase: str) -> str:
-    verb, _, rest = phrase.partition(" ")
-    return f"{verb}s {rest}".strip()
+def camera_values(ctx: Ctx, spec: dict) -> dict:
+    return {"translation_fwd_left_up": motion.camera_levelled_track(ctx.motion)[-1].tolist(),
+            "rotation_yaw_pitch_roll_deg": motion.camera_rotation(ctx.motion)[-1].tolist()}
+
+
+TEMPLATES_T1 = {
+    "mc": {
+        "a": "How does the camera move during the video?",
+        "b": "Which option best describes the camera's motion from the first to the last frame?",
+        "c": "Relative to its initial viewing direction, how does the camera move over the clip?",
+        "d": "What camera motion does this video show?",
+    },
+    "yn": {
+        "a": "Does the camera {q} during the video?",
+        "b": "Over the course of the clip, does the camera {q}?",
+        "c": "Relative to its initial viewing direction, does the camera {q}?",
+        "d": "Is it true that the camera {q3} in this video?",
+    },
+    "yn_static": {
+        "a": "Is the camera stationary during the whole video?",
+        "b": "Does the camera stay still throughout the clip?",
+        "c": "Is the video filmed from a fixed, non-moving camera?",
+        "d": "Is the camera static in this video?",
+    },
+    "free": {
+        "a": "Describe how the camera moves during the video.",
+        "b": "How does the camera move relative to its initial viewing direction?",
+        "c": "What is the motion of the camera in this clip?",
+        "d": "Summarise the camera's translation and rotation over the video.",
+    },
+}
+
+CAMERA_MOVEMENT = QuestionType(
+    1, "camera_movement", "camera_motion", ("mc", "yn", "free"),
+    assets=lambda ctx, fmt: [{"objects": []}], derive=derive_camera, templates=TEMPLATES_T1,
+    slots=lambda ctx, spec, refs: {},
+    variant=lambda fmt, spec: "yn_static" if fmt == "yn" and spec["query"] == STATIC else fmt,
+    text=describe_camera, distractors=camera_distractors, yn_queries=camera_queries, yn=yn_camera,
+    phrase=camera_phrase, values=camera_values, reference_system="first_camera_levelled",
+)
+
+
+# ------------------------------------------------------------------------------ (2) camera-object distance change
+
+
+def eligible(ctx: Ctx, need_front: bool = False, agents: bool = False) -> list[int]:
+    """Objects a whole-clip question may be about (posed, visible throughout), shuffled; optionally only those
+    with a front, or only agents (:func:`fourdpqa.labels.is_agent`)."""
+    s, m = ctx.scene, ctx.motion
+    out = [o for o in m.object_ids if sampling.has_pose(m, o) and sampling.visible_throughout(s, m, o, ctx.th)
+           and (not need_front or bool(s.object_row(o)["has_front"]))
+           and (not agents or labels.is_agent(str(s.object_row(o)["category"]), ctx.th))]
+    ctx.rng.shuffle(out)
+    return out
 
 
 def derive_cam_obj_distance(scene, m, spec, th) -> str | None:
     return labels.distance_change_label(motion.camera_object_distance(m, spec["objects"][0]), th)
 
 
-MC_T2 = {
-    "a": "How does the distance between the camera and {o} change during the video?",
-    "b": "Over the clip, what happens to the distance from the camera to {o}?",
-    "c": "Which option describes how far {o} is from the camera as the video progresses?",
-    "d": "From the first to the last frame, how does the distance from the camera to {o} evolve?",
+TEMPLATES_T2 = {
+    "mc": {
+        "a": "How does the distance between the camera and {o} change during the video?",
+        "b": "Over the clip, what happens to the distance from the camera to {o}?",
+        "c": "Which option describes how far {o} is from the camera as the video progresses?",
+        "d": "From the first to the last frame, how does the distance from the camera to {o} evolve?",
+    },
+    "yn": {
+        "a": "Does the distance between the camera and {o} {q} during the video?",
+        "b": "Over the clip, does the distance from the camera to {o} {q}?",
+        "c": "As the video progresses, does the camera's distance to {o} {q}?",
+        "d": "Does the gap between {o} and the camera {q} over the video?",
+    },
+    "free": {
+        "a": "How does the distance between the camera and {o} change during the video?",
+        "b": "Describe how the distance from the camera to {o} evolves over the clip.",
+        "c": "What happens to the distance between {o} and the camera as the video plays?",
+        "d": "From start to end, how does the distance from the camera to {o} change?",
+    },
 }
-YN_T2 = {
-    "a": "Does the distance between the camera and {o} {q} during the video?",
-    "b": "Over the clip, does the distance from the camera to {o} {q}?",
-    "c": "As the video progresses, does the camera's distance to {o} {q}?",
-    "d": "Does the gap between {o} and the camera {q} over the video?",
-}
-FREE_T2 = {
-    "a": "How does the distance between the camera and {o} change during the video?",
-    "b": "Describe how the distance from the camera to {o} evolves over the clip.",
-    "c": "What happens to the distance between {o} and the camera as the video plays?",
-    "d": "From start to end, how does the distance from the camera to {o} change?",
-}
 
+DISTANCE_CHANGE = dict(
+    text=dist_text, distractors=lambda label, spec, rng: list(labels.DISTANCE_CHANGE_LABELS),
+    mc_labels=labels.DISTANCE_CHANGE_LABELS, yn_queries=dist_queries,
+    phrase=lambda query, spec: {"q": DIST_QUERY[query]},
+)
 
-def build_cam_obj_distance(ctx: Ctx, fmt: str) -> Draft | None:
-    s, m, th = ctx.scene, ctx.motion, ctx.th
-    cands = [o for o in m.object_ids if sampling.has_pose(m, o) and sampling.visible_throughout(s, m, o, th)]
-    ctx.rng.shuffle(cands)
-    for oid in cands:
-        spec = {"objects": [oid]}
-        label = derive_cam_obj_distance(s, m, spec, th)
-        if label is None:
-            continue
-        refs = sampling.refer(s, m, [oid], [None], ctx.rng, ctx.qa.reference_mode_mix, th)
-        if refs is None:
-            continue
-        d = motion.camera_object_distance(m, oid)
-        values = {"distance_m": [round(float(x), 4) for x in d]}
-        return distance_change_question(CAM_OBJ_DISTANCE, ctx, fmt, spec, label, values, refs, MC_T2, YN_T2, FREE_T2,
-                                        o=refs[0].text)
-    return None
-
-
-def distance_change_question(qt: QuestionType, ctx: Ctx, fmt: str, spec: dict, label: str, values: dict, refs,
-                             mc_t: dict, yn_t: dict, free_t: dict, **names: str) -> Draft | None:
-    """MC / yes-no / free question about a distance-change label (shared by types 2 and 7)."""
-    slots: tuple[str, ...] = ()
-    if fmt == "mc":
-        spec["option_labels"] = mc_layout(ctx.rng, label, list(labels.DISTANCE_CHANGE_LABELS))
-        tid, q = template(ctx.rng, mc_t, **names)
-    elif fmt == "yn":
-        query = label if want_yes(ctx.rng) else pick(ctx.rng, dist_no_queries(label))
-        spec["query"] = query
-        tid, q = template(ctx.rng, yn_t, q=DIST_QUERY[query], **names)
-        slots = (DIST_QUERY[query],)
-    else:
-        tid, q = template(ctx.rng, free_t, **names)
-    return finish(qt, ctx, fmt, q, tid, spec, label, values, refs, dist_text, slots)
-
-
-CAMERA_MOVEMENT = QuestionType(1, "camera_movement", "camera_motion", ("mc", "yn", "free"), build_camera_movement,
-                               derive_camera, yn_camera, describe_camera, reference_system="camera")
-CAM_OBJ_DISTANCE = QuestionType(2, "camera_object_distance", "camera_motion", ("mc", "yn", "free"),
-                                build_cam_obj_distance, derive_cam_obj_distance, text=dist_text,
-                                reference_system="camera")
+CAM_OBJ_DISTANCE = QuestionType(
+    2, "camera_object_distance", "camera_motion", ("mc", "yn", "free"),
+    assets=lambda ctx, fmt: [{"objects": [o]} for o in eligible(ctx)], derive=derive_cam_obj_distance,
+    templates=TEMPLATES_T2, slots=lambda ctx, spec, refs: {"o": refs[0].text},
+    values=lambda ctx, spec: {"distance_m": [round(float(x), 4) for x in
+                                             motion.camera_object_distance(ctx.motion, spec["objects"][0])]},
+    reference_system="camera", **DISTANCE_CHANGE,
+)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from fourdpqa import motion, sampling
-from fourdpqa.questions.base import Ctx, Draft, QuestionType, finish, pick, template
+from fourdpqa.questions.base import Ctx, QuestionType, pick
 
 KINDS = ("metric_speed", "metric_displacement", "metric_path_length", "metric_camera_travel")
 
@@ -61,48 +61,55 @@ TEMPLATES = {
 }
 
 
-def build_metric(ctx: Ctx, fmt: str) -> Draft | None:
+def _metric_assets(ctx: Ctx, fmt: str) -> list[dict]:
+    """One time window (the whole clip, or with ``timestamp_cues`` half the time a sub-window) and one kind; the
+    object kinds need an object visible at both ends and through most of the window, that clearly moves."""
     m, th = ctx.motion, ctx.th
     t = m.n_frames
     if ctx.qa.timestamp_cues and ctx.rng.random() < 0.5:
         span = int(ctx.rng.integers(max(1, t // 2), t))
         a = int(ctx.rng.integers(0, t - span))
-        b = a + span
-        when = f"between {seconds(m.times[a])} and {seconds(m.times[b])}"
+        frames = [a, a + span]
     else:
-        a, b, when = 0, t - 1, "during the video"
+        frames = [0, t - 1]
     kind = pick(ctx.rng, KINDS)
-    refs = []
     if kind == "metric_camera_travel":
-        spec = {"kind": kind, "frames": [a, b], "objects": []}
-    else:
-        cands = [o for o in m.object_ids if sampling.has_pose(m, o)
-                 and sampling.visible_at(ctx.scene, m, o, a, th) and sampling.visible_at(ctx.scene, m, o, b, th)
-                 and sampling.visible_frames(ctx.scene, m, o, th)[a:b + 1].mean() >= th.min_visible_frames_share]
-        ctx.rng.shuffle(cands)
-        spec = {}
-        for oid in cands:
-            spec = {"kind": kind, "frames": [a, b], "objects": [oid]}
-            if _big_enough(derive_metric(ctx.scene, m, dict(spec, kind="metric_path_length"), th), th):
-                refs = sampling.refer(ctx.scene, m, [oid], [None], ctx.rng, ctx.qa.reference_mode_mix, th) or []
-                if refs:
-                    break
-        if not refs:
-            return None
+        return [{"kind": kind, "frames": frames, "objects": []}]
+    a, b = frames
+    cands = [o for o in m.object_ids if sampling.has_pose(m, o)
+             and sampling.visible_at(ctx.scene, m, o, a, th) and sampling.visible_at(ctx.scene, m, o, b, th)
+             and sampling.visible_frames(ctx.scene, m, o, th)[a:b + 1].mean() >= th.min_visible_frames_share]
+    ctx.rng.shuffle(cands)
+    return [{"kind": kind, "frames": frames, "objects": [o]} for o in cands]
+
+
+def _measure(ctx: Ctx, spec: dict) -> str | None:
+    """The answer text, or None when the motion is too small for a relative-accuracy score to mean anything."""
+    m, th = ctx.motion, ctx.th
     value = derive_metric(ctx.scene, m, spec, th)
-    if kind == "metric_camera_travel":
-        length = value
-    else:
-        length = derive_metric(ctx.scene, m, dict(spec, kind="metric_path_length"), th)
-    if not _big_enough(length, th) or (kind == "metric_displacement" and value < th.translation_some_m):
+    path = dict(spec, kind="metric_path_length")
+    length = value if spec["kind"] == "metric_camera_travel" else derive_metric(ctx.scene, m, path, th)
+    if not _big_enough(length, th) or (spec["kind"] == "metric_displacement" and value < th.translation_some_m):
         return None
-    o = refs[0].text if refs else ""
-    tid, q = template(ctx.rng, TEMPLATES[kind], o=o, w=when, W=when[:1].upper() + when[1:])
-    values = {"value": round(value, 6), "times_s": [round(float(m.times[a]), 4), round(float(m.times[b]), 4)]}
-    draft = finish(METRIC, ctx, fmt, q, tid, spec, format_number(value), values, refs, str, (when,))
-    draft.question_name = kind
-    draft.template_id = f"{kind}/numeric/{tid}"
-    return draft
+    return format_number(value)
+
+
+def _when(ctx: Ctx, spec: dict) -> str:
+    a, b = spec["frames"]
+    if (a, b) == (0, ctx.motion.n_frames - 1):
+        return "during the video"
+    return f"between {seconds(ctx.motion.times[a])} and {seconds(ctx.motion.times[b])}"
+
+
+def _slots(ctx: Ctx, spec: dict, refs) -> dict[str, str]:
+    when = _when(ctx, spec)
+    return {"o": refs[0].text if refs else "", "w": when, "W": when[:1].upper() + when[1:]}
+
+
+def _values(ctx: Ctx, spec: dict) -> dict:
+    a, b = spec["frames"]
+    return {"value": round(derive_metric(ctx.scene, ctx.motion, spec, ctx.th), 6),
+            "times_s": [round(float(ctx.motion.times[a]), 4), round(float(ctx.motion.times[b]), 4)]}
 
 
 def _big_enough(length: float, th) -> bool:
@@ -110,4 +117,9 @@ def _big_enough(length: float, th) -> bool:
     return length >= th.translation_some_m
 
 
-METRIC = QuestionType(0, "metric", "metric", ("numeric",), build_metric, derive_metric)
+METRIC = QuestionType(
+    0, "metric", "metric", ("numeric",), assets=_metric_assets, derive=derive_metric, measure=_measure,
+    templates=TEMPLATES, slots=_slots,
+    variant=lambda fmt, spec: spec["kind"], values=_values, name_of=lambda spec: spec["kind"], redraws=True,
+    fact=lambda spec, label: (spec["kind"], tuple(spec["frames"]), tuple(spec["objects"])),
+)

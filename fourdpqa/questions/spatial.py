@@ -1,23 +1,26 @@
 """Category III, 3D spatial understanding: (8) depth, (9) object-object distance, (10) multi-view depth,
-(11) multi-view object-object distance. All yes/no; every compared pair differs by a relative margin
-(``distance_compare_margin_rel``), and depth orderings must agree with the depth of the objects' visible pixels."""
+(11) multi-view object-object distance — table rows. All yes/no comparisons; every compared pair differs by a
+relative margin (``distance_compare_margin_rel``), and depth orderings must agree with the depth of the objects'
+visible pixels. A comparison is mirrored (sides swapped) to reach the wanted answer for a drawn query word."""
 
 from __future__ import annotations
 
-from itertools import permutations
+from itertools import combinations
 
 import numpy as np
 
 from fourdpqa import labels, motion, sampling
-from fourdpqa.questions.base import Ctx, Draft, QuestionType, finish, template, want_yes
+from fourdpqa.questions.base import Ctx, QuestionType, comparison_fact
 from fourdpqa.sampling import Reference
 
 
 def _visible_ids(ctx: Ctx, k: int) -> list[int]:
     m = ctx.motion
-    out = [o for o in m.object_ids if sampling.has_pose(m, o) and sampling.visible_at(ctx.scene, m, o, k, ctx.th)]
-    ctx.rng.shuffle(out)
-    return out
+    return [o for o in m.object_ids if sampling.has_pose(m, o) and sampling.visible_at(ctx.scene, m, o, k, ctx.th)]
+
+
+def _shuffled(ctx: Ctx, items: list) -> list:
+    return [items[i] for i in ctx.rng.permutation(len(items))]
 
 
 def _at(ref: Reference, k: int) -> str:
@@ -38,10 +41,8 @@ def _frame_pair(ctx: Ctx) -> tuple[int, int]:
     return (i, j) if ctx.rng.integers(2) else (j, i)
 
 
-def _orient(ctx: Ctx, lab: str, query_pool: tuple[str, str]) -> tuple[str, bool]:
-    """(query, swap): the query label and whether to swap the compared sides so the answer is the drawn yes/no."""
-    query = query_pool[int(ctx.rng.integers(2))]
-    return query, (lab == query) != want_yes(ctx.rng)
+COMPARISON = dict(queries=("less", "greater"), askable=lambda label, fmt, spec: label is not None,
+                  fact=comparison_fact, redraws=True)  # each build draws its frames
 
 
 # ------------------------------------------------------------------------------------------- (8)/(10) depth
@@ -61,58 +62,50 @@ def derive_depth(scene, m, spec, th) -> str | None:
     return lab
 
 
+def _depth_assets(ctx: Ctx, multiview: bool) -> list[dict]:
+    i, j = _frame_pair(ctx) if multiview else (int(ctx.rng.integers(ctx.motion.n_frames)),) * 2
+    vis_j = set(_visible_ids(ctx, j))
+    pairs = [(a, b) for a in _visible_ids(ctx, i) for b in vis_j if a != b and (multiview or a < b)]
+    return [{"objects": [a, b], "frames": [i, j]} for a, b in _shuffled(ctx, pairs)]
+
+
+def _depth_values(ctx: Ctx, spec: dict) -> dict:
+    m = ctx.motion
+    sides = list(zip(spec["objects"], spec["frames"], strict=True))
+    return {"camera_distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(o), f] - m.cam_pos[f])), 4)
+                                  for o, f in sides],
+            "pixel_depth_m": [round(motion.instance_depth(ctx.scene, int(m.frames[f]), o), 4) for o, f in sides]}
+
+
 DEPTH_Q = {"less": "closer to the camera than", "greater": "farther from the camera than"}
-YN_T8 = {
+TEMPLATES_T8 = {"yn": {
     "a": "In frame {k}, is {a} {q} {b}?",
     "b": "Looking at frame {k}: is {a} {q} {b}?",
     "c": "At frame {k} of the video, is {a} located {q} {b}?",
     "d": "Consider frame {k}. Is {a} {q} {b}?",
-}
-YN_T10 = {
+}}
+TEMPLATES_T10 = {"yn": {
     "a": "Is {a} {q} {b}?",
     "b": "Comparing different moments of the video: is {a} {q} {b}?",
     "c": "Across the two frames, is {a} positioned {q} {b}?",
     "d": "Taking each object at its own frame, is {a} {q} {b}?",
-}
+}}
+DEPTH_ROW = dict(derive=derive_depth, ref_frames=lambda spec: list(spec["frames"]),
+                 mirror=lambda spec: dict(spec, objects=spec["objects"][::-1], frames=spec["frames"][::-1]),
+                 phrase=lambda query, spec: {"q": DEPTH_Q[query]}, values=_depth_values, reference_system="camera",
+                 **COMPARISON)
 
-
-def _build_depth(ctx: Ctx, fmt: str, multiview: bool) -> Draft | None:
-    m = ctx.motion
-    i, j = _frame_pair(ctx) if multiview else (int(ctx.rng.integers(m.n_frames)),) * 2
-    vis_i, vis_j = _visible_ids(ctx, i), set(_visible_ids(ctx, j))
-    for a, b in permutations(vis_i, 2):
-        if b not in vis_j:
-            continue
-        lab = derive_depth(ctx.scene, m, {"objects": [a, b], "frames": [i, j]}, ctx.th)
-        if lab is None:
-            continue
-        query, swap = _orient(ctx, lab, ("less", "greater"))
-        if swap:
-            a, b, i, j = b, a, j, i
-        spec = {"objects": [a, b], "frames": [i, j], "query": query}
-        label = derive_depth(ctx.scene, m, spec, ctx.th)
-        refs = sampling.refer(ctx.scene, m, [a, b], [i, j], ctx.rng, ctx.qa.reference_mode_mix, ctx.th)
-        if refs is None or label is None:
-            continue
-        if multiview:
-            tid, q = template(ctx.rng, YN_T10, a=_at(refs[0], i), b=_at(refs[1], j), q=DEPTH_Q[query])
-        else:
-            tid, q = template(ctx.rng, YN_T8, k=i, a=_in(refs[0], i), b=_in(refs[1], i), q=DEPTH_Q[query])
-        values = {"camera_distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(o), f] - m.cam_pos[f])), 4)
-                                        for o, f in ((a, i), (b, j))],
-                  "pixel_depth_m": [round(motion.instance_depth(ctx.scene, int(m.frames[f]), o), 4) for o, f in ((a, i), (b, j))]}
-        qt = MV_DEPTH if multiview else DEPTH
-        return finish(qt, ctx, fmt, q, tid, spec, label, values, refs, str,
-                      (DEPTH_Q[query], f"frame {i}", f"frame {j}"))
-    return None
-
-
-def build_depth(ctx: Ctx, fmt: str) -> Draft | None:
-    return _build_depth(ctx, fmt, multiview=False)
-
-
-def build_mv_depth(ctx: Ctx, fmt: str) -> Draft | None:
-    return _build_depth(ctx, fmt, multiview=True)
+DEPTH = QuestionType(
+    8, "depth", "spatial", ("yn",), assets=lambda ctx, fmt: _depth_assets(ctx, False), templates=TEMPLATES_T8,
+    slots=lambda ctx, spec, refs: {"k": str(spec["frames"][0]), "a": _in(refs[0], spec["frames"][0]),
+                                   "b": _in(refs[1], spec["frames"][0])}, **DEPTH_ROW,
+)
+MV_DEPTH = QuestionType(
+    10, "multiview_depth", "spatial", ("yn",), assets=lambda ctx, fmt: _depth_assets(ctx, True),
+    templates=TEMPLATES_T10,
+    slots=lambda ctx, spec, refs: {"a": _at(refs[0], spec["frames"][0]), "b": _at(refs[1], spec["frames"][1])},
+    **DEPTH_ROW,
+)
 
 
 # --------------------------------------------------------------------------- (9)/(11) object-object distance
@@ -126,96 +119,98 @@ def derive_obj_dist(scene, m, spec, th) -> str | None:
     return labels.compare_label(d0, d1, th.distance_compare_margin_rel)
 
 
+def _pair_distances(ctx: Ctx, spec: dict) -> dict:
+    m = ctx.motion
+    return {"distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(x), f] - m.obj_pos[m.index(y), f])), 4)
+                           for (x, y), f in zip(spec["pairs"], spec["frames"], strict=True)]}
+
+
+def _mirror_pairs(spec: dict) -> dict:
+    (p, q), (i, j) = spec["pairs"], spec["frames"]
+    out = dict(spec, pairs=[q, p], frames=[j, i])
+    if spec.get("layout") == "cross":
+        out["objects"] = list(dict.fromkeys([*q, *p]))
+    elif spec.get("layout") is None:  # type 9: reference r in the middle, compared objects a and b around it
+        out["objects"] = [q[0], p[1], p[0]]
+    return out
+
+
+def _obj_dist_assets(ctx: Ctx, fmt: str) -> list[dict]:
+    k = int(ctx.rng.integers(ctx.motion.n_frames))
+    vis = _visible_ids(ctx, k)
+    triples = [(a, r, b) for r in vis for a, b in combinations([o for o in vis if o != r], 2)]
+    return [{"objects": [a, r, b], "pairs": [[a, r], [b, r]], "frames": [k, k]} for a, r, b in _shuffled(ctx, triples)]
+
+
 OBJ_Q = {"less": "closer to", "greater": "farther from"}
-YN_T9 = {
+DIST_Q = {"less": "smaller", "greater": "greater"}
+PAIR_Q = {"less": "closer together", "greater": "farther apart"}
+TEMPLATES_T9 = {"yn": {
     "a": "In frame {k}, is {a} {q} {r} than {b} is?",
     "b": "Looking at frame {k}: is {a} {q} {r} than {b} is?",
     "c": "At frame {k}, is the distance from {a} to {r} {q2} than the distance from {b} to {r}?",
     "d": "Consider frame {k}. In 3D, is {a} {q} {r} than {b} is?",
-}
-DIST_Q = {"less": "smaller", "greater": "greater"}
-PAIR_Q = {"less": "closer together", "greater": "farther apart"}
-YN_T11_SAME = {
-    "a": "Are {a} and {b} {q} in frame {i} than in frame {j}?",
-    "b": "Comparing frame {i} with frame {j}: are {a} and {b} {q} in frame {i}?",
-    "c": "Are {a} and {b} {q} at frame {i} than they are at frame {j}?",
-    "d": "Relative to frame {j}, are {a} and {b} {q} in frame {i}?",
-}
-YN_T11_CROSS = {
-    "a": "Is the distance between {a} and {b} in frame {i} {q} than the distance between {c} and {d} in frame {j}?",
-    "b": "Compare frame {i} with frame {j}: is {a} to {b} (frame {i}) a {q} distance than {c} to {d} (frame {j})?",
-    "c": "Is the gap between {a} and {b} at frame {i} {q} than the gap between {c} and {d} at frame {j}?",
-    "d": "In 3D, is the distance from {a} to {b} in frame {i} {q} than that from {c} to {d} in frame {j}?",
-}
+}}
+
+OBJ_DIST = QuestionType(
+    9, "object_object_distance", "spatial", ("yn",), assets=_obj_dist_assets, derive=derive_obj_dist,
+    templates=TEMPLATES_T9, ref_frames=lambda spec: [spec["frames"][0]] * 3, mirror=_mirror_pairs,
+    slots=lambda ctx, spec, refs: {"k": str(spec["frames"][0]),
+                                   **{n: _in(r, spec["frames"][0]) for n, r in zip("arb", refs, strict=True)}},
+    phrase=lambda query, spec: {"q": OBJ_Q[query], "q2": DIST_Q[query]}, values=_pair_distances, **COMPARISON,
+)
 
 
-def build_obj_dist(ctx: Ctx, fmt: str) -> Draft | None:
-    m = ctx.motion
-    k = int(ctx.rng.integers(m.n_frames))
-    for r, a, b in permutations(_visible_ids(ctx, k), 3):
-        lab = derive_obj_dist(ctx.scene, m, {"pairs": [[a, r], [b, r]], "frames": [k, k]}, ctx.th)
-        if lab is None:
-            continue
-        query, swap = _orient(ctx, lab, ("less", "greater"))
-        if swap:
-            a, b = b, a
-        spec = {"objects": [a, r, b], "pairs": [[a, r], [b, r]], "frames": [k, k], "query": query}
-        refs = sampling.refer(ctx.scene, m, [a, r, b], [k, k, k], ctx.rng, ctx.qa.reference_mode_mix, ctx.th)
-        if refs is None:
-            continue
-        label = derive_obj_dist(ctx.scene, m, spec, ctx.th)
-        tid, q = template(ctx.rng, YN_T9, k=k, a=_in(refs[0], k), r=_in(refs[1], k), b=_in(refs[2], k), q=OBJ_Q[query],
-                          q2=DIST_Q[query])
-        values = {"distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(x), k] - m.obj_pos[m.index(r), k])), 4) for x in (a, b)]}
-        slot = DIST_Q[query] if tid == "c" else OBJ_Q[query]
-        return finish(OBJ_DIST, ctx, fmt, q, tid, spec, label, values, refs, str, (slot, f"frame {k}"))
-    return None
-
-
-def build_mv_obj_dist(ctx: Ctx, fmt: str) -> Draft | None:
-    m = ctx.motion
+def _mv_obj_dist_assets(ctx: Ctx, fmt: str) -> list[dict]:
+    """The same pair at two frames ("are they closer together in frame i than in frame j?") or two different
+    pairs, one per frame; one layout per clip, drawn."""
     i, j = _frame_pair(ctx)
-    vis_i, vis_j = _visible_ids(ctx, i), set(_visible_ids(ctx, j))
-    same = bool(ctx.rng.integers(2))
-    both = [o for o in vis_i if o in vis_j]
-    groups = ([(a, b, a, b) for a, b in permutations(both, 2) if a < b] if same else
-              [(a, b, c, d) for a, b in permutations(vis_i, 2) for c, d in permutations(vis_j, 2)
-               if a < b and c < d and {a, b} != {c, d}])
-    for a, b, c, d in groups:
-        lab = derive_obj_dist(ctx.scene, m, {"pairs": [[a, b], [c, d]], "frames": [i, j]}, ctx.th)
-        if lab is None:
-            continue
-        query, swap = _orient(ctx, lab, ("less", "greater"))
-        if swap:
-            a, b, c, d, i, j = c, d, a, b, j, i
-        spec = {"pairs": [[a, b], [c, d]], "frames": [i, j], "query": query}
-        label = derive_obj_dist(ctx.scene, m, spec, ctx.th)
-        if same:
-            spec["objects"] = [a, b]
-            refs = sampling.refer(ctx.scene, m, [a, b], [i, i], ctx.rng, ctx.qa.reference_mode_mix, ctx.th)
-            if refs is None:
-                continue
-            tid, q = template(ctx.rng, YN_T11_SAME, a=refs[0].text, b=refs[1].text, i=i, j=j, q=PAIR_Q[query])
-            tid, slot = "same-" + tid, PAIR_Q[query]
-        else:
-            ids = list(dict.fromkeys([a, b, c, d]))
-            spec["objects"] = ids
-            frames = [i if o in (a, b) else j for o in ids]
-            # frame-anchored references (pixel, circle) would name one frame while the pair is asked in another
-            mix = {k: v for k, v in ctx.qa.reference_mode_mix.items() if k in ("caption", "box_mark")}
-            refs = sampling.refer(ctx.scene, m, ids, frames, ctx.rng, mix or {"caption": 1.0}, ctx.th)
-            if refs is None:
-                continue
-            by_id = {r.object_id: r.text for r in refs}
-            tid, q = template(ctx.rng, YN_T11_CROSS, a=by_id[a], b=by_id[b], c=by_id[c], d=by_id[d], i=i, j=j, q=DIST_Q[query])
-            tid, slot = "cross-" + tid, DIST_Q[query]
-        values = {"distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(x), f] - m.obj_pos[m.index(y), f])), 4)
-                                 for (x, y), f in (((a, b), i), ((c, d), j))]}
-        return finish(MV_OBJ_DIST, ctx, fmt, q, tid, spec, label, values, refs, str, (slot, f"frame {i}", f"frame {j}"))
-    return None
+    vis_i, vis_j = _visible_ids(ctx, i), _visible_ids(ctx, j)
+    if ctx.rng.integers(2):
+        both = [o for o in vis_i if o in vis_j]
+        return [{"objects": [a, b], "pairs": [[a, b], [a, b]], "frames": [i, j], "layout": "same"}
+                for a, b in _shuffled(ctx, list(combinations(both, 2)))]
+    groups = [(p, q) for p in combinations(vis_i, 2) for q in combinations(vis_j, 2) if set(p) != set(q)]
+    return [{"objects": list(dict.fromkeys([*p, *q])), "pairs": [list(p), list(q)], "frames": [i, j], "layout": "cross"}
+            for p, q in _shuffled(ctx, groups)]
 
 
-DEPTH = QuestionType(8, "depth", "spatial", ("yn",), build_depth, derive_depth, reference_system="camera")
-OBJ_DIST = QuestionType(9, "object_object_distance", "spatial", ("yn",), build_obj_dist, derive_obj_dist)
-MV_DEPTH = QuestionType(10, "multiview_depth", "spatial", ("yn",), build_mv_depth, derive_depth, reference_system="camera")
-MV_OBJ_DIST = QuestionType(11, "multiview_object_distance", "spatial", ("yn",), build_mv_obj_dist, derive_obj_dist)
+def _mv_ref_frames(spec: dict) -> list[int | None]:
+    (p, _), (i, j) = spec["pairs"], spec["frames"]
+    if spec["layout"] == "same":
+        return [i, i]
+    return [i if o in p else j for o in spec["objects"]]
+
+
+def _mv_slots(ctx: Ctx, spec: dict, refs) -> dict[str, str]:
+    i, j = (str(f) for f in spec["frames"])
+    by_id = {r.object_id: r.text for r in refs}
+    (a, b), (c, d) = spec["pairs"]
+    return {"a": by_id[a], "b": by_id[b], "c": by_id[c], "d": by_id[d], "i": i, "j": j}
+
+
+TEMPLATES_T11 = {
+    "yn_same": {
+        "a": "Are {a} and {b} {q} in frame {i} than in frame {j}?",
+        "b": "Comparing frame {i} with frame {j}: are {a} and {b} {q} in frame {i}?",
+        "c": "Are {a} and {b} {q} at frame {i} than they are at frame {j}?",
+        "d": "Relative to frame {j}, are {a} and {b} {q} in frame {i}?",
+    },
+    "yn_cross": {
+        "a": "Is the distance between {a} and {b} in frame {i} {q} than the distance between {c} and {d} in frame {j}?",
+        "b": "Compare frame {i} with frame {j}: is {a} to {b} (frame {i}) a {q} distance than {c} to {d} (frame {j})?",
+        "c": "Is the gap between {a} and {b} at frame {i} {q} than the gap between {c} and {d} at frame {j}?",
+        "d": "In 3D, is the distance from {a} to {b} in frame {i} {q} than that from {c} to {d} in frame {j}?",
+    },
+}
+
+MV_OBJ_DIST = QuestionType(
+    11, "multiview_object_distance", "spatial", ("yn",), assets=_mv_obj_dist_assets, derive=derive_obj_dist,
+    templates=TEMPLATES_T11, ref_frames=_mv_ref_frames, mirror=_mirror_pairs, slots=_mv_slots,
+    variant=lambda fmt, spec: f"yn_{spec['layout']}",
+    # frame-anchored references (pixel, circle) would name one frame while the other pair is asked in another
+    ref_modes=lambda ctx, spec: ctx.qa.reference_mode_mix if spec["layout"] == "same" else (
+        {k: v for k, v in ctx.qa.reference_mode_mix.items() if k in ("caption", "box_mark")} or {"caption": 1.0}),
+    phrase=lambda query, spec: {"q": (PAIR_Q if spec["layout"] == "same" else DIST_Q)[query]},
+    values=_pair_distances, **COMPARISON,
+)

@@ -20,6 +20,7 @@ from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.motion import clip_motion, summarise
 from fourdpqa.params import Params
 from fourdpqa.phrasing import Phraser
+from fourdpqa.qa_tracks import stored_tracks
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
 from fourdpqa.sampling import clip_windows
@@ -56,12 +57,14 @@ def measurements_path(params: Params, video_id: str) -> Path:
 def generate_records(params: Params, video_id: str, measurements: dict | None = None) -> list[dict]:
     """All QA records of one video (before phrasing); fills ``measurements`` (if given) with the per-clip
     :func:`fourdpqa.motion.summarise` output, keyed by clip id."""
-    scene = read_scene(layout.of(params).scene(video_id), with_rgb=False)
+    where = layout.of(params)
+    scene = read_scene(where.scene(video_id), with_rgb=False)
     qa = params.qa_for(scene.meta.source, scene.meta.fps)
     th = params.thresholds_for(scene.meta.source)
     seed = params.base.seed
     windows = clip_windows(scene.meta.n_frames, qa.clip_frames, qa.clip_stride, qa.clips_per_video,
-                           rng(seed, "qa-clips", video_id))
+                           rng(seed, "qa-clips", video_id), qa.clip_max_overlap)
+    tracks = stored_tracks(where.tracks, scene) if {12, 13} & set(qa.question_types or (12, 13)) else None
     times = scene.cameras["time_s"].to_numpy()
     records: list[dict] = []
     for c, frames in enumerate(windows):
@@ -71,7 +74,8 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
             measurements[clip_id] = {"clip_frames": frames.tolist(), **summarise(m)}
         dt = float(times[frames[-1]] - times[frames[0]])
         fps = (len(frames) - 1) / dt if dt > 0 else scene.meta.fps
-        ctx = Ctx(scene, m, th, qa, rng(seed, "qa", clip_id), depth_tolerance=params.tracks.depth_tolerance)
+        ctx = Ctx(scene, m, th, qa, rng(seed, "qa", clip_id), depth_tolerance=params.tracks.depth_tolerance,
+                  tracks=tracks)
         counts: Counter[int] = Counter()
         for d in generate_clip(ctx):
             n = counts[d.question_type]

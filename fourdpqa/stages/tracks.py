@@ -27,13 +27,17 @@ def outputs(params: Params, video_id: str) -> list[Path]:
 
 def tracks_one(job: Job) -> Path:
     """Sample queries, compute tracks, write the npz (schema-checked) and the overlay picture; returns the npz path."""
+    from fourdpqa.qa_tracks import merge_queries, qa_queries
     from fourdpqa.scene import read_scene
     from fourdpqa.tracks import compute_tracks, sample_queries, save_tracks
     from fourdpqa.viz_tracks import overlay_image, write_png
 
     params, video_id, where = job.params, job.item, job.where
     scene = read_scene(where.scene(video_id))
-    queries, _ = sample_queries(scene, params.tracks, seeding.rng(params.base.seed, "tracks", video_id))
+    rng = seeding.rng(params.base.seed, "tracks", video_id)
+    queries, _ = sample_queries(scene, params.tracks, rng)
+    if params.tracks.qa_queries_every:  # the pixels tracking questions ask about, so QA reads them from here
+        queries = merge_queries(queries, qa_queries(scene, params.tracks.qa_queries_every, rng))
     if len(queries) == 0:
         raise ValueError(f"video {video_id!r}: no visible pixel with valid depth to query")
     tracks = compute_tracks(scene, queries, device=params.base.device, chunk_points=params.tracks.chunk_points,

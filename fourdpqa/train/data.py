@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from fourdpqa.vlm.processor import read_video
+from fourdpqa.frames import read_video
 
 DEFAULT_EXPORT = "dataset/exports/train_conversations.jsonl"  # relative to the data root
 TRAIN_TABLE = "dataset/train.parquet"  # relative to the data root; used when no export exists

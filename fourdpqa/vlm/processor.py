@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fourdpqa.frames import load_frame, read_video, uniform_indices
+from fourdpqa.frames import load_frame, uniform_indices
 from fourdpqa.vlm.tokenizer import IM_END, IM_START, SYSTEM_PROMPT, VIDEO_PAD, VISION_END, VISION_START
 
 IGNORE_INDEX = -100  # label value the causal-LM loss skips

@@ -4,7 +4,7 @@ against the independent per-pixel reference, colours and amodal counts against t
 from __future__ import annotations
 
 import numpy as np
-from helpers.benchmark_scripts import load_benchmark
+from tests.helpers.benchmark_scripts import load_benchmark
 
 from fourdpqa.params import GenerateParams
 from fourdpqa.sources import procedural as P

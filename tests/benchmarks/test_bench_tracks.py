@@ -4,9 +4,9 @@ independent per-point loop, so the benchmark's speed-up and max-difference lines
 from __future__ import annotations
 
 import numpy as np
-from helpers.benchmark_scripts import load_benchmark
-from helpers.track_reference import reference_tracks
-from helpers.track_scenes import random_scene
+from tests.helpers.benchmark_scripts import load_benchmark
+from tests.helpers.track_reference import reference_tracks
+from tests.helpers.track_scenes import random_scene
 
 from fourdpqa.params import TracksParams
 from fourdpqa.tracks import compute_tracks, sample_queries

@@ -25,7 +25,7 @@ def write_params(root: Path) -> Path:
     data = root / "data"
     params = {
         "base": {"data_root": str(data), "allowed_roots": [str(data)]},
-        "generate": {"n_videos": 6, "n_frames": 10, "width": 32, "height": 32, "max_objects": 3},
+        "generate": {"n_videos": 10, "n_frames": 10, "width": 32, "height": 32, "max_objects": 3},
         "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
         "qa": {"clip_frames": 8, "clips_per_video": 2, "out_width": 32, "out_height": 32},
         "assemble": {"train_size": 120, "benchmark_size": 40, "benchmark_video_share": 0.4},
@@ -40,7 +40,7 @@ def qa_root(tmp_path_factory) -> Path:
     """A data root with generated, standardized scenes and their QA tables (shared, read-only)."""
     root = tmp_path_factory.mktemp("pipeline")
     params = write_params(root)
-    for stage in ("generate", "standardize", "qa"):
+    for stage in ("generate", "standardize", "tracks", "qa"):  # tracking questions read the stored tracks
         assert main([stage, "--params", str(params)]) == 0
     return root
 
@@ -106,17 +106,16 @@ def test_dagster_assembly_refuses_a_wrong_benchmark_answer(work: Path):
     assert dg.materialize([assembled_dataset], resources=resources, instance=dg.DagsterInstance.ephemeral()).success
     bench = pl.read_parquet(data / "dataset" / "benchmark.parquet")
     before = (data / "dataset" / "benchmark.parquet").read_bytes()
-    # swap the answer keys of two questions of one group: balance is unchanged, both answers are now wrong
-    pair = next(g for _, g in bench.group_by("question_name", "answer_format", maintain_order=True) if g["answer"].n_unique() > 1)
-    one = pair.row(0, named=True)
-    two = pair.filter(pl.col("answer") != one["answer"]).row(0, named=True)
-    for victim, other in ((one, two), (two, one)):
-        qa_path = data / "qa" / f"{victim['video_id']}.parquet"
+    # flip every yes/no answer of one question type in the benchmark videos' QA tables: the balance is unchanged
+    # (each query word still has as many yes as no), so the selection takes such rows again, now all wrong
+    name = bench.filter(pl.col("answer_format") == "yn")["question_name"][0]
+    flipped = pl.when((pl.col("question_name") == name) & (pl.col("answer_format") == "yn"))
+    for vid in bench["video_id"].unique().to_list():
+        qa_path = data / "qa" / f"{vid}.parquet"
         qa = pl.read_parquet(qa_path)
-        qa = qa.with_columns(answer=pl.when(pl.col("id") == victim["id"]).then(pl.lit(other["answer"])).otherwise(pl.col("answer")))
-        if victim["answer_format"] == "mc":
-            qa = qa.with_columns(answer_text=pl.when(pl.col("id") == victim["id"])
-                                 .then(pl.col("options").list.get("ABCD".index(other["answer"]))).otherwise(pl.col("answer_text")))
+        qa = qa.with_columns(answer=flipped.then(pl.col("answer").replace({"yes": "no", "no": "yes"})).otherwise(pl.col("answer")),
+                             answer_text=flipped.then(pl.col("answer_text").replace({"yes": "no", "no": "yes"}))
+                             .otherwise(pl.col("answer_text")))
         write_parquet(qa_path, qa)
     result = dg.materialize([assembled_dataset], resources=resources, instance=dg.DagsterInstance.ephemeral(),
                             raise_on_error=False)

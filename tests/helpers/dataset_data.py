@@ -66,8 +66,11 @@ def make_records(video_id: str, per_type: int = 8, seed: int = 0) -> list[dict]:
                             clip_id=clip_id, clip_frames=list(range(N_FRAMES)), fps=8.0, question_type=qtype,
                             question_name=QUESTION_NAMES[qtype], category=CATEGORY[qtype],
                             reference_mode=["caption", "circle", "pixel", "box_mark"][q % 4],
-                            question=" ".join(rng.choice(WORDS, 8)) + "?", label="", measurement="{}",
-                            threshold="{}", marks="[]", object_ids=[1], template_id=f"t{qtype}", seed=i, phrased=False)
+                            question=" ".join(rng.choice(WORDS, 8)) + "?", label="",
+                            # one fact per row (its own object id); yes/no rows share one query word
+                            measurement=json.dumps({"spec": {"objects": [1 + q + per_type * clip], "query": "q"}}),
+                            threshold="{}", marks="[]", object_ids=[1 + q + per_type * clip], template_id=f"t{qtype}",
+                            seed=i, phrased=False)
                 if base["reference_mode"] == "circle":
                     base["marks"] = json.dumps([{"kind": "circle", "frame": 0, "xy": [0.5, 0.5], "label": "1"}])
                 if base["reference_mode"] == "box_mark":
@@ -140,5 +143,5 @@ def small_params(root: Path, **assemble):
     return Params.model_validate({
         "base": {"data_root": str(root), "allowed_roots": [str(root)]},
         "qa": {"out_width": 48, "out_height": 40},
-        "assemble": {"train_size": 300, "benchmark_size": 100, **assemble},
+        "assemble": {"train_size": 300, "benchmark_size": 100, "benchmark_video_share": 0.25, **assemble},
     })

@@ -33,14 +33,29 @@ def cam_track(eye0, target_offset=(6.0, 0.0, -1.0), velocity=(0.0, 0.0, 0.0), ya
 
 
 def build_scene(cams: np.ndarray, objects: list[tuple[tuple, np.ndarray]], captions: list[str] | None = None,
-                width: int = 64, height: int = 48, video_id: str = "toy_00001"):
+                width: int = 64, height: int = 48, video_id: str = "toy_00001", categories: list[str] | None = None):
+    """A rendered toy scene; objects are boxes of category "box" unless ``categories`` names them."""
+    import polars as pl
+
     boxes = [Box(object_id=i + 1, size=size, world_from_object=poses) for i, (size, poses) in enumerate(objects)]
     scene = make_scene(cams, boxes, width=width, height=height, f=0.8 * width, video_id=video_id)
     if captions:
-        import polars as pl
-
         scene.objects = scene.objects.with_columns(pl.Series("caption", captions))
+    if categories:
+        scene.objects = scene.objects.with_columns(pl.Series("category", categories))
     return scene
+
+
+def stored_tracks_of(scene, seed: int = 0):
+    """The tracks the tracks stage would store for ``scene`` (Kubric-style sample + the QA queries)."""
+    from fourdpqa.params import TracksParams
+    from fourdpqa.qa_tracks import merge_queries, qa_queries
+    from fourdpqa.tracks import compute_tracks, sample_queries
+
+    rng = np.random.default_rng(seed)
+    queries, _ = sample_queries(scene, TracksParams(sampling_stride=2), rng)
+    queries = merge_queries(queries, qa_queries(scene, 2, rng))
+    return compute_tracks(scene, queries, device="cpu")
 
 
 @pytest.fixture

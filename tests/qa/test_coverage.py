@@ -1,5 +1,5 @@
-"""A small procedural run (generate -> standardize -> qa) produces every question type, answer format and reference
-mode, both labels of every binary type, and answers the oracle re-derives from the scenes on disk."""
+"""A small procedural run (generate -> standardize -> tracks -> qa) produces every question type, answer format and
+reference mode, both labels of every binary type, and answers the oracle re-derives from the scenes on disk."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from fourdpqa.oracle import oracle_answer
 from fourdpqa.params import BaseParams, GenerateParams, LabelThresholds, Params, QAParams, SourceSpec, StandardizeParams
 from fourdpqa.scene import read_scene
-from fourdpqa.stages import generate, qa, standardize
+from fourdpqa.stages import generate, qa, standardize, tracks
 from schemas.qa import validate_qa
 
 
@@ -17,7 +17,7 @@ from schemas.qa import validate_qa
 def test_small_procedural_run_covers_everything(tmp_path):
     # 8 tiny videos must cover every label: the seed is re-picked when the generator's draws change
     p = Params(
-        base=BaseParams(data_root=str(tmp_path), seed=6, allowed_roots=[str(tmp_path)], device="cpu"),
+        base=BaseParams(data_root=str(tmp_path), seed=7, allowed_roots=[str(tmp_path)], device="cpu"),
         generate=GenerateParams(n_videos=8, n_frames=16, width=64, height=64),
         standardize=StandardizeParams(sources=[SourceSpec(name="procedural", kind="kubric", root=str(tmp_path / "raw" / "procedural"))]),
         qa=QAParams(clip_frames=16, clips_per_video=1, questions_per_clip=40,
@@ -25,6 +25,7 @@ def test_small_procedural_run_covers_everything(tmp_path):
     )
     assert not generate.run(p, None).quarantined
     assert not standardize.run(p, None).quarantined
+    assert not tracks.run(p, None).quarantined  # tracking questions read the stored tracks
     report = qa.run(p, None)
     assert not report.quarantined and len(report.done) == 8
     df = validate_qa(pl.concat([pl.read_parquet(f) for f in sorted((tmp_path / "qa").glob("*.parquet"))]))
@@ -32,7 +33,7 @@ def test_small_procedural_run_covers_everything(tmp_path):
     assert set(df["answer_format"]) == {"mc", "yn", "free", "trajectory", "numeric"}
     assert set(df["reference_mode"]) == {"caption", "pixel", "circle", "box_mark", "none"}
     labels = {t: set(df.filter(pl.col("question_type") == t)["label"]) for t in range(1, 12)}
-    assert labels[3] == {"clockwise", "counter-clockwise"}
+    assert labels[3] == {"clockwise", "counter-clockwise", "none"}
     for t in (8, 9, 10, 11):
         assert labels[t] == {"greater", "less"}
     assert {"increasing", "decreasing", "constant"} <= labels[2] | labels[7]

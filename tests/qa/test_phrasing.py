@@ -8,7 +8,7 @@ import json
 from fourdpqa.params import PhrasingParams
 from fourdpqa.paraphrase_check import slots_kept
 from fourdpqa.phrasing import Phraser
-from helpers.llm_mock import ScriptedModel
+from tests.helpers.llm_mock import ScriptedModel
 
 Q = "In frame 3, is the red car closer to the camera than object 2 (boxed in frame 0)?"
 SLOTS = ["the red car", "object 2 (boxed in frame 0)", "closer to the camera than", "frame 3"]

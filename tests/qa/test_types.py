@@ -1,5 +1,6 @@
 """Every question type on scenes with known motion: the generated answer equals the truth computed here from the
-analytic trajectories, MC options hold exactly one correct answer, referenced objects are visible where referenced."""
+analytic trajectories, MC options hold exactly one correct answer, referenced objects are visible where referenced,
+yes/no facts are asked in both polarities."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from fourdpqa.questions.camera import describe_camera
 from fourdpqa.sampling import visible_at, visible_throughout
 from fourdpqa.seeding import rng as rng_for
 from schemas.qa import LETTERS
-from tests.qa.conftest import N_T, build_scene, cam_track, obj_track
+from tests.qa.conftest import N_T, build_scene, cam_track, obj_track, stored_tracks_of
 
 TH = LabelThresholds(min_object_pixels=4)
 CAM = np.array([0.0, 0.0, 1.5])
@@ -29,6 +30,7 @@ OBJS = {
     3: ((5.0, 0.0, 0.3), (0.2, 0.0, 0.0), 0.0, 0.0, (0.6, 0.6, 0.6)),  # faces +x, drives away from the camera
 }
 CAPTIONS = ["red car", "blue box", "green cart"]
+CATEGORIES = ["car", "box", "person"]
 
 
 def pos(oid: int, k: int) -> np.ndarray:
@@ -44,16 +46,20 @@ def path(oid: int) -> float:
 def rich():
     cams = cam_track(CAM, velocity=(0, 0, 0))
     objs = [(size, obj_track(start, vel, yaw0, rate)) for start, vel, yaw0, rate, size in OBJS.values()]
-    return build_scene(cams, objs, captions=CAPTIONS)
+    return build_scene(cams, objs, captions=CAPTIONS, categories=CATEGORIES)
 
 
 def drafts_of(scene, qtype: int, n: int = 40, seed: int = 0) -> list[Draft]:
     qa = QAParams(clip_frames=N_T, questions_per_clip=n, question_types=[qtype], thresholds={"default": TH})
     m = clip_motion(scene, np.arange(N_T))
-    out = generate_clip(Ctx(scene, m, TH, qa, rng_for(seed, f"t{qtype}")))
+    tracks = stored_tracks_of(scene) if qtype in (12, 13) else None
+    out = generate_clip(Ctx(scene, m, TH, qa, rng_for(seed, f"t{qtype}"), tracks=tracks))
     assert out, f"type {qtype}: no question generated"
     for d in out:
         check_common(scene, m, d)
+    yn = [d for d in out if d.answer_format == "yn"]
+    if yn and qtype in (1, 2, 6, 7, 8, 9, 10, 11):  # every fact asked yes/no is asked in both polarities
+        assert {d.answer for d in yn} == {"yes", "no"}
     return out
 
 
@@ -92,7 +98,7 @@ def yes(flag: bool) -> str:
 
 
 def test_type1_camera_forward():
-    cams = cam_track(CAM, velocity=0.25 * np.array([6.0, 0, -1.0]) / np.hypot(6, 1))  # dolly along the optical axis
+    cams = cam_track(CAM, velocity=(0.25, 0, 0))  # dolly along the level viewing direction
     objs = [((1, 1, 1), obj_track((14, 1.5, 0.5))), ((1, 1, 1), obj_track((15, -1.5, 0.5)))]
     scene = build_scene(cams, objs, captions=["a", "b"])
     ds = drafts_of(scene, 1)
@@ -132,10 +138,17 @@ def test_type2_camera_object_distance(rich):
 
 
 def test_type3_rotation(rich):
-    for d in drafts_of(rich, 3):
-        assert d.object_ids == [2] and d.label == "counter-clockwise"  # yaw rate > 0 = CCW from above
+    ds = drafts_of(rich, 3, n=60)
+    for d in ds:
+        truth = "counter-clockwise" if d.object_ids == [2] else "none"  # yaw rate > 0 = CCW from above
+        assert d.label == truth
         if d.answer_format == "yn":
-            assert d.answer == yes(d.spec["query"] == "counter-clockwise")
+            assert d.answer == yes(d.spec["query"] == truth)
+        else:  # free-form asks the sense of a rotating object only
+            assert d.object_ids == [2]
+    # the non-rotating objects are asked either sense and answer no: each query word is answered yes and no
+    answers = {(d.spec["query"], d.answer) for d in ds if d.answer_format == "yn"}
+    assert {("counter-clockwise", "yes"), ("counter-clockwise", "no"), ("clockwise", "no")} <= answers
 
 
 def test_type4_direction(rich):
@@ -149,24 +162,36 @@ def test_type4_direction(rich):
 def test_type5_agent(rich):
     for d in drafts_of(rich, 5, n=60):
         oid = d.object_ids[0]
+        assert oid in (1, 3)  # the car and the person; object 2 is a box, not an agent
         if d.spec["aspect"] == "move":
-            assert oid in (1, 3) and d.label == "forward"  # both drive along their own +x
+            assert d.label == "forward"  # both drive along their own +x
         else:
-            assert d.label == {1: "straight", 2: "left", 3: "straight"}[oid]
+            assert d.label == "straight"
         if d.answer_format == "yn":
             assert d.answer == yes(d.spec["query"] == d.label)
 
 
 def test_type6_moved_distance(rich):
     ds = drafts_of(rich, 6, n=40)
-    assert {d.answer_format for d in ds} == {"mc", "yn"}
+    assert {d.answer_format for d in ds} == {"yn"}  # three objects: too few for an MC of four objects
     for d in ds:
-        if d.answer_format == "mc":
-            assert d.label == "obj:3"  # 1.8 m vs 1.08 m vs 0 m
-        else:
-            a, b = d.spec["objects"]
-            longer = path(a) > path(b)
-            assert d.answer == yes(longer if d.spec["query"] == "greater" else not longer)
+        a, b = d.spec["objects"]
+        longer = path(a) > path(b)
+        assert d.answer == yes(longer if d.spec["query"] == "greater" else not longer)
+
+
+def test_type6_moved_distance_mc_offers_only_objects():
+    """Four objects (1.8, 1.08, 0.45, 0 m): every option names one of them, the longest path is the answer."""
+    cams = cam_track(CAM, velocity=(0, 0, 0))
+    objs = [((0.6, 0.6, 0.6), obj_track((x, y, 0.3), (0.0, v, 0.0)))
+            for x, y, v in ((7, -3, 0.0), (7, -1.5, 0.05), (9, 1.0, -0.12), (11, 3.5, -0.2))]
+    scene = build_scene(cams, objs, captions=["red box", "blue box", "green box", "white box"])
+    mc = [d for d in drafts_of(scene, 6, n=40) if d.answer_format == "mc"]
+    assert mc
+    for d in mc:
+        assert d.label == "obj:4" and sorted(d.spec["option_labels"]) == ["obj:1", "obj:2", "obj:3", "obj:4"]
+        names = {r.object_id: r.text[:1].upper() + r.text[1:] for r in d.refs}
+        assert sorted(d.options) == sorted(names.values()) and d.answer_text == names[4]
 
 
 def test_type7_object_object_distance_change(rich):
@@ -242,3 +267,19 @@ def test_metric_questions(rich):
         assert float(d.answer) == pytest.approx(expected, abs=0.006)
         if (a, b) != (0, N_T - 1):
             assert f"between {a / 10:g} s and {b / 10:g} s" in d.question.lower()
+
+
+@pytest.mark.parametrize("label", ["forward+down", "backward+left+pan right", "forward+left+up+tilt down"])
+def test_camera_mc_options_are_a_symmetric_set_of_sign_patterns(label):
+    """Multi-component camera options keep the truth's axes and flip signs so that no option is special: every
+    option differs from the other three in the same numbers of components (the truth is not their centre)."""
+    from fourdpqa.questions.camera import camera_distractors
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        options = [label, *camera_distractors(label, {}, rng)]
+        axes = [sorted(labels.camera_axis_of(c) for c in labels.camera_components(o)) for o in options]
+        assert all(a == axes[0] for a in axes) and len(set(options)) == 4
+        comps = [set(labels.camera_components(o)) for o in options]
+        profile = [sorted(len(c - d) for d in comps if d is not c) for c in comps]
+        assert all(p == profile[0] for p in profile), options

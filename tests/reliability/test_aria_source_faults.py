@@ -18,7 +18,7 @@ from fourdpqa.params import load_params
 from fourdpqa.scene import read_scene
 from fourdpqa.stages import standardize
 from fourdpqa.stages.protocol import StageFailed
-from helpers.hot3d_fixture import PHONE, make_sequence
+from tests.helpers.hot3d_fixture import PHONE, make_sequence
 
 DATA = Path(__file__).parents[1] / "data"
 ADT_SAMPLE = DATA / "adt" / "aria_digital_twin_test_data"

@@ -27,7 +27,7 @@ def _params(root: Path) -> Params:
         base=BaseParams(data_root=str(data), allowed_roots=[str(data)], device="cpu"),
         generate=GenerateParams(n_videos=3, n_frames=8, width=48, height=48, max_objects=3),
         standardize=StandardizeParams(sources=[SourceSpec(name="procedural", kind="kubric", root=str(data / "raw/procedural"))]),
-        qa=QAParams(clip_frames=8, clips_per_video=1, questions_per_clip=12),
+        qa=QAParams(clip_frames=8, clips_per_video=1, questions_per_clip=30),  # enough slots for MC questions
     )
 
 

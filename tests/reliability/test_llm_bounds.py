@@ -14,7 +14,7 @@ from fourdpqa.params import LLMCallParams, PhrasingParams
 from fourdpqa.phrasing import Phraser
 from fourdpqa.predictors.api import FALLBACK_ANSWER, ApiPredictor
 from fourdpqa.predictors.base import Sample
-from helpers.llm_mock import FailingEndpoint, ScriptedModel
+from tests.helpers.llm_mock import FailingEndpoint, ScriptedModel
 
 N = 12
 FRAMES = [np.full((16, 16, 3), 30 * i, np.uint8) for i in range(4)]

@@ -15,7 +15,7 @@ TRACKS = textwrap.dedent("""
     import json, sys, numpy as np, torch
     torch.set_num_threads(1)
     sys.path.insert(0, "tests")
-    from helpers.track_scenes import random_scene
+    from tests.helpers.track_scenes import random_scene
     from fourdpqa import track_kernels
     from fourdpqa.tracks import Queries, compute_tracks
     if "{backend}" == "torch":  # the batched torch code CUDA runs, here on CPU

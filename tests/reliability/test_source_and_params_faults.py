@@ -11,7 +11,7 @@ import yaml
 from fourdpqa.params import ParamsError, load_params
 from fourdpqa.scene import read_scene
 from fourdpqa.stages import standardize
-from helpers.vkitti2_fixture import make_fixture
+from tests.helpers.vkitti2_fixture import make_fixture
 
 SCENES = ["Scene01", "Scene02", "Scene06"]
 BAD = "vkitti2_Scene02_clone_cam0"

@@ -22,7 +22,7 @@ import polars as pl
 
 from fourdpqa.params import BaseParams, LabelThresholds, Params, QAParams, SourceSpec, StandardizeParams, TracksParams
 from fourdpqa.stages import qa, standardize, tracks
-from helpers.hot3d_fixture import make_sequence
+from tests.helpers.hot3d_fixture import make_sequence
 
 INDOOR = LabelThresholds(translation_none_m=0.03, translation_some_m=0.1, rotation_none_deg=3.0, rotation_some_deg=10.0)
 VIDEO = "hot3d_P0003_c701bd11"

@@ -23,7 +23,7 @@ from fourdpqa.sources.hot3d import load_sequence, read_sequence
 from fourdpqa.sources.hot3d_frames import nearest
 from fourdpqa.sources.hot3d_scene import load_meshes
 from fourdpqa.sources.raster import rasterize
-from helpers.hot3d_fixture import PHONE, make_sequence
+from tests.helpers.hot3d_fixture import PHONE, make_sequence
 
 ROOT = Path(__file__).parents[1] / "data" / "hot3d"
 WIN = 256  # pinhole window (pixels) around the phone

@@ -128,7 +128,7 @@ def test_broken_inputs_raise_scene_error_naming_video_and_file(tmp_path: Path, n
 def test_real_kubric_writer_output(tmp_path: Path, variant: str) -> None:
     """A worker directory as the kubric repo's writers produce it (pypng PNGs, imageio/tifffile TIFFs, sorted
     indent-4 JSON, MOVi-A/B or GSO instance metadata, flow-only data_ranges.json)."""
-    from helpers.kubric_writer import make_movi_dir
+    from tests.helpers.kubric_writer import make_movi_dir
 
     scene = kubric.read_worker_dir(make_movi_dir(tmp_path, variant), source="movi")
     f = 35.0 / 32.0 * 8

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 
 from fourdpqa.params import SourceQAParams, SourceSpec
-from helpers.chain import chain_params, question_types, run_chain
-from helpers.recon_fixture import write_megasam
+from tests.helpers.chain import chain_params, question_types, run_chain
+from tests.helpers.recon_fixture import write_megasam
 
 
 def test_recon_chain(tmp_path: Path) -> None:

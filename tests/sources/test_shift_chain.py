@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from fourdpqa.params import SourceQAParams, SourceSpec
-from helpers.chain import chain_params, question_types, run_chain
-from helpers.shift_fixture import make_split
+from tests.helpers.chain import chain_params, question_types, run_chain
+from tests.helpers.shift_fixture import make_split
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "shift" / "discrete" / "images" / "val"
 

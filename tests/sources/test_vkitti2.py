@@ -6,7 +6,7 @@ import pytest
 from fourdpqa import geometry
 from fourdpqa.scene import SceneError, read_scene, write_scene
 from fourdpqa.sources.vkitti2 import list_sequences, load_sequence
-from helpers.vkitti2_fixture import make_fixture
+from tests.helpers.vkitti2_fixture import make_fixture
 
 
 def test_fixture_converts_to_a_valid_standard_scene(tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from helpers.vlm_data import TINY_TRAIN as TINY, write_export
+from tests.helpers.vlm_data import TINY_TRAIN as TINY, write_export
 
 from fourdpqa.params import Params, TrainParams
 from fourdpqa.stages import tracking
@@ -98,7 +98,7 @@ def test_trained_model_asset_materializes_with_metadata(tmp_path, monkeypatch):
     import yaml
 
     from assets.train import trained_model
-    from dagster_project.resources import PipelineParams
+    from assets.resources import PipelineParams
 
     params = _data(tmp_path, max_steps=2, batch_size=2)
     p = tmp_path / "params.yaml"

@@ -11,14 +11,14 @@ import dagster as dg
 import numpy as np
 import pytest
 import yaml
-from helpers.track_scenes import random_scene
+from tests.helpers.track_scenes import random_scene
 
 from fourdpqa.params import load_params
 from fourdpqa.scene import read_scene, write_scene
 from fourdpqa.stages import tracks as stage
 from fourdpqa.tracks import load_tracks
 
-TRACKS = {"queries_per_video": 40, "sampling_stride": 2, "max_sampled_frac": 0.3}
+TRACKS = {"queries_per_video": 40, "sampling_stride": 2, "max_sampled_frac": 0.3, "qa_queries_every": 0}  # Kubric sample only
 
 
 def setup_root(tmp_path: Path, **tracks) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers.vlm_data import write_export
+from tests.helpers.vlm_data import write_export
 
 from fourdpqa.train import read_conversations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from helpers.vlm_data import TINY_TRAIN as TINY
+from tests.helpers.vlm_data import TINY_TRAIN as TINY
 
 from fourdpqa.params import TrainParams
 from fourdpqa.train import latest_checkpoint, train_model

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import polars as pl
 import pytest
-from helpers.vlm_data import QA, write_export
+from tests.helpers.vlm_data import QA, write_export
 
 from fourdpqa.qa_format import format_prompt, format_target
 from fourdpqa.train import load_training_set, micro_batch_indices, read_conversations

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
-from helpers.vlm_data import write_export
+from tests.helpers.vlm_data import write_export
 
 from fourdpqa.params import TrainParams
 from fourdpqa.train import DistInfo, read_conversations, train_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from helpers.vlm_data import TINY_TRAIN as TINY, write_export
+from tests.helpers.vlm_data import TINY_TRAIN as TINY, write_export
 
 from fourdpqa.params import Params, TrainParams
 from fourdpqa.train import DEFAULT_EXPORT, prepare_training, run_training

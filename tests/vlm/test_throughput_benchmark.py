@@ -4,7 +4,7 @@ trainable and frozen parameters apart, FLOPs that torch's counter confirms, and 
 from __future__ import annotations
 
 import numpy as np
-from helpers.benchmark_scripts import load_benchmark
+from tests.helpers.benchmark_scripts import load_benchmark
 
 from fourdpqa.vlm.processor import IGNORE_INDEX, VisionSpec
 

@@ -1,0 +1,78 @@
+"""Point tracks as the QA stage uses them: the tracks stage adds query points the tracking questions need (an
+interior pixel of every visible object, and of the background, every few frames) to the Kubric-style sample, and
+the QA stage reads the stored tracks (``data/tracks/<video>.npz``) instead of recomputing them.
+
+Tracking questions (types 12/13) pick a stored query whose frame lies in the clip and whose pixel is interior to
+its instance (away from silhouette edges, where depth and instance ids are ambiguous) and read its visual /
+true-motion track at the clip's frames.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fourdpqa.scene import Scene
+from fourdpqa.tracks import Queries, Tracks, load_tracks
+
+log = logging.getLogger("fourdpqa.qa_tracks")
+
+
+def interior_mask(scene: Scene, frame: int, object_id: int) -> np.ndarray:
+    """(H, W) bool: pixels of ``object_id`` (0 = background) in scene frame ``frame`` whose 3x3 neighbourhood is
+    the same instance and whose depth is valid."""
+    inst, depth = scene.instances[frame], scene.depth[frame]
+    mask = cv2.erode((inst == object_id).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return mask & np.isfinite(depth) & (depth > 0)
+
+
+def qa_queries(scene: Scene, every: int, rng: np.random.Generator) -> Queries:
+    """One interior query pixel per instance (objects with a pose, and the background) on every ``every``-th
+    frame (offset drawn), so each clip has tracking queries on every visible object. Frames index the scene."""
+    frames, xy = [], []
+    posed = np.isfinite(scene.world_from_object[:, :, 0, 0])  # (O, T)
+    index = {oid: i for i, oid in enumerate(scene.object_ids)}
+    for t in range(int(rng.integers(every)), scene.meta.n_frames, every):
+        for oid in [0, *(int(o) for o in np.unique(scene.instances[t]) if o)]:
+            if oid and not posed[index[oid], t]:
+                continue
+            ys, xs = np.nonzero(interior_mask(scene, t, oid))
+            if len(xs):
+                i = int(rng.integers(len(xs)))
+                frames.append(t)
+                xy.append((float(xs[i]), float(ys[i])))
+    return Queries(frame=np.array(frames, np.int64), xy=np.array(xy, np.float64).reshape(-1, 2))
+
+
+def merge_queries(a: Queries, b: Queries) -> Queries:
+    """Union of two query sets (frames index the same frame list), sorted by (frame, y, x), duplicates dropped."""
+    keys = np.concatenate([np.column_stack([a.frame, a.xy[:, 1], a.xy[:, 0]]),
+                           np.column_stack([b.frame, b.xy[:, 1], b.xy[:, 0]])]) if len(a) + len(b) else np.zeros((0, 3))
+    keys = np.unique(keys, axis=0)  # lexicographic: frame, y, x
+    return Queries(frame=keys[:, 0].astype(np.int64), xy=keys[:, [2, 1]].astype(np.float64))
+
+
+def stored_tracks(tracks_dir: str | Path, scene: Scene) -> Tracks | None:
+    """The video's stored tracks, or None (logged) when the tracks stage has not written them. Raises ValueError
+    when the file does not belong to the scene (other video id or image size, or frames outside it)."""
+    path = Path(tracks_dir) / f"{scene.video_id}.npz"
+    if not path.exists():
+        log.warning("video %r: no stored point tracks at %s; tracking questions skipped", scene.video_id, path)
+        return None
+    tracks, info = load_tracks(path)
+    if (info["video_id"], info["width"], info["height"]) != (scene.video_id, scene.meta.width, scene.meta.height):
+        raise ValueError(f"{path}: tracks of {info['video_id']!r} at {info['width']}x{info['height']} do not match "
+                         f"video {scene.video_id!r} at {scene.meta.width}x{scene.meta.height}")
+    if len(tracks.frames) and int(tracks.frames.max()) >= scene.meta.n_frames:
+        raise ValueError(f"{path}: track frames reach {int(tracks.frames.max())}, the video has {scene.meta.n_frames}")
+    return tracks
+
+
+def clip_columns(tracks: Tracks, clip_frames: np.ndarray) -> np.ndarray | None:
+    """(T_clip,) positions of the clip's scene frames in ``tracks.frames``; None if the tracks miss one."""
+    pos = {int(f): i for i, f in enumerate(tracks.frames)}
+    cols = [pos.get(int(f)) for f in clip_frames]
+    return None if any(c is None for c in cols) else np.array(cols, np.int64)
