@@ -143,13 +143,33 @@ class AssembleParams(_Section):
     export_mp4: bool = True
 
 
+class ProbeParams(_Section):
+    """The pixel-learnability probe of validation: a small 3-D CNN trained from scratch on CPU."""
+
+    enabled: bool = True
+    frames: int = Field(8, ge=2)
+    size: int = Field(64, ge=16)
+    epochs: int = Field(8, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    width: int = Field(16, ge=1)  # channels of the first convolution
+    dim: int = Field(64, ge=1)  # clip / word feature size
+    mirror: bool = True  # train on left-right mirrored copies too (texts swap left/right, clockwise senses, x)
+    min_gain: float = 0.0  # a type where the probe beats the best text-only baseline by no more is flagged
+
+
 class ValidateParams(_Section):
     max_option_ratio: float = 1.5
     yes_share_low: float = 0.45
     yes_share_high: float = 0.55
     letter_chi2_p: float = 0.01
     blind_margin: float = 0.03
+    blind_blocking: bool = True  # a significant text-only shortcut fails validation
     phash_max_distance: int = 4
+    # a mark is ambiguous when another object has more than this share of its visible pixels inside it
+    mark_foreign_share: float = Field(0.1, ge=0, le=1)
+    max_ambiguous_mark_share: float = Field(0.0, ge=0, le=1)  # of the benchmark's marked records
+    probe: ProbeParams = ProbeParams()
 
 
 class TrainParams(_Section):

@@ -1,0 +1,97 @@
+"""Oracle-2 on a hand-built scene whose answers are known without project code (tests/helpers/oracle_scenes.py):
+right answers agree, an injected wrong answer or label disagrees with both values named, a reference to the
+wrong object and an ambiguous mark are caught, and the blocking check fails on any of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from fourdpqa.oracle2 import judge, load_evidence
+from fourdpqa.validate.oracle_gate import check_oracle
+from tests.helpers.oracle_scenes import VIDEO, circle_around, good_records, instances, record, write_hand_scene
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return write_hand_scene(tmp_path_factory.mktemp("hand"))
+
+
+@pytest.fixture(scope="module")
+def evidence(root: Path):
+    return load_evidence(root / "scenes" / VIDEO, root / "tracks" / f"{VIDEO}.npz")
+
+
+def test_every_hand_derived_answer_agrees_and_object_motion_comes_from_the_tracks(root, evidence):
+    for rec in good_records(root):
+        verdict = judge(rec, evidence)
+        assert verdict.status == "agree", (rec["id"], verdict)
+        assert verdict.source in ("", "tracks"), verdict
+
+
+def test_without_tracks_the_raw_poses_give_the_same_answers(tmp_path):
+    root = write_hand_scene(tmp_path, with_tracks=False)
+    ev = load_evidence(root / "scenes" / VIDEO, root / "tracks" / f"{VIDEO}.npz")
+    verdicts = [judge(r, ev) for r in good_records(root)]
+    assert all(v.status == "agree" for v in verdicts)
+    assert {v.source for v in verdicts} == {"", "poses"}
+
+
+@pytest.mark.parametrize("rid, field, wrong, derived", [
+    ("cam-mc", "answer", "A", "B"),  # "static" instead of "forward"
+    ("cam-yn", "answer", "yes", "no"),
+    ("rot-yn", "answer", "yes", "no"),  # the box turns counter-clockwise, not clockwise
+    ("dist-free", "label", "increasing", "decreasing"),
+    ("dir-mc", "answer", "B", "C"),  # "to the right" instead of "to the left"
+])
+def test_an_injected_wrong_answer_disagrees_naming_both_values(root, evidence, rid, field, wrong, derived):
+    rec = dict(next(r for r in good_records(root) if r["id"] == rid), **{field: wrong})
+    verdict = judge(rec, evidence)
+    assert (verdict.status, verdict.stored, verdict.derived) == ("disagree", wrong, derived)
+
+
+def test_thresholds_come_from_the_record(root, evidence):
+    """1.35 m of dolly is "forward" under the default bounds but ambiguous when "some" motion needs 2 m."""
+    rec = dict(next(r for r in good_records(root) if r["id"] == "cam-mc"))
+    strict = record("cam-strict", 1, "mc", rec["question"], {"option_labels": ["static", "forward", "backward", "left"]},
+                    "B", options=rec["options"], translation_some_m=2.0)
+    assert judge(strict, evidence).derived == "(ambiguous)"
+    with pytest.raises(ValueError, match="unknown to oracle-2"):
+        judge(record("x", 1, "mc", rec["question"], {"option_labels": ["forward"]}, "A", relative_to_depth=True), evidence)
+
+
+def test_a_mark_on_another_object_or_around_two_objects_is_caught(root, evidence):
+    inst = instances(root)
+    base = next(r for r in good_records(root) if r["id"] == "rot-yn")
+    other = dict(base, marks=record("", 3, "yn", "", {}, "no", marks=[circle_around(inst[0] == 2, 0, "1")])["marks"])
+    verdict = judge(other, evidence)
+    assert verdict.status == "disagree" and "refers to objects [2]" in verdict.detail
+    both = dict(base, marks=record("", 3, "yn", "", {}, "no", marks=[circle_around(inst[0] > 0, 0, "1")])["marks"])
+    verdict = judge(both, evidence)
+    assert verdict.status == "underivable" and "encloses 2 objects" in verdict.detail
+
+
+def test_a_caption_of_another_object_is_caught(root, evidence):
+    rec = dict(next(r for r in good_records(root) if r["id"] == "dist-free"),
+               question="How does the distance between the camera and the blue box change?")
+    verdict = judge(rec, evidence)
+    assert verdict.status == "disagree" and "refers to objects [2], the record's spec to [1]" in verdict.detail
+
+
+def test_check_oracle_blocks_on_a_corrupted_label_and_lists_it(root):
+    good = pl.DataFrame(good_records(root))
+    result = check_oracle(good, root / "scenes", root / "tracks")
+    assert result.passed and result.blocking and result.details["agreement"] == 1.0
+    assert result.details["n_derived"] == good.height
+    bad = good.with_columns(answer=pl.when(pl.col("id") == "rot-box").then(pl.lit("no")).otherwise(pl.col("answer")))
+    result = check_oracle(bad, root / "scenes", root / "tracks")
+    assert not result.passed and result.details["disagreements"] == {
+        "rot-box": {"stored": "no", "oracle2": "yes", "why": result.details["disagreements"]["rot-box"]["why"]}}
+    assert result.observed.startswith(f"{good.height - 1}/{good.height} derived answers agree")
+
+
+def test_check_oracle_reports_an_unreadable_scene_as_errors(root, tmp_path):
+    result = check_oracle(pl.DataFrame(good_records(root)[:2]), tmp_path, tmp_path)
+    assert not result.passed and result.details["n_errors"] == 2 and "scene.json" in next(iter(result.details["errors"].values()))
