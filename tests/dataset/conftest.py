@@ -7,23 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from fourdpqa.atomic import write_parquet
-from fourdpqa.scene import write_scene
-from tests.helpers.dataset_data import make_records, make_scene, qa_frame, small_params, toy_oracle
+from tests.helpers.dataset_data import small_params, toy_oracle, write_synthetic_data
 
 
 @pytest.fixture
 def synthetic_data(tmp_path: Path) -> Path:
     """A data root with 8 videos: scenes (answer key in metadata) + one QA parquet each."""
-    root = tmp_path / "data"
-    for k in range(8):
-        vid = f"proc_{k:05d}"
-        rows = make_records(vid)
-        scene = make_scene(vid)
-        scene.meta.extra["answers"] = {r["id"]: r["answer"] for r in rows}
-        write_scene(scene, root / "scenes" / vid)
-        write_parquet(root / "qa" / f"{vid}.parquet", qa_frame(rows))
-    return root
+    return write_synthetic_data(tmp_path / "data")
 
 
 @pytest.fixture

@@ -113,3 +113,18 @@ def small_params(root: Path, **assemble):
         "qa": {"out_width": 48, "out_height": 40},
         "assemble": {"train_size": 300, "benchmark_size": 100, **assemble},
     })
+
+
+def write_synthetic_data(root: Path, videos: int = 8) -> Path:
+    """A data root with ``videos`` videos: scenes (answer key in metadata) + one QA parquet each; returns it."""
+    from fourdpqa.atomic import write_parquet
+    from fourdpqa.scene import write_scene
+
+    for k in range(videos):
+        vid = f"proc_{k:05d}"
+        rows = make_records(vid)
+        scene = make_scene(vid)
+        scene.meta.extra["answers"] = {r["id"]: r["answer"] for r in rows}
+        write_scene(scene, root / "scenes" / vid)
+        write_parquet(root / "qa" / f"{vid}.parquet", qa_frame(rows))
+    return root
