@@ -198,6 +198,9 @@ class EvaluateParams(_Section):
     batch_size: int = Field(4, ge=1)
     vlm4d_dir: str | None = None  # local folder holding real_mc.json / synthetic_mc.json
     api_model: str | None = None  # litellm model for the API predictor
+    # HF predictors that answer MC / yes-no by the most likely allowed answer (constrained decoding) instead of
+    # free generation: the tiny default model cannot yet follow the answer format on its own
+    constrained: list[str] = ["trained"]
 
 
 class Params(_Section):
