@@ -97,56 +97,55 @@ def planned_answer(card: dict, i: int) -> str:
 SHORTCUT = {"unsure": "u", "yes": "y", "no": "n", "agree": "g", "disagree": "x"}
 
 
+@pytest.fixture
+def served(assembled, tmp_path):
+    """(review state, base URL) of a review server on a free port, answers in the test's own folder."""
+    params, _ = assembled
+    write_review(params.data / "dataset", params.data / "review", per_type=1, seed=0)
+    state = ReviewState(params.data, params.data / "review", tmp_path / "answers.jsonl")
+    server = make_server(state, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
 @needs_chromium
-def test_a_reviewer_answers_in_the_browser_and_gets_agreement_per_type(assembled, tmp_path):
-    params, _ = assembled
-    write_review(params.data / "dataset", params.data / "review", per_type=1, seed=0)
-    state = ReviewState(params.data, params.data / "review", tmp_path / "answers.jsonl")
-    server = make_server(state, 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with Browser(tmp_path / "profile") as browser:
-            browser.goto(url + "/")
-            ids = browser.eval("Array.from(document.querySelectorAll('.card')).map(c => c.id)")
-            cards = [state.by_id[i] for i in ids]
-            plan = {c["id"]: planned_answer(c, i) for i, c in enumerate(cards)}
-            for i, card in enumerate(cards):
-                given = plan[card["id"]]
-                if i < 8:  # keyboard on the card the page brings up next, clicks for the rest
-                    assert browser.eval("document.querySelector('.card.current').id") == card["id"]
-                    browser.press(SHORTCUT.get(given, given.lower()))
-                else:
-                    browser.eval(f"document.getElementById({card['id']!r}).querySelector('button[data-answer=\"{given}\"]').click()")
-                browser.wait_for(f"document.getElementById({card['id']!r}).dataset.given === {given!r}")
-            browser.wait_for(f"document.getElementById('bar').dataset.answered === '{len(cards)}'")
-            logged = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
-            assert [(e["id"], e["answer"]) for e in logged] == list(plan.items())
-            assert all(isinstance(e["seconds"], float) for e in logged)
-            browser.goto(url + "/")  # a reload restores every answer from the server
-            assert browser.eval("document.getElementById('bar').dataset.answered") == str(len(cards))
-            assert browser.eval("document.querySelectorAll('.card.revealed').length") == len(cards)
-        expected: dict[str, list[int]] = {}
-        for c in cards:
-            row = expected.setdefault(c["question_name"], [0, 0])
-            if plan[c["id"]] != "unsure":
-                row[1] += 1
-                row[0] += plan[c["id"]] in (c["answer"], "agree")
-        got = state.agreement()
-        assert {k: [v["agree"], v["answered"] - v["unsure"]] for k, v in got["per_type"].items()} == expected
-        assert got["overall"]["answered"] == len(cards) and got["overall"]["unsure"] == 1
-        assert got["minutes_per_100"] is not None
-    finally:
-        server.shutdown()
+def test_a_reviewer_answers_in_the_browser_and_gets_agreement_per_type(served, tmp_path):
+    state, url = served
+    with Browser(tmp_path / "profile") as browser:
+        browser.goto(url + "/")
+        ids = browser.eval("Array.from(document.querySelectorAll('.card')).map(c => c.id)")
+        cards = [state.by_id[i] for i in ids]
+        plan = {c["id"]: planned_answer(c, i) for i, c in enumerate(cards)}
+        for i, card in enumerate(cards):
+            given = plan[card["id"]]
+            if i < 8:  # keyboard on the card the page brings up next, clicks for the rest
+                assert browser.eval("document.querySelector('.card.current').id") == card["id"]
+                browser.press(SHORTCUT.get(given, given.lower()))
+            else:
+                browser.eval(f"document.getElementById({card['id']!r}).querySelector('button[data-answer=\"{given}\"]').click()")
+            browser.wait_for(f"document.getElementById({card['id']!r}).dataset.given === {given!r}")
+        browser.wait_for(f"document.getElementById('bar').dataset.answered === '{len(cards)}'")
+        logged = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+        assert [(e["id"], e["answer"]) for e in logged] == list(plan.items())
+        assert all(isinstance(e["seconds"], float) for e in logged)
+        browser.goto(url + "/")  # a reload restores every answer from the server
+        assert browser.eval("document.getElementById('bar').dataset.answered") == str(len(cards))
+        assert browser.eval("document.querySelectorAll('.card.revealed').length") == len(cards)
+    expected: dict[str, list[int]] = {}
+    for c in cards:
+        row = expected.setdefault(c["question_name"], [0, 0])
+        if plan[c["id"]] != "unsure":
+            row[1] += 1
+            row[0] += plan[c["id"]] in (c["answer"], "agree")
+    got = state.agreement()
+    assert {k: [v["agree"], v["answered"] - v["unsure"]] for k, v in got["per_type"].items()} == expected
+    assert got["overall"]["answered"] == len(cards) and got["overall"]["unsure"] == 1
+    assert got["minutes_per_100"] is not None
 
 
-def test_the_server_refuses_unknown_cards_bad_answers_and_files_outside_the_dataset(assembled, tmp_path):
-    params, _ = assembled
-    write_review(params.data / "dataset", params.data / "review", per_type=1, seed=0)
-    state = ReviewState(params.data, params.data / "review", tmp_path / "answers.jsonl")
-    server = make_server(state, 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+def test_the_server_refuses_unknown_cards_bad_answers_and_files_outside_the_dataset(served):
+    state, url = served
     card = next(iter(state.by_id.values()))
 
     def post(body: dict) -> tuple[int, str]:
@@ -164,16 +163,13 @@ def test_the_server_refuses_unknown_cards_bad_answers_and_files_outside_the_data
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    try:
-        assert post({"id": "nope", "answer": "A"}) == (400, "unknown card id 'nope'")
-        status, why = post({"id": card["id"], "answer": "maybe"})
-        assert status == 400 and "is not one of" in why
-        assert post({"id": card["id"], "answer": "unsure", "seconds": 3})[0] == 204
-        assert get("/review/index.html") == 200 and get("/dataset/" + card["frames"][0]) == 200
-        assert get("/qa/" + card["video_id"] + ".parquet") == 404 and get("/review/../qa/x.parquet") == 404
-        assert state.log.latest() == {card["id"]: {"id": card["id"], "answer": "unsure", "seconds": 3.0}}
-    finally:
-        server.shutdown()
+    assert post({"id": "nope", "answer": "A"}) == (400, "unknown card id 'nope'")
+    status, why = post({"id": card["id"], "answer": "maybe"})
+    assert status == 400 and "is not one of" in why
+    assert post({"id": card["id"], "answer": "unsure", "seconds": 3})[0] == 204
+    assert get("/review/index.html") == 200 and get("/dataset/" + card["frames"][0]) == 200
+    assert get("/qa/" + card["video_id"] + ".parquet") == 404 and get("/review/../qa/x.parquet") == 404
+    assert state.log.latest() == {card["id"]: {"id": card["id"], "answer": "unsure", "seconds": 3.0}}
 
 
 def test_agreement_counts_the_last_answer_and_keeps_unsure_apart():
