@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from fourdpqa.params import Params, load_params
+from fourdpqa.secrets import install_log_redaction
 
 
 class PipelineParams(dg.ConfigurableResource):
@@ -12,6 +13,9 @@ class PipelineParams(dg.ConfigurableResource):
 
     params_path: str = "params.yaml"
     device: str | None = None  # overrides params base.device (e.g. "cuda" on a GPU code location)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        install_log_redaction()  # as the CLI does: no credential reaches a run's logs
 
     def load(self) -> Params:
         params = load_params(self.params_path)

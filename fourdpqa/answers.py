@@ -50,6 +50,25 @@ _WORD_NUMBERS = {w: i for i, w in enumerate(
 _COUNT_WORDS = {**_WORD_NUMBERS, "once": 1, "twice": 2, "thrice": 3, "never": 0, "none": 0}
 _YES = {"yes", "y", "true", "correct", "yeah", "yep"}
 _NO = {"no", "n", "false", "incorrect", "nope"}
+# A sentence that declines to answer: it opens with one of these (after an optional "sorry,"/"unfortunately,").
+_I = r"(?:i|we|i'm|i am|we are)?\s*"
+_ABSTAIN_OPENING = re.compile(
+    r"^(?:(?:i'?m\s+|i\s+am\s+)?sorry\W*|i\s+apologi[sz]e\W*|unfortunately\W*|as\s+an\s+ai\b[^,]*,\s*)*(?:"
+    r"n/?a\b|not\s+applicable|no\s+(?:idea|clue|answer|comment)|unknown|unanswerable|undetermined|unsure|"
+    r"(?:i'?m\s+|i\s+am\s+)?not\s+(?:sure|certain)|"
+    rf"{_I}(?:don'?t|do\s+not|cannot|can'?t|can\s+not|could\s+not|couldn'?t|am\s+unable\s+to|'m\s+unable\s+to|"
+    r"are\s+unable\s+to|unable\s+to|am\s+not\s+able\s+to|'m\s+not\s+able\s+to)\s+"
+    r"(?:know|answer|determine|tell|say|view|watch|access|process|analy[sz]e|provide|identify|help|assist|"
+    r"be\s+(?:sure|certain))|"
+    r"(?:it\s+is|it'?s|this\s+is)\s+(?:impossible|not\s+possible|unclear)\s+to|"
+    r"(?:this|that|it|the\s+answer)\s+(?:cannot|can'?t|can\s+not)\s+be\s+(?:determined|answered|known|told)|"
+    r"cannot\s+be\s+determined|"
+    r"(?:there\s+(?:is|are|was|were)\s+)?(?:no|not\s+enough|insufficient)\s+"
+    r"(?:video|videos|image|images|frames?|information|context|visual)\b|"
+    r"(?:the\s+)?(?:video|image|frames?)\s+(?:is|are|was|were)\s+not\s+(?:provided|available|attached|shown|given)|"
+    r"please\s+provide)", re.I)
+# A contrast in the same sentence usually carries an answer after all ("I can't be sure, but it moves left").
+_CONTRAST = re.compile(r"\b(?:but|however|though|although|yet|still|nevertheless|likely|probably|seems?)\b", re.I)
 
 
 def normalize_text(value: Any) -> str:
@@ -65,6 +84,22 @@ def normalize_text(value: Any) -> str:
     return text
 
 
+def is_abstention(response: Any, options: Sequence[Any] = ()) -> bool:
+    """True when the response declines to answer: empty, or every sentence opens with a refusal ("N/A",
+    "I cannot answer.", "No idea", "I cannot answer. No video was provided.") and none states an answer or a
+    contrast. A response that is itself one of the ``options`` (VLM4D offers "not sure") is an answer.
+
+    Without this, "N/A" reads as option A or "no", and "No idea" as "no"."""
+    text = _clean(str(response))
+    if not text:
+        return True
+    if options and normalize_text(text) in {normalize_text(o) for o in options}:
+        return False
+    sentences = [s for s in re.split(r"(?<=[.!?;])\s+|\n+", text) if s.strip(" .!?;:-")]
+    return all(_ABSTAIN_OPENING.match(s) and not _CONTRAST.search(s) and not any(p.search(s) for p in _EXPLICIT)
+               for s in sentences)
+
+
 def _clean(text: str) -> str:
     """Markdown removed, runs of spaces collapsed, line breaks kept (they separate restated options)."""
     return re.sub(r"[ \t]+", " ", _MD.sub("", text)).strip()
@@ -78,7 +113,7 @@ def extract_choice(response: str, options: Sequence[Any]) -> str | None:
     sentence) >
     a single standalone capital letter.
     """
-    if not options:
+    if not options or is_abstention(response, options):
         return None
     valid = LETTERS[: len(options)]
     text = _clean(str(response))
@@ -127,7 +162,9 @@ def _match_option_text(text: str, options: Sequence[Any]) -> int | None:
 
 
 def extract_yes_no(response: str) -> str | None:
-    """"yes" / "no" the response commits to, or None (both or neither said)."""
+    """"yes" / "no" the response commits to, or None (both or neither said, or an abstention)."""
+    if is_abstention(response, ("yes", "no")):
+        return None
     text = normalize_text(response)
     m = re.search(r"(?:final\s+answer|answer)\s*(?:is|:)?\s*:?\s*(yes|no|true|false)\b", text)
     if m:
@@ -141,6 +178,8 @@ def extract_yes_no(response: str) -> str | None:
 
 def extract_number(response: str) -> float | None:
     """The number a response gives (after "answer is" when present; digits or an English number word)."""
+    if is_abstention(response):
+        return None
     text = _clean(str(response)).lower()
     m = re.search(r"answer\s*(?:is|:)\s*:?\s*(.*)", text, re.S)
     for part in ([m.group(1)] if m else []) + [text]:
@@ -180,6 +219,8 @@ def score_answer(record: Mapping[str, Any], response: str) -> Score:
             return Score(None, 0.0)
         return Score(repr(value), float(mra(value, float(record["answer"]))))
     if fmt == "free":
+        if is_abstention(response, options):
+            return Score(None, 0.0)
         said = normalize_text(response)
         truth = {normalize_text(record[k]) for k in ("answer", "answer_text", "label") if record.get(k)}
         return Score(said, float(said in truth))

@@ -225,3 +225,18 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0,
     x = x / np.linalg.norm(x)
     y = np.cross(z, x)
     return pose_matrix(np.stack([x, y, z], -1), eye)
+
+
+def level_rotation(up: np.ndarray) -> np.ndarray:
+    """Rotation (3, 3) taking the direction ``up`` (3,) (any length) to world +z by the shortest arc.
+
+    Used to gravity-align worlds whose axes are undocumented or arbitrary (VKITTI2, 4D reconstructions) from an
+    estimated up direction; the heading about +z is left as it was.
+    """
+    u = np.asarray(up, dtype=np.float64)
+    u = u / np.linalg.norm(u)
+    axis = np.cross(u, [0.0, 0.0, 1.0])
+    s, c = float(np.linalg.norm(axis)), float(u[2])
+    if s < 1e-12:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    return quat_to_matrix(axis_angle_to_quat(axis / s, np.arctan2(s, c)))

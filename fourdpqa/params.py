@@ -1,7 +1,9 @@
 """Typed view of ``params.yaml``: one section per stage plus a shared ``base``.
 
-Unknown keys and wrong types are rejected when the file is loaded, with the offending key path in the message,
-so a typo in a threshold cannot silently fall back to a default.
+Unknown keys, duplicate keys, wrong types and nonsense values (inverted or negative thresholds, shares outside
+[0, 1], zero sizes, unknown keys inside a mix, unknown question types or predictors) are rejected when the file is
+loaded, before any work, with the offending key path in the message: a typo in a threshold cannot silently fall back
+to a default, and a duplicated key cannot silently win over the first.
 """
 
 from __future__ import annotations
@@ -10,11 +12,37 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+# The names a mix or list may use. The modules that draw from them import these tuples, so the check and the use
+# cannot drift apart (question types: tests/test_params.py compares with fourdpqa.questions.TYPES, which needs torch).
+CAMERA_MOTIONS = ("static", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit", "combined", "push_pull")
+OBJECT_MOTIONS = ("static", "translate", "forward", "backward", "turn", "rotate_cw", "rotate_ccw", "pass_by")
+REFERENCE_MODES = ("caption", "pixel", "circle", "box_mark")
+ANSWER_FORMATS = ("mc", "yn", "free", "trajectory", "numeric")
+QUESTION_TYPES = tuple(range(14))  # paper numbering 1..13, 0 = metric
+PREDICTORS = ("random", "blind", "oracle", "flow", "trained", "api")  # plus "hf:<model>" and "api:<model>"
+PREDICTOR_PREFIXES = ("hf:", "api:")
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+MIX_NAMES = {"camera_motion_mix": CAMERA_MOTIONS, "object_motion_mix": OBJECT_MOTIONS,
+             "reference_mode_mix": REFERENCE_MODES, "answer_format_mix": ANSWER_FORMATS}
+
+
+def check_mix(mix: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+    """A weight table over the names :data:`MIX_NAMES` allows for the field: no unknown key (a typo would silently
+    get weight 0), non-negative weights with a positive sum."""
+    known = MIX_NAMES[str(info.field_name)]
+    unknown = sorted(set(mix) - set(known))
+    if unknown:
+        raise ValueError(f"{info.field_name}: unknown key(s) {unknown}; known: {list(known)}")
+    if any(v < 0 for v in mix.values()) or sum(mix.values()) <= 0:
+        raise ValueError(f"{info.field_name} needs non-negative weights with a positive sum, got {mix}")
+    return mix
 
 
 class BaseParams(_Section):
@@ -46,13 +74,12 @@ class GenerateParams(_Section):
         "rotate_cw": 0.09, "rotate_ccw": 0.09, "pass_by": 0.15,
     }
 
+    _mixes = field_validator("camera_motion_mix", "object_motion_mix")(check_mix)
+
     @model_validator(mode="after")
     def _check(self) -> "GenerateParams":
         if self.max_objects < self.min_objects:
             raise ValueError("generate.max_objects must be >= generate.min_objects")
-        for name, mix in (("camera_motion_mix", self.camera_motion_mix), ("object_motion_mix", self.object_motion_mix)):
-            if any(v < 0 for v in mix.values()) or sum(mix.values()) <= 0:
-                raise ValueError(f"generate.{name} needs non-negative weights with a positive sum")
         return self
 
 
@@ -76,6 +103,15 @@ class SourceSpec(_Section):
 class StandardizeParams(_Section):
     sources: list[SourceSpec] = [SourceSpec(name="procedural", kind="kubric", root="data/raw/procedural")]
 
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceSpec]) -> list[SourceSpec]:
+        names = [s.name for s in sources]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"source name(s) {twice} used more than once (a name keys its scenes and thresholds)")
+        return sources
+
 
 class TracksParams(_Section):
     queries_per_video: int = Field(256, ge=1)
@@ -91,15 +127,15 @@ class LabelThresholds(_Section):
     """Per-source thresholds: a value below ``none`` is clearly no motion, above ``some`` clearly motion;
     in between is ambiguous and is not labelled."""
 
-    translation_none_m: float = 0.15
-    translation_some_m: float = 0.4
-    rotation_none_deg: float = 4.0
-    rotation_some_deg: float = 12.0
-    distance_change_none_rel: float = 0.05
-    distance_change_some_rel: float = 0.15
-    distance_compare_margin_rel: float = 0.15
-    moved_distance_margin_rel: float = 0.3
-    min_visible_fraction: float = 0.3
+    translation_none_m: float = Field(0.15, ge=0)
+    translation_some_m: float = Field(0.4, gt=0)
+    rotation_none_deg: float = Field(4.0, ge=0)
+    rotation_some_deg: float = Field(12.0, gt=0)
+    distance_change_none_rel: float = Field(0.05, ge=0)
+    distance_change_some_rel: float = Field(0.15, gt=0)
+    distance_compare_margin_rel: float = Field(0.15, ge=0)
+    moved_distance_margin_rel: float = Field(0.3, ge=0)
+    min_visible_fraction: float = Field(0.3, ge=0, le=1)
     # share of the clip's frames an object must be visible in for a whole-clip question about it
     min_visible_frames_share: float = Field(0.8, gt=0, le=1)
     # a labelled direction must dominate: the orthogonal component may be at most this share of the main one
@@ -107,13 +143,52 @@ class LabelThresholds(_Section):
     # a point-tracking target/query pixel, or a referenced object, needs at least this many visible pixels
     min_object_pixels: int = Field(12, ge=1)
 
+    @model_validator(mode="after")
+    def _none_below_some(self) -> "LabelThresholds":
+        """An inverted pair would label every clip (or none) and silently empty whole question types."""
+        for none_key, some_key in (("translation_none_m", "translation_some_m"),
+                                   ("rotation_none_deg", "rotation_some_deg"),
+                                   ("distance_change_none_rel", "distance_change_some_rel")):
+            none, some = getattr(self, none_key), getattr(self, some_key)
+            if none >= some:
+                raise ValueError(f"{none_key} ({none}) must be below {some_key} ({some})")
+        return self
+
+
+# Threshold presets by kind of footage, used for a source without its own ``qa.thresholds.<name>`` entry.
+# Engineering choices, not from the paper (which tunes thresholds per dataset): synthetic = the procedural source's
+# tuned values; driving = metres-scale motion (cars move metres per second, GT is exact, so the ambiguity band only
+# separates parked from moving); indoor = centimetre-scale motion of hand-held objects and head-mounted cameras.
+THRESHOLD_PRESETS: dict[str, LabelThresholds] = {
+    "synthetic": LabelThresholds(),
+    "driving": LabelThresholds(translation_none_m=0.5, translation_some_m=1.5, rotation_none_deg=5.0,
+                               rotation_some_deg=15.0),
+    "indoor": LabelThresholds(translation_none_m=0.05, translation_some_m=0.15, rotation_none_deg=5.0,
+                              rotation_some_deg=15.0),
+}
+# source kind -> preset name (a 4D reconstruction defaults to indoor: hand-held footage at room scale)
+KIND_PRESETS: dict[str, str] = {"kubric": "synthetic", "vkitti2": "driving", "shift": "driving", "adt": "indoor",
+                                "hot3d": "indoor", "recon": "indoor"}
+
+
+class SourceQAParams(_Section):
+    """Per-source QA settings (``qa.sources.<source name>``); unset fields keep the ``qa`` value."""
+
+    preset: Literal["synthetic", "driving", "indoor"] | None = None  # thresholds when qa.thresholds has no entry
+    clip_frames: int | None = Field(None, ge=2)
+    clip_stride: int | None = Field(None, ge=1)
+    clips_per_video: int | None = Field(None, ge=1)
+    # frame sampling: clips play at about this rate (stride = round(video fps / sample_fps)); overrides clip_stride
+    sample_fps: float | None = Field(None, gt=0)
+    questions_per_clip: int | None = Field(None, ge=1)
+
 
 class QAParams(_Section):
     clip_frames: int = Field(32, ge=2)
     clip_stride: int = Field(1, ge=1)
     clips_per_video: int = Field(3, ge=1)
-    out_width: int = 448
-    out_height: int = 448
+    out_width: int = Field(448, ge=16)
+    out_height: int = Field(448, ge=16)
     questions_per_clip: int = Field(40, ge=1)
     track_target_frames: list[int] = [1, 8]  # min/max number of target frames asked in a tracking question
     thresholds: dict[str, LabelThresholds] = {"procedural": LabelThresholds()}
@@ -123,15 +198,44 @@ class QAParams(_Section):
     timestamp_cues: bool = True
     # question types to generate (paper numbering 1..13, 0 = metric); empty = all
     question_types: list[int] = []
+    sources: dict[str, SourceQAParams] = {}  # per-source clip settings and threshold preset
+
+    _mixes = field_validator("reference_mode_mix", "answer_format_mix")(check_mix)
+
+    @field_validator("question_types")
+    @classmethod
+    def _known_types(cls, types: list[int]) -> list[int]:
+        unknown = sorted({t for t in types if t not in QUESTION_TYPES})
+        if unknown:
+            raise ValueError(f"unknown question type(s) {unknown}; known: 0 (metric) and 1..13 (paper numbering)")
+        if len(set(types)) != len(types):
+            raise ValueError(f"question types listed twice: {types}")
+        return types
+
+    @field_validator("track_target_frames")
+    @classmethod
+    def _min_max_frames(cls, bounds: list[int]) -> list[int]:
+        if len(bounds) != 2 or not 1 <= bounds[0] <= bounds[1]:
+            raise ValueError(f"expected [min, max] with 1 <= min <= max, got {bounds}")
+        return bounds
 
 
-class PhrasingParams(_Section):
+class LLMCallParams(_Section):
+    """Bounds on the LLM calls of one stage run (one retry policy for all of them: :mod:`fourdpqa.llm`)."""
+
+    timeout_s: float = Field(30.0, gt=0)  # one attempt
+    max_retries: int = Field(3, ge=0)  # retries of a transient error (timeout, rate limit, connection, 5xx)
+    backoff_s: float = Field(1.0, ge=0)  # wait before the first retry, doubled for each further one
+    requests_per_minute: float = Field(60.0, gt=0)
+    budget_s: float = Field(3600.0, gt=0)  # wall time of all calls of one stage run; later questions are not sent
+    breaker_failures: int = Field(5, ge=1)  # consecutive failed calls after which the stage stops calling
+
+
+class PhrasingParams(LLMCallParams):
     model: str | None = None  # litellm model name; None = keep template text (offline default)
     cache_dir: str = "data/cache/phrasing"
-    max_retries: int = Field(3, ge=0)
-    timeout_s: float = Field(30.0, gt=0)
-    requests_per_minute: float = Field(60.0, gt=0)
-    temperature: float = 0.7
+    temperature: float = Field(0.7, ge=0, le=2)
+    verify: bool = True  # a second call must answer the paraphrase as the template is answered
 
 
 class AssembleParams(_Section):
@@ -159,24 +263,30 @@ class ProbeParams(_Section):
 
 
 class ValidateParams(_Section):
-    max_option_ratio: float = 1.5
-    yes_share_low: float = 0.45
-    yes_share_high: float = 0.55
-    letter_chi2_p: float = 0.01
-    blind_margin: float = 0.03
+    max_option_ratio: float = Field(1.5, ge=1)
+    yes_share_low: float = Field(0.45, ge=0, le=1)
+    yes_share_high: float = Field(0.55, ge=0, le=1)
+    letter_chi2_p: float = Field(0.01, gt=0, lt=1)
+    blind_margin: float = Field(0.03, ge=0, le=1)
     blind_blocking: bool = True  # a significant text-only shortcut fails validation
-    phash_max_distance: int = 4
+    phash_max_distance: int = Field(4, ge=0, le=64)  # bits of a 64-bit perceptual hash
     # a mark is ambiguous when another object has more than this share of its visible pixels inside it
     mark_foreign_share: float = Field(0.1, ge=0, le=1)
     max_ambiguous_mark_share: float = Field(0.0, ge=0, le=1)  # of the benchmark's marked records
     probe: ProbeParams = ProbeParams()
 
+    @model_validator(mode="after")
+    def _band(self) -> "ValidateParams":
+        if self.yes_share_low >= self.yes_share_high:
+            raise ValueError(f"yes_share_low ({self.yes_share_low}) must be below yes_share_high ({self.yes_share_high})")
+        return self
+
 
 class TrainParams(_Section):
     model: str | None = None  # HF id or local path; None = tiny Qwen2.5-VL built from a config in-process
-    tiny_hidden_size: int = 64
-    tiny_layers: int = 2
-    tiny_vision_depth: int = 2
+    tiny_hidden_size: int = Field(64, ge=16, multiple_of=16)  # attention heads of 16 dims (fourdpqa.vlm.model)
+    tiny_layers: int = Field(2, ge=1)
+    tiny_vision_depth: int = Field(2, ge=1)
     frames: int = Field(4, ge=1)
     image_size: int = Field(56, ge=28)
     max_steps: int = Field(150, ge=1)
@@ -184,10 +294,10 @@ class TrainParams(_Section):
     grad_accum: int = Field(1, ge=1)
     lr: float = Field(1e-3, gt=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    weight_decay: float = 0.0
+    weight_decay: float = Field(0.0, ge=0)
     lora: bool = False
-    lora_r: int = 8
-    max_train_samples: int | None = 256
+    lora_r: int = Field(8, ge=1)
+    max_train_samples: int | None = Field(256, ge=1)
     checkpoint_every: int = Field(50, ge=1)
 
 
@@ -198,9 +308,20 @@ class EvaluateParams(_Section):
     batch_size: int = Field(4, ge=1)
     vlm4d_dir: str | None = None  # local folder holding real_mc.json / synthetic_mc.json
     api_model: str | None = None  # litellm model for the API predictor
+    api_calls: LLMCallParams = LLMCallParams(timeout_s=60.0, backoff_s=2.0)
+    max_response_chars: int = Field(8192, ge=256)  # longer answers keep their head and tail (the conclusion)
     # HF predictors that answer MC / yes-no by the most likely allowed answer (constrained decoding) instead of
     # free generation: the tiny default model cannot yet follow the answer format on its own
     constrained: list[str] = ["trained"]
+
+    @field_validator("predictors")
+    @classmethod
+    def _known_predictors(cls, names: list[str]) -> list[str]:
+        bad = [n for n in names if n not in PREDICTORS
+               and not any(n.startswith(p) and len(n) > len(p) for p in PREDICTOR_PREFIXES)]
+        if bad or not names:
+            raise ValueError(f"unknown predictor(s) {bad}; expected {list(PREDICTORS)}, hf:<model> or api:<model>")
+        return names
 
 
 class Params(_Section):
@@ -222,26 +343,70 @@ class Params(_Section):
         return Path(self.base.data_root)
 
     def thresholds_for(self, source: str) -> LabelThresholds:
-        """Thresholds of ``source``; a source without its own entry uses the ``default`` entry if present."""
+        """Thresholds of ``source``: its own ``qa.thresholds`` entry, else the ``default`` entry, else the preset of
+        ``qa.sources.<source>.preset`` or of its kind (:data:`KIND_PRESETS`); KeyError for an unconfigured source."""
         table = self.qa.thresholds
         if source in table:
             return table[source]
         if "default" in table:
             return table["default"]
-        raise KeyError(f"params.yaml qa.thresholds has no entry for source {source!r} (and no 'default')")
+        own = self.qa.sources.get(source)
+        kinds = [s.kind for s in self.standardize.sources if s.name == source]
+        preset = own.preset if own is not None and own.preset else KIND_PRESETS.get(kinds[0]) if kinds else None
+        if preset is None:
+            raise KeyError(f"params.yaml qa.thresholds has no entry for source {source!r} (and no 'default'), and "
+                           f"{source!r} is not a configured source of a known kind")
+        return THRESHOLD_PRESETS[preset]
+
+    def qa_for(self, source: str, fps: float | None = None) -> QAParams:
+        """The ``qa`` settings for one source's videos: ``qa.sources.<source>`` overrides clip length, stride, clips
+        per video and questions per clip; ``sample_fps`` turns the video's ``fps`` into a stride."""
+        own = self.qa.sources.get(source)
+        if own is None:
+            return self.qa
+        update = {k: v for k, v in own.model_dump(exclude={"preset", "sample_fps"}).items() if v is not None}
+        if own.sample_fps is not None and fps:
+            update["clip_stride"] = max(1, round(fps / own.sample_fps))
+        return self.qa.model_copy(update=update)
 
 
 class ParamsError(ValueError):
     """params.yaml is unreadable or does not match the expected types and ranges."""
 
 
+def first_duplicate_key(node: yaml.Node | None, path: tuple[str, ...] = ()) -> str | None:
+    """"<key path>: duplicate key (lines a and b)" for the first key given twice in one mapping, else None.
+    Plain YAML keeps the last value silently, so a pasted block would override an earlier setting unseen."""
+    if isinstance(node, yaml.MappingNode):
+        lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            here = path + (key,)
+            if key in lines:
+                return f"{'.'.join(here)}: duplicate key (lines {lines[key]} and {key_node.start_mark.line + 1})"
+            lines[key] = key_node.start_mark.line + 1
+            found = first_duplicate_key(value_node, here)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = first_duplicate_key(item, path + (str(i),))
+            if found:
+                return found
+    return None
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate ``params.yaml``; errors name the file and every offending key."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text()
+        duplicate = first_duplicate_key(yaml.compose(text, Loader=yaml.SafeLoader))
+        raw = yaml.safe_load(text) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ParamsError(f"{path}: cannot read parameters: {exc}") from exc
+    if duplicate:
+        raise ParamsError(f"{path}: invalid parameters: {duplicate}")
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:

@@ -13,11 +13,10 @@ import cv2
 import numpy as np
 
 from fourdpqa.motion import ClipMotion
-from fourdpqa.params import LabelThresholds
+from fourdpqa.params import REFERENCE_MODES, LabelThresholds
 from fourdpqa.qa_format import normalise_xy
 from fourdpqa.scene import Scene
 
-REFERENCE_MODES = ("caption", "pixel", "circle", "box_mark")
 # a circle/box may cover other objects' pixels up to this share of the target's own pixels inside it
 MAX_FOREIGN_SHARE = 0.25
 

@@ -94,3 +94,14 @@ def test_look_at_centres_target_with_up_on_top() -> None:
     np.testing.assert_allclose(px[0], K[:2, 2], atol=1e-9)
     assert z[0] == pytest.approx(np.linalg.norm(target - eye))
     assert px[1, 1] < px[0, 1]  # a point above the target appears higher in the image
+
+
+@pytest.mark.parametrize("up", [[0.0, -1.0, 0.0], [0.3, -2.0, 0.5], [0.0, 0.0, 1.0], [0.0, 0.0, -3.0], [1e-14, 0.0, -1.0]])
+def test_level_rotation_takes_up_to_z_and_keeps_the_perpendicular_axis(up):
+    r = geometry.level_rotation(np.array(up))
+    u = np.array(up) / np.linalg.norm(up)
+    np.testing.assert_allclose(r @ u, [0, 0, 1], atol=1e-12)
+    assert geometry.rotation_error(r) < 1e-12
+    axis = np.cross(u, [0, 0, 1])
+    if np.linalg.norm(axis) > 1e-9:  # the rotation axis (horizontal) is left where it was: shortest arc
+        np.testing.assert_allclose(r @ axis, axis, atol=1e-12)

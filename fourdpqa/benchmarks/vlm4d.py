@@ -177,7 +177,7 @@ def evaluate_vlm4d(items: list[VLM4DItem], predictor: Predictor, data_dir: str |
     frames_cache: dict[str, list[np.ndarray]] = {}
 
     def flush() -> None:
-        responses = predictor.predict([s for _, s in pending])
+        responses = predictor.answer([s for _, s in pending])
         for (item, _), response in zip(pending, responses, strict=True):
             rows.append(score_item(item, response))
         pending.clear()

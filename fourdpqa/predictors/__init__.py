@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from fourdpqa.params import Params
+from fourdpqa.params import PREDICTOR_PREFIXES, PREDICTORS, Params
 from fourdpqa.predictors.base import Predictor, Sample, load_frames, sample_frames, stable_seed
 
 __all__ = ["Predictor", "Sample", "build_predictor", "load_frames", "sample_frames", "stable_seed", "trained_model_dir"]
@@ -65,6 +65,7 @@ def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[s
         if not model:
             raise ValueError("predictor 'api' needs params.evaluate.api_model (or use the name 'api:<model>')")
         kw.setdefault("frames", params.evaluate.frames)
+        kw.setdefault("calls", params.evaluate.api_calls)
         return ApiPredictor(model, **kw)
-    raise ValueError(f"unknown predictor {name!r}: expected random, blind, oracle, flow, trained, hf:<model>, "
-                     "api or api:<model>")
+    raise ValueError(f"unknown predictor {name!r}: expected {', '.join(PREDICTORS)}, "
+                     f"{' or '.join(p + '<model>' for p in PREDICTOR_PREFIXES)}")

@@ -1,35 +1,26 @@
 """API VLM through litellm (any provider litellm speaks): clip frames as base64 JPEG images + the prompt.
 
-Greedy (temperature 0), a per-call timeout and bounded retries with exponential backoff on transient errors.
+Greedy (temperature 0). Calls follow the pipeline's one retry policy (:class:`fourdpqa.llm.LLMClient`: per-call
+timeout, retries of transient errors with backoff, a time budget and a circuit breaker per evaluation run).
 API keys are read by litellm from the environment; this module never reads, logs or stores them. A question whose
-call still fails is answered with an empty string (scored wrong) and counted in :attr:`ApiPredictor.failures`, so
-a flaky API lowers the score visibly instead of stopping the evaluation.
+call fails or is not sent is answered with an empty string (scored wrong) and counted in
+:attr:`ApiPredictor.failures`, so a flaky API lowers the score visibly instead of stopping the evaluation.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
-import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import cv2
-import openai
 
+from fourdpqa.llm import LLMClient
+from fourdpqa.params import LLMCallParams
 from fourdpqa.predictors.base import Predictor, Sample, load_frames, sample_frames
 
-log = logging.getLogger(__name__)
 FALLBACK_ANSWER = ""
-
-
-def _litellm() -> Any:
-    """Import litellm offline-safe (its import otherwise tries to download a model price list)."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
-
-    return litellm
 
 
 def encode_jpeg(rgb: Any, quality: int = 90) -> str:
@@ -49,46 +40,31 @@ def build_messages(sample: Sample, n_frames: int) -> list[dict]:
 
 
 class ApiPredictor(Predictor):
-    """``model`` is a litellm model name (e.g. ``gpt-4o``, ``gemini/gemini-2.5-pro``). ``completion_kwargs`` are
-    passed through to ``litellm.completion`` (tests pass ``mock_response``)."""
+    """``model`` is a litellm model name (e.g. ``gpt-4o``, ``gemini/gemini-2.5-pro``); ``calls`` bounds the calls
+    (``params.evaluate.api_calls``). ``completion_kwargs`` are passed through to ``litellm.completion`` (tests pass
+    ``mock_response``) and ``completion`` replaces it."""
 
-    def __init__(self, model: str, frames: int = 8, max_tokens: int = 256, timeout_s: float = 60.0,
-                 max_retries: int = 3, backoff_s: float = 2.0, completion_kwargs: Mapping[str, Any] | None = None):
+    def __init__(self, model: str, frames: int = 8, max_tokens: int = 256, calls: LLMCallParams | None = None,
+                 completion_kwargs: Mapping[str, Any] | None = None, completion: Callable[..., Any] | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
         self.model = model
         self.name = f"api:{model}"
         self.frames = frames
-        self.max_tokens = max_tokens
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
-        self.completion_kwargs = dict(completion_kwargs or {})
+        self.client = LLMClient(model, calls or LLMCallParams(timeout_s=60.0, backoff_s=2.0), completion, sleep,
+                                temperature=0.0, max_tokens=max_tokens, **dict(completion_kwargs or {}))
         self.failures = 0
-        self.calls = 0
+
+    @property
+    def calls(self) -> int:
+        """Requests sent, retries included."""
+        return self.client.stats["attempts"]
 
     def predict(self, batch: list[Sample]) -> list[str]:
         return [self._ask(s) for s in batch]
 
     def _ask(self, sample: Sample) -> str:
-        litellm = _litellm()
-        transient = (litellm.Timeout, litellm.RateLimitError, litellm.APIConnectionError,
-                     litellm.ServiceUnavailableError, litellm.InternalServerError)
-        messages = build_messages(sample, self.frames)
-        qid = sample.record.get("id")
-        for attempt in range(self.max_retries + 1):
-            self.calls += 1
-            try:
-                response = litellm.completion(model=self.model, messages=messages, temperature=0.0,
-                                              max_tokens=self.max_tokens, timeout=self.timeout_s,
-                                              **self.completion_kwargs)
-                return str(response.choices[0].message.content or "")
-            except transient as exc:
-                if attempt == self.max_retries:
-                    log.warning("api %s: question %s failed after %d tries (%s)", self.model, qid,
-                                attempt + 1, type(exc).__name__)
-                    break
-                time.sleep(self.backoff_s * 2**attempt)
-            except openai.OpenAIError as exc:  # auth, bad request, ... (litellm's errors derive from openai's)
-                log.warning("api %s: question %s failed (%s)", self.model, qid, type(exc).__name__)
-                break
-        self.failures += 1
-        return FALLBACK_ANSWER
+        answer = self.client.complete(build_messages(sample, self.frames))
+        if answer is None:
+            self.failures += 1
+            return FALLBACK_ANSWER
+        return answer

@@ -17,6 +17,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from fourdpqa.predictors.contract import MAX_RESPONSE_CHARS, checked_answers
+
 Frame = np.ndarray | str | Path  # RGB uint8 (H, W, 3) array, or the path of an image file
 
 
@@ -42,6 +44,11 @@ class Predictor(ABC):
     @abstractmethod
     def predict(self, batch: list[Sample]) -> list[str]:
         """One raw text answer per sample, in order."""
+
+    def answer(self, batch: list[Sample], max_chars: int = MAX_RESPONSE_CHARS) -> list[str]:
+        """:meth:`predict` under the evaluation contract: one sanitised text answer per sample, else a
+        :class:`~fourdpqa.predictors.contract.PredictorContractError` naming this predictor and the questions."""
+        return checked_answers(self.name, [s.record.get("id") for s in batch], self.predict(batch), max_chars)
 
 
 def stable_seed(*parts: object) -> int:

@@ -25,8 +25,12 @@ if TYPE_CHECKING:
 
 # kind -> module implementing ``raw_videos(root, spec)``; one line per source kind.
 ADAPTER_MODULES: dict[str, str] = {
+    "adt": "fourdpqa.sources.adt",
+    "hot3d": "fourdpqa.sources.hot3d",
     "kubric": "fourdpqa.sources.kubric",
     "vkitti2": "fourdpqa.sources.vkitti2",
+    "shift": "fourdpqa.sources.shift",
+    "recon": "fourdpqa.sources.recon",
 }
 
 
@@ -38,6 +42,9 @@ class RawVideo:
     source: str  # the source's ``name`` in params (not its kind)
     path: Path  # the raw directory or file the adapter reads; its content is fingerprinted
     load: Callable[[], Scene]
+    # digest of the raw inputs where hashing ``path`` would be wrong or slow (one sequence inside split-wide
+    # archives, e.g. SHIFT zips); None = hash every file under ``path``
+    digest: Callable[[], bytes] | None = None
 
 
 def adapter_raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:

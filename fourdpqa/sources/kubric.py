@@ -5,8 +5,18 @@ Conversions done here, each in one place:
 - camera: Blender c2w (looks down -Z, +Y up; quaternion wxyz) -> OpenCV c2w (``blender_to_opencv_world_from_cam``);
 - intrinsics: rebuilt in pixels from focal_length / sensor_width (``geometry.kubric_intrinsics``);
 - objects: segmentation value k -> object_id k = instances[k-1]; pose origin moved to the centre of the 3D box
-  (mean of ``bboxes_3d`` corners) when corners are given; size from our ``size`` extra or the box edges;
+  (mean of ``bboxes_3d`` corners) when corners are given; size from our ``size`` (l, w, h) extra or the box edges;
 - visible fraction: visibility / amodal_pixels (our extra) if present, else visibility / max(visibility).
+
+Metadata variants, as the kubric repo's writers produce them (``kubric/utils.py`` get_scene_metadata /
+get_camera_info / get_instance_info, ``post_processing`` compute_visibility / compute_bboxes, ``file_io``
+write_json / write_image_dict; read at google-research/kubric 0ee21e2): MOVi-A/B instances carry ``shape``,
+``size`` (a *scalar* scale, not our (l, w, h)), ``size_label``, ``material``, ``color`` (an RGB list) and
+``color_label``; MOVi-C..F carry GSO asset metadata (``category``, ...), ``scale`` and (D-F) ``is_dynamic``; none
+carries a caption, so captions come from ``captions.fill_captions``. ``data_ranges.json`` holds only the flow PNG
+ranges (``forward_flow`` / ``backward_flow``, or ``flow``) — {min, max} per entry — and is optional; it is checked
+and kept in ``scene.json`` (the standard scene has no flow). Depth TIFFs as kubric's ``write_tiff`` writes them
+(imageio -> tifffile, uncompressed float32) decode with OpenCV like our own deflate TIFFs.
 Every problem raises :class:`SceneError` naming the video, the file and what is wrong.
 """
 
@@ -25,11 +35,13 @@ from PIL import Image
 
 from fourdpqa import geometry
 from fourdpqa.scene import Scene, SceneError, SceneMeta, validate_scene
-from fourdpqa.sources import RawVideo
+from fourdpqa.sources import RawVideo, check_options
+from fourdpqa.sources.captions import CAPTION_OPTIONS, captioner_from_options, fill_captions
 
 if TYPE_CHECKING:
     from fourdpqa.params import SourceSpec
 
+CATEGORY_KEYS = ("category", "shape", "shape_label", "asset_id")  # MOVi-C..F GSO category, MOVi-A/B shape, TFDS name
 QUAT_TOL = 1e-2  # rounded fixtures (e.g. 4-digit quaternions) pass; a real non-rotation fails
 
 
@@ -43,12 +55,15 @@ def list_videos(root: str | Path) -> list[str]:
 
 def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     """Every worker directory under ``root`` (one video each, named by its directory)."""
-    return [RawVideo(name, spec.name, root / name, partial(read_worker_dir, root / name, spec.name, name))
+    opts = check_options(spec, CAPTION_OPTIONS)
+    return [RawVideo(name, spec.name, root / name, partial(read_worker_dir, root / name, spec.name, name, opts))
             for name in list_videos(root)]
 
 
-def read_worker_dir(path: str | Path, source: str = "kubric", video_id: str | None = None) -> Scene:
-    """Read one worker directory into a validated :class:`Scene` (``video_id`` defaults to the directory name)."""
+def read_worker_dir(path: str | Path, source: str = "kubric", video_id: str | None = None,
+                    options: dict[str, Any] | None = None) -> Scene:
+    """Read one worker directory into a validated :class:`Scene` (``video_id`` defaults to the directory name);
+    ``options`` are the caption options (``captions.CAPTION_OPTIONS``) used when the instances carry no caption."""
     path = Path(path)
     vid = video_id or path.name
     if not path.is_dir():
@@ -104,12 +119,15 @@ def read_worker_dir(path: str | Path, source: str = "kubric", video_id: str | No
         "object_id": pl.Int64, "category": pl.Utf8, "caption": pl.Utf8, "size_l": pl.Float64, "size_w": pl.Float64,
         "size_h": pl.Float64, "has_front": pl.Boolean, "is_dynamic": pl.Boolean, "color": pl.Utf8, "size_class": pl.Utf8,
     })
+    if not any(isinstance(inst, dict) and inst.get("caption") for inst in instances):  # real MOVi: no captions
+        objects = fill_captions(objects, rgb, seg, z, captioner_from_options(options or {}))
     pose_schema = {"frame": pl.Int64, "object_id": pl.Int64, "qw": pl.Float64, "qx": pl.Float64, "qy": pl.Float64,
                    "qz": pl.Float64, "tx": pl.Float64, "ty": pl.Float64, "tz": pl.Float64, "visible_fraction": pl.Float64}
     object_poses = pl.concat([pl.DataFrame(p, schema=pose_schema) for p in pose_rows]) if pose_rows else pl.DataFrame(schema=pose_schema)
     scene = Scene(
         meta=SceneMeta(video_id=vid, source=source, fps=fps, width=width, height=height, n_frames=n,
-                       extra={"raw_format": "kubric_worker", "raw_depth_kind": "ray"}),
+                       extra={"raw_format": "kubric_worker", "raw_depth_kind": "ray",
+                              "data_ranges": _data_ranges(vid, path / "data_ranges.json")}),
         rgb=rgb, depth=z, instances=seg, cameras=cameras, objects=objects.sort("object_id"),
         object_poses=object_poses.sort("object_id", "frame"),
     )
@@ -181,7 +199,7 @@ def _instance(vid: str, inst: Any, object_id: int, n: int) -> tuple[dict, dict]:
         edges = np.linalg.norm(corners[0, [4, 2, 1]] - corners[0, 0], axis=1)  # x, y, z edges (product order)
     else:
         centre, edges = pos, None
-    if "size" in inst:
+    if isinstance(inst.get("size"), list):  # our (l, w, h) extra; MOVi-A/B "size" is a scalar scale
         size = _array(vid, {"size": [inst["size"]]}, "size", what, (1, 3))[0]
     elif edges is not None:
         size = edges
@@ -195,13 +213,13 @@ def _instance(vid: str, inst: Any, object_id: int, n: int) -> tuple[dict, dict]:
         frac = np.divide(vis, amodal, out=np.zeros(n), where=amodal > 0)
     else:
         frac = vis / vis.max() if vis.max() > 0 else np.zeros(n)
-    category = str(inst.get("category") or inst.get("shape_label") or "object")
+    category = str(next((inst[k] for k in CATEGORY_KEYS if isinstance(inst.get(k), str) and inst[k]), "object"))
     obj = {
         "object_id": object_id, "category": category,
-        "caption": str(inst.get("caption") or f"the {category} {object_id}"),
+        "caption": str(inst.get("caption") or ""),
         "size_l": float(size[0]), "size_w": float(size[1]), "size_h": float(size[2]),
         "has_front": bool(inst.get("has_front", False)), "is_dynamic": bool(inst.get("is_dynamic", True)),
-        "color": str(inst.get("color") or inst.get("color_label") or ""),
+        "color": str(next((inst[k] for k in ("color", "color_label") if isinstance(inst.get(k), str)), "")),
         "size_class": str(inst.get("size_label") or ""),
     }
     qn = geometry.matrix_to_quat(rot)
@@ -265,3 +283,16 @@ def _read_depth(vid: str, p: Path, hw: tuple[int, int]) -> np.ndarray:
         raise SceneError(vid, p.name, "negative depth values (distances must be >= 0)")
     return a
 
+
+def _data_ranges(vid: str, p: Path) -> dict[str, list[float]]:
+    """``data_ranges.json`` as file_io.write_flow_batch writes it ({name: {"min", "max"}}); {} when absent."""
+    if not p.exists():
+        return {}
+    raw = _read_json(vid, p)
+    out = {}
+    for name, r in raw.items():
+        lo, hi = (r.get("min"), r.get("max")) if isinstance(r, dict) else (None, None)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (lo, hi)) or lo > hi:
+            raise SceneError(vid, p.name, f"entry {name!r} must be {{'min': a, 'max': b}} with finite a <= b, got {r!r}")
+        out[name] = [float(lo), float(hi)]
+    return out

@@ -34,12 +34,10 @@ from PIL import Image
 
 from fourdpqa import geometry
 from fourdpqa.atomic import atomic_dir, write_json
-from fourdpqa.params import GenerateParams
+from fourdpqa.params import CAMERA_MOTIONS as CAMERA_KINDS, OBJECT_MOTIONS as OBJECT_KINDS, GenerateParams
 from fourdpqa.sources.render import SceneRenderer
 
 GENERATOR_VERSION = "procedural-1"
-CAMERA_KINDS = ("static", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit", "combined", "push_pull")
-OBJECT_KINDS = ("static", "translate", "forward", "backward", "turn", "rotate_cw", "rotate_ccw", "pass_by")
 COMBINABLE = ("pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit")
 CATEGORIES = ("car", "box", "chair", "ball", "can", "person")
 

@@ -42,7 +42,8 @@ def list_sequences(root: str | Path) -> list[Path]:
 
 def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     """Camera 0 of every sequence under ``root`` (``SceneXX/<variation>`` holding ``extrinsic.txt``)."""
-    return [RawVideo(video_id_for(seq, 0), spec.name, seq, partial(load_sequence, seq, 0)) for seq in list_sequences(root)]
+    return [RawVideo(video_id_for(seq, 0), spec.name, seq, partial(load_sequence, seq, 0, spec.name))
+            for seq in list_sequences(root)]
 
 
 def _table(path: Path, video_id: str) -> pl.DataFrame:
@@ -54,7 +55,7 @@ def _table(path: Path, video_id: str) -> pl.DataFrame:
         raise SceneError(video_id, path.name, f"unreadable table: {exc}") from exc
 
 
-def _euler_yxz(ry: np.ndarray, rx: np.ndarray, rz: np.ndarray) -> np.ndarray:
+def euler_yxz(ry: np.ndarray, rx: np.ndarray, rz: np.ndarray) -> np.ndarray:
     """R = Ry(ry) · Rx(rx) · Rz(rz) for arrays of angles (N,) -> (N, 3, 3)."""
     def rot(axis: int, a: np.ndarray) -> np.ndarray:
         c, s = np.cos(a), np.sin(a)
@@ -66,17 +67,6 @@ def _euler_yxz(ry: np.ndarray, rx: np.ndarray, rz: np.ndarray) -> np.ndarray:
     return rot(1, ry) @ rot(0, rx) @ rot(2, rz)
 
 
-def _level_world(world_from_cam: np.ndarray) -> np.ndarray:
-    """Rotation (3, 3) taking the source world to a world whose +z is the mean camera up direction."""
-    up = -world_from_cam[:, :3, 1].mean(axis=0)
-    up /= np.linalg.norm(up)
-    axis = np.cross(up, [0.0, 0.0, 1.0])
-    s, c = np.linalg.norm(axis), float(np.dot(up, [0.0, 0.0, 1.0]))
-    if s < 1e-12:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    return geometry.quat_to_matrix(geometry.axis_angle_to_quat(axis / s, np.arctan2(s, c)))
-
-
 def _read_image(path: Path, video_id: str, flags: int) -> np.ndarray:
     if not path.exists():
         raise SceneError(video_id, str(path), "missing frame")
@@ -86,7 +76,7 @@ def _read_image(path: Path, video_id: str, flags: int) -> np.ndarray:
     return img
 
 
-def load_sequence(sequence_dir: str | Path, camera: int = 0) -> Scene:
+def load_sequence(sequence_dir: str | Path, camera: int = 0, source: str = "vkitti2") -> Scene:
     """Read one VKITTI2 sequence/camera into a :class:`Scene` (validated by the caller's write_scene)."""
     seq = Path(sequence_dir)
     vid = video_id_for(seq, camera)
@@ -103,7 +93,7 @@ def load_sequence(sequence_dir: str | Path, camera: int = 0) -> Scene:
     cam_from_world = extr.select(extr.columns[2:18]).to_numpy().astype(np.float64).reshape(-1, 4, 4)
     level = np.eye(4)
     world_from_cam_src = geometry.invert_pose(cam_from_world)
-    level[:3, :3] = _level_world(world_from_cam_src)
+    level[:3, :3] = geometry.level_rotation(-world_from_cam_src[:, :3, 1].mean(axis=0))  # mean camera up
     world_from_cam = level @ world_from_cam_src
 
     cams_dir, t = seq / "frames", len(frames)
@@ -131,7 +121,7 @@ def load_sequence(sequence_dir: str | Path, camera: int = 0) -> Scene:
         "qw": q[:, 0], "qx": q[:, 1], "qy": q[:, 2], "qz": q[:, 3], "tx": tr[:, 0], "ty": tr[:, 1], "tz": tr[:, 2],
     })
     objects, poses = _objects(seq, vid, camera, world_from_cam)
-    meta = SceneMeta(video_id=vid, source="vkitti2", fps=FPS, width=w, height=h, n_frames=t,
+    meta = SceneMeta(video_id=vid, source=source, fps=FPS, width=w, height=h, n_frames=t,
                      extra={"sequence": str(seq.name), "scene": seq.parent.name, "camera": camera})
     return Scene(meta, np.stack(rgb), np.stack(depth), np.stack(inst), cameras, objects, poses)
 
@@ -144,7 +134,7 @@ def _objects(seq: Path, vid: str, camera: int, world_from_cam: np.ndarray) -> tu
     if len(f) and f.max() >= len(world_from_cam):
         raise SceneError(vid, "pose.txt", f"object pose for frame {int(f.max())}, which does not exist")
     loc = pose.select("camera_space_X", "camera_space_Y", "camera_space_Z").to_numpy().astype(np.float64)
-    r_cam_kitti = _euler_yxz(*(pose[c].to_numpy().astype(np.float64) for c in
+    r_cam_kitti = euler_yxz(*(pose[c].to_numpy().astype(np.float64) for c in
                                ("rotation_camera_space_y", "rotation_camera_space_x", "rotation_camera_space_z")))
     height = pose["height"].to_numpy().astype(np.float64)
     centre_cam = loc + (r_cam_kitti @ np.stack([np.zeros_like(height), -height / 2, np.zeros_like(height)], -1)[..., None])[..., 0]

@@ -28,6 +28,7 @@ class StageReport:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     quarantined: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # stage-specific tallies (e.g. paraphrases rejected)
 
     def as_dict(self) -> dict:
         return {
@@ -35,11 +36,13 @@ class StageReport:
             "done": sorted(self.done),
             "skipped": sorted(self.skipped),
             "quarantined": dict(sorted(self.quarantined.items())),
+            **({"counts": dict(sorted(self.counts.items()))} if self.counts else {}),
         }
 
     def summary(self) -> str:
+        tallies = "".join(f", {k} {v}" for k, v in sorted(self.counts.items()))
         return (f"{self.stage}: {len(self.done)} done, {len(self.skipped)} up to date, "
-                f"{len(self.quarantined)} quarantined")
+                f"{len(self.quarantined)} quarantined{tallies}")
 
 
 def for_each_item(

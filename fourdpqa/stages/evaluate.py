@@ -24,6 +24,7 @@ from fourdpqa.answers import score_answer
 from fourdpqa.atomic import write_json, write_jsonl
 from fourdpqa.params import Params
 from fourdpqa.predictors import Predictor, Sample, build_predictor
+from fourdpqa.predictors.contract import MAX_RESPONSE_CHARS, PredictorContractError, unanswered
 from fourdpqa.qa_format import format_prompt
 from fourdpqa.quarantine import safe_name
 from fourdpqa.stages.common import ItemError, StageFailed, StageReport, for_each_item
@@ -75,23 +76,29 @@ def make_samples(rows: Sequence[Mapping[str, Any]], base: Path) -> list[Sample]:
     return [Sample([base / f for f in r["frames"]], format_prompt(r), r) for r in rows]
 
 
-def predict_all(predictor: Predictor, samples: list[Sample], batch_size: int) -> tuple[list[str], list[str]]:
+def predict_all(predictor: Predictor, samples: list[Sample], batch_size: int,
+                max_chars: int = MAX_RESPONSE_CHARS) -> tuple[list[str], list[str]]:
     """(responses, errors): a batch that fails is retried question by question; a question that still fails
-    gets an empty answer (scored wrong) and its error text, so one bad clip cannot sink the whole run."""
+    gets an empty answer (scored wrong) and its error text, so one bad clip cannot sink the whole run. A broken
+    predictor contract (wrong number or type of answers) sets the whole predictor aside."""
     responses: list[str] = []
     errors: list[str] = []
     for start in range(0, len(samples), batch_size):
         batch = samples[start:start + batch_size]
         try:
-            responses += predictor.predict(batch)
+            responses += predictor.answer(batch, max_chars)
             errors += [""] * len(batch)
             continue
+        except PredictorContractError:
+            raise
         except ItemError:
             pass
         for sample in batch:
             try:
-                responses += predictor.predict([sample])
+                responses += predictor.answer([sample], max_chars)
                 errors.append("")
+            except PredictorContractError:
+                raise
             except ItemError as exc:
                 log.warning("evaluate %s: question %s failed: %s", predictor.name, sample.record["id"], exc)
                 responses.append("")
@@ -126,12 +133,13 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
 
     def work(name: str) -> Path:
         predictor = build_predictor(name, params, train_records=train_rows)
-        responses, errors = predict_all(predictor, samples, params.evaluate.batch_size)
+        responses, errors = predict_all(predictor, samples, params.evaluate.batch_size,
+                                        params.evaluate.max_response_chars)
         rows = score_rows(samples, responses, errors)
         path = predictions_path(params, name)
         write_jsonl(path, rows)
         summaries[name] = report.summarize(rows)
-        failures[name] = sum(bool(e) for e in errors) + getattr(predictor, "failures", 0)
+        failures[name] = unanswered(rows)
         with mlflow.start_run(run_name=f"eval-{name}") as run:
             mlflow.log_params({"predictor": name, "benchmark_questions": len(samples), "seed": params.base.seed,
                                "frames": params.evaluate.frames, "max_new_tokens": params.evaluate.max_new_tokens})

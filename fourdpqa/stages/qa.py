@@ -20,6 +20,7 @@ import polars as pl
 from fourdpqa.atomic import sweep_tmp, write_json, write_parquet, write_text
 from fourdpqa.motion import clip_motion, summarise
 from fourdpqa.params import Params
+from fourdpqa.phrasing import Phraser
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
 from fourdpqa.sampling import clip_windows, rng_for
@@ -55,7 +56,7 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
     """All QA records of one video (before phrasing); fills ``measurements`` (if given) with the per-clip
     :func:`fourdpqa.motion.summarise` output, keyed by clip id."""
     scene = read_scene(params.data / "scenes" / video_id, with_rgb=False)
-    qa = params.qa
+    qa = params.qa_for(scene.meta.source, scene.meta.fps)
     th = params.thresholds_for(scene.meta.source)
     seed = params.base.seed
     windows = clip_windows(scene.meta.n_frames, qa.clip_frames, qa.clip_stride, qa.clips_per_video,
@@ -84,14 +85,13 @@ def records_frame(records: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(records, schema=QA_COLUMNS) if records else pl.DataFrame(schema=QA_COLUMNS)
 
 
-def qa_one(params: Params, video_id: str) -> Path:
-    """Generate, (optionally) phrase, validate and write the QA records of one video; returns the parquet path."""
+def qa_one(params: Params, video_id: str, phraser: Phraser | None = None) -> Path:
+    """Generate, (optionally) phrase, validate and write the QA records of one video; returns the parquet path.
+    ``phraser`` is the stage run's (one LLM time budget and circuit breaker for all videos)."""
     measurements: dict = {}
     records = generate_records(params, video_id, measurements)
     if params.phrasing.model:
-        from fourdpqa.phrasing import Phraser
-
-        records = Phraser(params.phrasing).phrase_records(records)
+        records = (phraser or Phraser(params.phrasing)).phrase_records(records)
     df = validate_qa(records_frame(records), where=f"video {video_id!r}")
     out = qa_path(params, video_id)
     write_parquet(out, df)
@@ -156,7 +156,9 @@ def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
     items = [p.name for p in list_scenes(params.data / "scenes")]
     if only:
         items = [v for v in items if v in set(only)]
-    report = for_each_item(STAGE, items, lambda v: qa_one(params, v), params.data,
+    phraser = Phraser(params.phrasing) if params.phrasing.model else None
+    report = for_each_item(STAGE, items, lambda v: qa_one(params, v, phraser), params.data,
                            is_done=None if force else (lambda v: is_up_to_date(params, v)))
+    report.counts.update(phraser.counts() if phraser else {})
     write_report(report, qa_dir(params) / "_report.json")
     return report

@@ -15,7 +15,7 @@ from fourdpqa.sources import RawVideo, adapter_raw_videos
 from fourdpqa.stages.common import StageReport, run_items
 
 STAGE = "standardize"
-VERSION = "standardize-1"  # bump when the conversion changes, so up-to-date checks redo every video
+VERSION = "standardize-2"  # bump when the conversion changes, so up-to-date checks redo every video
 
 
 def scenes_dir(params: Params) -> Path:
@@ -46,6 +46,9 @@ def list_raw_videos(params: Params) -> list[str]:
 def fingerprint(video: RawVideo) -> str:
     """Digest of the raw files of one video and the conversion version: equal digests need no re-conversion."""
     h = hashlib.sha256(f"{VERSION}|{video.source}".encode())
+    if video.digest is not None:
+        h.update(video.digest())
+        return h.hexdigest()[:16]
     files = [video.path] if video.path.is_file() else sorted(p for p in video.path.rglob("*") if p.is_file())
     for p in files:
         h.update(p.relative_to(video.path).as_posix().encode() + b"\0")

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from fourdpqa.answers import score_answer
-from fourdpqa.predictors.api import FALLBACK_ANSWER, ApiPredictor, _litellm, build_messages
+from fourdpqa.llm import litellm_module as _litellm
+from fourdpqa.params import LLMCallParams
+from fourdpqa.predictors.api import FALLBACK_ANSWER, ApiPredictor, build_messages
 from fourdpqa.predictors.base import Sample
 
 FRAMES = [np.full((16, 16, 3), 20 * i, np.uint8) for i in range(6)]
@@ -36,7 +38,8 @@ def test_transient_errors_are_retried_then_fall_back(monkeypatch, caplog) -> Non
     litellm = _litellm()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-very-secret-key-123")
     error = litellm.RateLimitError("slow down", llm_provider="openai", model="gpt-4o-mini")
-    api = ApiPredictor("gpt-4o-mini", frames=2, max_retries=2, backoff_s=0.0, completion_kwargs={"mock_response": error})
+    api = ApiPredictor("gpt-4o-mini", frames=2, calls=LLMCallParams(max_retries=2, backoff_s=0.0),
+                       completion_kwargs={"mock_response": error})
     with caplog.at_level(logging.DEBUG):
         answers = api.predict([SAMPLE, SAMPLE])
     assert answers == [FALLBACK_ANSWER, FALLBACK_ANSWER]
@@ -54,11 +57,11 @@ def test_retry_recovers(monkeypatch) -> None:
         calls["n"] += 1
         if calls["n"] == 1:
             raise litellm.Timeout("timed out", model="gpt-4o-mini", llm_provider="openai")
-        assert kw["temperature"] == 0.0 and kw["timeout"] == 5.0
+        assert kw["temperature"] == 0.0 and kw["timeout"] == 5.0 and kw["max_retries"] == 0  # no client retries
         return real(mock_response="(C)", **kw)
 
     monkeypatch.setattr(litellm, "completion", flaky)
-    api = ApiPredictor("gpt-4o-mini", frames=2, timeout_s=5.0, backoff_s=0.0)
+    api = ApiPredictor("gpt-4o-mini", frames=2, calls=LLMCallParams(timeout_s=5.0, backoff_s=0.0))
     assert api.predict([SAMPLE]) == ["(C)"]
     assert api.failures == 0 and calls["n"] == 2
 
@@ -66,7 +69,8 @@ def test_retry_recovers(monkeypatch) -> None:
 def test_non_transient_error_is_not_retried() -> None:
     litellm = _litellm()
     error = litellm.AuthenticationError("bad key", llm_provider="openai", model="gpt-4o-mini")
-    api = ApiPredictor("gpt-4o-mini", frames=2, max_retries=3, backoff_s=0.0, completion_kwargs={"mock_response": error})
+    api = ApiPredictor("gpt-4o-mini", frames=2, calls=LLMCallParams(max_retries=3, backoff_s=0.0),
+                       completion_kwargs={"mock_response": error})
     assert api.predict([SAMPLE]) == [FALLBACK_ANSWER]
     assert api.calls == 1 and api.failures == 1
 

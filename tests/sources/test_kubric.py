@@ -67,7 +67,8 @@ def test_fixture_converts_to_standard_conventions(tmp_path: Path) -> None:
     np.testing.assert_allclose(scene.world_from_cam[1, :3, 3], [0.1, -10, 3])
     assert scene.rgb[1, 0, 0].tolist() == [101, 0, 0]
     row = scene.object_row(1)
-    assert (row["category"], row["caption"]) == ("Toys", "the Toys 1")
+    # MOVi metadata has no caption: offline caption, colour named from the object's pixels (pure red, value 100)
+    assert (row["category"], row["caption"], row["color"]) == ("Toys", "the red toys", "red")
     assert (row["size_l"], row["size_w"], row["size_h"]) == pytest.approx((1.0, 0.5, 1.0))
     # pose origin = centre of the 3D box corners (not the asset origin), visibility normalised by its maximum
     np.testing.assert_allclose(scene.world_from_object[0, :, :3, 3], [[0, 0, 0.5], [0.1, 0, 0.5]])
@@ -121,3 +122,35 @@ def test_broken_inputs_raise_scene_error_naming_video_and_file(tmp_path: Path, n
         kubric.read_worker_dir(d)
     assert err.value.video_id == "video_b"
     assert file in err.value.file and problem in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("variant", ["a", "e"])
+def test_real_kubric_writer_output(tmp_path: Path, variant: str) -> None:
+    """A worker directory as the kubric repo's writers produce it (pypng PNGs, imageio/tifffile TIFFs, sorted
+    indent-4 JSON, MOVi-A/B or GSO instance metadata, flow-only data_ranges.json)."""
+    from helpers.kubric_writer import make_movi_dir
+
+    scene = kubric.read_worker_dir(make_movi_dir(tmp_path, variant), source="movi")
+    f = 35.0 / 32.0 * 8
+    k = np.array([[f, 0, 3.5], [0, f, 2.5], [0, 0, 1]])
+    xs, ys = np.meshgrid(np.arange(8.0), np.arange(6.0))
+    rays = np.linalg.inv(k) @ np.stack([xs, ys, np.ones((6, 8))]).reshape(3, -1)
+    np.testing.assert_allclose(scene.depth[0], 7.0 / np.linalg.norm(rays, axis=0).reshape(6, 8), rtol=1e-6)
+    assert scene.meta.extra["data_ranges"] == {"backward_flow": [-1.0, 3.0], "forward_flow": [-2.5, 1.0]}
+    assert (scene.instances[0, 1:3, 1:3] == 1).all() and (scene.instances[0, 3:5, 5:8] == 2).all()
+    rows = scene.objects.to_dicts()
+    # MOVi-A/B: "size" is a scalar scale (the extent comes from the 3D box corners), "color" an RGB list
+    assert [(r["size_l"], r["size_w"], r["size_h"]) for r in rows] == [(1.0, 1.0, 1.0)] * 2
+    if variant == "a":
+        assert [(r["category"], r["color"], r["caption"]) for r in rows] == [
+            ("cube", "red", "the red cube"), ("sphere", "blue", "the blue sphere")]
+    else:
+        assert [r["category"] for r in rows] == ["Shoe", "Shoe"] and [r["is_dynamic"] for r in rows] == [True, False]
+        assert [r["caption"] for r in rows] == ["the red shoe", "the blue shoe"]  # colour named from the pixels
+
+
+def test_malformed_data_ranges_is_named(tmp_path: Path) -> None:
+    d = make_worker_dir(tmp_path)
+    (d / "data_ranges.json").write_text(json.dumps({"forward_flow": {"min": 2.0, "max": -1.0}}))
+    with pytest.raises(SceneError, match="data_ranges.json.*forward_flow"):
+        kubric.read_worker_dir(d)

@@ -1,0 +1,123 @@
+"""One retry policy for every LLM call of the pipeline (question phrasing, the API predictor), through litellm.
+
+A call is tried once, plus ``max_retries`` times on a transient error only (timeout, rate limit, connection, 5xx),
+waiting ``backoff_s`` and doubling (tenacity). The provider client's own retries are switched off (``max_retries=0``,
+which litellm hands to the OpenAI client), so no call is retried twice over: before this, an unreachable model cost
+about 15 s per question. One :class:`LLMClient` serves one stage run and also keeps
+
+- a rate limit (``requests_per_minute``);
+- a time budget: once ``budget_s`` of wall time has passed since its first call, it sends nothing more;
+- a circuit breaker: once ``breaker_failures`` calls in a row have failed (after their retries), it sends nothing more.
+
+A call that is not sent or fails returns ``None``; the caller keeps its fallback (the template text, an empty and
+scored-wrong answer) and ``stats`` counts attempts, retries, failures and calls not sent, for the stage report.
+API keys are read by litellm from the environment; nothing here logs request arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_exponential
+
+from fourdpqa.params import LLMCallParams
+
+log = logging.getLogger("fourdpqa.llm")
+MAX_WAIT_S = 60.0  # longest backoff between two attempts
+
+
+def litellm_module() -> Any:
+    """litellm, imported offline-safe (its import otherwise tries to download a model price list)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    return litellm
+
+
+def transient_errors(litellm: Any) -> tuple[type[BaseException], ...]:
+    """Errors worth another attempt; anything else (bad key, bad request) fails the call at once."""
+    return (litellm.Timeout, litellm.RateLimitError, litellm.APIConnectionError, litellm.ServiceUnavailableError,
+            litellm.InternalServerError)
+
+
+class LLMClient:
+    """Completions of ``model`` under ``policy`` for one stage run.
+
+    ``call_kwargs`` go to every completion (e.g. ``temperature``; tests pass litellm's ``mock_response``);
+    ``completion`` replaces ``litellm.completion`` and ``sleep``/``clock`` the time functions (tests).
+    """
+
+    def __init__(self, model: str, policy: LLMCallParams, completion: Callable[..., Any] | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 **call_kwargs: Any) -> None:
+        self.model = model
+        self.policy = policy
+        self.call_kwargs = call_kwargs
+        self._completion = completion
+        self._sleep = sleep
+        self._clock = clock
+        self._started: float | None = None
+        self._last_attempt = -math.inf
+        self._failed_in_row = 0
+        self.stats: Counter[str] = Counter()
+
+    @property
+    def breaker_open(self) -> bool:
+        return self._failed_in_row >= self.policy.breaker_failures
+
+    def remaining_s(self) -> float:
+        """Seconds left of the time budget."""
+        spent = 0.0 if self._started is None else self._clock() - self._started
+        return self.policy.budget_s - spent
+
+    def complete(self, messages: list[dict], **kwargs: Any) -> str | None:
+        """The reply text, or None when the call was not sent (breaker open, budget spent) or failed."""
+        if self.breaker_open:
+            self.stats["skipped_breaker"] += 1
+            return None
+        if self.remaining_s() <= 0:
+            self.stats["skipped_budget"] += 1
+            return None
+        if self._started is None:
+            self._started = self._clock()
+        litellm = litellm_module()
+        completion = self._completion or litellm.completion
+        retrying = Retrying(
+            retry=retry_if_exception_type(transient_errors(litellm)),
+            stop=stop_any(stop_after_attempt(self.policy.max_retries + 1), lambda _: self.remaining_s() <= 0),
+            wait=self._wait, sleep=self._sleep, reraise=True,
+            before_sleep=lambda _: self.stats.update(["retries"]))
+        try:
+            text = retrying(self._attempt, completion, messages, kwargs)
+        except Exception as exc:  # noqa: BLE001 - any provider error means "keep the fallback"
+            self._failed_in_row += 1
+            self.stats["failed"] += 1
+            log.warning("LLM %s: call failed (%s)%s", self.model, type(exc).__name__,
+                        f"; {self._failed_in_row} in a row: circuit breaker open, no more calls this run"
+                        if self.breaker_open else "")
+            return None
+        self._failed_in_row = 0
+        self.stats["succeeded"] += 1
+        return text
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Exponential backoff, never past the end of the budget."""
+        backoff = wait_exponential(multiplier=self.policy.backoff_s, max=MAX_WAIT_S)(state)
+        return max(0.0, min(backoff, self.remaining_s()))
+
+    def _attempt(self, completion: Callable[..., Any], messages: list[dict], kwargs: dict[str, Any]) -> str:
+        wait = 60.0 / self.policy.requests_per_minute - (self._clock() - self._last_attempt)
+        if wait > 0:
+            self._sleep(min(wait, max(self.remaining_s(), 0.0)))
+        self._last_attempt = self._clock()
+        self.stats["attempts"] += 1
+        timeout = max(1.0, min(self.policy.timeout_s, self.remaining_s()))
+        response = completion(model=self.model, messages=messages, timeout=timeout, max_retries=0,
+                              **{**self.call_kwargs, **kwargs})
+        return str(response.choices[0].message.content or "")

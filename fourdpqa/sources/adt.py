@@ -1,0 +1,193 @@
+"""Aria Digital Twin (ADT) adapter: one sequence directory -> a standard scene, through projectaria-tools.
+
+Layout (SOURCES.md §D): ``<root>/<sequence>/`` with ``video.vrs`` (RGB stream 214-1 + device calibration),
+``depth_images.vrs``, ``segmentations.vrs`` (or their ``*_with_skeleton`` variants), ``aria_trajectory.csv``,
+``scene_objects.csv``, ``3d_bounding_box.csv``, ``2d_bounding_box.csv``, ``instances.json``, ``metadata.json``.
+
+Conventions converted here:
+- frames are the ground-truth frames (depth/segmentation records, device-capture clock, ns); each takes the RGB
+  image within ``max_time_offset_ms`` (RGB frames outside the ground-truth span are dropped and counted);
+- FISHEYE624 RGB, depth and masks -> the ``width`` x ``height`` pinhole of focal ``focal`` (:mod:`.aria`),
+  turned upright; depth is uint16 millimetres of z depth (0 = none -> NaN);
+- world: ADT scenes are y-up (gravity_world = (0, -9.81, 0)); the trajectory's gravity levels it to +z up;
+- camera: world_from_cam = level @ T_scene_device @ T_device_camera (@ the upright turn); OpenCV axes;
+- objects: segmentation values are instance uids (uint64) -> object_id 1..N over the objects seen in the
+  rectified masks; pose origin moved to the centre of the object-local AABB; our +x front / +z up from
+  ``canonical_pose`` (front_vector, up_vector); people other than the wearer are agents posed from skeleton joints;
+- visible fraction: ADT's ``visibility_ratio`` (0..1) x the share of the object's raw pixels inside the pinhole view.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from fourdpqa import geometry
+from fourdpqa.scene import Scene, SceneError, SceneMeta
+from fourdpqa.sources import RawVideo, check_options
+from fourdpqa.sources.adt_objects import ObjectTable, level_gravity
+from fourdpqa.sources.aria import Pinhole, Rectifier, check_vrs, projectaria, read_csv, read_json
+
+if TYPE_CHECKING:
+    from fourdpqa.params import SourceSpec
+
+OPTIONS: dict[str, Any] = {
+    "width": 512, "height": 512, "focal": 300.0, "upright": True, "stream": "214-1",
+    "max_time_offset_ms": 2.0, "with_skeletons": True, "front_categories": [],
+}
+KNOWN_VERSIONS = {"1.0", "2.0"}
+TRAJECTORY_COLS = ["tracking_timestamp_us", "tx_world_device", "ty_world_device", "tz_world_device", "qx_world_device",
+                   "qy_world_device", "qz_world_device", "qw_world_device", "gravity_x_world", "gravity_y_world", "gravity_z_world"]
+OBJECT_COLS = ["object_uid", "timestamp[ns]", "t_wo_x[m]", "t_wo_y[m]", "t_wo_z[m]", "q_wo_w", "q_wo_x", "q_wo_y", "q_wo_z"]
+BOX3D_COLS = ["object_uid", "timestamp[ns]"] + [f"p_local_obj_{a}{e}[m]" for a in "xyz" for e in ("min", "max")]
+BOX2D_COLS = ["stream_id", "object_uid", "timestamp[ns]", "x_min[pixel]", "x_max[pixel]", "y_min[pixel]",
+              "y_max[pixel]", "visibility_ratio[%]"]
+
+
+def video_id_for(sequence_dir: Path) -> str:
+    return "adt_" + re.sub(r"[^\w.\-]", "_", sequence_dir.name)
+
+
+def list_sequences(root: str | Path) -> list[Path]:
+    """Sequence directories: the sub-directories of ``root`` (names starting with '.' or '_' skipped)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._" and ".tmp-" not in p.name)
+
+
+def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
+    opts = check_options(spec, OPTIONS)
+    return [RawVideo(video_id_for(s), spec.name, s, partial(load_sequence, s, spec.name, opts)) for s in list_sequences(root)]
+
+
+def _variant(seq: Path, name: str, with_skeletons: bool) -> Path:
+    """``name`` or its ``*_with_skeleton`` variant (used when present and ``with_skeletons``)."""
+    skel = seq / name.replace(".", "_with_skeleton.", 1)
+    return skel if with_skeletons and skel.exists() else seq / name
+
+
+def check_sequence(vid: str, seq: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    """Validate every file the conversion reads before the C++ reader sees it; returns the parsed text files."""
+    if not seq.is_dir():
+        raise SceneError(vid, str(seq), "sequence directory missing")
+    meta = read_json(vid, seq / "metadata.json")
+    if not isinstance(meta, dict) or str(meta.get("dataset_version")) not in KNOWN_VERSIONS:
+        raise SceneError(vid, str(seq / "metadata.json"), f"unknown dataset_version {meta.get('dataset_version') if isinstance(meta, dict) else meta!r}; known: {sorted(KNOWN_VERSIONS)}")
+    if meta.get("gt_time_domain", "DEVICE_CAPTURE") != "DEVICE_CAPTURE":
+        raise SceneError(vid, str(seq / "metadata.json"), f"gt_time_domain {meta['gt_time_domain']!r}; only DEVICE_CAPTURE is supported")
+    instances = read_json(vid, seq / "instances.json")
+    if not isinstance(instances, dict) or not all(isinstance(v, dict) and "category" in v and "instance_type" in v for v in instances.values()):
+        raise SceneError(vid, str(seq / "instances.json"), "must map instance uids to objects with 'category' and 'instance_type'")
+    skel = bool(opts["with_skeletons"])
+    texts = {
+        "meta": meta, "instances": instances, "with_skeletons": skel and (seq / "segmentations_with_skeleton.vrs").exists(),
+        "trajectory": read_csv(vid, seq / "aria_trajectory.csv", TRAJECTORY_COLS),
+        "objects": read_csv(vid, seq / "scene_objects.csv", OBJECT_COLS),
+        "box3d": read_csv(vid, seq / "3d_bounding_box.csv", BOX3D_COLS),
+        "box2d": read_csv(vid, _variant(seq, "2d_bounding_box.csv", skel), BOX2D_COLS, schema_overrides={"stream_id": pl.Utf8}),
+    }
+    check_vrs(vid, seq / "video.vrs")
+    counts = {}
+    for name in ("depth_images.vrs", "segmentations.vrs"):
+        path = _variant(seq, name, skel)
+        check_vrs(vid, path)
+        provider = projectaria().data_provider.create_vrs_data_provider(str(path))
+        n = {provider.get_num_data(s) for s in provider.get_all_streams()}
+        if len(n) != 1:
+            raise SceneError(vid, str(path), f"streams hold different frame counts {sorted(n)} (truncated file?)")
+        counts[path.name] = n.pop()
+    if len(set(counts.values())) != 1:
+        raise SceneError(vid, str(seq), f"depth and segmentation frame counts differ: {counts} (truncated file?)")
+    texts["n_gt_frames"] = next(iter(counts.values()))
+    return texts
+
+
+def _provider(vid: str, seq: Path, with_skeletons: bool) -> Any:
+    from projectaria_tools.projects.adt import AriaDigitalTwinDataPathsProvider, AriaDigitalTwinDataProvider
+
+    try:
+        paths = AriaDigitalTwinDataPathsProvider(str(seq)).get_datapaths(with_skeletons)
+        if paths is None:
+            raise RuntimeError("projectaria-tools found no data paths")
+        return AriaDigitalTwinDataProvider(paths)
+    except RuntimeError as exc:
+        raise SceneError(vid, str(seq), f"projectaria-tools cannot open the sequence: {exc}") from exc
+
+
+def match_frames(vid: str, seq: Path, gt: Any, sid: Any, tol_ns: int, n_gt: int) -> tuple[list[int], list[int], int]:
+    """(RGB timestamps, ground-truth timestamps) of the frames, and the number of RGB frames outside the
+    ground truth. Every ground-truth frame must have its RGB image and every RGB frame inside the span its
+    ground truth (a gap means a truncated or inconsistent recording)."""
+    rgb_ts = list(gt.get_aria_device_capture_timestamps_ns(sid))
+    pairs = []
+    for t in rgb_ts:
+        d = gt.get_depth_image_by_timestamp_ns(t, sid)
+        if d.is_valid() and abs(d.dt_ns()) <= tol_ns:
+            pairs.append((t, t + d.dt_ns()))
+    if not pairs:
+        raise SceneError(vid, str(seq / "depth_images.vrs"), f"no RGB frame has a depth frame within {tol_ns / 1e6} ms")
+    inside = [t for t in rgb_ts if pairs[0][0] <= t <= pairs[-1][0]]
+    if len(inside) != len(pairs) or len({g for _, g in pairs}) != n_gt:
+        raise SceneError(vid, str(seq / "video.vrs"), f"{n_gt} ground-truth frames but {len(pairs)} RGB frames match one "
+                         f"within {tol_ns / 1e6} ms ({len(inside)} RGB frames in that span): missing or truncated frames")
+    return [p[0] for p in pairs], [p[1] for p in pairs], len(rgb_ts) - len(pairs)
+
+
+def _at(vid: str, file: str, res: Any, tol_ns: int, what: str) -> Any:
+    if not res.is_valid() or abs(res.dt_ns()) > tol_ns:
+        raise SceneError(vid, file, f"no {what} within {tol_ns / 1e6} ms (dt {res.dt_ns() if res.is_valid() else 'none'} ns)")
+    return res.data()
+
+
+def load_sequence(seq: str | Path, source: str = "adt", options: dict[str, Any] | None = None) -> Scene:
+    """Read one ADT sequence into a :class:`Scene` (validated by the caller's ``write_scene``)."""
+    seq, opts = Path(seq), {**OPTIONS, **(options or {})}
+    vid = video_id_for(seq)
+    pinhole = Pinhole.from_options(vid, opts)
+    texts = check_sequence(vid, seq, opts)
+    pa = projectaria()
+    sid = pa.StreamId(str(opts["stream"]))
+    tol = int(float(opts["max_time_offset_ms"]) * 1e6)
+    gt = _provider(vid, seq, texts["with_skeletons"])
+    rgb_ts, gt_ts, dropped = match_frames(vid, seq, gt, sid, tol, texts["n_gt_frames"])
+    rect = Rectifier(gt.get_aria_camera_calibration(sid), pinhole)
+    coverage = rect.coverage()
+    level = level_gravity(vid, seq / "aria_trajectory.csv", texts["trajectory"])
+    table = ObjectTable(vid, seq, texts["instances"], str(texts["meta"].get("serial", "")), opts["front_categories"], level)
+    rgb, depth, cams = [], [], []
+    for k, (tr, tg) in enumerate(zip(rgb_ts, gt_ts)):
+        img = _at(vid, "video.vrs", gt.get_aria_image_by_timestamp_ns(tr, sid), tol, f"RGB image at frame {k}")
+        d = _at(vid, "depth_images.vrs", gt.get_depth_image_by_timestamp_ns(tg, sid), 0, f"depth at frame {k}")
+        s = _at(vid, "segmentations.vrs", gt.get_segmentation_image_by_timestamp_ns(tg, sid), tol, f"segmentation at frame {k}")
+        pose = _at(vid, "aria_trajectory.csv", gt.get_aria_3d_pose_by_timestamp_ns(tg), tol, f"device pose at frame {k}")
+        seg = s.to_numpy_array()
+        rgb.append(rect(img.to_numpy_array(), nearest=False))
+        mm = rect(d.to_numpy_array(), nearest=True)
+        depth.append(np.where(mm > 0, mm.astype(np.float32) / 1000.0, np.nan).astype(np.float32))
+        table.add_frame(k, rect(seg, nearest=True), seg, coverage, gt, tg, sid, tol)
+        cams.append(level @ pose.transform_scene_device.to_matrix() @ rect.device_from_cam)
+    world_from_cam = np.stack(cams)
+    objects, poses, instances = table.finish()
+    t = np.asarray(gt_ts, np.int64)
+    times = (t - t[0]) / 1e9
+    fps = (len(t) - 1) / times[-1] if len(t) > 1 and times[-1] > 0 else 30.0
+    k_mat, q = rect.k, geometry.matrix_to_quat(world_from_cam[:, :3, :3])
+    n = len(t)
+    cameras = pl.DataFrame({
+        "frame": np.arange(n, dtype=np.int64), "time_s": times,
+        "fx": np.full(n, k_mat[0, 0]), "fy": np.full(n, k_mat[1, 1]), "cx": np.full(n, k_mat[0, 2]), "cy": np.full(n, k_mat[1, 2]),
+        "qw": q[:, 0], "qx": q[:, 1], "qy": q[:, 2], "qz": q[:, 3],
+        "tx": world_from_cam[:, 0, 3], "ty": world_from_cam[:, 1, 3], "tz": world_from_cam[:, 2, 3],
+    })
+    meta = SceneMeta(video_id=vid, source=source, fps=float(fps), width=pinhole.width, height=pinhole.height, n_frames=n,
+                     extra={"raw_format": "adt", "scene": str(texts["meta"].get("scene", "")), "stream": str(opts["stream"]),
+                            "timestamps_ns": t.tolist(), "rgb_timestamps_ns": list(map(int, rgb_ts)),
+                            "rgb_frames_without_ground_truth": dropped, "with_skeletons": texts["with_skeletons"],
+                            "wearer": table.wearer, "raw_depth_kind": "z", "raw_world": "y_up"})
+    return Scene(meta, np.stack(rgb), np.stack(depth), instances, cameras, objects, poses)

@@ -1,0 +1,188 @@
+"""ADT objects and agents -> the standard objects / object_poses tables and uint16 instance masks.
+
+ADT object poses are ``T_scene_object`` with an axis-aligned box in the object's local frame and a canonical
+``front_vector`` / ``up_vector`` per instance (instances.json); people are skeletons (51 joints in the scene
+frame). Both are expressed here in the standard object frame (+x front, +z up, origin at the box centre).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from fourdpqa import geometry
+from fourdpqa.scene import SceneError
+from fourdpqa.sources.aria import level_from_gravity
+
+GRAVITY_RANGE = (9.0, 10.5)  # |g| in m/s^2: anything else means other units or a broken file
+# Skeleton joints (AriaDigitalTwinSkeletonProvider.get_joint_labels order) used for an agent's heading.
+L_SHOULDER, R_SHOULDER, L_THIGH, R_THIGH = 5, 24, 43, 47
+# Joints lie inside the body: pad the joint extent to a body box (front/back, sides, top of head) [inferred].
+BODY_PADDING_M = np.array([0.25, 0.2, 0.15])
+POSE_SCHEMA = {"frame": pl.Int64, "object_id": pl.Int64, "qw": pl.Float64, "qx": pl.Float64, "qy": pl.Float64,
+               "qz": pl.Float64, "tx": pl.Float64, "ty": pl.Float64, "tz": pl.Float64, "visible_fraction": pl.Float64}
+
+
+def level_gravity(vid: str, path: Path, trajectory: pl.DataFrame) -> np.ndarray:
+    """(4, 4) levelling rotation from the trajectory's ``gravity_*_world`` columns (constant, in m/s^2)."""
+    g = trajectory.select("gravity_x_world", "gravity_y_world", "gravity_z_world").to_numpy().astype(np.float64)
+    if not len(g) or np.ptp(g, axis=0).max() > 1e-3:
+        raise SceneError(vid, str(path), "gravity_*_world must be present and constant over the sequence")
+    norm = float(np.linalg.norm(g[0]))
+    if not GRAVITY_RANGE[0] <= norm <= GRAVITY_RANGE[1]:
+        raise SceneError(vid, str(path), f"gravity norm {norm:.3g} is not ~9.81 m/s^2 (unknown units)")
+    return level_from_gravity(g[0])
+
+
+def ours_in_local(front: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation local_from_ours: our +x = the canonical front, +z = the canonical up (local frame)."""
+    f, u = np.asarray(front, np.float64), np.asarray(up, np.float64)
+    f, u = f / np.linalg.norm(f), u / np.linalg.norm(u)
+    return np.stack([f, np.cross(u, f), u], -1)
+
+
+def object_pose(scene_from_local: np.ndarray, aabb: np.ndarray, local_from_ours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(4, 4) scene_from_ours (origin at the AABB centre) and the (3,) box size along our x, y, z.
+
+    ``aabb`` is ADT's (xmin, xmax, ymin, ymax, zmin, zmax) in the local frame, metres."""
+    lo, hi = np.asarray(aabb[0::2], np.float64), np.asarray(aabb[1::2], np.float64)
+    local_from_box = geometry.pose_matrix(local_from_ours, (lo + hi) / 2)
+    size = np.abs(local_from_ours.T) @ (hi - lo)
+    return scene_from_local @ local_from_box, size
+
+
+def agent_pose(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(4, 4) world_from_agent and (3,) body box size from skeleton joints (51, 3) in a +z-up world, metres.
+
+    Front = (left - right) x up over shoulders and hips (a person facing +x has the left side at +y)."""
+    lr = (joints[L_SHOULDER] - joints[R_SHOULDER]) + (joints[L_THIGH] - joints[R_THIGH])
+    front = np.cross(np.array([lr[0], lr[1], 0.0]), [0.0, 0.0, 1.0])
+    front /= np.linalg.norm(front)
+    rot = np.stack([front, np.cross([0.0, 0.0, 1.0], front), [0.0, 0.0, 1.0]], -1)
+    local = joints @ rot
+    lo, hi = local.min(0), local.max(0)
+    return geometry.pose_matrix(rot, rot @ ((lo + hi) / 2)), hi - lo + BODY_PADDING_M
+
+
+def captions(categories: list[str], prototypes: list[str]) -> list[str]:
+    """'the book'; duplicates get their prototype ('the book (book fiction 7)'), then an ordinal, until unique."""
+    def words(name: str) -> str:
+        return re.sub(r"(?<=[a-z])(?=[A-Z0-9])|_", " ", name).lower().strip()
+
+    base = [f"the {words(c)}" for c in categories]
+    out = [f"{b} ({words(p)})" if base.count(b) > 1 else b for b, p in zip(base, prototypes)]
+    seen: dict[str, int] = {}
+    dup = {c for c in out if out.count(c) > 1}
+    for i, cap in enumerate(list(out)):
+        if cap in dup:
+            seen[cap] = seen.get(cap, 0) + 1
+            out[i] = f"{cap} number {seen[cap]}"
+    return out
+
+
+class ObjectTable:
+    """Collects per-frame masks, poses and visibility of the instances, then builds the standard tables."""
+
+    def __init__(self, vid: str, seq: Path, instances: dict[str, dict], serial: str, front_categories: list[str],
+                 level: np.ndarray):
+        self.vid, self.seq, self.instances, self.level = vid, seq, instances, level
+        self.front_categories = set(front_categories)
+        self.wearer = [u for u, v in instances.items() if v["instance_type"] == "human"
+                       and serial and str(v.get("associated_device_serial", serial_of(seq, u))) == serial]
+        self.masks: list[np.ndarray] = []
+        self.frames: list[dict[str, Any]] = []
+
+    def add_frame(self, k: int, seg: np.ndarray, raw_seg: np.ndarray, coverage: np.ndarray, gt: Any, ts: int,
+                  sid: Any, tol: int) -> None:
+        """Record frame ``k``: rectified (H, W) and raw (H_raw, W_raw) uint64 uid masks, raw view coverage."""
+        ids = {int(u) for u in np.unique(seg) if u}
+        unknown = sorted(u for u in ids if str(u) not in self.instances)
+        if unknown:
+            raise SceneError(self.vid, "segmentations.vrs", f"frame {k}: instance ids {unknown[:5]} not in instances.json")
+        worn = sorted(u for u in ids if str(u) in self.wearer)
+        if worn:  # the wearer is the camera: never an object of its own video
+            seg[np.isin(seg, worn)] = 0
+            ids -= set(worn)
+        uids, raw_n = np.unique(raw_seg, return_counts=True)
+        in_view = dict(zip(*np.unique(raw_seg[coverage], return_counts=True)))
+        share = {int(u): in_view.get(u, 0) / n for u, n in zip(uids, raw_n) if int(u) in ids}
+        boxes = gt.get_object_2d_boundingboxes_by_timestamp_ns(ts, sid)
+        ratio = {int(u): float(b.visibility_ratio) for u, b in boxes.data().items()} if boxes.is_valid() and abs(boxes.dt_ns()) <= tol else {}
+        b3 = gt.get_object_3d_boundingboxes_by_timestamp_ns(ts)
+        poses = {int(u): (b.transform_scene_object.to_matrix(), np.asarray(b.aabb)) for u, b in b3.data().items()} \
+            if b3.is_valid() and abs(b3.dt_ns()) <= tol else {}
+        humans = [u for u in ids if self.instances[str(u)]["instance_type"] == "human"]
+        joints = {}
+        for u in humans:
+            sk = gt.get_skeleton_by_timestamp_ns(ts, u)
+            if sk.is_valid() and abs(sk.dt_ns()) <= tol:
+                joints[u] = np.asarray(sk.data().joints, np.float64)
+        self.masks.append(seg)
+        self.frames.append({"ids": ids, "vis": {u: ratio.get(u, 0.0) * share.get(u, 0.0) for u in ids},
+                            "poses": poses, "joints": joints})
+
+    def _pose(self, k: int, uid: int) -> tuple[np.ndarray, np.ndarray] | None:
+        f, info = self.frames[k], self.instances[str(uid)]
+        if info["instance_type"] == "human":
+            j = f["joints"].get(uid)
+            return None if j is None else agent_pose(geometry.transform_points(self.level, j[None])[0])
+        if uid not in f["poses"]:
+            return None
+        canon = info.get("canonical_pose") or {"front_vector": [0, 0, 1], "up_vector": [0, 1, 0]}
+        m, aabb = f["poses"][uid]
+        pose, size = object_pose(m, aabb, ours_in_local(canon["front_vector"], canon["up_vector"]))
+        return self.level @ pose, size
+
+    def finish(self) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
+        """(objects, object_poses, instances (T, H, W) uint16) over the instances seen in any rectified frame."""
+        uids = sorted(set().union(*(f["ids"] for f in self.frames)))
+        if len(uids) > 65535:
+            raise SceneError(self.vid, "segmentations.vrs", f"{len(uids)} visible instances exceed the uint16 id range")
+        rows, sizes = [], {}
+        for k in range(len(self.frames)):
+            for oid, u in enumerate(uids, start=1):
+                got = self._pose(k, u)
+                if got is None:
+                    if u in self.frames[k]["ids"]:
+                        raise SceneError(self.vid, "scene_objects.csv", f"instance {u} is visible at frame {k} but has no pose there")
+                    continue
+                pose, size = got
+                sizes.setdefault(u, size)
+                q = geometry.matrix_to_quat(pose[:3, :3])
+                rows.append((k, oid, *q.tolist(), *pose[:3, 3].tolist(), float(np.clip(self.frames[k]["vis"].get(u, 0.0), 0, 1))))
+        poses = pl.DataFrame(rows, schema=POSE_SCHEMA, orient="row").sort("object_id", "frame")
+        info = [self.instances[str(u)] for u in uids]
+        human = [i["instance_type"] == "human" for i in info]
+        objects = pl.DataFrame({
+            "object_id": np.arange(1, len(uids) + 1, dtype=np.int64),
+            "category": ["person" if h else str(i["category"]) for i, h in zip(info, human)],
+            "caption": captions(["person" if h else str(i["category"]) for i, h in zip(info, human)],
+                                [str(i.get("prototype_name") or i.get("instance_name") or "") for i in info]),
+            "size_l": [float(sizes[u][0]) for u in uids], "size_w": [float(sizes[u][1]) for u in uids],
+            "size_h": [float(sizes[u][2]) for u in uids],
+            "has_front": [h or str(i["category"]) in self.front_categories for i, h in zip(info, human)],
+            "is_dynamic": [str(i.get("motion_type")) == "dynamic" for i in info],
+            "adt_uid": [str(u) for u in uids],
+            "instance_name": [str(i.get("instance_name", "")) for i in info],
+        }, schema_overrides={"size_l": pl.Float64, "size_w": pl.Float64, "size_h": pl.Float64})
+        lut = np.asarray(uids, np.uint64)
+        instances = np.stack([np.where(m > 0, np.searchsorted(lut, m) + 1, 0).astype(np.uint16) for m in self.masks])
+        return objects, poses, instances
+
+
+def serial_of(seq: Path, uid: str) -> str:
+    """Device serial a skeleton is associated with (skeleton_aria_association.json), '' if none."""
+    import json
+
+    p = seq / "skeleton_aria_association.json"
+    if not p.exists():
+        return ""
+    try:
+        rows = json.loads(p.read_text()).get("SkeletonMetadata", [])
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return next((str(r.get("AssociatedDeviceSerial", "")) for r in rows if str(r.get("SkeletonId")) == uid), "")

@@ -1,0 +1,73 @@
+"""LLM stand-ins for tests: a scripted phrasing model (paraphrase and verification requests get different
+replies, each produced by litellm's own ``mock_response``, so reply objects are real litellm responses) and a local
+endpoint that fails every request (no network: it listens on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import http.server
+import re
+import threading
+from collections.abc import Callable
+
+import litellm
+
+from fourdpqa.phrasing import PROMPT, VERIFY_PROMPT
+
+_QUESTION = re.compile(r"\n\nQuestion: (.*)\Z", re.S)
+_ANSWER = re.compile(r"\nCorrect answer: (.*?)\n\n", re.S)
+_COMPLETION = litellm.completion  # the real one, also when a test patches litellm.completion with a ScriptedModel
+PARAPHRASE_MARK = PROMPT.split("{")[0]
+VERIFY_MARK = VERIFY_PROMPT.split("{")[0]
+
+
+class ScriptedModel:
+    """``rewrite(question) -> paraphrase`` answers paraphrase prompts; ``verify(told_answer) -> reply`` answers
+    verification prompts (default: repeats the answer it was told, as an agreeing model would)."""
+
+    def __init__(self, rewrite: Callable[[str], str], verify: Callable[[str], str] = lambda told: told) -> None:
+        self.rewrite = rewrite
+        self.verify = verify
+        self.prompts: list[str] = []
+
+    def __call__(self, **kw):
+        prompt = kw["messages"][-1]["content"]
+        self.prompts.append(prompt)
+        if prompt.startswith(VERIFY_MARK):
+            reply = self.verify(_ANSWER.search(prompt).group(1))
+        else:
+            assert prompt.startswith(PARAPHRASE_MARK), prompt
+            reply = self.rewrite(_QUESTION.search(prompt).group(1))
+        return _COMPLETION(**{**kw, "mock_response": reply})
+
+
+class FailingEndpoint:
+    """A local OpenAI-compatible endpoint that answers every request with HTTP ``status`` and counts the requests
+    that reach it (so retries hidden inside a client are counted too). Use as a context manager; ``url`` is the
+    ``api_base``."""
+
+    def __init__(self, status: int = 503) -> None:
+        self.hits = 0
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                endpoint.hits += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"error": {"message": "model unavailable", "type": "server_error"}}')
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/v1"
+
+    def __enter__(self) -> FailingEndpoint:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
