@@ -12,8 +12,9 @@ import graph). For one record it
 3. labels it with the thresholds stored in the record (:mod:`.labels`) and maps the label to the answer through
    the record's option labels / yes-no query.
 
-A record is *derived* when steps 1-3 run; it then agrees or disagrees. It is *underivable* (reported, not
-failed) when a reference is ambiguous or the type is outside oracle-2's scope (point-tracking trajectories).
+A record is *derived* when steps 1-3 run; it then agrees or disagrees (a reference that designates no object, or
+another object than the record's, disagrees too). It is *underivable* (reported, not failed) when a reference
+designates several objects or the type is outside oracle-2's scope (point-tracking trajectories).
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def judge(record: Mapping, ev: Evidence) -> Verdict:
     try:
         problem = _check_references(record, spec, ev)
     except Unresolved as exc:
-        return Verdict("underivable", stored, "", f"ambiguous reference: {exc}")
+        if exc.ambiguous:
+            return Verdict("underivable", stored, "", f"ambiguous reference: {exc}")
+        return Verdict("disagree", stored, "", f"wrong reference: {exc}")
     if problem:
         return Verdict("disagree", stored, "", problem)
     clip = Clip(ev, np.asarray(record["clip_frames"], dtype=np.int64),

@@ -24,7 +24,11 @@ _FRAME = re.compile(r"\bframe (\d+)\b")
 
 
 class Unresolved(ValueError):
-    """A reference that names no object, or more than one."""
+    """A reference that names no object (``ambiguous`` False: the reference is wrong) or several (True)."""
+
+    def __init__(self, message: str, ambiguous: bool):
+        super().__init__(message)
+        self.ambiguous = ambiguous
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def enclosed_objects(instances: np.ndarray, region: np.ndarray) -> dict[int, flo
 def _find_mark(marks: list[dict], kind: str, label: str | None) -> dict:
     hits = [mk for mk in marks if mk["kind"] == kind and (label is None or str(mk.get("label", "")) == label)]
     if len(hits) != 1:
-        raise Unresolved(f"{kind} {label or ''} matches {len(hits)} marks".replace("  ", " "))
+        raise Unresolved(f"{kind} {label or ''} matches {len(hits)} marks".replace("  ", " "), len(hits) > 1)
     return hits[0]
 
 
@@ -105,18 +109,18 @@ def resolve(mention: Mention, ev: Evidence, clip_frames: list[int], marks: list[
     if mention.kind == "caption":
         ids = [oid for oid, c in ev.captions.items() if _strip_article(c) == mention.key]
         if len(ids) != 1:
-            raise Unresolved(f"caption {mention.key!r} fits {len(ids)} objects")
+            raise Unresolved(f"caption {mention.key!r} fits {len(ids)} objects", len(ids) > 1)
         return ids[0]
     if mention.kind == "pixel":
         x, y, k = mention.key
         if k is None or not 0 <= k < len(clip_frames):
-            raise Unresolved(f"pixel ({x}, {y}) names no clip frame")
+            raise Unresolved(f"pixel ({x}, {y}) names no clip frame", True)
         inst = np.asarray(ev.instances[clip_frames[k]])
         h, w = inst.shape
         col, row = int(round(x * w - 0.5)), int(round(y * h - 0.5))
         oid = int(inst[min(max(row, 0), h - 1), min(max(col, 0), w - 1)])
         if oid == 0:
-            raise Unresolved(f"pixel ({x}, {y}) in frame {k} is background")
+            raise Unresolved(f"pixel ({x}, {y}) in frame {k} is background", False)
         return oid
     kind, label = mention.key
     mark = _find_mark(marks, kind, label)
@@ -125,7 +129,8 @@ def resolve(mention: Mention, ev: Evidence, clip_frames: list[int], marks: list[
     inside = sorted(oid for oid, s in shares.items() if s >= ENCLOSED_SHARE)
     if len(inside) != 1:
         detail = ", ".join(f"{oid}: {shares[oid]:.2f}" for oid in sorted(shares))
-        raise Unresolved(f"{kind} {label or ''} in frame {mark['frame']} encloses {len(inside)} objects ({detail})")
+        raise Unresolved(f"{kind} {label or ''} in frame {mark['frame']} encloses {len(inside)} objects ({detail})",
+                         len(inside) > 1)
     return inside[0]
 
 

@@ -128,7 +128,7 @@ def test_refuses_a_benchmark_with_a_wrong_answer_and_keeps_earlier_outputs(assem
                              .then(pl.col("options").list.get("ABCD".index(flipped))).otherwise(pl.col("answer_text"))
                              .alias("answer_text"))
     write_parquet(qa_path, qa)
-    with pytest.raises(AssemblyRefused, match="check_oracle") as err:
+    with pytest.raises(AssemblyRefused, match="check_answer_consistency") as err:
         assemble(params, oracle=toy_oracle)
     assert err.value.failures[0].details["disagreements"].keys() == {target["id"]}
     assert (out / "benchmark.parquet").read_bytes() == before

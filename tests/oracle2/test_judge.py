@@ -4,6 +4,7 @@ wrong object and an ambiguous mark are caught, and the blocking check fails on a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -95,3 +96,10 @@ def test_check_oracle_blocks_on_a_corrupted_label_and_lists_it(root):
 def test_check_oracle_reports_an_unreadable_scene_as_errors(root, tmp_path):
     result = check_oracle(pl.DataFrame(good_records(root)[:2]), tmp_path, tmp_path)
     assert not result.passed and result.details["n_errors"] == 2 and "scene.json" in next(iter(result.details["errors"].values()))
+
+
+def test_a_pixel_reference_on_the_background_is_a_wrong_reference(root, evidence):
+    rec = next(r for r in good_records(root) if r["id"] == "dir-mc")
+    sky = dict(rec, question=re.sub(r"\(\d\.\d{3}, \d\.\d{3}\)", "(0.008, 0.010)", rec["question"]))
+    verdict = judge(sky, evidence)
+    assert verdict.status == "disagree" and verdict.detail.startswith("wrong reference: pixel (0.008, 0.01) in frame 3")
