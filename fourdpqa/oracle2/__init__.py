@@ -101,8 +101,10 @@ def judge(record: Mapping, ev: Evidence) -> Verdict:
         return Verdict("disagree", stored, "", f"wrong reference: {exc}")
     if problem:
         return Verdict("disagree", stored, "", problem)
-    clip = Clip(ev, np.asarray(record["clip_frames"], dtype=np.int64),
-                Bounds.from_record(json.loads(record["threshold"])),
+    frames = np.asarray(record["clip_frames"], dtype=np.int64)
+    stored_th = json.loads(record["threshold"])
+    depth = ev.median_depth(int(frames[0])) if stored_th.get("translation_scale") == "median_depth" else None
+    clip = Clip(ev, frames, Bounds.from_record(stored_th, depth),
                 str(measurement.get("values", {}).get("reference_system", "camera")))
     label, values = MEASURES[qtype](clip, spec)
     source = "+".join(clip.sources())

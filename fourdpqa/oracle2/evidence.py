@@ -69,6 +69,14 @@ class Evidence:
             self._motions[key] = fitted or ObjectMotion(pos, rot, "poses")
         return self._motions[key]
 
+    def median_depth(self, frame: int) -> float:
+        """Median of the valid (finite, positive) z-depth of scene ``frame``, metres."""
+        d = np.asarray(self.depth[frame])
+        d = d[np.isfinite(d) & (d > 0)]
+        if not d.size:
+            raise EvidenceError(f"video {self.video_id!r}: frame {frame} has no valid depth")
+        return float(np.median(d))
+
     def _track_motion(self, object_id: int, frames: np.ndarray, centre0: np.ndarray,
                       rot0: np.ndarray) -> ObjectMotion | None:
         t = self.tracks

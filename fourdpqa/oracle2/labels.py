@@ -18,7 +18,8 @@ STILL = "none"
 USED = ("translation_none_m", "translation_some_m", "rotation_none_deg", "rotation_some_deg",
         "distance_change_none_rel", "distance_change_some_rel", "distance_compare_margin_rel",
         "moved_distance_margin_rel", "direction_dominance")
-SAMPLING_ONLY = ("min_visible_fraction", "min_visible_frames_share", "min_object_pixels")
+SCALES = ("metres", "median_depth")  # translation_scale: bounds in metres, or fractions of the median depth
+SAMPLING_ONLY = ("min_visible_fraction", "min_visible_frames_share", "min_object_pixels", "agent_categories")
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,25 @@ class Bounds:
     direction_dominance: float
 
     @classmethod
-    def from_record(cls, stored: dict) -> "Bounds":
-        unknown = sorted(set(stored) - set(USED) - set(SAMPLING_ONLY))
+    def from_record(cls, stored: dict, median_depth_m: float | None = None) -> "Bounds":
+        """Bounds from a record's threshold JSON. With ``translation_scale: median_depth`` the translation bounds
+        are fractions of the median valid depth of the clip's first frame, ``median_depth_m`` (metres)."""
+        unknown = sorted(set(stored) - set(USED) - set(SAMPLING_ONLY) - {"translation_scale"})
         if unknown:
             raise ValueError(f"threshold fields unknown to oracle-2: {unknown}")
         missing = sorted(set(USED) - set(stored))
         if missing:
             raise ValueError(f"threshold fields missing: {missing}")
-        return cls(**{f.name: float(stored[f.name]) for f in fields(cls)})
+        scale = stored.get("translation_scale", "metres")
+        if scale not in SCALES:
+            raise ValueError(f"translation_scale {scale!r} is unknown to oracle-2 (known: {list(SCALES)})")
+        values = {f.name: float(stored[f.name]) for f in fields(cls)}
+        if scale == "median_depth":
+            if median_depth_m is None:
+                raise ValueError("translation_scale median_depth needs the clip's median depth")
+            values["translation_none_m"] *= median_depth_m
+            values["translation_some_m"] *= median_depth_m
+        return cls(**values)
 
 
 def _reverses(series: np.ndarray, tolerance: float) -> bool:

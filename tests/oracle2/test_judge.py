@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -103,3 +104,16 @@ def test_a_pixel_reference_on_the_background_is_a_wrong_reference(root, evidence
     sky = dict(rec, question=re.sub(r"\(\d\.\d{3}, \d\.\d{3}\)", "(0.008, 0.010)", rec["question"]))
     verdict = judge(sky, evidence)
     assert verdict.status == "disagree" and verdict.detail.startswith("wrong reference: pixel (0.008, 0.01) in frame 3")
+
+
+def test_translation_bounds_scale_with_the_median_depth_when_the_record_says_so(root, evidence):
+    """With ``translation_scale: median_depth`` the bounds are fractions of the first frame's median depth (a few
+    metres here): "some" = 0.4 of it exceeds the 1.35 m dolly (ambiguous), 0.2 of it does not ("forward")."""
+    depth = np.load(root / "scenes" / VIDEO / "depth.npy")[0]
+    median = float(np.median(depth[np.isfinite(depth) & (depth > 0)]))
+    assert 0.4 * median > 1.35 > 0.2 * median
+    rec = next(r for r in good_records(root) if r["id"] == "cam-mc")
+    scaled = [record(f"s{some}", 1, "mc", rec["question"], {"option_labels": ["static", "forward", "backward", "left"]},
+                     "B", options=rec["options"], translation_scale="median_depth", translation_none_m=0.1,
+                     translation_some_m=some) for some in (0.4, 0.2)]
+    assert judge(scaled[0], evidence).derived == "(ambiguous)" and judge(scaled[1], evidence).status == "agree"
