@@ -253,10 +253,10 @@ class ProbeParams(_Section):
     enabled: bool = True
     frames: int = Field(8, ge=2)
     size: int = Field(64, ge=16)
-    epochs: int = Field(8, ge=1)
+    epochs: int = Field(12, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = Field(2e-3, gt=0)
-    width: int = Field(16, ge=1)  # channels of the first convolution
+    width: int = Field(8, ge=1)  # channels of the first convolution
     dim: int = Field(64, ge=1)  # clip / word feature size
     mirror: bool = True  # train on left-right mirrored copies too (texts swap left/right, clockwise senses, x)
     min_gain: float = 0.0  # a type where the probe beats the best text-only baseline by no more is flagged

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fourdpqa.oracle2.evidence import Evidence, EvidenceError, load_evidence
-from fourdpqa.oracle2.labels import Bounds
+from fourdpqa.oracle2.labels import Bounds, canonical
 from fourdpqa.oracle2.measure import MEASURES, Clip
 from fourdpqa.oracle2.references import Unresolved, resolve_all
 
@@ -70,13 +70,14 @@ def _check_references(record: Mapping, spec: dict, ev: Evidence) -> str | None:
 
 
 def _answer(record: Mapping, spec: dict, label: str) -> str:
-    """The answer a derived label gives in the record's format."""
+    """The answer a derived label gives in the record's format (the record's labels read through
+    :func:`~fourdpqa.oracle2.labels.canonical`)."""
     fmt = record["answer_format"]
     if fmt == "mc":
-        options = spec["option_labels"]
+        options = [canonical(o) for o in spec["option_labels"]]
         return LETTERS[options.index(label)] if label in options else f"(label {label!r} is not an option)"
     if fmt == "yn":
-        query = spec["query"]
+        query = canonical(spec["query"])
         if int(record["question_type"]) == 1:  # a camera motion query asks about one component of the motion
             yes = label == "static" if query == "static" else query in label.split("+")
         else:
@@ -88,7 +89,7 @@ def _answer(record: Mapping, spec: dict, label: str) -> str:
 def judge(record: Mapping, ev: Evidence) -> Verdict:
     """Oracle-2's verdict on one QA record (``schemas/qa.py`` fields) in scene ``ev``."""
     qtype, fmt = int(record["question_type"]), record["answer_format"]
-    stored = str(record["label"] if fmt == "free" else record["answer"]).strip()
+    stored = canonical(record["label"]) if fmt == "free" else str(record["answer"]).strip()
     if qtype not in MEASURES or fmt == "trajectory":
         return Verdict("underivable", stored, "", f"type {qtype} ({fmt}) is outside oracle-2's scope")
     measurement = json.loads(record["measurement"])

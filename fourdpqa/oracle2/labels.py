@@ -56,6 +56,16 @@ class Bounds:
         return cls(**values)
 
 
+# Records may name a camera roll from the camera's side: "roll right" = its right side drops = clockwise as seen
+# from behind it (the picture turns counter-clockwise). Both vocabularies describe the same motion.
+ROLL_SYNONYMS = {"roll right": "roll clockwise", "roll left": "roll counter-clockwise"}
+
+
+def canonical(label: str) -> str:
+    """A record's label in oracle-2's vocabulary (components of a "+"-joined camera label mapped one by one)."""
+    return "+".join(ROLL_SYNONYMS.get(part, part) for part in str(label).split("+"))
+
+
 def _reverses(series: np.ndarray, tolerance: float) -> bool:
     """True when the path goes back by more than ``tolerance`` (total travel exceeds the net change)."""
     return float(np.abs(np.diff(series)).sum()) > abs(float(series[-1] - series[0])) + tolerance

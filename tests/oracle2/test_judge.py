@@ -4,12 +4,14 @@ wrong object and an ambiguous mark are caught, and the blocking check fails on a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from scipy.spatial.transform import Rotation
 
 from fourdpqa.oracle2 import judge, load_evidence
 from fourdpqa.validate.oracle_gate import check_oracle
@@ -117,3 +119,18 @@ def test_translation_bounds_scale_with_the_median_depth_when_the_record_says_so(
                      "B", options=rec["options"], translation_scale="median_depth", translation_none_m=0.1,
                      translation_some_m=some) for some in (0.4, 0.2)]
     assert judge(scaled[0], evidence).derived == "(ambiguous)" and judge(scaled[1], evidence).status == "agree"
+
+
+def test_roll_named_from_the_cameras_side_is_the_same_motion(root, evidence):
+    """Rolling the camera so its right side drops (clockwise seen from behind) is "roll clockwise" in one
+    vocabulary and "roll right" in the other; oracle-2 accepts either name for it and rejects the opposite."""
+    angle = np.radians(np.linspace(0, 30, len(evidence.times)))
+    forward = evidence.cam_rot[0][:, 2]
+    rolled = np.stack([Rotation.from_rotvec(a * forward).as_matrix() @ evidence.cam_rot[0] for a in angle])
+    ev = dataclasses.replace(evidence, cam_rot=rolled, _motions={})
+    ask = lambda query, answer: record("roll", 1, "yn", "Does the camera roll?", {"query": query}, answer)  # noqa: E731
+    for query, answer in (("roll right", "yes"), ("roll clockwise", "yes"), ("roll left", "no")):
+        assert judge(ask(query, answer), ev).status == "agree", query
+    assert judge(ask("roll left", "yes"), ev).status == "disagree"
+    free = record("roll-free", 1, "free", "How does the camera move?", {}, "x", label="forward+roll right")
+    assert judge(free, ev).status == "agree"
