@@ -42,7 +42,11 @@ def check_pixel_learnability(train: pl.DataFrame, benchmark: pl.DataFrame, datas
                              device: str = "auto") -> CheckResult:
     """Per benchmark (type, format): probe accuracy and p-value, best text-only accuracy, flow accuracy and the
     probe's gain over text; flagged where the gain is <= ``cfg.min_gain``. Never blocking."""
-    probe = run_probe(train, benchmark, dataset_dir, cfg, seed, device)
+    try:
+        probe = run_probe(train, benchmark, dataset_dir, cfg, seed, device)
+    except ValueError as exc:  # e.g. no training rows of the benchmark's types: nothing to learn from
+        return CheckResult("check_pixel_learnability", False, False, f"probe not run: {exc}",
+                           "pixel probe accuracy per type", {"per_type": {}, "flagged": [], "error": str(exc)})
     flow = flow_accuracy(train, benchmark, dataset_dir)
     per_type: dict[str, dict[str, Any]] = {}
     flagged = []

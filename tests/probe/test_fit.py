@@ -85,3 +85,10 @@ def test_learnability_flags_the_type_whose_pixels_beat_text_by_nothing(splits, p
     assert b["gain_over_text"] == pytest.approx(b["probe"] - b["best_text"]) and b["gain_over_text"] > 0.3
     assert b["probe_p"] < 1e-6 and "flow" not in b  # the flow heuristic only reads camera-motion types
     assert {k: v["probe"] for k, v in res.details["per_type"].items()} == probed.accuracy  # same seed, same result
+
+
+def test_learnability_without_training_rows_of_the_benchmark_types_is_a_warning_not_a_crash(splits):
+    root, train, bench = splits
+    res = check_pixel_learnability(train.filter(pl.col("question_name") == "coin"),
+                                   bench.filter(pl.col("question_name") == "brightness"), root, {}, TINY, 0, "cpu")
+    assert not res.passed and not res.blocking and res.observed.startswith("probe not run: pixel probe: 0 training")
