@@ -253,7 +253,10 @@ def validate_scene(scene: Scene, *, check_rgb: bool = True) -> None:
     if np.any(d[np.isfinite(d)] < 0):
         raise SceneError(vid, "depth.npy", "negative depth values")
     no_valid = ~np.isfinite(d).reshape(t, -1).any(axis=1)
-    if no_valid.any():
+    if m.extra.get("depth_coverage") == "objects":  # depth rendered from object meshes only (HOT3D)
+        if not np.array_equal(np.isfinite(d), scene.instances > 0):
+            raise SceneError(vid, "depth.npy", "depth_coverage 'objects': depth must be valid exactly on object pixels")
+    elif no_valid.any():
         raise SceneError(vid, "depth.npy", f"frames without any valid depth: {np.flatnonzero(no_valid)[:10].tolist()}")
     ids = np.unique(scene.instances)
     stray = sorted(set(ids.tolist()) - known - {0})

@@ -10,17 +10,19 @@ a background point (instance 0) stays fixed in the world. Then
   image ``[-0.5, W-0.5] x [-0.5, H-0.5]``, OR the scene depth at the projected location (max over the 4 neighbouring
   pixel centres) ``< tolerance * z`` of the point, OR none of those 4 pixels carries the point's instance id.
   Invalid scene depth (NaN/inf: sky) counts as infinitely far, i.e. it never occludes. The 4 neighbours of (x, y)
-  are the pixel centres at ``floor(x + SNAP_PX) + {0, 1}`` (same for y), so a projection that lands on a pixel centre
-  up to rounding noise always uses that pixel and the next one (deterministic across devices and implementations).
+  are the pixel centres at ``floor(x + SNAP_PX) + {0, 1}`` (same for y; ``track_kernels.SNAP_PX``), so a projection
+  that lands on a pixel centre up to rounding noise always uses that pixel and the next one (deterministic across
+  devices and implementations).
 
-All points x frames of a chunk are computed at once with torch (float64 on every device, so CPU and CUDA agree
-with the NumPy reference to ~1e-9 px); chunking over points bounds memory to O(chunk_points * T).
+Float64 throughout. The points x frames loop lives in ``fourdpqa.track_kernels``: a compiled (Numba) kernel on CPU,
+batched torch on CUDA; ``benchmarks/tracks.py`` compares it with plain vectorised NumPy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,7 +33,8 @@ from fourdpqa.device import resolve_device
 from fourdpqa.params import TracksParams
 from fourdpqa.scene import Scene
 
-SNAP_PX = 1e-6  # projections within this of a pixel centre count as on it (see module docstring)
+if TYPE_CHECKING:  # numba is imported on the first compute_tracks call, not by every user of the Tracks type
+    from fourdpqa.track_kernels import TrackInputs
 
 
 @dataclass
@@ -147,10 +150,26 @@ def compute_tracks(
     The query's 3D point comes from the scene z-depth at the nearest pixel of ``queries.xy`` in frame
     ``frames[queries.frame]``, and its object from the instance id there. Raises ``ValueError`` naming the video
     for a query outside the image, on invalid depth, or on an object without a pose at its query frame.
+    On CPU a compiled kernel does the work (memory: the outputs only); on other devices batched torch does,
+    ``chunk_points`` points at a time (memory O(chunk_points * T)). Results agree to rounding (~1e-13 px).
     """
+    from fourdpqa import track_kernels
+
     frames = _clip_frames(scene, frames)
     q_frame = np.asarray(queries.frame, np.int64)
     q_xy = np.asarray(queries.xy, np.float64).reshape(-1, 2)
+    inputs = _track_inputs(scene, frames, q_frame, q_xy)
+    dev = resolve_device(device) if isinstance(device, str) else device
+    if dev.type == "cpu":
+        out = track_kernels.cpu_samples(inputs, depth_tolerance)
+    else:
+        out = track_kernels.torch_samples(inputs, depth_tolerance, dev, chunk_points)
+    return Tracks(frames=frames.astype(np.int64), queries=Queries(frame=q_frame, xy=q_xy), object_id=inputs.own, **out)
+
+
+def _track_inputs(scene: Scene, frames: np.ndarray, q_frame: np.ndarray, q_xy: np.ndarray) -> TrackInputs:
+    """Validated queries -> the kernels' inputs: each query's 3D point in its object's frame (world frame for the
+    background), its object (pose-table row and instance id) and the cameras of the clip and of its query frame."""
     n, n_t = len(q_frame), len(frames)
     h, w = scene.meta.height, scene.meta.width
     vid = scene.video_id
@@ -161,7 +180,6 @@ def compute_tracks(
     outside = ~np.isfinite(q_xy).all(1) | (q_xy[:, 0] < -0.5) | (q_xy[:, 0] > w - 0.5) | (q_xy[:, 1] < -0.5) | (q_xy[:, 1] > h - 0.5)
     if outside.any():
         raise ValueError(f"video {vid!r}: queries {np.flatnonzero(outside)[:10].tolist()} lie outside the {w}x{h} image")
-
     scene_qf = frames[q_frame]
     px = np.clip(np.floor(q_xy + 0.5).astype(np.int64), 0, [w - 1, h - 1])
     z_q = scene.depth[scene_qf, px[:, 1], px[:, 0]].astype(np.float64)
@@ -169,95 +187,34 @@ def compute_tracks(
     if bad.any():
         raise ValueError(f"video {vid!r}: queries {np.flatnonzero(bad)[:10].tolist()} have no valid depth at their pixel")
     object_id = scene.instances[scene_qf, px[:, 1], px[:, 0]].astype(np.int64)
-
-    # Pose table: row 0 = background (identity, static in world), row i+1 = scene.object_ids[i].
     index = np.zeros(int(max(scene.object_ids, default=0)) + 1, np.int64)
     index[scene.object_ids] = np.arange(1, len(scene.object_ids) + 1)
     row = index[object_id]
-    poses = np.concatenate([np.broadcast_to(np.eye(4), (1, scene.meta.n_frames, 4, 4)), scene.world_from_object])
-    query_pose = poses[row, scene_qf]  # (N, 4, 4) world_from_object at the query frame
+    query_pose = _poses(scene, row, scene_qf)  # (N, 4, 4) world_from_object at the query frame
     no_pose = ~np.isfinite(query_pose).all((1, 2))
     if no_pose.any():
         raise ValueError(f"video {vid!r}: queries {np.flatnonzero(no_pose)[:10].tolist()} lie on objects without a pose at their query frame")
-    k_all, wfc_all = scene.intrinsics, scene.world_from_cam
-    x_world_q = geometry.transform_points(wfc_all[scene_qf], geometry.unproject(k_all[scene_qf], q_xy[:, None], z_q[:, None]))[:, 0]
-    x_local = geometry.transform_points(geometry.invert_pose(query_pose), x_world_q[:, None])[:, 0]  # (N, 3)
+    k_q, wfc_q = scene.intrinsics[scene_qf], scene.world_from_cam[scene_qf]
+    x_world = geometry.transform_points(wfc_q, geometry.unproject(k_q, q_xy[:, None], z_q[:, None]))[:, 0]
+    from fourdpqa.track_kernels import TrackInputs
 
-    dev = resolve_device(device) if isinstance(device, str) else device
-    f64 = dict(dtype=torch.float64, device=dev)
-    # Whole scene volumes, flat and uncopied on CPU (float32 depth / uint16 ids); gathered per sample by scene frame.
-    depth = torch.as_tensor(scene.depth, device=dev).reshape(-1)
-    inst = torch.as_tensor(scene.instances, device=dev).reshape(-1)
-    if dev.type != "cpu":
-        inst = inst.to(torch.int32)  # uint16 indexing is only guaranteed on CPU
-    frame_offset = torch.as_tensor(frames * (h * w), device=dev)
-    k = torch.as_tensor(k_all[frames], **f64)
-    cfw = torch.as_tensor(geometry.invert_pose(wfc_all[frames]), **f64)
-    obj_poses = torch.as_tensor(poses[:, frames], **f64)  # (O+1, T, 4, 4)
-    k_q = torch.as_tensor(k_all[scene_qf], **f64)
-    cfw_q = torch.as_tensor(geometry.invert_pose(wfc_all[scene_qf]), **f64)
-    local = torch.as_tensor(x_local, **f64)
-    rows = torch.as_tensor(row, device=dev)
-    own = torch.as_tensor(object_id, device=dev)
-
-    parts = []
-    for lo in range(0, n, max(1, chunk_points)):
-        sl = slice(lo, lo + chunk_points)
-        parts.append(_track_chunk(local[sl], rows[sl], own[sl], k_q[sl], cfw_q[sl], obj_poses, k, cfw, depth, inst,
-                                  frame_offset, h, w, depth_tolerance))
-    if parts:
-        out = [torch.cat(c).cpu().numpy() for c in zip(*parts)]
-    else:
-        e2, e3, eb = np.zeros((0, n_t, 2)), np.zeros((0, n_t, 3)), np.zeros((0, n_t), bool)
-        out = [e3, e3, e3, e2, eb, e2, eb]
-    pw, pc, pq, vxy, vocc, txy, tin = out
-    return Tracks(
-        frames=frames.astype(np.int64),
-        queries=Queries(frame=q_frame, xy=q_xy),
-        object_id=object_id,
-        visual_xy=vxy, visual_occluded=vocc.astype(bool), true_xy=txy, true_in_view=tin.astype(bool),
-        points_world=pw, points_query_cam=pq, points_cam=pc,
+    return TrackInputs(
+        local=geometry.transform_points(geometry.invert_pose(query_pose), x_world[:, None])[:, 0], rows=row,
+        own=object_id, poses=_poses(scene, np.arange(len(scene.object_ids) + 1)[:, None], frames[None]),
+        cam_from_world=geometry.invert_pose(scene.world_from_cam[frames]), k=scene.intrinsics[frames],
+        query_cam_from_world=geometry.invert_pose(wfc_q), query_k=k_q, frames=frames,
+        depth=scene.depth, instances=scene.instances,
     )
 
 
-def _track_chunk(
-    local: torch.Tensor, rows: torch.Tensor, own: torch.Tensor, k_q: torch.Tensor, cfw_q: torch.Tensor,
-    obj_poses: torch.Tensor, k: torch.Tensor, cfw: torch.Tensor, depth: torch.Tensor, inst: torch.Tensor,
-    frame_offset: torch.Tensor, h: int, w: int, tol: float,
-) -> tuple[torch.Tensor, ...]:
-    """One chunk of n points over T frames: world, camera and query-camera points, pixels and flags."""
-    # einsum lets torch fold the shared per-frame rotations into one matmul (far faster than n*T tiny 3x3 products).
-    pose = obj_poses[rows]  # (n, T, 4, 4)
-    pw = torch.einsum("ntij,nj->nti", pose[..., :3, :3], local) + pose[..., :3, 3]  # (n, T, 3)
-    pc = torch.einsum("tij,ntj->nti", cfw[:, :3, :3], pw) + cfw[None, :, :3, 3]
-    pq = torch.einsum("nij,ntj->nti", cfw_q[:, :3, :3], pw) + cfw_q[:, None, :3, 3]
-    vxy, vz = (a.transpose(0, 1) for a in geometry.project(k, pc.transpose(0, 1)))  # K per frame: (T, n, 3) layout
-    txy, tz = geometry.project(k_q, pq)  # K of each point's query frame: (n, T, 3) layout
-
-    finite = torch.isfinite(vxy).all(-1) & torch.isfinite(vz)
-    behind = ~(vz > 0)
-    vis_in = _inside(vxy, h, w)
-    # Kubric depth/segment tests on the 4 pixel centres around the projection (clamped into the image).
-    safe = torch.where(finite[..., None], vxy, torch.zeros_like(vxy))
-    x0 = torch.floor(safe[..., 0] + SNAP_PX).long()
-    y0 = torch.floor(safe[..., 1] + SNAP_PX).long()
-    d_max = torch.full_like(vz, -torch.inf)
-    own_seen = torch.zeros_like(behind)
-    for dy in (0, 1):
-        for dx in (0, 1):
-            flat = frame_offset[None] + (y0 + dy).clamp(0, h - 1) * w + (x0 + dx).clamp(0, w - 1)
-            d = torch.nan_to_num(depth[flat].to(vz.dtype), nan=torch.inf, neginf=torch.inf)  # invalid = far
-            d_max = torch.maximum(d_max, d)
-            own_seen |= inst[flat].to(own.dtype) == own[:, None]
-    depth_occ = d_max < tol * vz
-    occluded = ~finite | behind | ~vis_in | depth_occ | ~own_seen
-    in_view = torch.isfinite(tz) & (tz > 0) & _inside(txy, h, w)
-    return pw, pc, pq, vxy, occluded, txy, in_view
-
-
-def _inside(xy: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    x, y = xy[..., 0], xy[..., 1]
-    return (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
+def _poses(scene: Scene, rows: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """world_from_object (..., 4, 4) of pose-table ``rows`` (0 = background: identity, static in the world; i + 1 =
+    ``scene.object_ids[i]``) at scene ``frames``, the two broadcast against each other; NaN where no pose."""
+    rows, frames = np.broadcast_arrays(rows, frames)
+    out = np.broadcast_to(np.eye(4), (*rows.shape, 4, 4)).copy()
+    obj = rows > 0
+    out[obj] = scene.world_from_object[rows[obj] - 1, frames[obj]]
+    return out
 
 
 def _clip_frames(scene: Scene, frames: np.ndarray | None) -> np.ndarray:

@@ -1,14 +1,15 @@
-"""Point tracks: batched torch result vs an independent per-point NumPy loop, plus analytic geometry cases."""
+"""Point tracks: compute_tracks (compiled kernel on CPU; the batched torch code of other devices, run on CPU too) vs
+an independent per-point NumPy loop, plus analytic geometry cases."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
 import torch
+from helpers.track_reference import reference_tracks
 from helpers.track_scenes import Box, make_scene, random_scene, static_poses
 
+from fourdpqa import track_kernels
 from fourdpqa.geometry import look_at, pose_matrix
 from fourdpqa.params import GenerateParams, TracksParams
 from fourdpqa.tracks import (
@@ -19,58 +20,6 @@ from fourdpqa.tracks import (
     sample_queries,
     save_tracks,
 )
-
-
-def reference_tracks(scene, frames, q_frame, q_xy, tol=0.99):
-    """Plain per-point, per-frame loops written from the definitions (np.linalg.inv, explicit K @ X / z)."""
-    h, w = scene.meta.height, scene.meta.width
-    ks, wfc = scene.intrinsics, scene.world_from_cam
-    obj_row = {oid: i for i, oid in enumerate(scene.object_ids)}
-    n, n_t = len(q_frame), len(frames)
-    out = {
-        "visual_xy": np.zeros((n, n_t, 2)), "true_xy": np.zeros((n, n_t, 2)), "points_world": np.zeros((n, n_t, 3)),
-        "points_cam": np.zeros((n, n_t, 3)), "points_query_cam": np.zeros((n, n_t, 3)),
-        "visual_occluded": np.zeros((n, n_t), bool), "true_in_view": np.zeros((n, n_t), bool),
-        "object_id": np.zeros(n, np.int64),
-    }
-    for i in range(n):
-        tq = int(frames[q_frame[i]])
-        x, y = q_xy[i]
-        col, row = int(math.floor(x + 0.5)), int(math.floor(y + 0.5))
-        z = float(scene.depth[tq, row, col])
-        oid = int(scene.instances[tq, row, col])
-        out["object_id"][i] = oid
-        p_cam = np.linalg.inv(ks[tq]) @ np.array([x, y, 1.0]) * z
-        p_world = wfc[tq] @ np.append(p_cam, 1.0)
-        for j, t in enumerate(frames):
-            if oid:
-                poses = scene.world_from_object[obj_row[oid]]
-                p_t = poses[t] @ np.linalg.inv(poses[tq]) @ p_world
-            else:
-                p_t = p_world
-            pc = np.linalg.inv(wfc[t]) @ p_t
-            pq = np.linalg.inv(wfc[tq]) @ p_t
-            uv = ks[t] @ pc[:3]
-            uvq = ks[tq] @ pq[:3]
-            vx, vy = uv[0] / uv[2], uv[1] / uv[2]
-            tx, ty = uvq[0] / uvq[2], uvq[1] / uvq[2]
-            out["points_world"][i, j], out["points_cam"][i, j], out["points_query_cam"][i, j] = p_t[:3], pc[:3], pq[:3]
-            out["visual_xy"][i, j], out["true_xy"][i, j] = (vx, vy), (tx, ty)
-            out["true_in_view"][i, j] = pq[2] > 0 and -0.5 <= tx <= w - 0.5 and -0.5 <= ty <= h - 0.5
-            inside = -0.5 <= vx <= w - 0.5 and -0.5 <= vy <= h - 0.5
-            occluded = not (pc[2] > 0) or not inside
-            if not occluded:
-                x0, y0 = math.floor(vx + 1e-6), math.floor(vy + 1e-6)
-                nearest_depth, own_seen = -math.inf, False
-                for yy in (y0, y0 + 1):
-                    for xx in (x0, x0 + 1):
-                        yc, xc = min(max(yy, 0), h - 1), min(max(xx, 0), w - 1)
-                        d = float(scene.depth[t, yc, xc])
-                        nearest_depth = max(nearest_depth, d if math.isfinite(d) else math.inf)
-                        own_seen = own_seen or int(scene.instances[t, yc, xc]) == oid
-                occluded = nearest_depth < tol * pc[2] or not own_seen
-            out["visual_occluded"][i, j] = occluded
-    return out
 
 
 def dense_params(**kw) -> TracksParams:
@@ -98,9 +47,21 @@ def assert_matches_reference(scene, frames, seed) -> None:
     assert not occ[at_q].any()
 
 
+@pytest.fixture
+def torch_on_cpu(monkeypatch):
+    """Run the batched torch code (used on CUDA) on CPU, where the compiled kernel runs by default."""
+    def torch_cpu(inputs, tol):
+        return track_kernels.torch_samples(inputs, tol, torch.device("cpu"), chunk_points=37)
+    monkeypatch.setattr(track_kernels, "cpu_samples", torch_cpu)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_batched_matches_per_point_reference(seed):
     assert_matches_reference(random_scene(seed), np.array([0, 2, 3, 5]), seed)
+
+
+def test_torch_code_path_matches_per_point_reference(torch_on_cpu):
+    assert_matches_reference(random_scene(3), np.array([0, 1, 3, 5]), 3)
 
 
 @pytest.mark.parametrize("index", [0, 1, 2, 3])
@@ -124,6 +85,11 @@ def test_chunking_and_device_do_not_change_results():
         np.testing.assert_allclose(other.visual_xy, one.visual_xy, atol=1e-9)
         np.testing.assert_array_equal(other.visual_occluded, one.visual_occluded)
         np.testing.assert_array_equal(other.true_in_view, one.true_in_view)
+
+
+def test_no_queries_give_empty_tracks_of_the_clip():
+    tr = compute_tracks(random_scene(4), Queries(frame=np.zeros(0, np.int64), xy=np.zeros((0, 2))), frames=np.arange(3))
+    assert tr.visual_xy.shape == (0, 3, 2) and tr.points_cam.shape == (0, 3, 3) and tr.visual_occluded.shape == (0, 3)
 
 
 def test_static_camera_visual_equals_true_motion():

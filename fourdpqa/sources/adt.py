@@ -27,11 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from fourdpqa import geometry
 from fourdpqa.scene import Scene, SceneError, SceneMeta
 from fourdpqa.sources import RawVideo, check_options
 from fourdpqa.sources.adt_objects import ObjectTable, level_gravity
-from fourdpqa.sources.aria import Pinhole, Rectifier, check_vrs, projectaria, read_csv, read_json
+from fourdpqa.sources.aria import Pinhole, Rectifier, check_vrs, pinhole_cameras, projectaria, read_csv, read_json
 
 if TYPE_CHECKING:
     from fourdpqa.params import SourceSpec
@@ -177,14 +176,8 @@ def load_sequence(seq: str | Path, source: str = "adt", options: dict[str, Any] 
     t = np.asarray(gt_ts, np.int64)
     times = (t - t[0]) / 1e9
     fps = (len(t) - 1) / times[-1] if len(t) > 1 and times[-1] > 0 else 30.0
-    k_mat, q = rect.k, geometry.matrix_to_quat(world_from_cam[:, :3, :3])
     n = len(t)
-    cameras = pl.DataFrame({
-        "frame": np.arange(n, dtype=np.int64), "time_s": times,
-        "fx": np.full(n, k_mat[0, 0]), "fy": np.full(n, k_mat[1, 1]), "cx": np.full(n, k_mat[0, 2]), "cy": np.full(n, k_mat[1, 2]),
-        "qw": q[:, 0], "qx": q[:, 1], "qy": q[:, 2], "qz": q[:, 3],
-        "tx": world_from_cam[:, 0, 3], "ty": world_from_cam[:, 1, 3], "tz": world_from_cam[:, 2, 3],
-    })
+    cameras = pinhole_cameras(rect.k, world_from_cam, times)
     meta = SceneMeta(video_id=vid, source=source, fps=float(fps), width=pinhole.width, height=pinhole.height, n_frames=n,
                      extra={"raw_format": "adt", "scene": str(texts["meta"].get("scene", "")), "stream": str(opts["stream"]),
                             "timestamps_ns": t.tolist(), "rgb_timestamps_ns": list(map(int, rgb_ts)),

@@ -91,6 +91,18 @@ class Rectifier:
         return np.asarray(back) > 0
 
 
+def pinhole_cameras(k: np.ndarray, world_from_cam: np.ndarray, times: np.ndarray) -> pl.DataFrame:
+    """The cameras table of a fixed pinhole ``k`` (3, 3) with (T, 4, 4) poses at ``times`` (T,) seconds."""
+    n = len(times)
+    q = geometry.matrix_to_quat(world_from_cam[:, :3, :3])
+    return pl.DataFrame({
+        "frame": np.arange(n, dtype=np.int64), "time_s": np.asarray(times, np.float64),
+        "fx": np.full(n, k[0, 0]), "fy": np.full(n, k[1, 1]), "cx": np.full(n, k[0, 2]), "cy": np.full(n, k[1, 2]),
+        "qw": q[:, 0], "qx": q[:, 1], "qy": q[:, 2], "qz": q[:, 3],
+        "tx": world_from_cam[:, 0, 3], "ty": world_from_cam[:, 1, 3], "tz": world_from_cam[:, 2, 3],
+    })
+
+
 def level_from_gravity(gravity: np.ndarray) -> np.ndarray:
     """(4, 4) rotation taking a world with gravity vector ``gravity`` (3,) to the standard +z-up world
     (the smallest rotation turning -gravity onto +z)."""

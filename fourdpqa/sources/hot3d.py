@@ -1,15 +1,18 @@
-"""HOT3D adapter: headset trajectory, object poses and camera calibration of one sequence (SOURCES.md §E).
+"""HOT3D adapter: headset trajectory, object poses and camera calibration of one sequence (SOURCES.md §E),
+frames from ``recording.vrs``, depth and instances rendered from the object meshes (:mod:`.hot3d_scene`).
 
 Layout: ``<root>/<sequence>/`` (e.g. ``P0003_c701bd11``) with ``metadata.json`` (headset Aria | Quest3),
 ``headset_trajectory.csv`` (T_world_device), ``dynamic_objects.csv`` (T_world_object), both with quaternions
 w-first and ns timestamps; calibration from ``camera_models.json`` (Quest3, FISHEYE624 with fx, fy) or MPS
 ``mps/slam/online_calibration.jsonl`` (Aria); frames only in ``recording.vrs``; the object library
-``<root>/<object_library>/instance.json`` names the objects. World: Aria sequences are z-up (MPS gravity
-(0, 0, -9.81)), Quest3 sequences y-up; both are levelled to the standard +z-up world here.
+``<root>/<object_library>/instance.json`` names the objects and ``<root>/<object_models>/<uid>.glb`` (by default
+the same folder, as HOT3D distributes its ``assets``) are their meshes. World: Aria sequences are z-up (MPS
+gravity (0, 0, -9.81)), Quest3 sequences y-up; both are levelled to the standard +z-up world here.
 
-HOT3D ships no depth maps and no instance masks (only meshes + poses), which a standard scene needs: every
-sequence is read and checked, then quarantined with the reason — ``recording.vrs`` missing (no images), or,
-when it is there, that depth/masks would have to be rendered from the meshes, which this adapter does not do.
+Frames: the ``stream`` camera (Aria RGB 214-1, Quest3 left SLAM 1201-1 by default) rectified from FISHEYE624 to a
+``width`` x ``height`` pinhole of focal ``focal`` (:mod:`.aria`; Aria frames turned upright when ``upright``,
+Quest3 frames are stored upright). The Aria calibration is the first MPS online calibration record.
+A sequence without ``recording.vrs`` is checked, then quarantined ("missing file: no images").
 """
 
 from __future__ import annotations
@@ -25,12 +28,17 @@ import polars as pl
 from fourdpqa import geometry
 from fourdpqa.scene import Scene, SceneError
 from fourdpqa.sources import RawVideo, check_options
-from fourdpqa.sources.aria import check_vrs, level_from_gravity, projectaria, quats_wxyz, read_csv, read_json
+from fourdpqa.sources.aria import Pinhole, Rectifier, level_from_gravity, projectaria, quats_wxyz, read_csv, read_json
+from fourdpqa.sources.hot3d_frames import DEFAULT_STREAM, open_recording
+from fourdpqa.sources.hot3d_scene import build_scene, load_meshes
 
 if TYPE_CHECKING:
     from fourdpqa.params import SourceSpec
 
-OPTIONS: dict[str, Any] = {"object_library": "assets"}
+OPTIONS: dict[str, Any] = {
+    "object_library": "assets", "object_models": None, "width": 512, "height": 512, "focal": 300.0, "upright": True,
+    "stream": None, "max_time_offset_ms": 1.0, "device": "auto",
+}
 POSE_COLS = ["object_uid", "timestamp[ns]", "t_wo_x[m]", "t_wo_y[m]", "t_wo_z[m]", "q_wo_w", "q_wo_x", "q_wo_y", "q_wo_z"]
 GRAVITY = {"Aria": (0.0, 0.0, -9.81), "Quest3": (0.0, -9.81, 0.0)}  # world gravity per headset [verified §E.2]
 
@@ -62,7 +70,8 @@ def list_sequences(root: str | Path, library: str = OPTIONS["object_library"]) -
 def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     opts = check_options(spec, OPTIONS)
     lib = root / str(opts["object_library"])
-    return [RawVideo(f"hot3d_{s.name}", spec.name, s, partial(load_sequence, s, lib, spec.name))
+    models = root / str(opts["object_models"] or opts["object_library"])
+    return [RawVideo(f"hot3d_{s.name}", spec.name, s, partial(load_sequence, s, lib, spec.name, opts, models))
             for s in list_sequences(root, str(opts["object_library"]))]
 
 
@@ -149,12 +158,17 @@ def read_sequence(seq: str | Path, library: str | Path) -> Hot3dSequence:
     )
 
 
-def load_sequence(seq: str | Path, library: str | Path, source: str = "hot3d") -> Scene:
-    """Check the sequence fully, then refuse it with the reason no standard scene can be made from it."""
+def load_sequence(seq: str | Path, library: str | Path, source: str = "hot3d", options: dict[str, Any] | None = None,
+                  models: str | Path | None = None) -> Scene:
+    """Read one HOT3D sequence into a :class:`Scene` (validated by the caller's ``write_scene``); meshes from
+    ``models`` (default: the object library folder)."""
     gt = read_sequence(seq, library)
+    opts = {**OPTIONS, **(options or {})}
+    opts["stream"] = str(opts["stream"] or DEFAULT_STREAM[gt.headset])
     vrs = Path(seq) / "recording.vrs"
-    if not vrs.exists():
-        raise SceneError(gt.video_id, str(vrs), "missing file: no images (HOT3D frames exist only in recording.vrs)")
-    check_vrs(gt.video_id, vrs)
-    raise SceneError(gt.video_id, str(vrs), "HOT3D has no depth maps or instance masks; rendering them from the "
-                     "object meshes is not implemented, so no standard scene can be made")
+    pinhole = Pinhole.from_options(gt.video_id, {**opts, "upright": bool(opts["upright"]) and gt.headset == "Aria"})
+    rec = open_recording(gt.video_id, vrs, gt.headset, opts["stream"])
+    if opts["stream"] not in gt.cameras:
+        raise SceneError(gt.video_id, str(vrs), f"no calibration for stream {opts['stream']} (calibrated: {sorted(gt.cameras)})")
+    meshes = load_meshes(gt.video_id, Path(models or library), sorted(gt.world_from_object))
+    return build_scene(gt, vrs, rec, Rectifier(gt.cameras[opts["stream"]], pinhole), meshes, source, opts)

@@ -1,5 +1,6 @@
-"""Fault injection on the Aria-recorded sources (ADT, HOT3D): one malformed sequence beside a good one is
-rejected with an error naming the file and the problem, quarantined alone, and the good one is kept.
+"""Fault injection on the Aria-recorded sources (ADT, HOT3D without and with images): one malformed sequence
+beside a good one is rejected with an error naming the file and the problem, quarantined alone, and the good one
+is kept.
 
 Sequences are built from the real samples in tests/data/{adt,hot3d} by symlinking every file except the one a
 case corrupts, so each case copies at most one file."""
@@ -16,6 +17,7 @@ import yaml
 from fourdpqa.params import load_params
 from fourdpqa.scene import read_scene
 from fourdpqa.stages import standardize
+from helpers.hot3d_fixture import PHONE, make_sequence
 
 DATA = Path(__file__).parents[1] / "data"
 ADT_SAMPLE = DATA / "adt" / "aria_digital_twin_test_data"
@@ -151,3 +153,66 @@ def test_hot3d_bad_sequence_is_refused_alone(hot3d_root, ledger, case, sample, c
     ledger.record("standardize", f"hot3d: {case}", handled=handled, lost=lost)
     assert handled and NO_IMAGES not in reason and "\n" not in reason, reason
     assert lost == 0, good
+
+
+# HOT3D with images (tests/helpers/hot3d_fixture.py): the good sequence is standardized (frames from the recording,
+# depth and instances rendered from the phone's mesh); the bad one is refused for its own fault, named.
+MUG = 223371871635142  # in the object library's instance.json, but its mesh is not public
+
+
+def _add_mug_rows(s: Path) -> None:
+    """The bad sequence also poses the mug (its rows copied from the phone's, uid swapped)."""
+    text = own_copy(s / "dynamic_objects.csv").read_text()
+    rows = [r.replace(str(PHONE), str(MUG), 1) for r in text.splitlines()[1:]]
+    (s / "dynamic_objects.csv").write_text(text + "\n".join(rows) + "\n")
+
+
+def _mug_mesh(lib: Path, data: bytes) -> None:
+    (lib / f"{MUG}.glb").write_bytes(data)
+
+
+def _phone_in_millimetres() -> bytes:
+    import trimesh
+
+    mesh = trimesh.load_mesh(str(HOT3D / "assets" / f"{PHONE}.glb"), process=True, merge_primitives=True, file_type="glb")
+    mesh.apply_scale(1000.0)
+    return trimesh.exchange.gltf.export_glb(trimesh.Scene(mesh))
+
+
+HOT3D_IMAGE_FAULTS: list[tuple[str, Callable[[Path, Path], None], list[str]]] = [
+    ("object model missing", lambda s, lib: _add_mug_rows(s), [f"{MUG}.glb", "missing object model", str(MUG), "assets"]),
+    ("corrupt object model", lambda s, lib: (_add_mug_rows(s), _mug_mesh(lib, b"glTF" + b"\0" * 40)),
+     [f"{MUG}.glb", "unreadable glTF mesh"]),
+    ("object model in millimetres", lambda s, lib: (_add_mug_rows(s), _mug_mesh(lib, _phone_in_millimetres())),
+     [f"{MUG}.glb", "unknown units"]),
+    ("recording without the RGB stream", lambda s, lib: ((s / "recording.vrs").unlink(),
+                                                         (s / "recording.vrs").symlink_to((ADT_SAMPLE / "depth_images.vrs").resolve())),
+     ["recording.vrs", "no image stream 214-1"]),
+    ("recording of another sequence", lambda s, lib: edit_text(s / "headset_trajectory.csv", lambda t: t.replace(",738", ",739")),
+     ["recording.vrs", "no frame lies within the ground-truth span"]),
+]
+
+
+@pytest.fixture(scope="module")
+def hot3d_image_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("hot3d-image-faults")
+    make_sequence(root / "raw")
+    return root
+
+
+@pytest.mark.parametrize(("case", "corrupt", "fragments"), HOT3D_IMAGE_FAULTS, ids=[c[0] for c in HOT3D_IMAGE_FAULTS])
+def test_hot3d_bad_sequence_with_images_is_quarantined_alone(hot3d_image_root, ledger, case, corrupt, fragments):
+    raw, lib = hot3d_image_root / "raw", hot3d_image_root / "raw" / "assets"
+    shutil.rmtree(raw / "bad", ignore_errors=True)
+    (lib / f"{MUG}.glb").unlink(missing_ok=True)
+    corrupt(link_sequence(raw / ARIA_SEQ.name, raw / "bad"), lib)
+    params, report = run_source(hot3d_image_root, "hot3d", raw, {"width": 32, "height": 32, "focal": 20.0, "device": "cpu"})
+    reason = report.quarantined.get("hot3d_bad", "")
+    handled = all(f in reason for f in fragments) and "\n" not in reason
+    good = f"hot3d_{ARIA_SEQ.name}"
+    lost = 0 if (params.data / "scenes" / good / "scene.json").exists() else 1
+    ledger.record("standardize", f"hot3d: {case}", handled=handled, lost=lost)
+    assert list(report.quarantined) == ["hot3d_bad"] and handled, reason
+    assert good in report.done + report.skipped and lost == 0
+    assert not (params.data / "scenes" / "hot3d_bad").exists()
+    read_scene(params.data / "scenes" / good)

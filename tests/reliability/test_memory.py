@@ -16,7 +16,10 @@ TRACKS = textwrap.dedent("""
     torch.set_num_threads(1)
     sys.path.insert(0, "tests")
     from helpers.track_scenes import random_scene
+    from fourdpqa import track_kernels
     from fourdpqa.tracks import Queries, compute_tracks
+    if "{backend}" == "torch":  # the batched torch code CUDA runs, here on CPU
+        track_kernels.cpu_samples = lambda inp, tol: track_kernels.torch_samples(inp, tol, torch.device("cpu"), {chunk})
     scene = random_scene(0, n_t={n_t}, width=32, height=32, n_boxes=2)
     rng = np.random.default_rng(0)
     ys, xs = np.nonzero(np.isfinite(scene.depth[0]))
@@ -39,8 +42,11 @@ def _run(code: str) -> dict:
 
 def test_track_extraction_memory_is_bounded_by_chunking():
     n, n_t = 1500, 400
-    small = _run(TRACKS.format(n=n, n_t=n_t, chunk=64))
-    whole = _run(TRACKS.format(n=n, n_t=n_t, chunk=n))
-    # outputs must exist in full (~5 float64 arrays); chunked intermediates add little on top of them
+    kernel = _run(TRACKS.format(n=n, n_t=n_t, chunk=n, backend="kernel"))
+    small = _run(TRACKS.format(n=n, n_t=n_t, chunk=64, backend="torch"))
+    whole = _run(TRACKS.format(n=n, n_t=n_t, chunk=n, backend="torch"))
+    # outputs must exist in full (~5 float64 arrays); the CPU kernel has no intermediates, whatever chunk_points,
+    # and the batched torch code's chunked intermediates add little on top of the outputs
+    assert kernel["growth"] < 2 * kernel["out"] + 64 * 2**20, kernel
     assert small["growth"] < 2 * small["out"] + 64 * 2**20, small
     assert whole["growth"] > small["growth"] + 32 * 2**20, (whole, small)
