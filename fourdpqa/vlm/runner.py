@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import torch
 
 from fourdpqa.device import resolve_device
 from fourdpqa.vlm.model import load_vlm
-from fourdpqa.vlm.processor import IGNORE_INDEX, collate, encode
+from fourdpqa.vlm.processor import IGNORE_INDEX, IM_END, collate, encode
 
 Clip = Sequence[np.ndarray | str | Path] | np.ndarray  # frames in order: RGB uint8 (H, W, 3) arrays or image paths
 
@@ -60,8 +61,12 @@ class VLMRunner:
         answers, so a weak model still gives a format-valid answer."""
         chosen = []
         for frames, prompt, candidates in items:
-            encoded = [encode(self.tokenizer, self.spec, list(frames), prompt, c, self.frames, self.image_size)
-                       for c in candidates]
+            base = encode(self.tokenizer, self.spec, list(frames), prompt, None, self.frames, self.image_size)
+            encoded = []
+            for c in candidates:  # the clip is encoded once; each candidate appends its answer tokens
+                ans = torch.tensor(self.tokenizer(c + IM_END, add_special_tokens=False)["input_ids"], dtype=torch.long)
+                encoded.append(dataclasses.replace(base, input_ids=torch.cat([base.input_ids, ans]),
+                                                   labels=torch.cat([torch.full_like(base.input_ids, IGNORE_INDEX), ans])))
             batch = {k: v.to(self.device) for k, v in collate(encoded, self.pad_id, self.video_token_id).items()}
             batch["pixel_values_videos"] = batch["pixel_values_videos"].to(self.model.dtype)
             labels = batch.pop("labels")[:, 1:]
