@@ -1,8 +1,8 @@
 """Train the pixel-learnability probe on the training split and score it on the benchmark, per (type, format).
 
-It answers "can these questions be learned from the pixels at all?" with a model far too small to memorise
-text: if it does no better than the text-only baselines on a type, the type's pixels (at this size, with this
-little data) carry no usable answer, whatever a large VLM later scores.
+It answers "can these questions be learned from the pixels at all?" with a small model trained from scratch on the
+training clips: if it does no better than the text-only baselines on a type, the type's pixels (at this size, with
+this much training data) carry no answer it could learn, whatever a large pretrained VLM later scores.
 """
 
 from __future__ import annotations
