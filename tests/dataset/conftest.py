@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.dataset_data import small_params, toy_oracle, write_synthetic_data
+from tests.helpers.dataset_data import (  # noqa: F401 - make_records, make_scene, qa_frame: imported from here by others
+    make_records, make_scene, qa_frame, small_params, toy_oracle, write_synthetic_data,
+)
 
 
 @pytest.fixture
