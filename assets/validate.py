@@ -1,8 +1,9 @@
 """validate: the validation report of the assembled dataset (the validate stage, which training requires), and the
 asset checks on the training set and the benchmark: one property per check, calling :mod:`fourdpqa.validate`.
 
-Blocking checks (schema, label balance of the benchmark, leakage, oracle agreement) stop downstream training and
-evaluation in the same run; the blind-bias audit and the training set's balance are warnings.
+Blocking checks (schema, label balance of the benchmark, leakage, answer consistency, oracle-2, benchmark marks,
+blind audit) stop downstream training and evaluation in the same run; the training set's balance and the pixel
+probe are warnings.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from fourdpqa.params import Params
 from fourdpqa.stages import stage_list
 from fourdpqa.stages import validate as stage
 from fourdpqa.validate import (
-    CheckResult, check_blind_bias, check_label_balance, check_leakage, check_oracle, check_schema, scene_frame_loader,
+    CheckResult, check_answer_consistency, check_label_balance, check_leakage, check_schema, scene_frame_loader,
 )
+from fourdpqa.validate.learnability import check_pixel_learnability
+from fourdpqa.validate.marks import check_marks, scene_instances
+from fourdpqa.validate.oracle_gate import check_oracle
+from fourdpqa.validate.text_bias import check_blind_bias
 
 SPLIT = {"training_set": "train", "benchmark": "benchmark"}
 INFO = stage_list.get("validate")
@@ -75,14 +80,34 @@ def _schema_check(asset: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def _oracle_check(asset: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name="check_oracle", blocking=True,
-                    description="Every answer re-derived from the scene geometry and stored measurement (100%).")
+def _consistency_check(asset: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset, name="check_answer_consistency", blocking=True,
+                    description="Every answer equals the generator's own re-derivation (records not edited).")
     def _check(pipeline: PipelineParams) -> dg.AssetCheckResult:
         params = pipeline.load()
-        return to_dagster(check_oracle(_table(params, asset), layout.of(params).scenes), asset)
+        return to_dagster(check_answer_consistency(_table(params, asset), layout.of(params).scenes), asset)
 
     return _check
+
+
+def _oracle_check(asset: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset, name="check_oracle", blocking=True,
+                    description="Oracle-2, sharing no code with the generator, agrees on every derivable answer.")
+    def _check(pipeline: PipelineParams) -> dg.AssetCheckResult:
+        params = pipeline.load()
+        return to_dagster(check_oracle(_table(params, asset), layout.of(params).scenes, layout.of(params).tracks), asset)
+
+    return _check
+
+
+@dg.asset_check(asset="benchmark", name="check_marks", blocking=True,
+                description="Circles / boxes on the exported frames are drawn, enclose one object and do not overlap.")
+def check_marks_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
+    params = pipeline.load()
+    v = params.validate
+    result = check_marks(_table(params, "benchmark"), layout.of(params).dataset, scene_instances(layout.of(params).scenes),
+                         v.mark_foreign_share, v.max_ambiguous_mark_share, "benchmark")
+    return to_dagster(result, "benchmark")
 
 
 @dg.asset_check(asset="benchmark", name="check_label_balance", blocking=True,
@@ -108,17 +133,32 @@ def check_leakage_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
     return to_dagster(result, "benchmark")
 
 
-@dg.asset_check(asset="benchmark", name="check_blind_bias", blocking=False, additional_deps=["training_set"],
-                description="Text-only predictors trained on the training set stay within blind_margin of chance.")
+@dg.asset_check(asset="benchmark", name="check_blind_bias", blocking=True, additional_deps=["training_set"],
+                description="Text-only predictors (majority, bag of words, TF-IDF, query rule) stay within "
+                            "blind_margin of chance unless not significant.")
 def check_blind_bias_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
     params = pipeline.load()
-    result = check_blind_bias(_table(params, "training_set"), _table(params, "benchmark"), params.validate.blind_margin)
+    v = params.validate
+    result = check_blind_bias(_table(params, "training_set"), _table(params, "benchmark"), v.blind_margin, v.blind_blocking)
+    return to_dagster(result, "benchmark")
+
+
+@dg.asset_check(asset="benchmark", name="check_pixel_learnability", blocking=False, additional_deps=["training_set"],
+                description="A small 3-D CNN trained on the training clips beats the text-only baselines per type.")
+def check_pixel_learnability_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
+    params = pipeline.load()
+    train, bench = _table(params, "training_set"), _table(params, "benchmark")
+    blind = check_blind_bias(train, bench, params.validate.blind_margin)
+    result = check_pixel_learnability(train, bench, layout.of(params).dataset, blind.details["per_type"],
+                                      params.validate.probe, params.base.seed, params.base.device)
     return to_dagster(result, "benchmark")
 
 
 DATASET_CHECKS = [
     _schema_check("training_set"), _schema_check("benchmark"),
+    _consistency_check("training_set"), _consistency_check("benchmark"),
     _oracle_check("training_set"), _oracle_check("benchmark"),
-    check_label_balance_benchmark, check_label_balance_training, check_leakage_benchmark, check_blind_bias_benchmark,
+    check_label_balance_benchmark, check_label_balance_training, check_leakage_benchmark, check_marks_benchmark,
+    check_blind_bias_benchmark, check_pixel_learnability_benchmark,
 ]
 

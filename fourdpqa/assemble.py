@@ -30,8 +30,8 @@ from fourdpqa.params import Params
 from fourdpqa.seeding import rng as seeded_rng
 from fourdpqa.selection import select_benchmark, select_train
 from fourdpqa.validate import (
-    CheckResult, FrameLoader, Oracle, check_label_balance, check_leakage, check_oracle, check_schema,
-    scene_frame_loader, summarize, write_plots,
+    CheckResult, FrameLoader, Oracle, check_answer_consistency, check_label_balance,
+    check_leakage, check_schema, scene_frame_loader, summarize, write_plots,
 )
 from schemas.dataset import TableSchemaError, validate_table
 from schemas.qa import QASchema
@@ -161,7 +161,7 @@ def assemble(
     if checks[1].passed:
         checks += [check_label_balance(benchmark, v, "benchmark"),
                    check_leakage(train, benchmark, load_frames or scene_frame_loader(scenes), v.phash_max_distance),
-                   check_oracle(benchmark, scenes, oracle)]
+                   check_answer_consistency(benchmark, scenes, oracle)]
     failures = [c for c in checks if c.blocking and not c.passed]
     if failures:
         raise AssemblyRefused(failures)

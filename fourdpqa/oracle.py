@@ -1,8 +1,10 @@
-"""Re-derive a QA record's answer from the scene geometry (validation's oracle check and the oracle predictor).
+"""Re-derive a QA record's answer with the generator's own code (validation's answer-consistency check and the
+oracle predictor).
 
 The record's clip frames, measurement spec (objects, frames, query, option labels, tracking query) and threshold
 JSON are enough: motion is recomputed from the scene's poses, depth and masks, labelled with the stored thresholds
-and mapped to the answer exactly as the generator does (:func:`fourdpqa.questions.base.answer_for`).
+and mapped to the answer exactly as the generator does (:func:`fourdpqa.questions.base.answer_for`). Being the
+generator's path, it cannot catch a generator bug; the independent derivation is :mod:`fourdpqa.oracle2`.
 """
 
 from __future__ import annotations

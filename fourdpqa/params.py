@@ -262,6 +262,21 @@ class AssembleParams(_Section):
     export_mp4: bool = True
 
 
+class ProbeParams(_Section):
+    """The pixel-learnability probe of validation: a small 3-D CNN trained from scratch on CPU."""
+
+    enabled: bool = True
+    frames: int = Field(8, ge=2)
+    size: int = Field(64, ge=16)
+    epochs: int = Field(12, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    width: int = Field(8, ge=1)  # channels of the first convolution
+    dim: int = Field(64, ge=1)  # clip / word feature size
+    mirror: bool = True  # train on left-right mirrored copies too (texts swap left/right, clockwise senses, x)
+    min_gain: float = 0.0  # a type where the probe beats the best text-only baseline by no more is flagged
+
+
 class ValidateParams(_Section):
     # an answer class may take at most this multiple of its uniform share (assembly selects under the same limit)
     max_option_ratio: float = Field(1.5, ge=1)
@@ -269,7 +284,12 @@ class ValidateParams(_Section):
     yes_share_high: float = Field(0.55, ge=0, le=1)
     letter_chi2_p: float = Field(0.01, gt=0, lt=1)
     blind_margin: float = Field(0.03, ge=0, le=1)
+    blind_blocking: bool = True  # a significant text-only shortcut fails validation
     phash_max_distance: int = Field(4, ge=0, le=64)  # bits of a 64-bit perceptual hash
+    # a mark is ambiguous when another object has more than this share of its visible pixels inside it
+    mark_foreign_share: float = Field(0.1, ge=0, le=1)
+    max_ambiguous_mark_share: float = Field(0.0, ge=0, le=1)  # of the benchmark's marked records
+    probe: ProbeParams = ProbeParams()
 
     @model_validator(mode="after")
     def _band(self) -> "ValidateParams":
@@ -310,6 +330,9 @@ class EvaluateParams(_Section):
     api_model: str | None = None  # litellm model for the API predictor
     api_calls: LLMCallParams = LLMCallParams(timeout_s=60.0, backoff_s=2.0)
     max_response_chars: int = Field(8192, ge=256)  # longer answers keep their head and tail (the conclusion)
+    # HF predictors that answer MC / yes-no by the most likely allowed answer (constrained decoding) instead of
+    # free generation: the tiny default model cannot yet follow the answer format on its own
+    constrained: list[str] = ["trained"]
 
     @field_validator("predictors")
     @classmethod

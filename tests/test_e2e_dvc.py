@@ -20,6 +20,7 @@ TINY = {
     "tracks": {"queries_per_video": 32},
     "qa": {"clip_frames": 12, "clips_per_video": 2, "out_width": 64, "out_height": 64, "questions_per_clip": 40},
     "assemble": {"train_size": 400, "benchmark_size": 200, "benchmark_video_share": 0.25},
+    "validate": {"probe": {"frames": 2, "size": 16, "epochs": 1, "width": 2, "dim": 8}},
     "train": {"max_steps": 3, "frames": 2, "image_size": 28, "max_train_samples": 16},
     "evaluate": {"frames": 4},
 }

@@ -57,6 +57,7 @@ def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[s
             kw.setdefault("frames", params.evaluate.frames)
         kw.setdefault("max_new_tokens", params.evaluate.max_new_tokens)
         kw.setdefault("batch_size", params.evaluate.batch_size)
+        kw.setdefault("constrained", name in params.evaluate.constrained)
         return HFPredictor(path, device=params.base.device, name=name, **kw)
     if name == "api" or name.startswith("api:"):
         from fourdpqa.predictors.api import ApiPredictor

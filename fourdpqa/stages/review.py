@@ -1,10 +1,11 @@
-"""review: a static HTML page of sampled QA pairs -> data/review/index.html, openable from disk.
-
-Each card shows the clip frames with their marks, question, options, answer, measurement, threshold and source."""
+"""review: HTML page of sampled QA pairs (clip frames with marks, question, options, answer, measurement,
+threshold, source) -> data/review/index.html, openable from disk; ``--serve`` records a reviewer's answers
+(data/human_review/answers.jsonl) and ``--agreement`` prints human-label agreement per type."""
 
 from __future__ import annotations
 
 import argparse
+import json
 
 from fourdpqa import layout
 from fourdpqa.params import Params
@@ -32,12 +33,24 @@ STAGE = Stage(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-type", type=int, default=None,
                         help="QA pairs per (split, question type, format) (default: params review.per_type)")
+    parser.add_argument("--serve", action="store_true", help="serve the page on localhost and record answers")
+    parser.add_argument("--port", type=int, default=8765, help="port of --serve (default 8765)")
+    parser.add_argument("--agreement", action="store_true", help="print human-label agreement of the recorded answers")
 
 
-def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
+def run(params: Params, args: argparse.Namespace | None = None) -> StageReport | None:
+    if getattr(args, "agreement", False):
+        from fourdpqa.review.server import recorded_agreement
+
+        print(json.dumps(recorded_agreement(params.data), indent=1))
+        return None
     per_type = getattr(args, "per_type", None)
     if per_type:
         params = params.model_copy(update={"review": params.review.model_copy(update={"per_type": per_type})})
     report = run_stage(STAGE, params)
     print(f"review: {layout.of(params).review_page}")
+    if getattr(args, "serve", False):
+        from fourdpqa.review.server import serve
+
+        serve(params.data, args.port)
     return report

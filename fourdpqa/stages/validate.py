@@ -1,9 +1,9 @@
 """validate: checks of the assembled dataset -> data/validation/report.json (+ answer histograms).
 
-Schema, label balance, leakage and oracle agreement are blocking: any failure exits 1 so ``dvc repro`` stops;
-the blind-bias audit and training-set balance are reported as warnings. The report is published in one rename
-together with its plots and records which dataset it checked (the fingerprint of the assembled dataset), so a
-report can never be mistaken for the verdict on a newer dataset.
+Schema, label balance, leakage, answer consistency, oracle-2, benchmark marks and the blind audit are blocking: any
+failure exits 1 so ``dvc repro`` stops; training-set balance / marks and the pixel probe are warnings. The report
+is published in one rename together with its plots and records which dataset it checked (the fingerprint of the
+assembled dataset), so a report can never be mistaken for the verdict on a newer dataset.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def validate_dataset(job: Job) -> None:
     from fourdpqa.stages.records import write_validation_records
     from fourdpqa.validate import run_validation
 
-    report = run_validation(job.where.root, job.params.validate, out_dir=job.out, stamp=dataset_stamp(job.where))
+    params = job.params
+    report = run_validation(job.where.root, params.validate, params.base.seed, params.base.device, out_dir=job.out,
+                            stamp=dataset_stamp(job.where))
     write_validation_records(job.where.root, report)  # dvc metrics / plots (outside the published folder)
 
 
@@ -44,8 +46,10 @@ STAGE = Stage(
     items=lambda params: ["validate"],
     work=validate_dataset,
     outputs=lambda params, item: [layout.of(params).validation],
-    inputs=lambda params, item: [layout.of(params).dataset, layout.of(params).qa, layout.of(params).scenes],
+    inputs=lambda params, item: [layout.of(params).dataset, layout.of(params).qa, layout.of(params).scenes,
+                                 layout.of(params).tracks],
     staged=True,
+    uses_device=True,  # the pixel probe trains a small model
 )
 
 
@@ -67,11 +71,14 @@ def blocking_failures(report: dict[str, Any]) -> list[str]:
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
+    from fourdpqa.validate.figures import format_figures
+
     stage_report = run_stage(STAGE, params)
     report = read_verdict(layout.of(params))
     for c in report["checks"]:
         status = "ok" if c["passed"] else ("FAILED" if c["blocking"] else "warning")
         print(f"{status:8s} {c['name']}: {c['observed']}")
+    print("\n".join(format_figures(report.get("figures", {}))))
     failures = blocking_failures(report)
     if failures:
         raise StageFailed("blocking checks failed: " + "; ".join(failures))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import torch
 
 from fourdpqa.device import resolve_device
 from fourdpqa.vlm.model import load_vlm
-from fourdpqa.vlm.processor import collate, encode
+from fourdpqa.vlm.processor import IGNORE_INDEX, IM_END, collate, encode
 
 Clip = Sequence[np.ndarray | str | Path] | np.ndarray  # frames in order: RGB uint8 (H, W, 3) arrays or image paths
 
@@ -52,3 +53,25 @@ class VLMRunner:
             new = out[:, batch["input_ids"].shape[1]:]
             answers.extend(t.strip() for t in self.tokenizer.batch_decode(new, skip_special_tokens=True))
         return answers
+
+    @torch.inference_mode()
+    def choose(self, items: Sequence[tuple[Clip, str, Sequence[str]]]) -> list[str]:
+        """For each (frames, prompt, candidates): the candidate answer with the highest log-likelihood under the
+        model (summed over its tokens and the closing ``<|im_end|>``): constrained decoding over the allowed
+        answers, so a weak model still gives a format-valid answer."""
+        chosen = []
+        for frames, prompt, candidates in items:
+            base = encode(self.tokenizer, self.spec, list(frames), prompt, None, self.frames, self.image_size)
+            encoded = []
+            for c in candidates:  # the clip is encoded once; each candidate appends its answer tokens
+                ans = torch.tensor(self.tokenizer(c + IM_END, add_special_tokens=False)["input_ids"], dtype=torch.long)
+                encoded.append(dataclasses.replace(base, input_ids=torch.cat([base.input_ids, ans]),
+                                                   labels=torch.cat([torch.full_like(base.input_ids, IGNORE_INDEX), ans])))
+            batch = {k: v.to(self.device) for k, v in collate(encoded, self.pad_id, self.video_token_id).items()}
+            batch["pixel_values_videos"] = batch["pixel_values_videos"].to(self.model.dtype)
+            labels = batch.pop("labels")[:, 1:]
+            logp = self.model(**batch).logits[:, :-1].float().log_softmax(-1)
+            picked = logp.gather(-1, labels.clamp(min=0)[..., None])[..., 0]
+            total = picked.masked_fill(labels == IGNORE_INDEX, 0.0).sum(1)
+            chosen.append(candidates[int(total.argmax())])
+        return chosen

@@ -127,7 +127,7 @@ def test_refuses_a_benchmark_with_a_wrong_answer_and_keeps_earlier_outputs(assem
     scene = read_scene(params.data / "scenes" / vid)
     scene.meta.extra["answers"][target["id"]] = flipped
     write_scene(scene, params.data / "scenes" / vid)
-    with pytest.raises(AssemblyRefused, match="check_oracle") as err:
+    with pytest.raises(AssemblyRefused, match="check_answer_consistency") as err:
         assemble(params, oracle=toy_oracle)
     assert err.value.failures[0].details["disagreements"].keys() == {target["id"]}
     assert (out / "benchmark.parquet").read_bytes() == before

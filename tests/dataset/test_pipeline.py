@@ -1,5 +1,6 @@
-"""Drivers on real generated QA (procedural source, tiny): CLI stages assemble -> validate -> review with the
-geometric oracle, the Dagster assets and asset checks, and the blocking failure paths of both."""
+"""Drivers on real generated QA (procedural source, tiny): CLI stages assemble -> validate -> review with oracle-2
+(independent of the generator) agreeing on every derivable record, the Dagster assets and asset checks, and the
+blocking failure paths of both."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ def write_params(root: Path) -> Path:
         "base": {"data_root": str(data), "allowed_roots": [str(data)]},
         "generate": {"n_videos": 10, "n_frames": 10, "width": 32, "height": 32, "max_objects": 3},
         "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
+        "tracks": {"sampling_stride": 1, "max_sampled_frac": 1.0},  # enough track points on 32 px objects for oracle-2
         "qa": {"clip_frames": 8, "clips_per_video": 2, "out_width": 32, "out_height": 32},
         "assemble": {"train_size": 120, "benchmark_size": 40, "benchmark_video_share": 0.4},
+        "validate": {"probe": {"frames": 2, "size": 16, "epochs": 1, "width": 2, "dim": 8}},
     }
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params))
@@ -62,8 +65,13 @@ def test_cli_assemble_validate_review(work: Path):
     assert main(["validate", "--params", str(work)]) == 0
     report = json.loads((data / "validation" / "report.json").read_text())
     assert report["passed"]
-    oracle = next(c for c in report["checks"] if c["name"] == "check_oracle")
-    assert oracle["passed"] and oracle["observed"].startswith(f"{bench.height + train.height}/")
+    consistency = next(c for c in report["checks"] if c["name"] == "check_answer_consistency")
+    assert consistency["passed"] and consistency["observed"].startswith(f"{bench.height + train.height}/")
+    oracle = next(c for c in report["checks"] if c["name"] == "check_oracle")["details"]
+    tracking = (train["answer_format"] == "trajectory").sum()
+    assert oracle["agreement"] == 1.0 and oracle["n_errors"] == 0 and oracle["motion_source"]["tracks"] > 0
+    assert oracle["n_derived"] + oracle["n_underivable"] == bench.height + train.height and oracle["n_underivable"] >= tracking
+    assert oracle["n_derived"] >= bench.height  # every benchmark record is derived unless its mark is ambiguous
     assert main(["review", "--params", str(work)]) == 0
     assert (data / "review" / "index.html").read_text().count('<div class="card"') > 0
 
@@ -79,6 +87,7 @@ def test_cli_assemble_validate_review(work: Path):
     report = json.loads((data / "validation" / "report.json").read_text())
     oracle = next(c for c in report["checks"] if c["name"] == "check_oracle")
     assert not report["passed"] and list(oracle["details"]["disagreements"]) == [victim["id"]]
+    assert oracle["details"]["disagreements"][victim["id"]]["stored"] == flip
 
 
 def test_dagster_assets_and_checks(work: Path):
@@ -87,10 +96,18 @@ def test_dagster_assets_and_checks(work: Path):
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     got = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in evaluations}
+    probe = got.pop(("benchmark", "check_pixel_learnability"))  # a warning: a 1-epoch probe may not beat text
     assert got == {("training_set", "check_schema"): True, ("benchmark", "check_schema"): True,
+                   ("training_set", "check_answer_consistency"): True, ("benchmark", "check_answer_consistency"): True,
                    ("training_set", "check_oracle"): True, ("benchmark", "check_oracle"): True,
                    ("benchmark", "check_label_balance"): True, ("training_set", "check_label_balance"): True,
-                   ("benchmark", "check_leakage"): True, ("benchmark", "check_blind_bias"): True}
+                   ("benchmark", "check_leakage"): True, ("benchmark", "check_marks"): True,
+                   ("benchmark", "check_blind_bias"): True}
+    learn = next(e for e in evaluations if e.check_name == "check_pixel_learnability")
+    assert probe == (not learn.metadata["details"].value["flagged"]) and learn.severity == dg.AssetCheckSeverity.WARN
+    assert set(learn.metadata["details"].value["per_type"]) == {
+        f"{q}/{f}" for q, f in pl.read_parquet(work.parent / "data" / "dataset" / "benchmark.parquet")
+        .select("question_name", "answer_format").unique().iter_rows()}
     leak = next(e for e in evaluations if e.check_name == "check_leakage")
     assert leak.metadata["observed"].value == "0 shared videos, 0 near-duplicate clip pairs"
     meta = result.asset_materializations_for_node("assembled_dataset")
@@ -121,5 +138,5 @@ def test_dagster_assembly_refuses_a_wrong_benchmark_answer(work: Path):
                             raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "refusing to write the benchmark: check_oracle" in str(failure.event_specific_data.error)
+    assert "refusing to write the benchmark: check_answer_consistency" in str(failure.event_specific_data.error)
     assert (data / "dataset" / "benchmark.parquet").read_bytes() == before

@@ -1,4 +1,5 @@
-"""Each validation check fails on a constructed bad dataset and passes on the good one."""
+"""Each validation check fails on a constructed bad dataset and passes on the good one (oracle-2 has its own
+tests in tests/oracle2/, the pixel probe in tests/probe/)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ import polars as pl
 import pytest
 
 from fourdpqa.params import ValidateParams
+from fourdpqa.params import ProbeParams
 from fourdpqa.validate import (
-    check_blind_bias, check_label_balance, check_leakage, check_oracle, check_schema, clip_hashes, hamming,
-    near_duplicate, phash, plot_answer_histograms, run_validation, summarize,
+    Sources, check_answer_consistency, check_label_balance, check_leakage, check_schema, format_figures, run_validation,
+    summarize,
 )
+from fourdpqa.validate.figures import facts_per_type
+from fourdpqa.validate.leakage import clip_hashes, hamming, near_duplicate, phash
+from fourdpqa.validate.marks import check_marks, judge_marks
+from fourdpqa.validate.summary import plot_answer_histograms
+from fourdpqa.validate.text_bias import check_blind_bias
 from schemas.dataset import DatasetRowSchema, TableSchemaError, validate_table
 from tests.helpers.dataset_data import make_records, make_scene, qa_frame, toy_oracle
 
@@ -154,7 +161,7 @@ def test_leakage_fails_on_the_same_footage_under_another_id(good):
         (f"proc_00006-c{a}", f"proc_00003-c{b}") for a in range(2) for b in range(2)}
 
 
-# ---------------------------------------------------------------------------------------------------------- oracle
+# ------------------------------------------------------------------------------------------------ answer consistency
 
 
 @pytest.fixture(scope="module")
@@ -169,19 +176,19 @@ def scenes_root(tmp_path_factory, good):
     return root
 
 
-def test_oracle_passes_on_good_and_names_a_wrong_answer(good, scenes_root):
+def test_answer_consistency_passes_on_good_and_names_a_wrong_answer(good, scenes_root):
     bench = good[1]
-    assert check_oracle(bench, scenes_root, toy_oracle).passed
+    assert check_answer_consistency(bench, scenes_root, toy_oracle).passed
     victim = bench.filter(pl.col("answer_format") == "yn")["id"][3]
     wrong = bench.with_columns(answer=pl.when(pl.col("id") == victim).then(
         pl.when(pl.col("answer") == "yes").then(pl.lit("no")).otherwise(pl.lit("yes"))).otherwise(pl.col("answer")))
-    res = check_oracle(wrong, scenes_root, toy_oracle)
+    res = check_answer_consistency(wrong, scenes_root, toy_oracle)
     assert not res.passed and res.blocking and list(res.details["disagreements"]) == [victim]
     assert res.observed.startswith(f"{bench.height - 1}/{bench.height}")
 
 
-def test_oracle_reports_missing_scenes(good, tmp_path):
-    res = check_oracle(good[1].head(3), tmp_path, toy_oracle)
+def test_answer_consistency_reports_missing_scenes(good, tmp_path):
+    res = check_answer_consistency(good[1].head(3), tmp_path, toy_oracle)
     assert not res.passed and res.details["n_errors"] == 3 and "scene.json" in next(iter(res.details["errors"].values()))
 
 
@@ -191,7 +198,9 @@ def test_oracle_reports_missing_scenes(good, tmp_path):
 def test_blind_bias_passes_when_wording_is_independent_of_the_answer(good):
     res = check_blind_bias(good[0], good[1], VP.blind_margin)
     assert res.passed, res.details["offenders"]
-    assert not res.blocking and set(res.details["per_type"]) >= {"depth/mc", "depth/yn"}
+    assert res.blocking and set(res.details["per_type"]) >= {"depth/mc", "depth/yn"}
+    depth = res.details["per_type"]["depth/yn"]
+    assert {"majority", "bow_logreg", "tfidf", "query_rule", "query_rule_p"} <= set(depth)
 
 
 def test_blind_bias_flags_types_whose_wording_gives_the_answer_away(good):
@@ -230,13 +239,133 @@ def test_summary_counts_and_histogram_plot(good):
     assert plot_answer_histograms(s, "benchmark")[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_run_validation_writes_report(assembled):
+def test_run_validation_writes_report_and_figures(assembled):
+    """The toy records' measurement specs name objects their question text never refers to, so oracle-2 disagrees
+    with every derivable one (trajectories are outside its scope): the report fails on exactly that
+    (the real generator's records pass oracle-2 in test_pipeline.py; blind-audit failures are tested below)."""
     params, _ = assembled
-    report = run_validation(params.data, params.validate, oracle=toy_oracle)
+    tiny = params.validate.model_copy(update={"probe": ProbeParams(frames=2, size=16, epochs=1, width=2, dim=8)})
+    report = run_validation(params.data, tiny, sources=Sources(params.data, oracle=toy_oracle))
     written = json.loads((params.data / "validation" / "report.json").read_text())
-    assert written["passed"] and not report.blocking_failures
     names = [c["name"] for c in written["checks"]]
     assert names == ["check_schema", "check_label_balance", "check_label_balance_train", "check_leakage",
-                     "check_oracle", "check_blind_bias"]
+                     "check_answer_consistency", "check_oracle", "check_marks", "check_marks_train", "check_blind_bias",
+                     "check_pixel_learnability"]
+    assert [c.name for c in report.blocking_failures] == ["check_oracle"] and not written["passed"]
+    oracle = next(c for c in written["checks"] if c["name"] == "check_oracle")
+    d = oracle["details"]
+    assert d["n_agree"] == 0 and d["n_disagree"] == d["n_derived"] > 0 and d["n_errors"] == 0
+    assert all("the question refers to objects []" in v["why"] for v in d["disagreements"].values())
+    assert d["n_underivable"] == sum(d["underivable_reasons"].values())  # types 12 / 13: trajectories
+    fig = written["figures"]
+    assert set(fig) == {"facts_per_type", "oracle2", "ambiguous_mark_share", "worst_label_share", "blind", "pixel_probe"}
+    assert fig["ambiguous_mark_share"] == 0.0 and set(fig["blind"]) == set(fig["pixel_probe"])
+    assert sum(v["rows"] for v in fig["facts_per_type"].values()) == params.assemble.benchmark_size
     assert (params.data / "validation" / "plots" / "answers_benchmark.png").read_bytes()[:4] == b"\x89PNG"
     assert written["summary"]["benchmark"]["rows"] == params.assemble.benchmark_size
+    lines = format_figures(report.figures)
+    assert lines[0].startswith(f"oracle-2 agreement 0.00% of {d['n_derived']} derived") and any("query_rule" in line for line in lines)
+
+
+# ----------------------------------------------------------------------------------------------------- query rule
+
+
+def query_rows(answers_by_query: dict[str, list[str]], videos: int, split: str) -> pl.DataFrame:
+    """Yes/no rows of one type whose stored query decides the answer distribution, spread over ``videos``."""
+    rows = []
+    for q, answers in answers_by_query.items():
+        for i, a in enumerate(answers):
+            rows.append(dict(make_records("proc_00000")[1], id=f"{split}-{q}-{i}", video_id=f"v{i % videos}",
+                             question_name="object_rotation", question_type=3, category="object_motion",
+                             question=f"Seen from above, does the object rotate {q}?", answer=a, answer_text=a,
+                             measurement=json.dumps({"spec": {"query": q}})))
+    df = qa_frame(rows)
+    return df.with_columns(split=pl.lit(split), clip_key=pl.col("clip_id"), video=pl.lit(""),
+                           frames=pl.lit(["0.jpg"], dtype=pl.List(pl.Utf8)))
+
+
+def test_query_rule_flags_a_query_word_that_predicts_the_answer():
+    """"clockwise" is mostly answered no and "counter-clockwise" mostly yes: the leave-one-video-out query rule
+    scores (20 + 20) / 50 right, p = P(Binomial(50, 0.5) >= 40) < 1e-4; the other text models see random words."""
+    skew = {"clockwise": ["no"] * 20 + ["yes"] * 5, "counter-clockwise": ["yes"] * 20 + ["no"] * 5}
+    res = check_blind_bias(query_rows(skew, 10, "train"), query_rows(skew, 10, "benchmark"), VP.blind_margin)
+    info = res.details["per_type"]["object_rotation/yn"]
+    assert info["query_rule"] == 0.8 and info["query_rule_p"] == pytest.approx(1.19e-5, rel=0.01)
+    assert not res.passed and res.blocking and "query_rule 0.800" in res.details["offenders"]["object_rotation/yn"]
+    fair = {"clockwise": ["no", "yes"] * 12, "counter-clockwise": ["yes", "no"] * 12}
+    res = check_blind_bias(query_rows(fair, 8, "train"), query_rows(fair, 8, "benchmark"), VP.blind_margin)
+    assert res.passed and res.details["per_type"]["object_rotation/yn"]["query_rule"] <= 0.55
+
+
+# ---------------------------------------------------------------------------------------------------------- marks
+
+
+def square(ids: np.ndarray, oid: int, x0: int, y0: int, size: int) -> None:
+    ids[y0:y0 + size, x0:x0 + size] = oid
+
+
+def circle(cx: float, cy: float, r: float, n: int = 64, label: str = "1") -> dict:
+    """A circle mark on frame 0 of an n x n image, pixel centre (cx, cy) and radius r in pixels."""
+    return {"kind": "circle", "frame": 0, "xy": [(cx + 0.5) / n, (cy + 0.5) / n], "radius": r / n, "label": label}
+
+
+@pytest.fixture
+def two_objects() -> np.ndarray:
+    """64 x 64 ids: a 20 px square object 1 at (10..29, 10..29), a 4 px object 2 at (40..43, 40..43)."""
+    ids = np.zeros((64, 64), np.uint16)
+    square(ids, 1, 10, 10, 20)
+    square(ids, 2, 40, 40, 4)
+    return ids
+
+
+def test_a_small_object_nested_in_a_big_circle_is_rejected(two_objects):
+    ids = two_objects.copy()
+    square(ids, 3, 18, 18, 3)  # object 3 lies wholly inside object 1's circle (drawn over it)
+    tight = circle(19.5, 19.5, 15.0)
+    assert judge_marks([tight], [two_objects], (64, 64), 0.1) == []
+    problems = judge_marks([tight], [ids], (64, 64), 0.1)
+    assert problems == ["circle 1 in frame 0 also holds objects {3: 1.0} (share of their pixels) besides 1"]
+    assert judge_marks([tight], [ids], (128, 128), 0.1) == problems  # same verdict at another export size
+
+
+def test_a_mark_may_graze_another_object_up_to_the_share(two_objects):
+    ids = two_objects.copy()
+    square(ids, 3, 33, 14, 10)  # 100 px object 3 right of object 1: the circle's edge reaches into it
+    shares = judge_marks([circle(19.5, 19.5, 15.0)], [ids], (64, 64), 1.0)
+    assert shares == []
+    graze = judge_marks([circle(19.5, 19.5, 15.0)], [ids], (64, 64), 0.1)
+    inside = ((np.mgrid[:64, :64][1] - 19.5) ** 2 + (np.mgrid[:64, :64][0] - 19.5) ** 2 <= 225)[ids == 3].mean()
+    assert (inside > 0.1) == bool(graze) and 0 < inside < 1
+
+
+def test_overlapping_marks_of_one_question_are_rejected(two_objects):
+    apart = [circle(19.5, 19.5, 15.0), circle(41.5, 41.5, 4.0, label="2")]
+    assert judge_marks(apart, [two_objects] * 2, (64, 64), 0.1) == []
+    touching = [circle(19.5, 19.5, 15.0), circle(41.5, 41.5, 18.0, label="2")]  # centres 31 px apart
+    assert "marks 1 and 2 overlap in frame 0" in judge_marks(touching, [two_objects] * 2, (64, 64), 0.1)
+
+
+def test_check_marks_reports_the_share_and_blocks_the_benchmark(two_objects, tmp_path):
+    cv2.imwrite(str(tmp_path / "f.jpg"), np.zeros((64, 64, 3), np.uint8))
+    nested = two_objects.copy()
+    square(nested, 3, 18, 18, 3)
+    rows = dataset_rows(["proc_00000"], "benchmark").head(4).with_columns(
+        marks=pl.Series([json.dumps([circle(19.5, 19.5, 15.0)])] * 3 + ["[]"]),
+        video_id=pl.Series(["good", "good", "nested", "good"]), frames=pl.lit(["f.jpg"] * 8, dtype=pl.List(pl.Utf8)))
+    masks = {"good": two_objects, "nested": nested}
+    res = check_marks(rows, tmp_path, lambda video, frame: masks[video], 0.1, 0.0, "benchmark")
+    assert not res.passed and res.blocking and res.details["ambiguous_share"] == round(1 / 3, 4)
+    assert list(res.details["records"]) == [rows["id"][2]]
+    assert check_marks(rows, tmp_path, lambda video, frame: two_objects, 0.1, 0.0, "benchmark").passed
+    assert not check_marks(rows, tmp_path, lambda video, frame: masks[video], 0.1, 0.0, "train").blocking
+
+
+# -------------------------------------------------------------------------------------------------------- figures
+
+
+def test_facts_count_distinct_video_type_label_objects():
+    rows = dataset_rows(["proc_00000", "proc_00001"], "benchmark").filter(pl.col("question_name") == "depth")
+    doubled = pl.concat([rows, rows.with_columns(id=pl.col("id") + "-again")])
+    facts = facts_per_type(doubled)["depth"]
+    expected = len({(r["video_id"], r["label"], tuple(sorted(r["object_ids"]))) for r in rows.iter_rows(named=True)})
+    assert facts == {"rows": 2 * rows.height, "facts": expected}

@@ -123,20 +123,6 @@ def toy_oracle(record: dict, scene: Scene) -> str:
     return scene.meta.extra["answers"][record["id"]]
 
 
-def write_videos(root: Path, n_videos: int, per_type: int = 8) -> None:
-    """``n_videos`` standard scenes (answer key in their metadata) and their QA tables under data root ``root``."""
-    from fourdpqa.atomic import write_parquet
-    from fourdpqa.scene import write_scene
-
-    for k in range(n_videos):
-        vid = f"proc_{k:05d}"
-        rows = make_records(vid, per_type=per_type)
-        scene = make_scene(vid)
-        scene.meta.extra["answers"] = {r["id"]: r["answer"] for r in rows}
-        write_scene(scene, root / "scenes" / vid)
-        write_parquet(root / "qa" / f"{vid}.parquet", qa_frame(rows))
-
-
 def small_params(root: Path, **assemble):
     from fourdpqa.params import Params
 

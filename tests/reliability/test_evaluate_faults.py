@@ -16,7 +16,7 @@ from fourdpqa.assemble import assemble
 from fourdpqa.params import Params
 from fourdpqa.predictors import Predictor, Sample
 from fourdpqa.stages import evaluate as stage
-from tests.helpers.dataset_data import toy_oracle, write_videos
+from tests.helpers.dataset_data import toy_oracle, write_data_root
 
 HUGE = 2_400_000
 CAP = 4096
@@ -51,7 +51,7 @@ BROKEN = {
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory) -> tuple[Params, stage.EvaluationResult, int]:
     root = tmp_path_factory.mktemp("evaluate_faults") / "data"
-    write_videos(root, 4, per_type=2)
+    write_data_root(root, 4, per_type=2)
     params = Params.model_validate({
         "base": {"data_root": str(root), "allowed_roots": [str(root)], "num_threads": 1},
         "qa": {"out_width": 32, "out_height": 32},

@@ -1,0 +1,104 @@
+"""Train the pixel-learnability probe on the training split and score it on the benchmark, per (type, format).
+
+It answers "can these questions be learned from the pixels at all?" with a small model trained from scratch on the
+training clips: if it does no better than the text-only baselines on a type, the type's pixels (at this size, with
+this much training data) carry no answer it could learn, whatever a large pretrained VLM later scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import torch
+
+from fourdpqa.device import resolve_device
+from fourdpqa.params import ProbeParams
+from fourdpqa.probe.data import Batchable, Vocabulary, build_arrays, mirror_text
+from fourdpqa.probe.model import ProbeNet
+
+CHOICE_FORMATS = ("mc", "yn")
+
+
+@dataclass
+class ProbeResult:
+    """accuracy / n per "<question_name>/<format>" on the benchmark; predictions: record id -> answer."""
+
+    accuracy: dict[str, float]
+    n: dict[str, int]
+    predictions: dict[str, str]
+    train_rows: int
+    final_loss: float
+
+
+def _choice_rows(df: pl.DataFrame) -> pl.DataFrame:
+    return df.filter(pl.col("answer_format").is_in(CHOICE_FORMATS)).sort("id")
+
+
+def _tensors(a: Batchable, idx: np.ndarray, device: torch.device) -> tuple[torch.Tensor, ...]:
+    return tuple(torch.from_numpy(x[idx]).to(device) for x in (a.clips, a.question, a.candidates, a.group))
+
+
+def _masked_scores(model: ProbeNet, a: Batchable, idx: np.ndarray, device: torch.device) -> torch.Tensor:
+    clips, q, c, g = _tensors(a, idx, device)
+    scores = model(clips, q, c, g)
+    mask = torch.arange(scores.shape[1], device=device)[None] >= torch.from_numpy(a.n_candidates[idx]).to(device)[:, None]
+    return scores.masked_fill(mask, float("-inf"))
+
+
+def train_probe(train: Batchable, vocab_size: int, n_groups: int, cfg: ProbeParams, seed: int,
+                device: torch.device) -> tuple[ProbeNet, float]:
+    """Adam on the cross-entropy over each record's candidates; a seeded shuffle per epoch."""
+    torch.manual_seed(seed)
+    model = ProbeNet(vocab_size, n_groups, cfg.width, cfg.dim).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(seed)
+    target = torch.from_numpy(train.target).to(device)
+    loss = torch.tensor(float("nan"))
+    for _ in range(cfg.epochs):
+        order = rng.permutation(len(train.target))
+        for start in range(0, len(order), cfg.batch_size):
+            idx = order[start:start + cfg.batch_size]
+            loss = torch.nn.functional.cross_entropy(_masked_scores(model, train, idx, device), target[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model, float(loss.detach())
+
+
+@torch.no_grad()
+def predict(model: ProbeNet, a: Batchable, batch_size: int, device: torch.device) -> np.ndarray:
+    """(N,) index of the best-scoring candidate of each record."""
+    model.eval()
+    out = [_masked_scores(model, a, np.arange(s, min(s + batch_size, len(a.target))), device).argmax(1).cpu().numpy()
+           for s in range(0, len(a.target), batch_size)]
+    return np.concatenate(out) if out else np.zeros(0, int)
+
+
+def run_probe(train: pl.DataFrame, benchmark: pl.DataFrame, dataset_dir: str | Path, cfg: ProbeParams, seed: int,
+              device: str = "auto") -> ProbeResult:
+    """Fit on the training split's MC / yes-no rows of the benchmark's (type, format) groups; score the benchmark."""
+    dev = resolve_device(device)
+    bench = _choice_rows(benchmark)
+    keys = sorted({f"{q}/{f}" for q, f in bench.select("question_name", "answer_format").iter_rows()})
+    groups = {k: i for i, k in enumerate(keys)}
+    tr = _choice_rows(train).filter((pl.col("question_name") + "/" + pl.col("answer_format")).is_in(keys))
+    if not tr.height or not bench.height:
+        raise ValueError(f"pixel probe: {tr.height} training and {bench.height} benchmark rows of a shared type")
+    texts = tr["question"].to_list() + [o for opts in tr["options"].to_list() for o in opts] + ["yes no"]
+    vocab = Vocabulary(texts + [mirror_text(t) for t in texts])
+    root = Path(dataset_dir)
+    a_train = build_arrays(tr, root, vocab, groups, cfg.frames, cfg.size, mirrored=cfg.mirror)
+    a_bench = build_arrays(bench, root, vocab, groups, cfg.frames, cfg.size)
+    model, loss = train_probe(a_train, len(vocab), len(groups), cfg, seed, dev)
+    picked = predict(model, a_bench, cfg.batch_size, dev)
+    correct = picked == a_bench.target
+    accuracy, n, predictions = {}, {}, {}
+    for key, gid in groups.items():
+        sel = a_bench.group == gid
+        accuracy[key], n[key] = round(float(correct[sel].mean()), 4), int(sel.sum())
+    for rid, fmt, pick in zip(bench["id"].to_list(), bench["answer_format"].to_list(), picked.tolist(), strict=True):
+        predictions[rid] = "ABCD"[pick] if fmt == "mc" else ("yes", "no")[pick]
+    return ProbeResult(accuracy, n, predictions, tr.height, loss)

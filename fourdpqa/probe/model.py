@@ -1,0 +1,56 @@
+"""The probe network: a few 3-D convolutions over a small clip, trained from scratch, scoring each answer
+candidate against the clip and the question.
+
+score(candidate) = MLP([v, q, c, v * c, q * c, g]) with v the clip feature, q / c bag-of-words embeddings of the
+question and the candidate and g an embedding of the (type, format) group; a softmax over the record's candidates
+(4 MC options, or yes / no) gives the answer.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ClipEncoder(nn.Module):
+    """(B, T, 3, S, S) uint8 -> (B, dim). Frame differences are stacked onto the RGB channels so motion is
+    visible to the first layer; three strided 3-D convolutions, then an average per image quadrant (so motion
+    that differs between the halves of the image, like zoom or roll, stays distinguishable from a shift)."""
+
+    def __init__(self, width: int, dim: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv3d(6, width, kernel_size=(3, 4, 4), stride=(1, 4, 4), padding=(1, 0, 0)), nn.ReLU(),
+            nn.Conv3d(width, 2 * width, kernel_size=3, stride=(1, 2, 2), padding=1), nn.ReLU(),
+            nn.Conv3d(2 * width, dim, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool3d((1, 2, 2)), nn.Flatten(), nn.Linear(4 * dim, dim), nn.ReLU(),
+        )
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        x = clips.float().div(255.0).permute(0, 2, 1, 3, 4)  # (B, 3, T, S, S)
+        diff = torch.cat([torch.zeros_like(x[:, :, :1]), x[:, :, 1:] - x[:, :, :-1]], dim=2)
+        return self.net(torch.cat([x - 0.5, diff], dim=1))
+
+
+class ProbeNet(nn.Module):
+    """Scores (B, K) for clips (B, T, 3, S, S), question ids (B, Lq), candidate ids (B, K, Lc), groups (B,)."""
+
+    def __init__(self, vocab_size: int, n_groups: int, width: int = 16, dim: int = 64):
+        super().__init__()
+        self.clip = ClipEncoder(width, dim)
+        self.words = nn.EmbeddingBag(vocab_size, dim, mode="mean", padding_idx=0)
+        self.group = nn.Embedding(n_groups, dim)
+        self.head = nn.Sequential(nn.Linear(6 * dim, dim), nn.ReLU(), nn.Linear(dim, 1))
+
+    def _bag(self, ids: torch.Tensor) -> torch.Tensor:
+        flat = ids.reshape(-1, ids.shape[-1])
+        return self.words(flat).reshape(*ids.shape[:-1], -1)
+
+    def forward(self, clips: torch.Tensor, question: torch.Tensor, candidates: torch.Tensor,
+                group: torch.Tensor) -> torch.Tensor:
+        k = candidates.shape[1]
+        v = self.clip(clips)[:, None].expand(-1, k, -1)
+        q = self._bag(question)[:, None].expand(-1, k, -1)
+        g = self.group(group)[:, None].expand(-1, k, -1)
+        c = self._bag(candidates)
+        return self.head(torch.cat([v, q, c, v * c, q * c, g], dim=-1)).squeeze(-1)

@@ -1,0 +1,166 @@
+"""Blind (text-only) audit: can the benchmark be answered without looking at the video?
+
+Four text-only predictors, each scored on every benchmark (question type, format) with a one-sided binomial
+p-value against chance:
+
+* ``majority``: the training split's most frequent answer of the type;
+* ``bow_logreg``: bag-of-words logistic regression on question + letter-tagged option words (pooled per format);
+* ``tfidf``: a TF-IDF (word 1-2 gram) logistic regression per (type, format) — yes/no from the question; MC by
+  scoring each option with the question and taking the most probable one;
+* ``query_rule``: leave-one-video-out over training + benchmark: yes/no answered by the majority answer of the
+  same (type, query) in the other videos; MC by the option text most often correct in the other videos.
+
+A type is flagged when a predictor beats chance by more than ``blind_margin`` and the excess is significant
+(p < 0.01), so a small benchmark is not flagged for sampling noise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from fourdpqa.validate.result import CheckResult
+from schemas.qa import LETTERS
+
+CHOICE_FORMATS = ("mc", "yn")
+CHANCE = {"mc": 0.25, "yn": 0.5}
+BIAS_SIGNIFICANCE = 0.01
+
+
+def p_above_chance(correct: int, n: int, chance: float) -> float:
+    """One-sided binomial p-value of scoring ``correct`` of ``n`` or more by guessing at rate ``chance``."""
+    return float(stats.binomtest(correct, n, chance, alternative="greater").pvalue) if n else 1.0
+
+
+def _blind_text(row: dict) -> str:
+    """Question words plus option words tagged by their letter, so a letter-specific wording cue is learnable."""
+    opts = " ".join(f"{LETTERS[i]}_{w}" for i, o in enumerate(row["options"]) for w in o.lower().split())
+    return f"{row['question']} {opts}"
+
+
+def _query(row: dict) -> str:
+    """The yes/no query of a record (its stored spec), else the question text."""
+    spec = json.loads(row["measurement"] or "{}").get("spec", {})
+    return str(spec.get("query", row["question"]))
+
+
+def bow_predictions(train: pl.DataFrame, bench: pl.DataFrame) -> list[str] | None:
+    """Pooled bag-of-words logistic regression (one format); None when training has a single answer."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    if not train.height or train["answer"].n_unique() < 2:
+        return None
+    vec = CountVectorizer(token_pattern=r"[A-Za-z_]+", lowercase=True, binary=True)
+    x = vec.fit_transform([_blind_text(r) for r in train.iter_rows(named=True)])
+    model = LogisticRegression(max_iter=2000, C=1.0).fit(x, train["answer"].to_list())
+    return model.predict(vec.transform([_blind_text(r) for r in bench.iter_rows(named=True)])).tolist()
+
+
+def tfidf_predictions(train: pl.DataFrame, bench: pl.DataFrame, fmt: str) -> list[str] | None:
+    """TF-IDF logistic regression of one (type, format); None when training cannot fit it."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    if fmt == "yn":
+        if train["answer"].n_unique() < 2:
+            return None
+        vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+        model = LogisticRegression(max_iter=2000).fit(vec.fit_transform(train["question"].to_list()), train["answer"].to_list())
+        return model.predict(vec.transform(bench["question"].to_list())).tolist()
+    pairs = [(f"{r['question']} || {o}", LETTERS[i] == r["answer"]) for r in train.iter_rows(named=True)
+             for i, o in enumerate(r["options"])]
+    if len({y for _, y in pairs}) < 2:
+        return None
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    model = LogisticRegression(max_iter=2000).fit(vec.fit_transform([t for t, _ in pairs]), [y for _, y in pairs])
+    out = []
+    for r in bench.iter_rows(named=True):
+        prob = model.predict_proba(vec.transform([f"{r['question']} || {o}" for o in r["options"]]))[:, 1]
+        out.append(LETTERS[int(np.argmax(prob))])
+    return out
+
+
+def query_rule_predictions(pool: pl.DataFrame, bench: pl.DataFrame, fmt: str) -> list[str]:
+    """Leave-one-video-out query rule (module doc) for the rows of ``bench``; ``pool`` holds every row of the
+    (type, format) from both splits. Counts are kept per video, so leaving one out is a subtraction."""
+    per_video: dict[str, Counter] = defaultdict(Counter)
+    for o in pool.iter_rows(named=True):
+        c = per_video[o["video_id"]]
+        if fmt == "yn":
+            c[("answer", o["answer"])] += 1
+            c[("query", _query(o), o["answer"])] += 1
+        else:
+            c.update(("shown", opt) for opt in o["options"])
+            c[("right", o["options"][LETTERS.index(o["answer"])])] += 1
+    total = sum(per_video.values(), Counter())
+    out = []
+    for r in bench.iter_rows(named=True):
+        rest = total - per_video[r["video_id"]]
+        if fmt == "yn":
+            q = _query(r)
+            same = {a: rest[("query", q, a)] for a in ("no", "yes")}
+            votes = same if any(same.values()) else {a: rest[("answer", a)] for a in ("no", "yes")}
+            out.append(max(("no", "yes"), key=lambda a: votes[a]))
+            continue
+        rate = [rest[("right", o)] / rest[("shown", o)] if rest[("shown", o)] else 0.0 for o in r["options"]]
+        out.append(LETTERS[int(np.argmax(rate))])
+    return out
+
+
+def blind_scores(train: pl.DataFrame, benchmark: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per benchmark "<question_name>/<format>": n, chance and, per predictor, accuracy and p-value."""
+    per_type: dict[str, dict[str, Any]] = {}
+    for fmt in CHOICE_FORMATS:
+        tr, be = train.filter(pl.col("answer_format") == fmt), benchmark.filter(pl.col("answer_format") == fmt)
+        if not be.height:
+            continue
+        bow = bow_predictions(tr, be)
+        bow_by_id = dict(zip(be["id"].to_list(), bow, strict=True)) if bow is not None else {}
+        majority = {q: g["answer"].mode().sort()[0] for (q,), g in tr.group_by(["question_name"])}
+        for (qname,), grp in be.group_by(["question_name"], maintain_order=True):
+            tr_q = tr.filter(pl.col("question_name") == qname)
+            truth = grp["answer"].to_list()
+            preds: dict[str, list[str] | None] = {
+                "majority": [majority[qname]] * grp.height if qname in majority else None,
+                "bow_logreg": [bow_by_id[i] for i in grp["id"].to_list()] if bow_by_id else None,
+                "tfidf": tfidf_predictions(tr_q, grp, fmt) if tr_q.height else None,
+                "query_rule": query_rule_predictions(pl.concat([tr_q, grp], how="diagonal_relaxed"), grp, fmt),
+            }
+            info: dict[str, Any] = {"n": grp.height, "chance": CHANCE[fmt]}
+            for name, pred in preds.items():
+                if pred is not None:
+                    correct = sum(p == t for p, t in zip(pred, truth, strict=True))
+                    info[name] = round(correct / grp.height, 4)
+                    info[f"{name}_p"] = float(f"{p_above_chance(correct, grp.height, CHANCE[fmt]):.3g}")
+            per_type[f"{qname}/{fmt}"] = info
+    return dict(sorted(per_type.items()))
+
+
+PREDICTORS = ("majority", "bow_logreg", "tfidf", "query_rule")
+
+
+def check_blind_bias(train: pl.DataFrame, benchmark: pl.DataFrame, margin: float, blocking: bool = True) -> CheckResult:
+    """Every text-only predictor within ``margin`` of chance on every benchmark (type, format), unless the
+    excess is not significant (binomial p >= 0.01). Blocking by default: a benchmark answerable from its wording
+    measures the wording."""
+    per_type = blind_scores(train, benchmark)
+    offenders: dict[str, str] = {}
+    for key, info in per_type.items():
+        bad = [f"{name} {info[name]:.3f} (p={info[f'{name}_p']:.2g})" for name in PREDICTORS
+               if name in info and info[name] - info["chance"] > margin and info[f"{name}_p"] < BIAS_SIGNIFICANCE]
+        if bad:
+            offenders[key] = f"{', '.join(bad)} vs chance {info['chance']:.2f} (n={info['n']})"
+    worst = defaultdict(float)
+    for key, info in per_type.items():
+        worst[key] = max(info.get(name, 0.0) - info["chance"] for name in PREDICTORS)
+    return CheckResult("check_blind_bias", not offenders, blocking,
+                       f"{len(offenders)} biased types" + (f": {sorted(offenders)}" if offenders else ""),
+                       f"text-only accuracy within {margin:.2f} of chance per type, or not significant (p >= {BIAS_SIGNIFICANCE})",
+                       {"offenders": offenders, "per_type": per_type,
+                        "max_excess_over_chance": {k: round(v, 4) for k, v in sorted(worst.items())}})

@@ -1,0 +1,94 @@
+"""The pixel probe learns an answer that only the pixels carry, stays at chance where the pixels carry nothing,
+and the learnability check flags exactly the latter type (tiny configuration: seconds on CPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import polars as pl
+import pytest
+
+from fourdpqa.params import ProbeParams
+from fourdpqa.probe import run_probe
+from fourdpqa.validate.learnability import check_pixel_learnability
+from fourdpqa.validate.text_bias import blind_scores
+
+TINY = ProbeParams(frames=4, size=16, epochs=12, batch_size=16, lr=5e-3, width=4, dim=16)
+T = 4
+
+
+def write_clip(root: Path, name: str, frames: np.ndarray) -> list[str]:
+    paths = []
+    for i, f in enumerate(frames):
+        rel = f"clips/{name}/{i:03d}.jpg"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / rel), f)
+        paths.append(rel)
+    return paths
+
+
+def brightness_clip(rng: np.random.Generator, up: bool) -> np.ndarray:
+    """(T, 32, 32, 3) uint8 textured frames getting brighter (``up``) or darker over time."""
+    texture = rng.integers(0, 60, (32, 32, 1))
+    levels = np.linspace(60, 180, T) if up else np.linspace(180, 60, T)
+    return np.clip(texture + levels[:, None, None, None], 0, 255).repeat(3, -1).astype(np.uint8)
+
+
+def dataset(root: Path, split: str, n: int, seed: int) -> pl.DataFrame:
+    """Per clip two questions with the same wording every time: "brightness" (yes/no: is it getting brighter?,
+    answered by the pixels) and "coin" (yes/no drawn at random, independent of the pixels)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        up = bool(rng.integers(2))
+        frames = write_clip(root, f"{split}{i}", brightness_clip(rng, up))
+        base = {"video_id": f"{split}-v{i % 5}", "answer_format": "yn", "options": ["yes", "no"], "frames": frames,
+                "measurement": "{}"}
+        rows.append({**base, "id": f"{split}-{i:03d}-b", "question_name": "brightness",
+                     "question": "Does the image get brighter over the clip?", "answer": "yes" if up else "no"})
+        rows.append({**base, "id": f"{split}-{i:03d}-c", "question_name": "coin",
+                     "question": "Did the coin land heads?", "answer": "yes" if rng.integers(2) else "no"})
+    return pl.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory) -> tuple[Path, pl.DataFrame, pl.DataFrame]:
+    root = tmp_path_factory.mktemp("probe")
+    return root, dataset(root, "train", 120, 0), dataset(root, "bench", 60, 1)
+
+
+@pytest.fixture(scope="module")
+def probed(splits):
+    root, train, bench = splits
+    return run_probe(train, bench, root, TINY, seed=0, device="cpu")
+
+
+def test_probe_learns_what_only_the_pixels_say(splits, probed):
+    root, train, bench = splits
+    result = probed
+    assert result.n == {"brightness/yn": 60, "coin/yn": 60} and result.train_rows == 240
+    assert result.accuracy["brightness/yn"] >= 0.9
+    assert result.accuracy["coin/yn"] <= 0.7
+    truth = dict(zip(bench["id"], bench["answer"], strict=True))
+    right = [result.predictions[i] == truth[i] for i in bench.filter(pl.col("question_name") == "brightness")["id"]]
+    assert np.mean(right) == result.accuracy["brightness/yn"]
+
+
+def test_learnability_flags_the_type_whose_pixels_beat_text_by_nothing(splits, probed):
+    root, train, bench = splits
+    blind = blind_scores(train, bench)
+    res = check_pixel_learnability(train, bench, root, blind, TINY, seed=0, device="cpu")
+    assert not res.passed and not res.blocking and res.details["flagged"] == ["coin/yn"]
+    b = res.details["per_type"]["brightness/yn"]
+    assert b["gain_over_text"] == pytest.approx(b["probe"] - b["best_text"]) and b["gain_over_text"] > 0.3
+    assert b["probe_p"] < 1e-6 and "flow" not in b  # the flow heuristic only reads camera-motion types
+    assert {k: v["probe"] for k, v in res.details["per_type"].items()} == probed.accuracy  # same seed, same result
+
+
+def test_learnability_without_training_rows_of_the_benchmark_types_is_a_warning_not_a_crash(splits):
+    root, train, bench = splits
+    res = check_pixel_learnability(train.filter(pl.col("question_name") == "coin"),
+                                   bench.filter(pl.col("question_name") == "brightness"), root, {}, TINY, 0, "cpu")
+    assert not res.passed and not res.blocking and res.observed.startswith("probe not run: pixel probe: 0 training")
