@@ -74,8 +74,9 @@ def _verdict(result: CheckResult) -> str:
 
 
 def explanation(result: CheckResult) -> str:
-    """Markdown: verdict, rule, observed and examples of one check."""
+    """Markdown: verdict, rule, observed, the check's notes (e.g. a hint) and examples of one check."""
     parts = [f"**{result.name}**: {_verdict(result)}", f"rule: {result.expected}", f"observed: {_short(result.observed)}"]
+    parts += [f"{k}: {_short(v)}" for k, v in result.details.items() if isinstance(v, str)]
     examples = examples_markdown(result)
     return "  \n".join(parts) + (f"\n\n{examples}" if examples else "")
 

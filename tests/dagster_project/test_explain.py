@@ -50,10 +50,12 @@ def test_trimmed_details_fit_any_budget():
 
 def test_a_refusal_names_each_failed_check_and_why():
     balance = CheckResult("check_label_balance", False, True, "1 unbalanced groups of 9", "class share <= 1.5x",
-                          {"offenders": {"camera_movement/yn": "yes share 0.80 outside [0.45, 0.55]"}})
+                          {"offenders": {"camera_movement/yn": "yes share 0.80 outside [0.45, 0.55]"},
+                           "hint": "generate more videos"})
     exc = failure("refusing to write the benchmark", [_consistency(2), balance])
     assert exc.description == "refusing to write the benchmark"
     assert exc.metadata["failed_checks"].value == "check_answer_consistency, check_label_balance"
     why = exc.metadata["check_label_balance"].value
     assert "rule: class share <= 1.5x" in why and "camera_movement/yn" in why and "yes share 0.80" in why
+    assert "hint: generate more videos" in why
     assert from_report(balance.as_dict()) == balance

@@ -118,6 +118,7 @@ def test_dagster_assets_and_checks(work: Path):
     bench = pl.read_parquet(work.parent / "data" / "dataset" / "benchmark.parquet")
     assert by_key["benchmark"]["rows"].value == bench.height
     assert "data:image/" in by_key["benchmark"]["answer_histogram"].value
+    assert max(len(dg.serialize_value(v)) for m in by_key.values() for v in m.values()) <= 100_000
 
 
 def test_dagster_assembly_refuses_a_wrong_benchmark_answer(work: Path):
