@@ -180,8 +180,20 @@ def run_job(job: ClipJob, scenes_root: Path, dataset_dir: Path, width: int, heig
         if i is not None:
             write_jpeg(draw(plain[i], marks, i) if marks else plain[i], out / name)
         else:
-            write_mp4(render_clip(plain, marks, width, height, draw) if marks else plain, out / name, job.fps)
+            write_mp4(burn(plain, marks, draw), out / name, job.fps)
     return len(missing)
+
+
+def burn(plain: np.ndarray, marks: list, draw: MarkDrawer | None) -> np.ndarray:
+    """(T, H, W, 3) RGB clip with ``marks`` drawn on the frames they name (the others are left as they are)."""
+    if not marks:
+        return plain
+    if draw is None:
+        raise ValueError("marks need a drawer (fourdpqa.prompts.draw_marks)")
+    out = plain.copy()
+    for i in sorted({int(m["frame"]) for m in marks if 0 <= int(m["frame"]) < len(plain)}):
+        out[i] = draw(plain[i], marks, i)
+    return out
 
 
 def plan_jobs(rows: pl.DataFrame, mp4: bool) -> tuple[dict[tuple, ClipJob], list[tuple[tuple, list]]]:

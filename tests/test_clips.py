@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import fourdpqa.clips as clips
+from fourdpqa import clips
 from fourdpqa.scene import write_scene
 from tests.helpers.dataset_data import make_records, make_scene, qa_frame
 

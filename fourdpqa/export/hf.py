@@ -21,7 +21,13 @@ import polars as pl
 from fourdpqa.atomic import atomic_dir, write_text
 from fourdpqa.export.card import dataset_card
 from fourdpqa.params import Params
-from schemas.qa import ANSWER_FORMATS, CATEGORIES, METRIC_NAMES, QUESTION_NAMES, REFERENCE_MODES
+from schemas.qa import (
+    ANSWER_FORMATS,
+    CATEGORIES,
+    METRIC_NAMES,
+    QUESTION_NAMES,
+    REFERENCE_MODES,
+)
 
 CLASS_LABELS = {
     "question_name": [*QUESTION_NAMES.values(), *METRIC_NAMES],

@@ -20,7 +20,13 @@ import yaml
 from fourdpqa.export.benchmark import write_benchmark_jsonl
 from fourdpqa.export.lmms_eval import TASK, write_lmms_eval_task
 from fourdpqa.qa_format import format_prompt
-from tests.helpers.dataset_data import make_records, qa_frame, small_params, toy_oracle, write_data_root
+from tests.helpers.dataset_data import (
+    make_records,
+    qa_frame,
+    small_params,
+    toy_oracle,
+    write_data_root,
+)
 
 
 @pytest.fixture(scope="module")
