@@ -32,12 +32,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from fourdpqa.__main__ import main  # noqa: E402
-from fourdpqa.clips import JPEG_QUALITY, burned_marks, export_clips, render_clip  # noqa: E402
-from fourdpqa.export.hf import CLASS_LABELS, save_hf, struct_types, typed_columns  # noqa: E402
-from fourdpqa.layout import item_name, scene_dir  # noqa: E402
-from fourdpqa.prompts import draw_marks  # noqa: E402
-from fourdpqa.scene import read_scene  # noqa: E402
+from fourdpqa.__main__ import main
+from fourdpqa.clips import JPEG_QUALITY, burned_marks, export_clips, render_clip
+from fourdpqa.export.hf import CLASS_LABELS, save_hf, struct_types, typed_columns
+from fourdpqa.layout import item_name, scene_dir
+from fourdpqa.prompts import draw_marks
+from fourdpqa.scene import read_scene
 
 STAGES = ["generate", "standardize", "tracks", "qa", "assemble"]
 EXPORT_COLUMNS = ("clip_key", "video", "frames", "split")
@@ -55,7 +55,7 @@ def baseline_clip_key(clip_id: str, marks: list) -> str:
 def baseline_write_clip(frames: np.ndarray, out_dir: Path, fps: float) -> None:
     out_dir.mkdir(parents=True)
     for i, frame in enumerate(frames):
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        _, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         (out_dir / f"{i:05d}.jpg").write_bytes(buf.tobytes())
     h, w = frames.shape[1:3]
     writer = cv2.VideoWriter(str(out_dir / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
