@@ -11,7 +11,7 @@ root; ``--videos 96`` with the other defaults is the default configuration of ``
 the per-video stages take most of the time, not the export). Printed: bytes and wall seconds of both, their
 ratios (goal <= 0.25 for both) and the bytes per benchmark question.
 
-    python benchmarks/export.py [--videos 12] [--frames 32] [--size 448] [--gen-size 256] [--workers 2]
+    python benchmarks/export.py [--videos 12] [--frames 32] [--size 448] [--gen-size 256] [--workers 2] [--root DIR]
 """
 
 from __future__ import annotations
@@ -167,9 +167,12 @@ def main_(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=448, help="qa.out_width = qa.out_height")
     parser.add_argument("--gen-size", type=int, default=256, help="generate.width = generate.height")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--root", type=Path, help="keep the pipeline inputs here (a rerun reuses them)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        scenes, rows = build_inputs(Path(tmp), args)
+        root = args.root or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        scenes, rows = build_inputs(root, args)
         size = (args.size, args.size)
         old = run_baseline(rows, scenes, Path(tmp) / "old", size)
         new = run_new(rows, scenes, Path(tmp) / "new", size, args.workers)
