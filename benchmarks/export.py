@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from fourdpqa.__main__ import main
-from fourdpqa.clips import JPEG_QUALITY, burned_marks, export_clips, render_clip
+from fourdpqa.clips import JPEG_QUALITY, burned_marks, export_clips, resize_clip
 from fourdpqa.export.hf import CLASS_LABELS, save_hf, struct_types, typed_columns
 from fourdpqa.layout import item_name, scene_dir
 from fourdpqa.prompts import draw_marks
@@ -79,8 +79,10 @@ def baseline_export_clips(rows: pl.DataFrame, scenes: Path, out: Path, width: in
             continue
         if scene is None or scene.video_id != rec["video_id"]:
             scene = read_scene(scene_dir(scenes, rec["video_id"]))
-        idx = np.asarray(rec["clip_frames"], dtype=int)
-        baseline_write_clip(render_clip(scene.rgb[idx], marks, width, height, draw_marks), out / base, rec["fps"])
+        frames = resize_clip(scene.rgb[np.asarray(rec["clip_frames"], dtype=int)], width, height)
+        if marks:
+            frames = np.stack([draw_marks(frames[i], marks, i) for i in range(len(frames))])
+        baseline_write_clip(frames, out / base, rec["fps"])
         done.add(key)
     return rows.with_columns(pl.Series("clip_key", keys), pl.Series("video", videos),
                              pl.Series("frames", frame_lists, pl.List(pl.Utf8)))

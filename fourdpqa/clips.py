@@ -88,19 +88,19 @@ def frame_name(i: int, marks: list) -> str:
     return f"{i:05d}-m{marks_digest(here)}.jpg" if here else f"{i:05d}.jpg"
 
 
+def marked_frames(marks: list, n_frames: int) -> list[int]:
+    """Clip indices (within ``range(n_frames)``) that some mark is drawn on."""
+    return sorted({int(m["frame"]) for m in marks if 0 <= int(m["frame"]) < n_frames})
+
+
 def mp4_name(marks: list) -> str:
     return f"clip-m{marks_digest(marks)}.mp4" if marks else "clip.mp4"
 
 
-def render_clip(frames: np.ndarray, marks: list, width: int, height: int, draw: MarkDrawer | None) -> np.ndarray:
-    """(T, H, W, 3) RGB -> (T, height, width, 3) RGB resized, then marks drawn at the output resolution (marks
-    are in normalised coordinates, so drawing after the resize keeps them crisp)."""
-    out = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
-    if marks:
-        if draw is None:
-            raise ValueError("marks need a drawer (fourdpqa.prompts.draw_marks)")
-        out = np.stack([draw(out[i], marks, i) for i in range(len(out))])
-    return out
+def resize_clip(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(T, H, W, 3) RGB -> (T, height, width, 3) RGB (area interpolation); marks are drawn after the resize, at
+    the output resolution (they are in normalised coordinates, so they stay crisp)."""
+    return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
 
 
 def write_jpeg(frame: np.ndarray, path: Path) -> None:
@@ -165,7 +165,7 @@ def run_job(job: ClipJob, scenes_root: Path, dataset_dir: Path, width: int, heig
     out = dataset_dir / CLIPS_DIR / item_name(job.video_id) / job.key
     wanted: dict[str, tuple[list, int | None]] = {frame_name(i, []): ([], i) for i in range(len(job.indices))}
     for digest, marks in job.marks.items():
-        wanted |= {frame_name(int(m["frame"]), marks): (marks, int(m["frame"])) for m in marks}
+        wanted |= {frame_name(i, marks): (marks, i) for i in marked_frames(marks, len(job.indices))}
         if digest in job.mp4:
             wanted[mp4_name(marks)] = (marks, None)
     missing = {name: spec for name, spec in wanted.items() if not (out / name).is_file()}
@@ -175,7 +175,7 @@ def run_job(job: ClipJob, scenes_root: Path, dataset_dir: Path, width: int, heig
     decoded = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in blobs]
     if any(img is None for img in decoded):
         raise ValueError(f"video {job.video_id}: an unreadable source frame among {list(job.indices)}")
-    plain = render_clip(np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in decoded]), [], width, height, None)
+    plain = resize_clip(np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in decoded]), width, height)
     for name, (marks, i) in sorted(missing.items()):
         if i is not None:
             write_jpeg(draw(plain[i], marks, i) if marks else plain[i], out / name)
@@ -191,7 +191,7 @@ def burn(plain: np.ndarray, marks: list, draw: MarkDrawer | None) -> np.ndarray:
     if draw is None:
         raise ValueError("marks need a drawer (fourdpqa.prompts.draw_marks)")
     out = plain.copy()
-    for i in sorted({int(m["frame"]) for m in marks if 0 <= int(m["frame"]) < len(plain)}):
+    for i in marked_frames(marks, len(plain)):
         out[i] = draw(plain[i], marks, i)
     return out
 
