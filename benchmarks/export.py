@@ -9,7 +9,7 @@ a Parquet export that references the clip files.
 The inputs come from the real pipeline (generate -> standardize -> tracks -> qa -> assemble) in a temporary data
 root; ``--videos 96`` with the other defaults is the default configuration of ``params.yaml`` (slow on a laptop:
 the per-video stages take most of the time, not the export). Printed: bytes and wall seconds of both, their
-ratios (goal <= 0.25 for both) and the bytes per benchmark question.
+ratios (goal <= 0.25 for both) and the bytes per benchmark question, and the same without the benchmark mp4s.
 
     python benchmarks/export.py [--videos 12] [--frames 32] [--size 448] [--gen-size 256] [--workers 2] [--root DIR]
 """
@@ -139,8 +139,9 @@ def run_baseline(rows: dict[str, pl.DataFrame], scenes: Path, out: Path, size: t
                     lambda done: baseline_save_hf(out / "hf", out, done), out)
 
 
-def run_new(rows: dict[str, pl.DataFrame], scenes: Path, out: Path, size: tuple[int, int], workers: int) -> dict:
-    return measured(lambda: {k: export_clips(df, scenes, out, *size, mp4=k == "benchmark", workers=workers)
+def run_new(rows: dict[str, pl.DataFrame], scenes: Path, out: Path, size: tuple[int, int], workers: int,
+            mp4: bool = True) -> dict:
+    return measured(lambda: {k: export_clips(df, scenes, out, *size, mp4=mp4 and k == "benchmark", workers=workers)
                              for k, df in rows.items()},
                     lambda done: save_hf(out / "hf", done), out)
 
@@ -178,10 +179,11 @@ def main_(argv: list[str] | None = None) -> None:
         size = (args.size, args.size)
         old = run_baseline(rows, scenes, Path(tmp) / "old", size)
         new = run_new(rows, scenes, Path(tmp) / "new", size, args.workers)
+        frames_only = run_new(rows, scenes, Path(tmp) / "frames", size, args.workers, mp4=False)
     n_bench, n_train = rows["benchmark"].height, rows["train"].height
     print(f"export of {n_train} train + {n_bench} benchmark questions ({args.videos} videos, {args.frames} frames, "
           f"{args.size}x{args.size}):")
-    for name, r in (("previous", old), ("content-keyed", new)):
+    for name, r in (("previous", old), ("content-keyed", new), ("no mp4", frames_only)):
         total = r["clips"] + r["hf"]
         print(f"  {name:>13}: {total / 1e6:8.1f} MB (clips {r['clips'] / 1e6:.1f} MB, hf {r['hf'] / 1e6:.1f} MB), "
               f"{r['seconds']:6.1f} s wall (clips {r['clip_seconds']:.1f} s), {r['cpu']:6.1f} s CPU; "
@@ -191,6 +193,9 @@ def main_(argv: list[str] | None = None) -> None:
     print(f"  ratio new/previous: bytes {byte_ratio:.3f}, wall time {time_ratio:.3f}, CPU time {cpu_ratio:.3f} "
           f"(goal <= 0.25); "
           f"hf export {new['hf'] / 1e6:.2f} MB vs {old['hf'] / 1e6:.1f} MB")
+    print(f"  without the benchmark mp4s (assemble.export_mp4: false; lmms-eval then reads the frames): bytes "
+          f"{(frames_only['clips'] + frames_only['hf']) / (old['clips'] + old['hf']):.3f}, "
+          f"CPU time {frames_only['cpu'] / old['cpu']:.3f}")
 
 
 if __name__ == "__main__":
