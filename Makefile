@@ -55,10 +55,12 @@ mlflow: install
 	MLFLOW_ALLOW_FILE_STORE=true $(VENV)/bin/mlflow ui --backend-store-uri data/mlruns
 
 # Performance figures, each next to the baseline a peer would write and the ratio (benchmarks/*.py; about a minute on
-# a CPU). BENCH_FULL=1: the issue-16 sizes (tracks at 16,384 queries x 48 frames; training throughput of the 7B
+# a CPU, plus a few minutes for the export's pipeline inputs). BENCH_FULL=1: the issue-16 sizes (tracks at 16,384
+# queries x 48 frames; the export on the default 96-video configuration; training throughput of the 7B
 # configuration, which needs a >= 70 GiB GPU). VLM4D=/path/to/VLM4D also scores the answer extractor there.
 bench: install
 	$(PY) benchmarks/tracks.py $(if $(BENCH_FULL),--full)
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/train_throughput.py $(if $(BENCH_FULL),--size 7b --steps 10)
+	$(PY) benchmarks/export.py $(if $(BENCH_FULL),--videos 96)
 	$(if $(VLM4D),$(PY) benchmarks/vlm4d_extractor.py $(VLM4D))

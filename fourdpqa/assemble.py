@@ -152,8 +152,10 @@ def assemble(
 
     out = Path(out_dir) if out_dir is not None else where.dataset
     scenes = where.scenes
-    benchmark = export_clips(benchmark, scenes, out, params.qa.out_width, params.qa.out_height, a.export_mp4, draw)
-    train = export_clips(train, scenes, out, params.qa.out_width, params.qa.out_height, a.export_mp4, draw)
+    # frames for every row; an mp4 only for benchmark rows, whose one mp4 consumer is the lmms-eval task
+    size, workers = (params.qa.out_width, params.qa.out_height), params.base.num_threads
+    benchmark = export_clips(benchmark, scenes, out, *size, mp4=a.export_mp4, draw=draw, workers=workers)
+    train = export_clips(train, scenes, out, *size, mp4=False, draw=draw, workers=workers)
     benchmark = benchmark.with_columns(split=pl.lit("benchmark")).sort("id")
     train = train.with_columns(split=pl.lit("train")).sort("id")
 

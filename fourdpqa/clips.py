@@ -1,20 +1,32 @@
 """Clip export: the frames a model sees for a QA pair, at the output resolution, with the question's visual marks
 burned in when its reference mode points at the object by a drawn circle or box.
 
-Layout under the dataset directory (paths stored relative to it, so the folder can move)::
+One encoded artefact per consumer, encoded once and shared. Layout under the dataset directory (paths stored
+relative to it, so the folder can move)::
 
-    clips/<video_id>/<clip_key>/00000.jpg ...   one JPEG per clip frame (clip order)
-    clips/<video_id>/<clip_key>/clip.mp4        the same frames as an mp4 (mp4v) at the clip fps
+    clips/<video_id>/<clip key>/00000.jpg ...          the unmarked clip frames (JPEG), shared by every question
+    clips/<video_id>/<clip key>/00005-m<marks>.jpg     a frame with marks burned in (marks are drawn on the
+                                                       frames they name only; the other frames stay shared)
+    clips/<video_id>/<clip key>/clip[-m<marks>].mp4    the whole (clip, marks) variant as an mp4, only for rows
+                                                       exported with ``mp4=True`` (the benchmark, for lmms-eval)
 
-``clip_key`` = ``<clip_id>-plain`` or ``<clip_id>-m<hash of the marks>``: QA pairs sharing a clip and the same marks
-share one export (dedupe by hash); an existing export is reused, never rewritten or deleted.
+Frames (JPEG) feed training (Qwen2.5-VL conversations), evaluation predictors, validation, the probe and the
+review page; the mp4 feeds lmms-eval and the Hugging Face ``Video`` column. The clip key is a digest of what the
+pixels depend on: the source frames' bytes (so the scene's content and the frame indices), the output size, fps,
+JPEG quality, the mark drawing code and the OpenCV version. A seed or size change therefore gives new keys, and an
+existing file is reused only when its name (its content key) matches, never because a folder of that clip exists.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -22,13 +34,15 @@ import numpy as np
 import polars as pl
 from tqdm import tqdm
 
-from fourdpqa.atomic import atomic_dir
+from fourdpqa.atomic import TMP_MARK
 from fourdpqa.layout import item_name, scene_dir
-from fourdpqa.scene import read_scene
 
 MARKED_MODES = ("circle", "box_mark")  # reference modes that point at the object with a drawn mark
 CLIPS_DIR = "clips"
 JPEG_QUALITY = 90
+MP4_FOURCC = "mp4v"
+KEY_CHARS = 16  # hex digits of the clip key (64 bits)
+MARK_CHARS = 10  # hex digits of a marks digest within one clip
 
 MarkDrawer = Callable[[np.ndarray, list, int], np.ndarray]
 
@@ -38,47 +52,164 @@ def burned_marks(reference_mode: str, marks: str) -> list:
     return json.loads(marks) if reference_mode in MARKED_MODES else []
 
 
-def clip_key(clip_id: str, marks: list) -> str:
-    """Name of one (clip, marks) variant; identical marks give the same key (canonical JSON hash)."""
+def marks_digest(marks: list) -> str:
+    """Canonical-JSON digest of a list of marks: identical marks give identical names."""
+    return hashlib.sha1(json.dumps(marks, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:MARK_CHARS]
+
+
+@functools.cache
+def _renderer_digest() -> str:
+    """Digest of the code and library that turn source frames into exported bytes (this module, the mark drawer,
+    OpenCV's version): a change to any of them must not reuse files encoded by the old one."""
+    from fourdpqa import prompts
+
+    h = hashlib.sha256(cv2.__version__.encode())
+    for path in (__file__, prompts.__file__):
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
+
+
+def clip_key(source_digests: list[str], indices: list[int], width: int, height: int, fps: float) -> str:
+    """Content key of one clip: digest of its source frames' bytes, indices, output size, fps, JPEG quality and
+    the renderer (see :func:`_renderer_digest`)."""
+    spec = {"frames": source_digests, "indices": [int(i) for i in indices], "size": [int(width), int(height)],
+            "fps": float(fps), "jpeg_quality": JPEG_QUALITY, "mp4": MP4_FOURCC, "renderer": _renderer_digest()}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:KEY_CHARS]
+
+
+def variant_key(key: str, marks: list) -> str:
+    """Name of one (clip, marks) variant (the ``clip_key`` column)."""
+    return f"{key}-m{marks_digest(marks)}" if marks else key
+
+
+def frame_name(i: int, marks: list) -> str:
+    """File name of clip frame ``i``: shared when no mark is drawn on it, else named by the marks drawn there."""
+    here = [m for m in marks if int(m["frame"]) == i]
+    return f"{i:05d}-m{marks_digest(here)}.jpg" if here else f"{i:05d}.jpg"
+
+
+def marked_frames(marks: list, n_frames: int) -> list[int]:
+    """Clip indices (within ``range(n_frames)``) that some mark is drawn on."""
+    return sorted({int(m["frame"]) for m in marks if 0 <= int(m["frame"]) < n_frames})
+
+
+def mp4_name(marks: list) -> str:
+    return f"clip-m{marks_digest(marks)}.mp4" if marks else "clip.mp4"
+
+
+def resize_clip(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(T, H, W, 3) RGB -> (T, height, width, 3) RGB (area interpolation); marks are drawn after the resize, at
+    the output resolution (they are in normalised coordinates, so they stay crisp)."""
+    return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def write_jpeg(frame: np.ndarray, path: Path) -> None:
+    """Encode one RGB uint8 (H, W, 3) frame as JPEG; written beside and renamed, so a name never holds half a file."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise OSError(f"{path}: JPEG encoding failed")
+    tmp = path.with_name(path.name + TMP_MARK + str(os.getpid()))
+    tmp.write_bytes(buf.tobytes())
+    os.replace(tmp, path)
+
+
+def write_mp4(frames: np.ndarray, path: Path, fps: float) -> None:
+    """Encode (T, H, W, 3) RGB uint8 frames as an mp4 (mp4v) at ``fps``, written beside and renamed."""
+    fd, name = tempfile.mkstemp(prefix=path.stem + TMP_MARK, suffix=".mp4", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        h, w = frames.shape[1:3]
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*MP4_FOURCC), float(fps), (w, h))
+        if not writer.isOpened():
+            raise OSError(f"{path}: cannot open an {MP4_FOURCC} VideoWriter")
+        for frame in frames:
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        writer.release()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class ClipJob:
+    """Everything exported from one clip of one video: the distinct mark sets of its rows, which of them need an
+    mp4, and (after :func:`run_job`) its content key."""
+
+    video_id: str
+    indices: tuple[int, ...]
+    fps: float
+    marks: dict[str, list]  # marks digest ("" = unmarked) -> marks
+    mp4: set[str]  # marks digests whose variant needs an mp4
+    key: str = ""
+
+
+def _read_sources(scenes_root: Path, job: ClipJob) -> tuple[list[bytes], list[str]]:
+    """The clip's source PNG bytes and their SHA-256 digests; a missing frame raises naming the file."""
+    rgb = scene_dir(scenes_root, job.video_id) / "rgb"
+    blobs = []
+    for i in job.indices:
+        path = rgb / f"{i:05d}.png"
+        if i < 0 or not path.is_file():
+            raise ValueError(f"video {job.video_id}: clip frame {i} has no source image {path}")
+        blobs.append(path.read_bytes())
+    return blobs, [hashlib.sha256(b).hexdigest() for b in blobs]
+
+
+def run_job(job: ClipJob, scenes_root: Path, dataset_dir: Path, width: int, height: int,
+            draw: MarkDrawer | None) -> int:
+    """Key the clip, then encode the files of it that do not exist yet (every unmarked frame, the marked frames
+    of each mark set, the requested mp4s); returns how many files were encoded (0: all reused)."""
+    blobs, digests = _read_sources(scenes_root, job)
+    job.key = clip_key(digests, list(job.indices), width, height, job.fps)
+    out = dataset_dir / CLIPS_DIR / item_name(job.video_id) / job.key
+    wanted: dict[str, tuple[list, int | None]] = {frame_name(i, []): ([], i) for i in range(len(job.indices))}
+    for digest, marks in job.marks.items():
+        wanted |= {frame_name(i, marks): (marks, i) for i in marked_frames(marks, len(job.indices))}
+        if digest in job.mp4:
+            wanted[mp4_name(marks)] = (marks, None)
+    missing = {name: spec for name, spec in wanted.items() if not (out / name).is_file()}
+    if not missing:
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    decoded = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in blobs]
+    if any(img is None for img in decoded):
+        raise ValueError(f"video {job.video_id}: an unreadable source frame among {list(job.indices)}")
+    plain = resize_clip(np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in decoded]), width, height)
+    for name, (marks, i) in sorted(missing.items()):
+        if i is not None:
+            write_jpeg(draw(plain[i], marks, i) if marks else plain[i], out / name)
+        else:
+            write_mp4(burn(plain, marks, draw), out / name, job.fps)
+    return len(missing)
+
+
+def burn(plain: np.ndarray, marks: list, draw: MarkDrawer | None) -> np.ndarray:
+    """(T, H, W, 3) RGB clip with ``marks`` drawn on the frames they name (the others are left as they are)."""
     if not marks:
-        return f"{clip_id}-plain"
-    digest = hashlib.sha1(json.dumps(marks, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:10]
-    return f"{clip_id}-m{digest}"
-
-
-def clip_paths(video_id: str, key: str, n_frames: int) -> tuple[str, list[str]]:
-    """(mp4 path, [jpg paths]) of a variant, relative to the dataset directory."""
-    base = f"{CLIPS_DIR}/{item_name(video_id)}/{key}"
-    return f"{base}/clip.mp4", [f"{base}/{i:05d}.jpg" for i in range(n_frames)]
-
-
-def render_clip(frames: np.ndarray, marks: list, width: int, height: int, draw: MarkDrawer | None) -> np.ndarray:
-    """(T, H, W, 3) RGB -> (T, height, width, 3) RGB resized, then marks drawn at the output resolution (marks
-    are in normalised coordinates, so drawing after the resize keeps them crisp)."""
-    out = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
-    if marks:
-        if draw is None:
-            raise ValueError("marks need a drawer (fourdpqa.prompts.draw_marks)")
-        out = np.stack([draw(out[i], marks, i) for i in range(len(out))])
+        return plain
+    if draw is None:
+        raise ValueError("marks need a drawer (fourdpqa.prompts.draw_marks)")
+    out = plain.copy()
+    for i in marked_frames(marks, len(plain)):
+        out[i] = draw(plain[i], marks, i)
     return out
 
 
-def write_clip(frames: np.ndarray, out_dir: Path, fps: float, mp4: bool) -> None:
-    """Write the JPEG frames (and the mp4) of one variant into ``out_dir`` atomically (all files or none)."""
-    with atomic_dir(out_dir) as tmp:
-        for i, frame in enumerate(frames):
-            ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            if not ok:
-                raise OSError(f"{out_dir}: JPEG encoding of frame {i} failed")
-            (tmp / f"{i:05d}.jpg").write_bytes(buf.tobytes())
+def plan_jobs(rows: pl.DataFrame, mp4: bool) -> tuple[dict[tuple, ClipJob], list[tuple[tuple, list]]]:
+    """One job per (video, clip frames, fps); per row its job id and burned marks."""
+    jobs: dict[tuple, ClipJob] = {}
+    per_row = []
+    for rec in rows.iter_rows(named=True):
+        marks = burned_marks(rec["reference_mode"], rec["marks"])
+        jid = (rec["video_id"], tuple(int(i) for i in rec["clip_frames"]), float(rec["fps"]))
+        job = jobs.setdefault(jid, ClipJob(jid[0], jid[1], jid[2], {}, set()))
+        digest = marks_digest(marks) if marks else ""
+        job.marks[digest] = marks
         if mp4:
-            h, w = frames.shape[1:3]
-            writer = cv2.VideoWriter(str(tmp / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
-            if not writer.isOpened():
-                raise OSError(f"{out_dir}: cannot open an mp4v VideoWriter")
-            for frame in frames:
-                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-            writer.release()
+            job.mp4.add(digest)
+        per_row.append((jid, marks))
+    return jobs, per_row
 
 
 def export_clips(
@@ -87,38 +218,32 @@ def export_clips(
     dataset_dir: str | Path,
     width: int,
     height: int,
-    mp4: bool = True,
+    mp4: bool = False,
     draw: MarkDrawer | None = None,
+    workers: int = 1,
 ) -> pl.DataFrame:
-    """Export every distinct (clip, marks) variant used by ``rows``; returns ``rows`` with ``clip_key``, ``video``
-    (mp4 path or "" when mp4 export is off) and ``frames`` (JPEG paths), relative to ``dataset_dir``; rows come
-    back sorted by video (each scene is decoded once)."""
+    """Export the clip files ``rows`` use (``workers`` threads; OpenCV releases the GIL while decoding, resizing
+    and encoding); returns ``rows`` sorted by (video_id, id) with ``clip_key`` (the variant), ``video`` (its mp4
+    path when ``mp4``, else "") and ``frames`` (JPEG paths in clip order), relative to ``dataset_dir``."""
     if draw is None and rows.filter(pl.col("reference_mode").is_in(MARKED_MODES)).height:
         from fourdpqa.prompts import draw_marks as draw
-    dataset_dir = Path(dataset_dir)
-    keys, videos, frame_lists = [], [], []
-    done: set[str] = set()
-    scene = None
+    dataset_dir, scenes_root = Path(dataset_dir), Path(scenes_root)
     rows = rows.sort("video_id", "id")
-    for rec in tqdm(rows.iter_rows(named=True), desc="export clips", unit="QA", total=rows.height, disable=None):
-        marks = burned_marks(rec["reference_mode"], rec["marks"])
-        key = clip_key(rec["clip_id"], marks)
-        mp4_path, jpgs = clip_paths(rec["video_id"], key, len(rec["clip_frames"]))
-        keys.append(key)
-        videos.append(mp4_path if mp4 else "")
-        frame_lists.append(jpgs)
-        out_dir = dataset_dir / CLIPS_DIR / item_name(rec["video_id"]) / key
-        complete = (out_dir / Path(jpgs[-1]).name).exists() and (not mp4 or (out_dir / "clip.mp4").exists())
-        if key in done or complete:
-            done.add(key)
-            continue
-        if scene is None or scene.video_id != rec["video_id"]:
-            scene = read_scene(scene_dir(scenes_root, rec["video_id"]))
-        idx = np.asarray(rec["clip_frames"], dtype=int)
-        if idx.min() < 0 or idx.max() >= scene.meta.n_frames:
-            raise IndexError(f"QA {rec['id']}: clip frames {idx.min()}..{idx.max()} outside video "
-                             f"{rec['video_id']} ({scene.meta.n_frames} frames)")
-        write_clip(render_clip(scene.rgb[idx], marks, width, height, draw), out_dir, rec["fps"], mp4)
-        done.add(key)
+    jobs, per_row = plan_jobs(rows, mp4)
+
+    def work(job: ClipJob) -> int:
+        return run_job(job, scenes_root, dataset_dir, width, height, draw)
+
+    ordered = [jobs[j] for j in sorted(jobs)]
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for _ in tqdm(pool.map(work, ordered), desc="export clips", unit="clip", total=len(ordered), disable=None):
+            pass
+    keys, videos, frame_lists = [], [], []
+    for jid, marks in per_row:
+        job = jobs[jid]
+        base = f"{CLIPS_DIR}/{item_name(job.video_id)}/{job.key}"
+        keys.append(variant_key(job.key, marks))
+        videos.append(f"{base}/{mp4_name(marks)}" if mp4 else "")
+        frame_lists.append([f"{base}/{frame_name(i, marks)}" for i in range(len(job.indices))])
     return rows.with_columns(pl.Series("clip_key", keys, pl.Utf8), pl.Series("video", videos, pl.Utf8),
                              pl.Series("frames", frame_lists, pl.List(pl.Utf8)))

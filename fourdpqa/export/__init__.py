@@ -26,5 +26,5 @@ def export_all(dataset_dir: str | Path, train: pl.DataFrame, benchmark: pl.DataF
         "train_conversations": write_conversations(train, out / "train_conversations.jsonl"),
         "benchmark_jsonl": bench_jsonl,
         "lmms_eval": write_lmms_eval_task(out / "lmms_eval", bench_jsonl),
-        **save_hf(dataset_dir / "hf", dataset_dir, {"train": train, "benchmark": benchmark}, params),
+        **save_hf(dataset_dir / "hf", {"train": train, "benchmark": benchmark}, params),
     }

@@ -77,8 +77,9 @@ def dataset_card(dd: Any, splits: dict[str, pl.DataFrame], params: Params | None
         language=["en"], pretty_name="fourdpqa 4D perception QA", size_categories=[size],
         task_categories=["video-text-to-text", "visual-question-answering"],
         tags=["4d-perception", "camera-motion", "object-motion", "point-tracking", "synthetic"],
+        configs=[{"config_name": "default",
+                  "data_files": [{"split": name, "path": f"data/{name}.parquet"} for name in dd]}],
     ).to_yaml()
-    media = next(c for c in ("video", "frames") if c in dd[next(iter(dd))].column_names)
     features = "\n".join(f"- `{k}`: {v}" for k, v in dd[next(iter(dd))].features.items())
     return f"""---
 {header}
@@ -91,13 +92,15 @@ was measured from the scene geometry; the benchmark split holds out whole videos
 yes/no questions of types 1-11.
 
 ```python
-from datasets import load_from_disk
-dd = load_from_disk("data/dataset/hf")  # DatasetDict: {", ".join(dd)}
-row = dd["benchmark"][0]  # row["{media}"] holds the clip; question, options, answer as text
+from fourdpqa.export.hf import load_hf
+dd = load_hf("data/dataset")  # DatasetDict: {", ".join(dd)}; or, inside data/dataset: load_dataset("hf")
+row = dd["benchmark"][0]  # row["frames"]: the clip's images; row["video"]: its mp4 (benchmark); question, options, answer
 ```
 
-Video columns decode through `torchcodec`; without it, `dd.cast_column("video", datasets.Video(decode=False))`
-gives each clip's mp4 bytes. `video_file` / `frame_files` name the clip inside the dataset folder.
+Media are referenced, not embedded: `frames` (a list of `Image`) and `video` (a `Video`, benchmark rows only) hold
+paths relative to the dataset folder (`clips/<video>/<clip key>/...`), files shared by every question on the same
+clip. `push_to_hub` run from the dataset folder embeds them. Video columns decode through `torchcodec`; without it,
+`dd.cast_column("video", datasets.Video(decode=False))` gives each clip's path.
 
 ## Questions per type and split
 

@@ -1,15 +1,17 @@
-"""Hugging Face ``datasets`` copy of the splits: one ``DatasetDict`` (``train``, ``benchmark``) saved with
-``save_to_disk`` and a dataset card (``README.md``), loadable offline with ``datasets.load_from_disk``.
+"""Hugging Face ``datasets`` copy of the splits: one Parquet file per split (``hf/data/<split>.parquet``) and a
+dataset card (``hf/README.md``) whose ``configs`` name them, the layout of a Hub dataset repository.
 
-Each row carries its clip: the mp4 as a ``Video`` feature (bytes embedded, so the copy is self-contained and can be
-pushed to the Hub as is), or the frames as a list of ``Image`` when no mp4 was exported. Categorical columns are
-``ClassLabel``; thresholds and visual marks are typed structs; a measurement keeps its kind and the slot values
-typed, its kind-specific spec and values as JSON text (their keys differ per question kind).
+Rows *reference* the shared clip files instead of embedding them (one embedded mp4 per row made the copy as large
+as the clips again): ``frames`` is a list of ``Image`` and ``video`` a ``Video`` (benchmark rows, when mp4s are
+exported; else null), each holding a path relative to the dataset folder, so the copy moves with that folder.
+:func:`load_hf` reads it with the paths resolved; ``datasets.load_dataset("hf")`` run inside the dataset folder
+does the same, and ``push_to_hub`` from there embeds the files. Categorical columns are ``ClassLabel``; thresholds
+and visual marks are typed structs; a measurement keeps its kind and the slot values typed, its kind-specific spec
+and values as JSON text (their keys differ per question kind).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,13 @@ import polars as pl
 from fourdpqa.atomic import atomic_dir, write_text
 from fourdpqa.export.card import dataset_card
 from fourdpqa.params import Params
-from schemas.qa import ANSWER_FORMATS, CATEGORIES, METRIC_NAMES, QUESTION_NAMES, REFERENCE_MODES
+from schemas.qa import (
+    ANSWER_FORMATS,
+    CATEGORIES,
+    METRIC_NAMES,
+    QUESTION_NAMES,
+    REFERENCE_MODES,
+)
 
 CLASS_LABELS = {
     "question_name": [*QUESTION_NAMES.values(), *METRIC_NAMES],
@@ -27,7 +35,9 @@ CLASS_LABELS = {
     "reference_mode": list(REFERENCE_MODES),
     "answer_format": list(ANSWER_FORMATS),
 }
-DROPPED = ("video", "frames")  # media paths: renamed video_file / frame_files; the media column replaces them
+MEDIA = ("frames", "video")  # path columns that become Image / Video features
+DATA_DIR = "data"
+ROW_GROUP = 1000  # rows per Parquet row group
 
 
 def _measurement(text: str) -> dict[str, Any]:
@@ -39,71 +49,86 @@ def _measurement(text: str) -> dict[str, Any]:
 
 def struct_types(frames: list[pl.DataFrame]) -> dict[str, pl.DataType]:
     """Struct types of the JSON columns ``threshold`` and ``marks``, inferred over every row of every split (so the
-    splits share one schema)."""
-    return {c: pl.concat([df.select(c) for df in frames])[c].str.json_decode(infer_schema_length=None).dtype
-            for c in ("threshold", "marks")}
+    splits share one schema). A column whose values have no keys at all stays JSON text (Parquet cannot store a
+    struct without fields)."""
+    types = {c: pl.concat([df.select(c) for df in frames])[c].str.json_decode(infer_schema_length=None).dtype
+             for c in ("threshold", "marks")}
+    return {c: t for c, t in types.items() if _has_fields(t)}
+
+
+def _has_fields(dtype: pl.DataType) -> bool:
+    inner = dtype.inner if isinstance(dtype, pl.List) else dtype
+    return not isinstance(inner, pl.Struct) or bool(inner.fields)
 
 
 def typed_columns(df: pl.DataFrame, types: dict[str, pl.DataType]) -> pl.DataFrame:
-    """``df`` with JSON text columns turned into structs (``threshold``, ``marks``, ``measurement``) and media paths
-    renamed ``video_file`` / ``frame_files`` (relative to the dataset folder)."""
+    """``df`` with JSON text columns turned into structs (``threshold``, ``marks``, ``measurement``)."""
     m_type = pl.Struct({"kind": pl.Utf8, "slots": pl.List(pl.Utf8), "spec": pl.Utf8, "values": pl.Utf8})
     return df.sort("id").with_columns(
         *(pl.col(c).str.json_decode(dtype) for c, dtype in types.items()),
         pl.col("measurement").map_elements(_measurement, return_dtype=m_type),
-        video_file=pl.col("video"), frame_files=pl.col("frames"),
     )
 
 
-def _media(df: pl.DataFrame, dataset_dir: Path) -> tuple[str, list[Any]]:
-    """("video", [{bytes, path}]) when every row has an mp4, else ("frames", [[{bytes, path}, ...]])."""
-    def item(rel: str) -> dict[str, Any]:
-        return {"bytes": (dataset_dir / rel).read_bytes(), "path": rel}
+def media_features() -> dict[str, Any]:
+    import datasets
 
-    if df.height and all(df["video"].to_list()):
-        return "video", [item(v) for v in df["video"].to_list()]
-    return "frames", [[item(f) for f in frames] for frames in df["frames"].to_list()]
+    return {"frames": datasets.List(datasets.Image()), "video": datasets.Video()}
 
 
-def to_dataset(df: pl.DataFrame, dataset_dir: str | Path, split: str, types: dict[str, pl.DataType]) -> Any:
-    """One split as a ``datasets.Dataset`` with ClassLabel, struct (``types``) and Video / Image features."""
+def _media_refs(df: pl.DataFrame) -> dict[str, list]:
+    """Path-only media values (no bytes): a list of image refs per row, a video ref or None."""
+    return {"frames": [[{"bytes": None, "path": f} for f in fs] for fs in df["frames"].to_list()],
+            "video": [{"bytes": None, "path": v} if v else None for v in df["video"].to_list()]}
+
+
+def to_dataset(df: pl.DataFrame, split: str, types: dict[str, pl.DataType]) -> Any:
+    """One split as a ``datasets.Dataset`` with ClassLabel, struct (``types``) and path-referenced media features."""
     import datasets
 
     table = typed_columns(df, types)
-    name, media = _media(table, Path(dataset_dir))
-    plain = datasets.Dataset.from_polars(table.drop(*DROPPED, strict=False))
+    plain = datasets.Dataset.from_polars(table.drop(*MEDIA))
     features = plain.features.copy()
     for column, names in CLASS_LABELS.items():
         features[column] = datasets.ClassLabel(names=names)
-    features[name] = datasets.Video() if name == "video" else datasets.List(datasets.Image())
-    rows = plain.to_dict()
-    rows[name] = media
+    features.update(media_features())
+    rows = plain.to_dict() | _media_refs(table)
     for column, names in CLASS_LABELS.items():
         rows[column] = [names.index(v) for v in rows[column]]
-    ds = datasets.Dataset.from_dict(rows, features=features, split=datasets.Split(split))
-    # a content fingerprint instead of the random one of an in-memory dataset: identical data, identical bytes
-    return datasets.Dataset(ds.data, info=ds.info, split=ds.split, fingerprint=_table_digest(ds.data.table))
+    return datasets.Dataset.from_dict(rows, features=features, split=datasets.Split(split))
 
 
-def _table_digest(table: Any) -> str:
-    """sha256 (16 hex digits) of a pyarrow table's IPC stream."""
-    import pyarrow as pa
-
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:16]
-
-
-def save_hf(out_dir: str | Path, dataset_dir: str | Path, splits: dict[str, pl.DataFrame],
-            params: Params | None = None) -> dict[str, Path]:
-    """Write ``out_dir`` (replaced atomically): the ``DatasetDict`` of ``splits`` and its card ``README.md``."""
+def save_hf(out_dir: str | Path, splits: dict[str, pl.DataFrame], params: Params | None = None) -> dict[str, Path]:
+    """Write ``out_dir`` (replaced atomically): ``data/<split>.parquet`` per split and the card ``README.md``."""
     import datasets
 
     datasets.disable_progress_bars()  # one bar per split and shard is noise in dvc / Dagster logs
     types = struct_types(list(splits.values()))
-    dd = datasets.DatasetDict({name: to_dataset(df, dataset_dir, name, types) for name, df in splits.items()})
+    dd = datasets.DatasetDict({name: to_dataset(df, name, types) for name, df in splits.items()})
     with atomic_dir(out_dir) as tmp:
-        dd.save_to_disk(str(tmp))
+        for name, ds in dd.items():
+            (tmp / DATA_DIR).mkdir(exist_ok=True)
+            # an explicit row-group size: the default one stats every media path (relative to the dataset folder)
+            ds.to_parquet(str(tmp / DATA_DIR / f"{name}.parquet"), batch_size=ROW_GROUP)
         write_text(tmp / "README.md", dataset_card(dd, splits, params))
     return {"hf": Path(out_dir)}
+
+
+def load_hf(dataset_dir: str | Path) -> Any:
+    """The export of ``dataset_dir`` (``<dataset_dir>/hf``) as a ``DatasetDict`` with media paths made absolute,
+    so images and videos decode from any working directory. Reads the Parquet files directly (no cache written)."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    root = Path(dataset_dir).resolve()
+    out = {}
+    for path in sorted((root / "hf" / DATA_DIR).glob("*.parquet"), key=lambda p: (p.stem != "train", p.stem)):
+        table = pq.read_table(path)
+        rows = table.to_pylist()
+        for r in rows:
+            r["frames"] = [{"bytes": None, "path": str(root / f["path"])} for f in r["frames"]]
+            r["video"] = {"bytes": None, "path": str(root / r["video"]["path"])} if r["video"] else None
+        out[path.stem] = datasets.Dataset.from_list(rows, features=datasets.Features.from_arrow_schema(table.schema))
+    if not out:
+        raise FileNotFoundError(f"{root / 'hf' / DATA_DIR}: no exported split (run the assemble stage)")
+    return datasets.DatasetDict(out)

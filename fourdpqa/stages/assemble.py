@@ -57,14 +57,15 @@ def carry_clips(where: layout.Layout, staging: Path) -> int:
 
 
 def drop_unused_clips(staging: Path, used: set[str]) -> None:
-    """Remove clip folders (``clips/<video>/<clip key>``) no row of the new dataset points at."""
+    """Remove clip files (``clips/<video>/<clip key>/<file>``) no row of the new dataset points at, then emptied
+    folders (carried clips hold every file a previous dataset used)."""
     clips = staging / CLIPS
-    for clip_dir in sorted(clips.glob("*/*")) if clips.is_dir() else []:
-        if clip_dir.relative_to(staging).as_posix() not in used:
-            shutil.rmtree(clip_dir)
-    for video_dir in sorted(clips.glob("*")) if clips.is_dir() else []:
-        if not any(video_dir.iterdir()):
-            video_dir.rmdir()
+    for path in sorted(clips.glob("*/*/*")) if clips.is_dir() else []:
+        if path.relative_to(staging).as_posix() not in used:
+            path.unlink()
+    for folder in [*sorted(clips.glob("*/*")), *sorted(clips.glob("*"))] if clips.is_dir() else []:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def assemble_dataset(job: Job) -> None:
@@ -75,7 +76,8 @@ def assemble_dataset(job: Job) -> None:
         result = assemble(job.params, out_dir=job.out)
     except AssemblyRefused as exc:
         raise StageFailed(f"{exc} (the previous dataset is kept)") from exc
-    used = {Path(f).parent.as_posix() for df in (result.train, result.benchmark) for fs in df["frames"] for f in fs}
+    used = {f for df in (result.train, result.benchmark) for fs in df["frames"] for f in fs}
+    used |= {v for df in (result.train, result.benchmark) for v in df["video"] if v}
     drop_unused_clips(job.out, used)
     report = StageReport("assemble", done=sorted(result.train_videos + result.benchmark_videos),
                          quarantined=dict(result.quarantined))

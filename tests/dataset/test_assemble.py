@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -80,23 +81,22 @@ def test_assembled_splits(assembled):
     assert json.loads((out / "split.json").read_text())["benchmark_videos"] == result.benchmark_videos
 
 
-def test_clip_export_resizes_burns_marks_and_dedupes(assembled):
+def test_clip_export_resizes_burns_marks_and_shares_unmarked_frames(assembled):
     params, result = assembled
     out = params.data / "dataset"
     both = pl.concat([result.train, result.benchmark])
-    variants = {(r["clip_id"], r["marks"] if r["reference_mode"] in ("circle", "box_mark") else "[]")
-                for r in both.iter_rows(named=True)}
-    dirs = [d for d in (out / "clips").glob("*/*") if d.is_dir()]
-    assert len(dirs) == len(variants) == both["clip_key"].n_unique()
+    # one folder per distinct clip content; a marked row differs from the unmarked clip only on its marked frames
+    assert {Path(fs[0]).parent for fs in both["frames"]} == {d.relative_to(out) for d in (out / "clips").glob("*/*")}
     circle = both.filter(pl.col("reference_mode") == "circle").row(0, named=True)
-    plain_key = f"{circle['clip_id']}-plain"
-    marked = cv2.imread(str(out / circle["frames"][0]))
-    assert marked.shape == (40, 48, 3)
-    plain_dir = out / "clips" / circle["video_id"] / plain_key
-    if plain_dir.exists():  # the same clip without marks differs where the circle is drawn
-        plain = cv2.imread(str(plain_dir / "00000.jpg"))
-        assert np.abs(marked.astype(int) - plain.astype(int)).max() > 60
-    cap = cv2.VideoCapture(str(out / circle["video"]))
+    k = json.loads(circle["marks"])[0]["frame"]
+    plain = [f for f in circle["frames"]]
+    plain[k] = str(Path(plain[k]).with_name(f"{k:05d}.jpg"))
+    assert [f for i, f in enumerate(circle["frames"]) if i != k] == [f for i, f in enumerate(plain) if i != k]
+    marked, unmarked = cv2.imread(str(out / circle["frames"][k])), cv2.imread(str(out / plain[k]))
+    assert marked.shape == unmarked.shape == (40, 48, 3)
+    assert np.abs(marked.astype(int) - unmarked.astype(int)).max() > 60  # the circle is drawn there
+    bench = result.benchmark.filter(pl.col("reference_mode") == "circle").row(0, named=True)
+    cap = cv2.VideoCapture(str(out / bench["video"]))
     n = 0
     while True:
         ok, frame = cap.read()
@@ -104,7 +104,8 @@ def test_clip_export_resizes_burns_marks_and_dedupes(assembled):
             break
         assert frame.shape == (40, 48, 3)
         n += 1
-    assert n == len(circle["clip_frames"])
+    assert n == len(bench["clip_frames"])
+    assert (result.train["video"] == "").all()  # training reads frames; only the benchmark gets mp4s
 
 
 def test_assembly_is_deterministic(assembled):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import polars as pl
 import pytest
@@ -19,7 +20,13 @@ import yaml
 from fourdpqa.export.benchmark import write_benchmark_jsonl
 from fourdpqa.export.lmms_eval import TASK, write_lmms_eval_task
 from fourdpqa.qa_format import format_prompt
-from tests.helpers.dataset_data import make_records, qa_frame, small_params, toy_oracle, write_data_root
+from tests.helpers.dataset_data import (
+    make_records,
+    qa_frame,
+    small_params,
+    toy_oracle,
+    write_data_root,
+)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +145,7 @@ def test_training_conversations(assembled):
         r = rows[line["id"]]
         user, assistant = line["messages"]
         assert user["role"] == "user" and assistant["role"] == "assistant"
-        assert user["content"][0] == {"type": "video", "video": r["video"]} and (out / r["video"]).exists()
+        assert r["video"] == "" and user["content"][0] == {"type": "video", "video": list(r["frames"])}
         assert user["content"][1]["text"] == format_prompt(r)
         assert assistant["content"][0]["text"] == r["answer"]
         assert line["conversations"][0]["value"] == "<video>\n" + format_prompt(r)
@@ -186,43 +193,78 @@ def test_lmms_eval_runs_the_task_with_its_dummy_model(assembled, tmp_path):
 
 @pytest.fixture
 def hf_export(assembled):
-    from datasets import load_from_disk
+    from fourdpqa.export.hf import load_hf
 
     params, result = assembled
-    return params, result, load_from_disk(str(params.data / "dataset" / "hf"))
+    return params, result, load_hf(params.data / "dataset")
 
 
-def test_datasets_dict_has_media_and_typed_features(hf_export, tmp_path):
-    import cv2
-    from datasets import ClassLabel, DatasetDict, Video
+def decoded_video(path: Path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while (got := cap.read())[0]:
+        frames.append(got[1])
+    cap.release()
+    return frames
+
+
+def test_datasets_dict_references_clip_files_with_typed_features(hf_export):
+    from datasets import ClassLabel, DatasetDict, Image, Video
 
     params, result, dd = hf_export
+    dataset = (params.data / "dataset").resolve()
     assert isinstance(dd, DatasetDict) and list(dd) == ["train", "benchmark"]
     for split, df in (("train", result.train), ("benchmark", result.benchmark)):
         ds = dd[split]
         expected = df.sort("id")
         assert ds.num_rows == df.height and ds["id"] == expected["id"].to_list()
-        assert isinstance(ds.features["video"], Video) and isinstance(ds.features["question_name"], ClassLabel)
+        assert isinstance(ds.features["video"], Video) and isinstance(ds.features["frames"].feature, Image)
+        assert isinstance(ds.features["question_name"], ClassLabel)
         assert ds.features["question_name"].int2str(ds["question_name"]) == expected["question_name"].to_list()
         assert ds["options"][0] == expected["options"][0].to_list()
-        raw = ds.cast_column("video", Video(decode=False))
+        raw = ds.cast_column("video", Video(decode=False)).cast_column("frames", [Image(decode=False)])
         for k in (0, ds.num_rows - 1):
             row, rec = raw[k], expected.row(k, named=True)  # decode=False: no torchcodec needed
-            item = row["video"]
-            assert row["video_file"] == rec["video"]
-            assert item["bytes"] == (params.data / "dataset" / rec["video"]).read_bytes()
+            assert [f["path"] for f in row["frames"]] == [str(dataset / f) for f in rec["frames"]]
+            assert all(f["bytes"] is None for f in row["frames"])  # referenced, not embedded
+            assert (row["video"] or {}).get("path") == (str(dataset / rec["video"]) if rec["video"] else None)
             marks = json.loads(rec["marks"])
             assert [{key: m.get(key) for key in ("kind", "frame")} for m in row["marks"]] == [
                 {"kind": m["kind"], "frame": m["frame"]} for m in marks]
             assert row["measurement"]["slots"] == json.loads(rec["measurement"]).get("slots", [])
-        clip = tmp_path / f"{split}.mp4"
-        clip.write_bytes(raw[0]["video"]["bytes"])
-        cap = cv2.VideoCapture(str(clip))
-        n = 0
-        while cap.read()[0]:
-            n += 1
-        cap.release()
-        assert n == len(expected["frames"][0])  # the embedded mp4 holds the clip's frames
+        image = ds.select_columns(["frames"])[0]["frames"][0]  # decodes from any working directory
+        assert image.size == (params.qa.out_width, params.qa.out_height)
+    assert all(v is None for v in dd["train"].cast_column("video", Video(decode=False))["video"])
+
+
+def test_every_exported_row_points_at_decodable_clips_of_its_size(assembled):
+    """Independent of the exporter: every path in the JSONL exports and the Parquet splits exists and decodes
+    (OpenCV) to the row's frame count at the output size; the benchmark mp4 holds the same frames."""
+    import pyarrow.parquet as pq
+
+    params, result = assembled
+    dataset = params.data / "dataset"
+    rows = read_jsonl(dataset / "exports" / "train_conversations.jsonl") + read_jsonl(
+        dataset / "exports" / "benchmark.jsonl")
+    n_frames = {r["id"]: len(r["clip_frames"]) for df in (result.train, result.benchmark) for r in df.iter_rows(named=True)}
+    assert sorted(r["id"] for r in rows) == sorted(n_frames)
+    size = (params.qa.out_height, params.qa.out_width, 3)
+    seen: set[str] = set()
+    for r in rows:
+        assert len(r["frames"]) == n_frames[r["id"]]
+        for f in set(r["frames"]) - seen:
+            assert cv2.imread(str(dataset / f)).shape == size, f
+        seen |= set(r["frames"])
+        if r["video"]:
+            frames = decoded_video(dataset / r["video"])
+            assert len(frames) == n_frames[r["id"]] and frames[0].shape == size
+            jpeg = cv2.imread(str(dataset / r["frames"][-1])).astype(int)
+            assert np.abs(frames[-1].astype(int) - jpeg).mean() < 12  # the same picture, two lossy codecs
+    assert sum(bool(r["video"]) for r in rows) == result.benchmark.height  # an mp4 per benchmark row only
+    for split in ("train", "benchmark"):
+        table = pq.read_table(dataset / "hf" / "data" / f"{split}.parquet").to_pylist()
+        assert all((dataset / f["path"]).is_file() for t in table for f in t["frames"])
+        assert all((dataset / t["video"]["path"]).is_file() for t in table if t["video"])
 
 
 def test_dataset_card_counts_parameters_and_licence(hf_export):
@@ -247,7 +289,7 @@ def test_hf_export_is_byte_identical_when_rewritten(assembled, tmp_path):
     params, result = assembled
     splits = {"train": result.train, "benchmark": result.benchmark}
     dataset = params.data / "dataset"
-    save_hf(tmp_path / "again", dataset, splits, params)
+    save_hf(tmp_path / "again", splits, params)
     first = {p.relative_to(dataset / "hf"): p.read_bytes() for p in (dataset / "hf").rglob("*") if p.is_file()}
     again = {p.relative_to(tmp_path / "again"): p.read_bytes() for p in (tmp_path / "again").rglob("*") if p.is_file()}
     assert first == again
