@@ -49,6 +49,19 @@ def _ran(log: str) -> list[str]:
     return [s for s in STAGES if f"Running stage '{s}'" in log]
 
 
+def _assert_runs_carry_the_dvc_md5_of_the_dataset(repo: Path) -> None:
+    """The training run and the evaluation parent log data/dataset with the md5 `dvc repro` wrote into dvc.lock."""
+    from mlflow.tracking import MlflowClient
+
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    (md5,) = [o["md5"] for o in lock["stages"]["assemble"]["outs"] if o["path"] == "data/dataset"]
+    client = MlflowClient(tracking_uri=(repo / "data" / "mlruns").as_uri())
+    for experiment in ("fourdpqa-train", "fourdpqa-evaluate"):
+        exp = client.get_experiment_by_name(experiment)
+        (run,) = client.search_runs([exp.experiment_id], "tags.`mlflow.parentRunId` IS NULL")
+        assert run.inputs.dataset_inputs[0].dataset.digest == md5 == run.data.tags["dvc_md5"], experiment
+
+
 @pytest.mark.slow
 def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path):
     repo = tmp_path / "repo"
@@ -65,6 +78,7 @@ def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path):
     assert set(report["overall"]) == {"random", "blind", "oracle", "flow", "trained"}
     assert (repo / "data/review/index.html").exists()
     assert json.loads((repo / "data/validation/report.json").read_text())["passed"]
+    _assert_runs_carry_the_dvc_md5_of_the_dataset(repo)
 
     assert _ran(_repro(repo)) == []
     params["train"]["max_steps"] = 4
