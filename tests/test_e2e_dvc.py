@@ -49,21 +49,30 @@ def _ran(log: str) -> list[str]:
     return [s for s in STAGES if f"Running stage '{s}'" in log]
 
 
-def _assert_runs_carry_the_dvc_md5_of_the_dataset(repo: Path) -> None:
-    """The training run and the evaluation parent log data/dataset with the md5 `dvc repro` wrote into dvc.lock."""
+def _assert_mlflow_links_dataset_model_and_evaluations(repo: Path) -> None:
+    """The training run and the evaluation parent log data/dataset with the md5 `dvc repro` wrote into dvc.lock;
+    the registered model comes from the training run, which the evaluation and its `trained` child name."""
     from mlflow.tracking import MlflowClient
 
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     (md5,) = [o["md5"] for o in lock["stages"]["assemble"]["outs"] if o["path"] == "data/dataset"]
     client = MlflowClient(tracking_uri=(repo / "data" / "mlruns").as_uri())
+    runs = {}
     for experiment in ("fourdpqa-train", "fourdpqa-evaluate"):
         exp = client.get_experiment_by_name(experiment)
-        (run,) = client.search_runs([exp.experiment_id], "tags.`mlflow.parentRunId` IS NULL")
-        assert run.inputs.dataset_inputs[0].dataset.digest == md5 == run.data.tags["dvc_md5"], experiment
+        runs[experiment] = client.search_runs([exp.experiment_id])
+        (top,) = [r for r in runs[experiment] if "mlflow.parentRunId" not in r.data.tags]
+        assert top.inputs.dataset_inputs[0].dataset.digest == md5 == top.data.tags["dvc_md5"], experiment
+    (train,) = runs["fourdpqa-train"]
+    (version,) = client.search_model_versions("name = 'fourdpqa-vlm'")
+    assert version.run_id == train.info.run_id
+    by_name = {r.info.run_name: r for r in runs["fourdpqa-evaluate"]}
+    assert by_name["trained"].data.tags["fourdpqa.train_run_id"] == train.info.run_id
+    assert {"random", "blind", "oracle", "flow", "trained"} < set(by_name)
 
 
 @pytest.mark.slow
-def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path):
+def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path, monkeypatch):
     repo = tmp_path / "repo"
     _copy_repo(repo)
     params = yaml.safe_load((repo / "params.yaml").read_text())
@@ -78,7 +87,8 @@ def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path):
     assert set(report["overall"]) == {"random", "blind", "oracle", "flow", "trained"}
     assert (repo / "data/review/index.html").exists()
     assert json.loads((repo / "data/validation/report.json").read_text())["passed"]
-    _assert_runs_carry_the_dvc_md5_of_the_dataset(repo)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 opens file stores only with it
+    _assert_mlflow_links_dataset_model_and_evaluations(repo)
 
     assert _ran(_repro(repo)) == []
     params["train"]["max_steps"] = 4
