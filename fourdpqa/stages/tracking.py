@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from fourdpqa.layout import Layout
+from fourdpqa.stages.dvc_lock import dvc_md5
 from fourdpqa.params import Params
 from fourdpqa.train import TrainCallback, TrainingJob, prepare_training, run_training
 from fourdpqa.vlm.model import RUN_CONFIG
@@ -159,33 +160,6 @@ def content_digest(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:16]
-
-
-def dvc_md5(folder: Path) -> str | None:
-    """The md5 the nearest ``dvc.lock`` above ``folder`` records for it as a stage output (``<md5>.dir``), read with
-    yaml (the library does not import DVC). None without a lock entry, or when the entry's file count and size
-    disagree with the folder: it was rebuilt outside ``dvc repro`` and the lock describes an older dataset."""
-    import yaml
-
-    folder = folder.resolve()
-    lock = next((d / "dvc.lock" for d in folder.parents if (d / "dvc.lock").is_file()), None)
-    if lock is None:
-        return None
-    try:
-        stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages", {})
-        outs = [o for stage in stages.values() for o in stage.get("outs", [])
-                if (lock.parent / o["path"]).resolve() == folder]
-    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
-        log.warning("MLflow: %s unreadable (%s); the dataset is logged with its content digest", lock, exc)
-        return None
-    if not outs:
-        return None
-    files = [p for p in folder.rglob("*") if p.is_file()]
-    if (outs[0].get("nfiles"), outs[0].get("size")) != (len(files), sum(p.stat().st_size for p in files)):
-        log.warning("MLflow: %s describes another %s (stale lock: rebuilt outside dvc repro); the dataset is "
-                    "logged with its content digest", lock, folder)
-        return None
-    return outs[0].get("md5")
 
 
 def log_dataset(mlflow: Any, frame: pl.DataFrame, path: Path, data_root: Path, name: str, context: str) -> str:
