@@ -23,6 +23,7 @@ stages), what each item reads and writes, the params and the code it depends on,
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import shutil
 from collections.abc import Callable, Sequence
@@ -69,7 +70,9 @@ class StageReport:
     counts: dict[str, int] = field(default_factory=dict)  # stage-specific tallies (e.g. paraphrases rejected)
 
     def as_dict(self) -> dict:
-        return {"stage": self.stage, "done": sorted(self.done), "skipped": sorted(self.skipped),
+        """What the stage's outputs hold (``items`` produced, ``quarantined`` with reasons, the ``counts`` of the run
+        that produced them): the same after a no-op rerun. Which items a run redid is :meth:`summary`'s business."""
+        return {"stage": self.stage, "items": sorted([*self.done, *self.skipped]),
                 "quarantined": dict(sorted(self.quarantined.items())),
                 **({"counts": dict(sorted(self.counts.items()))} if self.counts else {})}
 
@@ -288,10 +291,24 @@ def serial_runner(stage: Stage, params: Params, items: list[str], force: bool) -
     return rows, session_counts(session)
 
 
+def write_report(path: Path, report: StageReport) -> None:
+    """Write ``_report.json`` (a DVC-tracked output) unless the run produced nothing and the items and quarantine
+    it records are unchanged: a no-op rerun must leave every tracked output byte-identical (``dvc status`` clean)."""
+    new = report.as_dict()
+    if not report.done and path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            old = {}
+        if all(old.get(k) == new[k] for k in ("stage", "items", "quarantined")):
+            return
+    write_json(path, new)
+
+
 def run_stage(stage: Stage, params: Params, only: Sequence[str] | None = None, force: bool = False,
               runner: Runner | None = None) -> StageReport:
     """Run every item of ``stage`` (or the ``only`` ones: no pruning then) under the stage lock; write
-    ``<out>/_report.json``; raise :class:`StageFailed` on missing inputs or too many failures."""
+    ``<out>/_report.json`` (unless nothing changed); raise :class:`StageFailed` on missing inputs or too many failures."""
     where = where_of(params)
     lock = stage_lock(stage, params)
     _acquire(lock, stage, f"{where.root}")
@@ -318,7 +335,7 @@ def run_stage(stage: Stage, params: Params, only: Sequence[str] | None = None, f
                 report.quarantined[item] = reason or ""
         report.counts.update(counts)
         if not only and not stage.staged:
-            write_json(stage.out_dir(where) / REPORT_FILE, report.as_dict())
+            write_report(stage.out_dir(where) / REPORT_FILE, report)
         log.info(report.summary())
         _check_failures(stage, params, report, len(items))
         return report

@@ -1,12 +1,13 @@
-"""MLflow records of the train and evaluate drivers (the library itself logs nothing).
+"""MLflow records of the drivers (train, evaluate, vlm4d; the library itself logs nothing).
 
 Runs go to ``--tracking-uri``, else the local file store ``<data_root>/mlruns`` (what ``make mlflow`` serves; not
 ``$MLFLOW_TRACKING_URI``, which ``mlflow.set_tracking_uri`` overwrites for child processes). A training run is
-named ``<model>-<fingerprint>``, carries the training set as an MLflow dataset input (content hash as digest),
-per-step loss / lr, and the model logged in the transformers flavour and registered as ``fourdpqa-vlm``. An evaluation is one parent run with one nested run per predictor, each opened
-before its work and tagged with the training run of the model it evaluates. Runs that a killed process left
-RUNNING are closed as FAILED the next time a store is opened, and a copied store is re-rooted so it never writes
-into the original.
+named ``<model>-<fingerprint>``, carries the training set as an MLflow dataset input (digest: the DVC md5 of
+``data/dataset`` from dvc.lock, else the file's content hash), per-step loss / lr, and the model logged in the
+transformers flavour and registered as ``fourdpqa-vlm``. An evaluation is one parent run with one nested run per
+predictor, each opened before its work and tagged with the training run of the model it evaluates. Runs that a
+killed process left RUNNING are closed as FAILED the next time a store is opened, and a copied store is re-rooted
+so it never writes into the original.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from typing import Any
 
 import polars as pl
 
+from fourdpqa.layout import Layout
+from fourdpqa.stages.dvc_lock import dvc_md5
 from fourdpqa.params import Params
 from fourdpqa.train import TrainCallback, TrainingJob, prepare_training, run_training
 from fourdpqa.vlm.model import RUN_CONFIG
@@ -138,6 +141,18 @@ def open_store(data_root: str | Path, experiment: str, tracking_uri: str | None 
     return mlflow
 
 
+@contextlib.contextmanager
+def recorded(mlflow: Any, run_name: str, nested: bool = False, tags: Mapping[str, str] | None = None) -> Iterator[Any]:
+    """A run opened *before* the work it records, so its duration is the work's; FAILED with the error as tag
+    ``fourdpqa.failure`` when the work raises."""
+    with mlflow.start_run(run_name=run_name, nested=nested, tags={TAG_OWNER: _owner(), **(tags or {})}) as run:
+        try:
+            yield run
+        except Exception as exc:
+            mlflow.set_tag("fourdpqa.failure", f"{type(exc).__name__}: {exc}"[:5000])
+            raise
+
+
 def content_digest(path: str | Path) -> str:
     """sha256 (16 hex digits) of a file's bytes: identical data, identical digest, wherever it lives."""
     h = hashlib.sha256()
@@ -148,18 +163,23 @@ def content_digest(path: str | Path) -> str:
 
 
 def log_dataset(mlflow: Any, frame: pl.DataFrame, path: Path, data_root: Path, name: str, context: str) -> str:
-    """Log ``frame`` (a light view of the data) as an MLflow dataset input whose digest is the file's content hash
-    and whose source is its path relative to the data root; returns the digest."""
+    """Log ``frame`` (a light view of the data) as an MLflow dataset input whose source is its path relative to the
+    data root and whose digest is the DVC md5 of the dataset folder holding it (tag ``dvc_md5``: ``dvc checkout``
+    restores exactly this data), else the file's content hash; returns the digest."""
     from mlflow.data.dataset_source_registry import resolve_dataset_source
 
-    digest = content_digest(path)
+    dataset = Layout(Path(data_root)).dataset
+    md5 = dvc_md5(dataset) if Path(path).resolve().is_relative_to(dataset.resolve()) else None
+    digest = md5 or content_digest(path)
     with warnings.catch_warnings():  # a relative path matches MLflow's "" and "file" local sources alike
         warnings.filterwarnings("ignore", "The specified dataset source can be interpreted in multiple ways")
         source = resolve_dataset_source(Path(os.path.relpath(path, data_root)).as_posix())
     strings = frame.with_columns(pl.all().cast(pl.Utf8))  # no integer-column schema hints: a record, not a model input
     dataset = mlflow.data.from_pandas(strings.to_pandas(), source=source, name=name, digest=digest)
     mlflow.log_input(dataset, context=context)
-    mlflow.set_tag(f"fourdpqa.{context}_data_sha256", digest)
+    mlflow.set_tag(f"fourdpqa.{context}_data_sha256", content_digest(path))
+    if md5:
+        mlflow.set_tag("dvc_md5", md5)
     return digest
 
 
@@ -325,17 +345,13 @@ class EvaluationTracker:
     @contextlib.contextmanager
     def predictor(self, name: str) -> Iterator[None]:
         """A nested run named after the predictor; FAILED (with the error) if its work raises."""
-        tags = {TAG_OWNER: _owner(), "fourdpqa.predictor": name}
+        tags = {"fourdpqa.predictor": name}
         if self.train_run and name == self.trained_model.name:
             tags[TAG_TRAIN_RUN] = self.train_run
-        with self.mlflow.start_run(run_name=name, nested=True, tags=tags) as run:
+        with recorded(self.mlflow, name, nested=True, tags=tags) as run:
             self.mlflow.log_param("predictor", name)
             self.run_ids[name] = run.info.run_id
-            try:
-                yield
-            except Exception as exc:
-                self.mlflow.set_tag("fourdpqa.failure", f"{type(exc).__name__}: {exc}"[:5000])
-                raise
+            yield
 
     def log_scores(self, accuracies: Mapping[str, float], failed: int, predictions: Path) -> None:
         """Inside :meth:`predictor`: accuracy per column of the report, failed questions, the predictions file."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import cv2
@@ -165,3 +166,33 @@ def test_cli_stage(vlm4d_dir: Path, tmp_path: Path, capsys) -> None:
     assert stats["stats"]["Overall"]["accuracy"] == round(100 * sum(r["correct"] for r in rows) / 9, 2)
     assert main(["vlm4d", "--params", str(params), "--data", str(tmp_path / "nowhere")]) == 1
     assert "none of" in capsys.readouterr().err
+
+
+def test_the_mlflow_run_spans_the_evaluation(vlm4d_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from fourdpqa.__main__ import main
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    spans = []
+    real = vlm4d.evaluate_vlm4d
+
+    def timed(*args, **kwargs):  # the work, slowed so that a run opened after it would be visibly shorter
+        start = time.time()
+        time.sleep(0.3)
+        out = real(*args, **kwargs)
+        spans.append((start, time.time()))
+        return out
+
+    monkeypatch.setattr(vlm4d, "evaluate_vlm4d", timed)
+    data_root = tmp_path / "data"
+    params = tmp_path / "params.yaml"
+    params.write_text(f"base: {{data_root: {data_root}, allowed_roots: [{data_root}]}}\n")
+    assert main(["vlm4d", "--params", str(params), "--data", str(vlm4d_dir), "--predictor", "random",
+                 "--frames", "2", "--limit", "3"]) == 0
+    client = MlflowClient(tracking_uri=(data_root / "mlruns").as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("fourdpqa-vlm4d").experiment_id])
+    ((start, end),) = spans
+    assert run.info.run_name == "vlm4d-random-cot" and run.info.status == "FINISHED"
+    assert run.info.start_time <= start * 1000 and run.info.end_time >= end * 1000
+    assert run.info.end_time - run.info.start_time >= (end - start) * 1000 >= 300

@@ -138,3 +138,25 @@ def test_removing_a_video_in_dagster_retires_its_partition_and_outputs(tmp_path,
     assert not (data / "scenes" / "proc_00001").exists() and not (data / "qa" / "proc_00001.parquet").exists()
     assert not (data / "tracks" / "proc_00001.npz").exists() and (data / "qa" / "proc_00000.parquet").exists()
     assert not (data / "previews" / "proc_00001").exists() and (data / "previews" / "proc_00000").is_dir()
+
+
+def _tracked_bytes(data: Path) -> dict[str, bytes]:
+    """Every file DVC tracks under the data root (locks and quarantine records are bookkeeping, previews are the
+    Dagster UI's pictures: not outputs)."""
+    return {p.relative_to(data).as_posix(): p.read_bytes() for p in sorted(data.rglob("*"))
+            if p.is_file() and not {".locks", "quarantine", "previews"} & set(p.relative_to(data).parts)}
+
+
+def test_a_no_op_rerun_through_the_cli_or_dagster_leaves_every_output_byte_identical(tmp_path, monkeypatch):
+    write_params(tmp_path, n_videos=2)
+    _cli(tmp_path, monkeypatch, ["generate", "standardize"])
+    first = _tracked_bytes(tmp_path / "data")
+    assert json.loads(first["raw/procedural/_report.json"])["items"] == ["proc_00000", "proc_00001"]
+    _cli(tmp_path, monkeypatch, ["generate", "standardize"])
+    assert _tracked_bytes(tmp_path / "data") == first
+    d = Dagster(tmp_path)
+    d.ingest()
+    _, scenes = standardize_assets.build(load_params(tmp_path / "params.yaml"))
+    result = dg.materialize([scenes], partition_key="proc_00001", instance=d.instance, resources=d.resources)
+    assert result.asset_materializations_for_node("standard_scenes")[0].metadata["status"].value == "skipped"
+    assert _tracked_bytes(tmp_path / "data") == first

@@ -49,3 +49,19 @@ def test_dvc_dag_equals_the_asset_graph():
     assert nodes == {s.name for s in stage_list.pipeline()}
     assert (nodes, edges) == _dvc_dag()
     assert edges == {(up, s.name) for s in stage_list.pipeline() for up in s.upstream}
+
+
+def test_assemble_depends_on_the_validate_limits_it_selects_under_only():
+    from fourdpqa.params import Params
+    from fourdpqa.stages import assemble
+    from fourdpqa.stages.manifest import item_fingerprint
+
+    def fp(**validate) -> str:
+        params = Params(validate={**validate})
+        return item_fingerprint(assemble.STAGE, params, "assemble", {})
+
+    base = fp()
+    assert fp(probe={"epochs": 7}) == base and fp(blind_margin=0.2) == base  # re-checked, not rebuilt
+    assert fp(max_option_ratio=1.2) != base and fp(phash_max_distance=9) != base
+    deps = dvc_yaml.stage_entry(stage_list.get("assemble"), "data")["params"]
+    assert "validate" not in deps and "validate.yes_share_low" in deps

@@ -55,7 +55,7 @@ def test_scenes_match_their_specs(built: Params) -> None:
         assert (scene.instances[0][changed] > 0).all()
         assert set(np.unique(scene.instances[0][changed])) == set(np.unique(scene.instances[0])) - {0}
     report = json.loads((built.data / "scenes" / "_report.json").read_text())
-    assert report["done"] == sorted(specs) and report["quarantined"] == {}
+    assert report["items"] == sorted(specs) and report["quarantined"] == {}
 
 
 def test_same_seed_byte_identical_and_other_seed_differs(built: Params, tmp_path: Path) -> None:

@@ -220,6 +220,36 @@ def test_evaluation_runs_nest_under_one_parent_tagged_with_the_training_run(tmp_
     assert children["api"].info.status == "FAILED" and "no network" in children["api"].data.tags["fourdpqa.failure"]
 
 
+@pytest.mark.parametrize("lock", ["current", "stale", "absent"])
+def test_the_dataset_input_carries_the_dvc_md5_of_the_dataset_when_dvc_lock_describes_it(tmp_path, lock):
+    import mlflow
+    import yaml
+
+    root = tmp_path / "data"
+    bench = root / "dataset" / "benchmark.parquet"
+    bench.parent.mkdir(parents=True)
+    frame = pl.DataFrame({"id": ["q1", "q2"], "answer": ["B", "yes"]})
+    frame.write_parquet(bench)
+    md5 = "0123456789abcdef0123456789abcdef.dir"
+    size = bench.stat().st_size + (lock == "stale")  # a stale lock: the folder was rebuilt outside dvc repro
+    out = {"path": "data/dataset", "hash": "md5", "md5": md5, "size": size, "nfiles": 1}
+    if lock != "absent":
+        (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": {
+            "assemble": {"cmd": "python -m fourdpqa assemble", "outs": [out]},
+            "validate": {"cmd": "python -m fourdpqa validate", "deps": [out],
+                         "outs": [{"path": "data/validation", "md5": "f" * 32 + ".dir", "size": 1, "nfiles": 1}]}}}))
+    uri = (tmp_path / "mlruns").as_uri()
+    tracking.open_store(root, tracking.EVAL_EXPERIMENT, uri)
+    with mlflow.start_run() as active:
+        tracking.log_dataset(mlflow, frame, bench, root, "fourdpqa-benchmark", "evaluation")
+    run = _client(uri).get_run(active.info.run_id)
+    (inp,) = run.inputs.dataset_inputs
+    content = hashlib.sha256(bench.read_bytes()).hexdigest()[:16]
+    assert inp.dataset.digest == (md5 if lock == "current" else content)
+    assert run.data.tags.get("dvc_md5") == (md5 if lock == "current" else None)
+    assert run.data.tags["fourdpqa.evaluation_data_sha256"] == content
+
+
 def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 

@@ -64,7 +64,7 @@ def test_stage_writes_tracks_quarantines_bad_scene_and_is_idempotent(tmp_path):
     stage.run(params, args())
     assert not any(p.exists() for p in stage.outputs(params, "toy_00002"))
     assert stage.tracks_path(params, "toy_00001").exists()
-    assert json.loads((params.data / "tracks" / "_report.json").read_text())["skipped"] == ["toy_00001"]
+    assert json.loads((params.data / "tracks" / "_report.json").read_text())["items"] == ["toy_00001"]
 
 
 def test_changed_params_recompute(tmp_path):
