@@ -44,9 +44,12 @@ browser:
 test: install browser
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
+# AUTOMATION=on: the sensors (new videos -> per-video runs -> one dataset rebuild) and the nightly schedule start
+# running; otherwise they start stopped and are switched on in the UI (Automation).
+AUTOMATION ?= off
 ui: install
 	mkdir -p $(DAGSTER_HOME)
-	$(VENV)/bin/dagster dev -m dagster_project.definitions
+	FOURDPQA_AUTOMATION=$(AUTOMATION) $(VENV)/bin/dagster dev -m dagster_project.definitions
 
 mlflow: install
 	MLFLOW_ALLOW_FILE_STORE=true $(VENV)/bin/mlflow ui --backend-store-uri data/mlruns

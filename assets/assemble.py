@@ -9,7 +9,7 @@ import json
 import dagster as dg
 import polars as pl
 
-from assets.metadata import png_markdown
+from assets.metadata import image_entries
 from assets.resources import PipelineParams
 from assets.runner import run_whole
 from fourdpqa import layout, markdown
@@ -36,7 +36,7 @@ def _metadata(where: layout.Layout, split: str, videos: list[str]) -> dict:
         "per_category": dg.MetadataValue.json(dict(df["category"].value_counts().sort("category").iter_rows())),
         "per_reference_mode": dg.MetadataValue.json(dict(df["reference_mode"].value_counts().sort("reference_mode").iter_rows())),
         "per_type_and_format": dg.MetadataValue.md(_counts_markdown(df)),
-        "answer_histogram": png_markdown(where.dataset / f"answers_{split}.png", f"{split} answers", 900),
+        **image_entries("answer_histogram", where.dataset / f"answers_{split}.png", f"{split} answers", max_width=900),
     }
 
 

@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from assets.metadata import png_markdown
+from assets.metadata import image_entries
 from assets.resources import PipelineParams
 from assets.runner import run_whole
 from fourdpqa import layout
@@ -26,7 +26,7 @@ def evaluation(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> d
     return dg.MaterializeResult(
         metadata={
             "table": dg.MetadataValue.md(report_json.with_suffix(".md").read_text(encoding="utf-8")),
-            "plot": png_markdown(report_json.with_suffix(".png"), "accuracy per question type"),
+            **image_entries("plot", report_json.with_suffix(".png"), "accuracy per question type"),
             "overall": dg.MetadataValue.json(result["overall"]),
             "mlflow_run_ids": dg.MetadataValue.json(produced[0].run_ids if produced else {}),
             "benchmark_questions": result["benchmark_questions"],

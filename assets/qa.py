@@ -1,14 +1,17 @@
 """qa: the QA records of one video partition (data/qa/<video_id>.parquet)."""
 
+from pathlib import Path
+
 import dagster as dg
 import numpy as np
 import polars as pl
 
-from assets.metadata import png_markdown
+from assets.metadata import thumbnails_markdown
 from assets.partitions import videos
 from assets.resources import PipelineParams
 from assets.runner import run_item
 from fourdpqa import layout
+from fourdpqa.layout import item_name
 from fourdpqa.stages import qa, stage_list
 
 INFO = stage_list.get("qa")
@@ -40,16 +43,28 @@ def qa_pairs(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.
     }
     samples = qa.preview_records(df)
     if samples:
-        scene = read_scene(layout.of(params).scene(video_id))
-        meta["samples"] = dg.MetadataValue.md("\n\n---\n\n".join(_sample_md(scene.rgb, r) for r in samples))
+        folder = layout.of(params).previews(video_id)
+        meta["samples"] = dg.MetadataValue.md(_samples_md(read_scene(layout.of(params).scene(video_id)).rgb, samples, folder))
+        meta["samples_folder"] = dg.MetadataValue.path(str(folder))
     return dg.MaterializeResult(metadata=meta)
 
 
-def _sample_md(rgb: np.ndarray, rec: dict) -> str:
+def _samples_md(rgb: np.ndarray, records: list[dict], folder: Path) -> str:
+    """The sample questions with thumbnails of their marked clip frames; the full-size strips are written to
+    ``folder`` as ``qa_<record id>.png``. ``rgb``: (T, H, W, 3) uint8 frames of the video."""
     from fourdpqa.prompts import sample_strip
     from fourdpqa.qa_format import format_prompt, format_target
+    from fourdpqa.viz_tracks import write_png
 
-    strip = sample_strip(rgb[rec["clip_frames"]], rec["marks"])
-    image = png_markdown(strip, rec["id"], max_width=768).value
-    prompt = format_prompt(rec).replace("\n", "  \n")
-    return f"**{rec['id']}** ({rec['question_name']}, {rec['reference_mode']})\n\n{image}\n\n{prompt}\n\n**Answer:** {format_target(rec)}"
+    strips = [sample_strip(rgb[rec["clip_frames"]], rec["marks"]) for rec in records]
+    for stale in folder.glob("qa_*.png"):  # samples of an earlier version of this video's QA
+        stale.unlink()
+    for rec, strip in zip(records, strips, strict=True):
+        write_png(folder / f"qa_{item_name(rec['id'])}.png", strip)
+    images = thumbnails_markdown(strips, [rec["id"] for rec in records])
+    cards = []
+    for rec, image in zip(records, images, strict=True):
+        prompt = format_prompt(rec).replace("\n", "  \n")
+        cards.append(f"**{rec['id']}** ({rec['question_name']}, {rec['reference_mode']})\n\n{image}\n\n{prompt}\n\n"
+                     f"**Answer:** {format_target(rec)}")
+    return "\n\n---\n\n".join(cards)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.explain import failure
 from fourdpqa.params import Params
 from fourdpqa.stages.protocol import Stage, StageFailed, StageReport, run_partition, run_stage
 
@@ -17,10 +18,15 @@ def run_item(stage: Stage, params: Params, item: str) -> str:
 
 
 def run_whole(stage: Stage, params: Params) -> StageReport:
-    """A dataset-level stage (or a whole per-video stage, e.g. rendering the procedural source)."""
+    """A dataset-level stage (or a whole per-video stage, e.g. rendering the procedural source). A refused assembly
+    fails with metadata naming each blocking check the candidate dataset failed, its rule and examples."""
     try:
         return run_stage(stage, params)
     except StageFailed as exc:
+        from fourdpqa.assemble import AssemblyRefused
+
+        if isinstance(exc.__cause__, AssemblyRefused):
+            raise failure(str(exc), exc.__cause__.failures) from exc
         raise dg.Failure(description=str(exc)) from exc
 
 

@@ -1,12 +1,13 @@
 """standardize: one ingest asset per enabled source (it registers a partition per video and retires the partitions
 and per-video outputs of videos that disappeared) and one standard scene per video partition."""
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
 import numpy as np
 
-from assets.metadata import png_markdown
+from assets.metadata import image_entries
 from assets.partitions import videos
 from assets.resources import PipelineParams
 from assets.runner import run_item
@@ -49,6 +50,7 @@ def ingest_asset(params: Params, source: SourceSpec) -> dg.AssetsDefinition:
         retired = sorted(known - current)
         for vid in retired:
             context.instance.delete_dynamic_partition(videos.name, vid)
+            shutil.rmtree(layout.of(p).previews(vid), ignore_errors=True)  # its UI previews go with it
         return dg.MaterializeResult(metadata={"videos": len(ids), "new_partitions": len(new), "retired": len(retired)})
 
     return _ingest
@@ -75,7 +77,8 @@ def standard_scenes_asset(params: Params) -> dg.AssetsDefinition:
             "resolution": f"{scene.meta.width}x{scene.meta.height}",
             "depth_min_m": float(finite.min()),
             "depth_max_m": float(finite.max()),
-            "preview": png_markdown(preview_image(scene), "first frame with instance outlines"),
+            **image_entries("preview", preview_image(scene), "first frame with instance outlines",
+                            layout.of(p).previews(context.partition_key) / "standard_scenes.png"),
         })
 
     return standard_scenes

@@ -3,7 +3,7 @@
 import dagster as dg
 import numpy as np
 
-from assets.metadata import png_markdown
+from assets.metadata import image_entries
 from assets.partitions import videos
 from assets.resources import PipelineParams
 from assets.runner import run_item
@@ -21,7 +21,6 @@ INFO = stage_list.get("tracks")
 )
 def point_tracks(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
     from fourdpqa.tracks import load_tracks
-    from fourdpqa.viz_tracks import read_png
 
     params = pipeline.load()
     video_id = context.partition_key
@@ -38,7 +37,7 @@ def point_tracks(context: dg.AssetExecutionContext, pipeline: PipelineParams) ->
             "occlusion_rate": float(result.visual_occluded.mean()) if len(result) else 0.0,
             "true_in_view_rate": float(result.true_in_view.mean()) if len(result) else 0.0,
             "max_visible_displacement_px": max_visible_displacement(result),
-            "overlay": png_markdown(read_png(tracks.overlay_path(params, video_id)), "visual vs true-motion tracks", 768),
+            **image_entries("overlay", tracks.overlay_path(params, video_id), "visual vs true-motion tracks", max_width=768),
         }
     )
 

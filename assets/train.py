@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from assets.metadata import png_markdown
+from assets.metadata import image_entries
 from assets.resources import PipelineParams
 from assets.runner import report_metadata, run_whole
 from fourdpqa import layout
@@ -37,5 +37,5 @@ def trained_model(pipeline: PipelineParams) -> dg.MaterializeResult:
         "steps": summary["steps"],
         "examples": summary["n_examples"],
         "model_dir": dg.MetadataValue.path(str(where.model("trained"))),
-        "loss_curve": png_markdown(where.model_loss_plot("trained"), "training loss"),
+        **image_entries("loss_curve", where.model_loss_plot("trained"), "training loss"),
     })

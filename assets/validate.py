@@ -11,7 +11,8 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets.metadata import png_markdown
+from assets.explain import check_metadata, failure, from_report
+from assets.metadata import image_entries
 from assets.resources import PipelineParams
 from assets.runner import run_whole
 from fourdpqa import layout
@@ -39,13 +40,14 @@ def validation_report(pipeline: PipelineParams) -> dg.MaterializeResult:
     report = stage.read_verdict(where)
     failures = stage.blocking_failures(report)
     if failures:
-        raise dg.Failure(description="blocking checks failed: " + "; ".join(failures))
+        failed = [from_report(c) for c in report["checks"] if c["blocking"] and not c["passed"]]
+        raise failure("blocking checks failed: " + "; ".join(failures), failed)
     plots = sorted(where.validation_plots.glob("*.png"))
     return dg.MaterializeResult(metadata={
         "passed": report["passed"],
         "checks": dg.MetadataValue.json({c["name"]: c["passed"] for c in report["checks"]}),
         "path": dg.MetadataValue.path(str(where.validation_report)),
-        **{p.stem: png_markdown(p, p.stem, 900) for p in plots},
+        **{k: v for p in plots for k, v in image_entries(p.stem, p, p.stem, max_width=900).items()},
     })
 
 
@@ -58,14 +60,14 @@ def _qa_tables(params: Params) -> dict[str, pl.DataFrame]:
 
 
 def to_dagster(result: CheckResult, asset: str) -> dg.AssetCheckResult:
-    """observed / expected / details as metadata; a failed non-blocking check is a warning."""
+    """Rule, observed, counts and examples as metadata (:func:`assets.explain.check_metadata`); a failed
+    non-blocking check is a warning."""
     return dg.AssetCheckResult(
         asset_key=asset,
         check_name=result.name,
         passed=result.passed,
         severity=dg.AssetCheckSeverity.ERROR if result.blocking else dg.AssetCheckSeverity.WARN,
-        metadata={"observed": str(result.observed), "expected": result.expected,
-                  "details": dg.MetadataValue.json(result.details)},
+        metadata=check_metadata(result),
     )
 
 

@@ -19,7 +19,7 @@ DVC_YAML = "dvc-yaml"
 
 
 def _stage_parser(sub: argparse._SubParsersAction, info: stage_list.StageInfo, load: bool) -> None:
-    p = sub.add_parser(info.name, help=info.help, description=info.help)
+    p = sub.add_parser(info.name, help=f"{info.help}.", description=f"{info.help}.")
     p.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     if load:  # only the stage being run imports its module (and its options)
         mod = importlib.import_module(info.module)
@@ -34,7 +34,7 @@ def build_parser(stage: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="stage", required=True)
     for info in stage_list.STAGES:
         _stage_parser(sub, info, load=info.name == stage)
-    gen = sub.add_parser(DVC_YAML, help="write dvc.yaml from the stage list (--check: fail if it differs)")
+    gen = sub.add_parser(DVC_YAML, help="write dvc.yaml from the stage list (--check fails if it differs).")
     gen.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     gen.add_argument("--output", default="dvc.yaml")
     gen.add_argument("--check", action="store_true", help="exit 1 when the file differs from the stage list")

@@ -170,6 +170,10 @@ class Layout:
     def mlruns(self) -> Path:
         return self.root / "mlruns"
 
+    def previews(self, video_id: str) -> Path:
+        """Full-size images of one video that the Dagster event log links to (it holds only thumbnails)."""
+        return self.root / "previews" / item_name(video_id)
+
     def lock(self, stage: str, item: str | None = None) -> Path:
         """Lock file of a whole stage run, or of one item of it (per-partition runs)."""
         base = self.root / ".locks" / stage

@@ -67,7 +67,7 @@ def _validation_report() -> ValidationReport:
     bench = pl.DataFrame(make_records("proc_00003"))
     checks = [CheckResult("check_schema", True, True, "ok", "valid"),
               CheckResult("check_blind_bias", False, False, "0.9", "<= 0.6")]
-    return ValidationReport(checks, summarize({"train": train, "benchmark": bench}))
+    return ValidationReport(checks, summarize({"train": train, "benchmark": bench}), figures={})
 
 
 def test_metrics_show_a_small_summary_and_plots_find_their_data(repo):

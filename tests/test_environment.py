@@ -30,11 +30,11 @@ def test_dagster_cli_parses_asset_selections(tmp_path):
     from dagster_project.definitions import defs
 
     (tmp_path / "home").mkdir()
-    out = _run([BIN / "dagster", "asset", "list", "-m", "dagster_project.definitions", "--select", "raw_videos+"],
-               tmp_path, {"DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)})
-    graph = defs.get_repository_def().asset_graph
-    children = {k.to_user_string() for k in graph.get(dg.AssetKey("raw_videos")).child_keys}
-    assert set(out.split()) == {"raw_videos", *children} and "standard_scenes" in children
+    out = _run([BIN / "dagster", "asset", "list", "-m", "dagster_project.definitions", "--select",
+                "raw_videos_procedural+"], ROOT, {"DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)})
+    graph = defs().get_repository_def().asset_graph
+    children = {k.to_user_string() for k in graph.get(dg.AssetKey("raw_videos_procedural")).child_keys}
+    assert set(out.split()) == {"raw_videos_procedural", *children} and "standard_scenes" in children
 
 
 def test_mlflow_command_line_reads_the_project_store(tmp_path):
@@ -49,19 +49,20 @@ def test_mlflow_command_line_reads_the_project_store(tmp_path):
 
 
 def test_stage_help_lines_are_whole_sentences(monkeypatch):
-    from fourdpqa.__main__ import STAGES, build_parser
+    from fourdpqa.__main__ import DVC_YAML, build_parser
+    from fourdpqa.stages.stage_list import STAGES
 
     monkeypatch.setenv("COLUMNS", "100")  # argparse wraps to the terminal width
     listing = build_parser().format_help().split("positional arguments:")[1].split("options:")[0]
     helps: dict[str, str] = {}
     name = None
     for line in listing.splitlines()[2:]:
-        m = re.match(r"^    (\w+)\s{2,}(.*)$", line) or re.match(r"^    (\w+)$", line)
+        m = re.match(r"^    ([\w-]+)\s{2,}(.*)$", line) or re.match(r"^    ([\w-]+)$", line)
         if m:
             name = m.group(1)
             helps[name] = m.group(2) if m.lastindex == 2 else ""
         elif name and line.strip():
             helps[name] += " " + line.strip()
-    assert set(helps) == set(STAGES)
+    assert set(helps) == {info.name for info in STAGES} | {DVC_YAML}
     for stage, text in helps.items():
         assert text.rstrip().endswith("."), f"{stage}: help stops mid-sentence: {text!r}"

@@ -108,13 +108,17 @@ def test_dagster_assets_and_checks(work: Path):
     assert set(learn.metadata["details"].value["per_type"]) == {
         f"{q}/{f}" for q, f in pl.read_parquet(work.parent / "data" / "dataset" / "benchmark.parquet")
         .select("question_name", "answer_format").unique().iter_rows()}
+    for e in evaluations:  # each check explains itself, in entries small enough for the event log
+        assert {"verdict", "rule", "observed", "details"} <= set(e.metadata)
+        assert max(len(dg.serialize_value(v)) for v in e.metadata.values()) <= 100_000
     leak = next(e for e in evaluations if e.check_name == "check_leakage")
     assert leak.metadata["observed"].value == "0 shared videos, 0 near-duplicate clip pairs"
     meta = result.asset_materializations_for_node("assembled_dataset")
     by_key = {m.asset_key.to_user_string(): m.metadata for m in meta}
     bench = pl.read_parquet(work.parent / "data" / "dataset" / "benchmark.parquet")
     assert by_key["benchmark"]["rows"].value == bench.height
-    assert "data:image/png;base64," in by_key["benchmark"]["answer_histogram"].value
+    assert "data:image/" in by_key["benchmark"]["answer_histogram"].value
+    assert max(len(dg.serialize_value(v)) for m in by_key.values() for v in m.values()) <= 100_000
 
 
 def test_dagster_assembly_refuses_a_wrong_benchmark_answer(work: Path):
@@ -134,9 +138,20 @@ def test_dagster_assembly_refuses_a_wrong_benchmark_answer(work: Path):
                              answer_text=flipped.then(pl.col("answer_text").replace({"yes": "no", "no": "yes"}))
                              .otherwise(pl.col("answer_text")))
         write_parquet(qa_path, qa)
+    on_disk = _tree(data)
     result = dg.materialize([assembled_dataset], resources=resources, instance=dg.DagsterInstance.ephemeral(),
                             raise_on_error=False)
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "refusing to write the benchmark: check_answer_consistency" in str(failure.event_specific_data.error)
+    failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data
+    assert "refusing to write the benchmark: check_answer_consistency" in str(failure.error)
+    meta = failure.user_failure_data.metadata  # the step failure names the check, its rule and offending records
+    assert meta["failed_checks"].value == "check_answer_consistency"
+    assert "rule: 100% agreement" in meta["check_answer_consistency"].value and "disagreements" in meta["check_answer_consistency"].value
     assert (data / "dataset" / "benchmark.parquet").read_bytes() == before
+    assert _tree(data) == on_disk  # no staging folder, no orphan clip export, nothing else changed
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (lock files aside) with its content."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".locks" not in p.parts}

@@ -26,4 +26,4 @@ def test_qa_pairs_asset_for_one_partition(tmp_path):
     assert meta["n_records"] > 10 and meta["n_types"] >= 8
     assert "camera_movement" in meta["per_type"].value
     samples = meta["samples"].value
-    assert samples.count("data:image/png;base64,") == 5 and "**Answer:**" in samples
+    assert samples.count("](data:image/") == 5 and "**Answer:**" in samples

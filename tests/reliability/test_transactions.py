@@ -91,9 +91,9 @@ def test_refused_assemble_keeps_dataset_exports_and_report(root, monkeypatch, le
 
     where = Layout(root / "data")
     before = _digests(where.dataset)
-    monkeypatch.setattr(fourdpqa.assemble, "check_oracle", lambda *a, **k: CheckResult(
-        "check_oracle", False, True, "1 wrong answer", "100% agreement"))
-    with pytest.raises(StageFailed, match="check_oracle"):
+    monkeypatch.setattr(fourdpqa.assemble, "check_answer_consistency", lambda *a, **k: CheckResult(
+        "check_answer_consistency", False, True, "1 wrong answer", "100% agreement"))
+    with pytest.raises(StageFailed, match="check_answer_consistency"):
         assemble.run(load_params(_write(root, train_size=100)))
     kept = _digests(where.dataset) == before and not list(where.root.glob("dataset.tmp-*"))
     ledger.record("assemble", "refused dataset (blocking check fails)", handled=kept, lost=0)

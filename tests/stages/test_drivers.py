@@ -51,10 +51,10 @@ def _content(path: Path) -> bytes:
 
 
 def _digests(data: Path) -> dict[str, str]:
-    """Every output file except run reports and the lmms-eval task."""
+    """Every output file except run reports, the lmms-eval task and the Dagster UI previews."""
     return {p.relative_to(data).as_posix(): hashlib.sha256(_content(p)).hexdigest()
             for p in sorted(data.rglob("*")) if p.is_file() and p.name != "_report.json"
-            and not {"lmms_eval", ".locks", "quarantine"} & set(p.relative_to(data).parts)}
+            and not {"lmms_eval", ".locks", "quarantine", "previews"} & set(p.relative_to(data).parts)}
 
 
 def _cli(root: Path, monkeypatch, stages=CLI_STAGES) -> None:
@@ -137,3 +137,4 @@ def test_removing_a_video_in_dagster_retires_its_partition_and_outputs(tmp_path,
     data = tmp_path / "data"
     assert not (data / "scenes" / "proc_00001").exists() and not (data / "qa" / "proc_00001.parquet").exists()
     assert not (data / "tracks" / "proc_00001.npz").exists() and (data / "qa" / "proc_00000.parquet").exists()
+    assert not (data / "previews" / "proc_00001").exists() and (data / "previews" / "proc_00000").is_dir()

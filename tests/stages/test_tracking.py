@@ -111,7 +111,7 @@ def test_trained_model_asset_materializes_with_metadata(tmp_path, monkeypatch):
     assert md["steps"].value == 2 and md["final_loss"].value == pytest.approx(summary["final_loss"])
     (run,) = _runs(tracking.store_uri(params.data), tracking.TRAIN_EXPERIMENT)  # default store: <data>/mlruns
     assert md["mlflow_run_id"].value == run.info.run_id and run.info.status == "FINISHED"
-    assert "data:image/png;base64," in md["loss_curve"].value
+    assert "data:image/" in md["loss_curve"].value
 
 
 def test_resume_continues_the_same_run_with_each_step_logged_once(tmp_path):
