@@ -29,6 +29,17 @@ def interior_mask(scene: Scene, frame: int, object_id: int) -> np.ndarray:
     return mask & np.isfinite(depth) & (depth > 0)
 
 
+def interior_at(scene: Scene, frame: int, object_id: int, x: int, y: int) -> bool:
+    """``interior_mask(scene, frame, object_id)[y, x]`` from the pixel's 3x3 window alone (the erosion keeps pixels
+    at the image border whose in-image neighbours match), for a pixel 0 <= x < W, 0 <= y < H."""
+    inst = scene.instances[frame]
+    h, w = inst.shape
+    if not (0 <= x < w and 0 <= y < h):
+        raise ValueError(f"video {scene.video_id!r}: pixel ({x}, {y}) outside the {w}x{h} frame {frame}")
+    d = scene.depth[frame, y, x]
+    return bool(np.isfinite(d) and d > 0 and (inst[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2] == object_id).all())
+
+
 def qa_queries(scene: Scene, every: int, rng: np.random.Generator) -> Queries:
     """One interior query pixel per instance (objects with a pose, and the background) on every ``every``-th
     frame (offset drawn), so each clip has tracking queries on every visible object. Frames index the scene."""

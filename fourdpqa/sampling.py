@@ -46,19 +46,15 @@ def clip_windows(n_frames: int, clip_frames: int, stride: int, count: int, rng: 
 # ------------------------------------------------------------------------------------------------- visibility
 
 
-def mask_pixels(scene: Scene, frame: int, object_id: int) -> int:
-    return int((scene.instances[frame] == object_id).sum())
-
-
 def visible_at(scene: Scene, m: ClipMotion, object_id: int, k: int, th: LabelThresholds) -> bool:
     """Object visible in clip frame ``k``: enough of its silhouette and enough pixels to be seen."""
-    i = m.index(object_id)
-    return bool(m.visible[i, k] >= th.min_visible_fraction and mask_pixels(scene, int(m.frames[k]), object_id) >= th.min_object_pixels)
+    return bool(visible_frames(scene, m, object_id, th)[k])
 
 
 def visible_frames(scene: Scene, m: ClipMotion, object_id: int, th: LabelThresholds) -> np.ndarray:
-    """(T,) bool: clip frames in which the object is visible."""
-    return np.array([visible_at(scene, m, object_id, k, th) for k in range(m.n_frames)])
+    """(T,) bool: clip frames in which the object is visible (reads the clip's pixel counts, ``m.pixels``)."""
+    i = m.index(object_id)
+    return (m.visible[i] >= th.min_visible_fraction) & (m.pixels[i] >= th.min_object_pixels)
 
 
 def visible_throughout(scene: Scene, m: ClipMotion, object_id: int, th: LabelThresholds) -> bool:
@@ -128,12 +124,10 @@ def make_reference(scene: Scene, m: ClipMotion, object_id: int, mode: str, k: in
         xn, yn = normalise_xy(x, y, w, h)
         return Reference(object_id, mode, f"the object at ({xn:.3f}, {yn:.3f}) in frame {k}", k)
     ys, xs = np.nonzero(mask)
-    yy, xx = np.mgrid[:h, :w]
     if mode == "circle":
         (x, y), r = cv2.minEnclosingCircle(np.stack([xs, ys], 1).astype(np.float32))
         r = float(r) + CIRCLE_PAD_PX
-        region = (xx - x) ** 2 + (yy - y) ** 2 <= (r + MARK_MARGIN_PX) ** 2
-        if not unambiguous(inst, region, object_id, max_other_share):
+        if not unambiguous(inst, disc(h, w, x, y, r + MARK_MARGIN_PX), object_id, max_other_share):
             return None
         xn, yn = normalise_xy(x, y, w, h)
         mark = {"kind": "circle", "frame": k, "xy": [xn, yn], "radius": round(r / max(w, h), 3), "label": str(number) if numbered else ""}
@@ -142,8 +136,8 @@ def make_reference(scene: Scene, m: ClipMotion, object_id: int, mode: str, k: in
     if mode == "box_mark":
         x0, x1 = max(xs.min() - BOX_PAD_PX, 0), min(xs.max() + 1 + BOX_PAD_PX, w)
         y0, y1 = max(ys.min() - BOX_PAD_PX, 0), min(ys.max() + 1 + BOX_PAD_PX, h)
-        region = ((xx >= x0 - MARK_MARGIN_PX) & (xx < x1 + MARK_MARGIN_PX)
-                  & (yy >= y0 - MARK_MARGIN_PX) & (yy < y1 + MARK_MARGIN_PX))
+        region = np.zeros((h, w), bool)
+        region[max(y0 - MARK_MARGIN_PX, 0):y1 + MARK_MARGIN_PX, max(x0 - MARK_MARGIN_PX, 0):x1 + MARK_MARGIN_PX] = True
         if not unambiguous(inst, region, object_id, max_other_share):
             return None
         box = [round(float(v), 3) for v in (x0 / w, y0 / h, x1 / w, y1 / h)]
@@ -152,15 +146,27 @@ def make_reference(scene: Scene, m: ClipMotion, object_id: int, mode: str, k: in
     raise ValueError(f"unknown reference mode {mode!r}")
 
 
+def disc(h: int, w: int, x: float, y: float, radius: float) -> np.ndarray:
+    """(H, W) bool: pixels whose centre (integer x, y) lies within ``radius`` of (``x``, ``y``); evaluated on the
+    disc's bounding window only."""
+    x0, x1 = max(int(np.floor(x - radius)), 0), min(int(np.ceil(x + radius)) + 1, w)
+    y0, y1 = max(int(np.floor(y - radius)), 0), min(int(np.ceil(y + radius)) + 1, h)
+    out = np.zeros((h, w), bool)
+    if x0 < x1 and y0 < y1:
+        yy, xx = np.ogrid[y0:y1, x0:x1]
+        out[y0:y1, x0:x1] = (xx - x) ** 2 + (yy - y) ** 2 <= radius ** 2
+    return out
+
+
 def unambiguous(inst: np.ndarray, region: np.ndarray, object_id: int, max_other_share: float) -> bool:
     """The mark ``region`` (H, W) bool holds the target and, of every other object visible in ``inst`` (H, W)
     instance ids, at most ``max_other_share`` of its visible pixels."""
-    ids, total = np.unique(inst, return_counts=True)
-    inside = np.bincount(inst[region].ravel(), minlength=int(ids.max()) + 1)
-    for oid, n in zip(ids.tolist(), total.tolist(), strict=True):
+    total = np.bincount(inst.ravel())
+    inside = np.bincount(inst[region].ravel(), minlength=len(total))
+    for oid in np.flatnonzero(total).tolist():
         if oid in (0, object_id):
             continue
-        if inside[oid] > max_other_share * n:
+        if inside[oid] > max_other_share * total[oid]:
             return False
     return bool(inside[object_id] > 0)
 

@@ -118,7 +118,16 @@ class Scene:
         return out
 
     def object_row(self, object_id: int) -> dict:
-        return self.objects.filter(pl.col("object_id") == object_id).row(0, named=True)
+        """The objects.parquet row of ``object_id``: an indexed lookup (question generation asks it per reference),
+        rebuilt when ``objects`` is replaced."""
+        cached = self.__dict__.get("_object_rows")
+        if cached is None or cached[0] is not self.objects:
+            cached = (self.objects, {int(r["object_id"]): r for r in self.objects.iter_rows(named=True)})
+            self.__dict__["_object_rows"] = cached
+        try:
+            return dict(cached[1][int(object_id)])
+        except KeyError:
+            raise IndexError(f"video {self.video_id!r}: object {object_id} not in objects.parquet") from None
 
 
 # ----------------------------------------------------------------------------------------------------------- write
@@ -172,7 +181,7 @@ def read_scene(scene_dir: str | Path, *, with_rgb: bool = True) -> Scene:
             raise SceneError(vid, p.name, "missing table")
         try:
             tables[name] = pl.read_parquet(p)
-        except Exception as exc:  # noqa: BLE001 - any parquet failure is a bad file
+        except Exception as exc:
             raise SceneError(vid, p.name, f"unreadable parquet: {exc}") from exc
     arrays = {}
     for name in ("depth", "instances"):
@@ -181,7 +190,7 @@ def read_scene(scene_dir: str | Path, *, with_rgb: bool = True) -> Scene:
             raise SceneError(vid, p.name, "missing array")
         try:
             arrays[name] = np.load(p, allow_pickle=False)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise SceneError(vid, p.name, f"unreadable array: {exc}") from exc
     if with_rgb:
         rgb = _read_frames(scene_dir, meta)
@@ -234,7 +243,7 @@ def validate_scene(scene: Scene, *, check_rgb: bool = True) -> None:
     _check_finite(vid, "cameras.parquet", cams)
     poses = scene.object_poses
     _check_finite(vid, "object_poses.parquet", poses)
-    bad_frames = poses.filter((pl.col("frame") >= t))
+    bad_frames = poses.filter(pl.col("frame") >= t)
     if bad_frames.height:
         raise SceneError(vid, "object_poses.parquet", f"pose rows for frames that do not exist: {_rows(bad_frames)}")
     known = set(scene.objects["object_id"].to_list())
@@ -258,7 +267,7 @@ def validate_scene(scene: Scene, *, check_rgb: bool = True) -> None:
             raise SceneError(vid, "depth.npy", "depth_coverage 'objects': depth must be valid exactly on object pixels")
     elif no_valid.any():
         raise SceneError(vid, "depth.npy", f"frames without any valid depth: {np.flatnonzero(no_valid)[:10].tolist()}")
-    ids = np.unique(scene.instances)
+    ids = np.flatnonzero(np.bincount(scene.instances.ravel()))  # ids present (uint16: a bincount beats a sort)
     stray = sorted(set(ids.tolist()) - known - {0})
     if stray:
         raise SceneError(vid, "instances.npy", f"instance ids without an object row: {stray[:10]}")

@@ -18,7 +18,7 @@ def make_motion(cam: np.ndarray, objs: list[np.ndarray] | None = None, fps: floa
         cam_pos=cam[:, :3, 3], cam_rot=cam[:, :3, :3], object_ids=list(range(1, len(objs) + 1)),
         obj_pos=np.stack([o[:, :3, 3] for o in objs]) if objs else np.zeros((0, t, 3)),
         obj_rot=np.stack([o[:, :3, :3] for o in objs]) if objs else np.zeros((0, t, 3, 3)),
-        visible=np.ones((len(objs), t)),
+        visible=np.ones((len(objs), t)), pixels=np.full((len(objs), t), 100),
     )
 
 

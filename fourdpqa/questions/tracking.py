@@ -55,35 +55,42 @@ def _stored_answer(ctx: Ctx, spec: dict) -> str | None:
                                          order, ctx.scene.meta.width, ctx.scene.meta.height))
 
 
-def _candidates(ctx: Ctx) -> list[tuple[int, int, int]]:
-    """(stored query index, clip frame, object id) of stored queries in the clip on interior pixels, moving
-    objects first with probability ``MOVING_SHARE``, in random order."""
+def _candidate(ctx: Ctx) -> tuple[int, int, int] | None:
+    """(stored query index, clip frame, object id) of a stored query in the clip on an interior pixel, drawn in a
+    random order: on a moving object with probability ``MOVING_SHARE`` (when there is one), else on a still object
+    or the background (when there is one). The scan stops once it has one of each kind."""
     t, m, s = ctx.tracks, ctx.motion, ctx.scene
     if t is None or qa_tracks.clip_columns(t, m.frames) is None:
-        return []
+        return None
     clip_index = {int(f): k for k, f in enumerate(m.frames)}
-    out, moving = [], []
+    moves = np.ptp(m.obj_pos, axis=1).max(axis=-1) > 0  # (O,) objects that move during the clip (NaN: no)
+    first: dict[bool, tuple[int, int, int]] = {}
     for i in ctx.rng.permutation(len(t)).tolist():
         f = int(t.frames[int(t.queries.frame[i])])
         if f not in clip_index:
             continue
         oid, k = int(t.object_id[i]), clip_index[f]
-        x, y = (int(round(v)) for v in t.queries.xy[i])
         if oid and not np.isfinite(m.obj_pos[m.index(oid), k]).all():
             continue
-        if not qa_tracks.interior_mask(s, f, oid)[y, x]:
+        is_moving = bool(oid) and bool(moves[m.index(oid)])
+        if is_moving in first:
             continue
-        is_moving = bool(oid) and float(np.ptp(m.obj_pos[m.index(oid)], axis=0).max()) > 0
-        (moving if is_moving else out).append((i, k, oid))
-    first_moving = bool(moving) and ctx.rng.random() < MOVING_SHARE
-    return moving + out if first_moving else out + moving
+        x, y = (int(round(v)) for v in t.queries.xy[i])
+        if qa_tracks.interior_at(s, f, oid, x, y):
+            first[is_moving] = (i, k, oid)
+            if len(first) == 2:
+                break
+    if True in first and ctx.rng.random() < MOVING_SHARE:
+        return first[True]
+    return first.get(False, first.get(True))
 
 
 def _assets(ctx: Ctx, kind: str) -> list[dict]:
     m = ctx.motion
     lo, hi = ctx.qa.track_target_frames
     specs = []
-    for i, k, oid in _candidates(ctx)[:1]:
+    picked = _candidate(ctx)
+    for i, k, oid in [picked] if picked else []:
         others = [f for f in range(m.n_frames) if f != k]
         n = int(ctx.rng.integers(lo, min(hi, len(others)) + 1))
         targets = sorted(int(f) for f in ctx.rng.choice(others, size=n, replace=False))
