@@ -37,7 +37,8 @@ from fourdpqa import geometry  # noqa: E402
 from fourdpqa.params import GenerateParams, TracksParams  # noqa: E402
 from fourdpqa.scene import Scene  # noqa: E402
 from fourdpqa.sources.kubric import read_worker_dir  # noqa: E402
-from fourdpqa.sources.procedural import sample_video, write_kubric_dump  # noqa: E402
+from fourdpqa.sources.kubric_dump import write_kubric_dump  # noqa: E402
+from fourdpqa.sources.procedural import sample_video  # noqa: E402
 from fourdpqa.track_kernels import SNAP_PX  # noqa: E402
 from fourdpqa.tracks import Queries, compute_tracks, sample_queries  # noqa: E402
 from timing import cpu_seconds, cuda_seconds  # noqa: E402

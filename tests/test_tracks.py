@@ -68,7 +68,8 @@ def test_torch_code_path_matches_per_point_reference(torch_on_cpu):
 def test_batched_matches_reference_on_procedural_scenes(tmp_path, index):
     """Random scenes of the built-in procedural source, through its Kubric dump and the standardize reader."""
     from fourdpqa.sources.kubric import read_worker_dir
-    from fourdpqa.sources.procedural import sample_video, write_kubric_dump
+    from fourdpqa.sources.kubric_dump import write_kubric_dump
+    from fourdpqa.sources.procedural import sample_video
 
     spec = sample_video(GenerateParams(n_frames=8, width=48, height=40), 1234, index)
     scene = read_worker_dir(write_kubric_dump(spec, tmp_path / spec.video_id), source="procedural")

@@ -47,7 +47,7 @@ def _render_threads(device: torch.device) -> Iterator[None]:
 def generate_one(job: Job) -> None:
     """Render one video into ``<out>/<video_id>`` (replaced atomically)."""
     from fourdpqa.device import resolve_device
-    from fourdpqa.sources.procedural import write_kubric_dump
+    from fourdpqa.sources.kubric_dump import write_kubric_dump
 
     params = job.params
     spec = video_specs(params)[job.item]

@@ -14,6 +14,7 @@ from fourdpqa.params import GenerateParams
 from fourdpqa.scene import Scene
 from fourdpqa.sources import kubric
 from fourdpqa.sources import procedural as P
+from fourdpqa.sources.kubric_dump import write_kubric_dump
 from fourdpqa.sources.render import DOME_RADIUS_M, SceneRenderer, reference_pixel
 
 
@@ -31,7 +32,7 @@ def _spec(objects: list[P.ObjectSpec], eye: tuple, target: tuple, size: int = 65
 
 
 def _standardized(spec: P.VideoSpec, tmp: Path) -> Scene:
-    raw = P.write_kubric_dump(spec, tmp / spec.video_id)
+    raw = write_kubric_dump(spec, tmp / spec.video_id)
     return kubric.read_worker_dir(raw, source="procedural")
 
 
