@@ -10,8 +10,9 @@ p-value against chance:
 * ``query_rule``: leave-one-video-out over training + benchmark: yes/no answered by the majority answer of the
   same (type, query) in the other videos; MC by the option text most often correct in the other videos.
 
-A type is flagged when a predictor beats chance by more than ``blind_margin`` and the excess is significant
-(p < 0.01), so a small benchmark is not flagged for sampling noise.
+A type is flagged when a predictor beats chance by more than ``blind_margin`` and the excess is significant at a
+family-wise level of 0.01 over every (type, format, predictor) test of the audit (Holm's step-down correction:
+about 60 tests are run, so an uncorrected 0.01 would flag a clean benchmark about half the time).
 """
 
 from __future__ import annotations
@@ -145,15 +146,29 @@ def blind_scores(train: pl.DataFrame, benchmark: pl.DataFrame) -> dict[str, dict
 PREDICTORS = ("majority", "bow_logreg", "tfidf", "query_rule")
 
 
+def holm_significant(p_values: dict[tuple[str, str], float], alpha: float) -> set[tuple[str, str]]:
+    """Keys whose p-value Holm's step-down procedure rejects at family-wise error ``alpha``: the k-th smallest of m
+    p-values is compared with alpha / (m - k), stopping at the first that is not below it."""
+    ranked = sorted(p_values.items(), key=lambda kv: (kv[1], kv[0]))
+    rejected: set[tuple[str, str]] = set()
+    for k, (key, p) in enumerate(ranked):
+        if p >= alpha / (len(ranked) - k):
+            break
+        rejected.add(key)
+    return rejected
+
+
 def check_blind_bias(train: pl.DataFrame, benchmark: pl.DataFrame, margin: float, blocking: bool = True) -> CheckResult:
     """Every text-only predictor within ``margin`` of chance on every benchmark (type, format), unless the
-    excess is not significant (binomial p >= 0.01). Blocking by default: a benchmark answerable from its wording
-    measures the wording."""
+    excess is not significant (binomial p-values, Holm-corrected to a family-wise 0.01 over the whole audit).
+    Blocking by default: a benchmark answerable from its wording measures the wording."""
     per_type = blind_scores(train, benchmark)
+    significant = holm_significant({(key, name): info[f"{name}_p"] for key, info in per_type.items()
+                                    for name in PREDICTORS if name in info}, BIAS_SIGNIFICANCE)
     offenders: dict[str, str] = {}
     for key, info in per_type.items():
         bad = [f"{name} {info[name]:.3f} (p={info[f'{name}_p']:.2g})" for name in PREDICTORS
-               if name in info and info[name] - info["chance"] > margin and info[f"{name}_p"] < BIAS_SIGNIFICANCE]
+               if name in info and info[name] - info["chance"] > margin and (key, name) in significant]
         if bad:
             offenders[key] = f"{', '.join(bad)} vs chance {info['chance']:.2f} (n={info['n']})"
     worst = defaultdict(float)
@@ -161,6 +176,7 @@ def check_blind_bias(train: pl.DataFrame, benchmark: pl.DataFrame, margin: float
         worst[key] = max(info.get(name, 0.0) - info["chance"] for name in PREDICTORS)
     return CheckResult("check_blind_bias", not offenders, blocking,
                        f"{len(offenders)} biased types" + (f": {sorted(offenders)}" if offenders else ""),
-                       f"text-only accuracy within {margin:.2f} of chance per type, or not significant (p >= {BIAS_SIGNIFICANCE})",
+                       f"text-only accuracy within {margin:.2f} of chance per type, or not significant (Holm, family-wise "
+                       f"p >= {BIAS_SIGNIFICANCE})",
                        {"offenders": offenders, "per_type": per_type,
                         "max_excess_over_chance": {k: round(v, 4) for k, v in sorted(worst.items())}})

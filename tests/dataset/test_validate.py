@@ -369,3 +369,14 @@ def test_facts_count_distinct_video_type_label_objects():
     facts = facts_per_type(doubled)["depth"]
     expected = len({(r["video_id"], r["label"], tuple(sorted(r["object_ids"]))) for r in rows.iter_rows(named=True)})
     assert facts == {"rows": 2 * rows.height, "facts": expected}
+
+
+def test_holm_correction_rejects_by_rank_against_hand_computed_limits():
+    """m = 4 p-values at alpha 0.01: limits 0.0025, 0.00333, 0.005, 0.01 by rank; stepping stops at the first miss."""
+    from fourdpqa.validate.text_bias import holm_significant
+
+    p = {("a", "x"): 0.001, ("b", "x"): 0.004, ("c", "x"): 0.012, ("d", "x"): 0.0001}
+    assert holm_significant(p, 0.01) == {("d", "x"), ("a", "x"), ("b", "x")}  # 0.012 >= 0.01 / 1
+    late = {("a", "x"): 0.0040, ("b", "x"): 0.0041, ("c", "x"): 0.0042, ("d", "x"): 0.0001}
+    assert holm_significant(late, 0.01) == {("d", "x")}  # 0.0040 >= 0.01 / 3 stops, though 0.0042 < 0.01 / 1
+    assert holm_significant({("a", "x"): 0.0064}, 0.01) == {("a", "x")}  # one test: no correction
