@@ -8,6 +8,8 @@ probe are warnings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dagster as dg
 import polars as pl
 
@@ -71,35 +73,29 @@ def to_dagster(result: CheckResult, asset: str) -> dg.AssetCheckResult:
     )
 
 
-def _schema_check(asset: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name="check_schema", blocking=True,
-                    description="Pandera schema of the split table (and of every QA table it came from).")
+def _split_check(asset: str, name: str, description: str,
+                 run: Callable[[Params, pl.DataFrame], CheckResult]) -> dg.AssetChecksDefinition:
+    """A blocking check of one split table: ``run(params, table)`` gives its result."""
+    @dg.asset_check(asset=asset, name=name, blocking=True, description=description)
     def _check(pipeline: PipelineParams) -> dg.AssetCheckResult:
         params = pipeline.load()
-        tables = {asset: _table(params, asset), **(_qa_tables(params) if asset == "training_set" else {})}
-        return to_dagster(check_schema(tables), asset)
+        return to_dagster(run(params, _table(params, asset)), asset)
 
     return _check
 
 
-def _consistency_check(asset: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name="check_answer_consistency", blocking=True,
-                    description="Every answer equals the generator's own re-derivation (records not edited).")
-    def _check(pipeline: PipelineParams) -> dg.AssetCheckResult:
-        params = pipeline.load()
-        return to_dagster(check_answer_consistency(_table(params, asset), layout.of(params).scenes), asset)
-
-    return _check
-
-
-def _oracle_check(asset: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name="check_oracle", blocking=True,
-                    description="Oracle-2, sharing no code with the generator, agrees on every derivable answer.")
-    def _check(pipeline: PipelineParams) -> dg.AssetCheckResult:
-        params = pipeline.load()
-        return to_dagster(check_oracle(_table(params, asset), layout.of(params).scenes, layout.of(params).tracks), asset)
-
-    return _check
+def _split_checks(asset: str) -> list[dg.AssetChecksDefinition]:
+    """Schema (with the QA tables the training set came from), answer consistency and oracle-2 of one split."""
+    extra = _qa_tables if asset == "training_set" else (lambda params: {})
+    return [
+        _split_check(asset, "check_schema", "Pandera schema of the split table (and of every QA table it came from).",
+                     lambda params, table: check_schema({asset: table, **extra(params)})),
+        _split_check(asset, "check_answer_consistency",
+                     "Every answer equals the generator's own re-derivation (records not edited).",
+                     lambda params, table: check_answer_consistency(table, layout.of(params).scenes)),
+        _split_check(asset, "check_oracle", "Oracle-2, sharing no code with the generator, agrees on every derivable answer.",
+                     lambda params, table: check_oracle(table, layout.of(params).scenes, layout.of(params).tracks)),
+    ]
 
 
 @dg.asset_check(asset="benchmark", name="check_marks", blocking=True,
@@ -157,9 +153,7 @@ def check_pixel_learnability_benchmark(pipeline: PipelineParams) -> dg.AssetChec
 
 
 DATASET_CHECKS = [
-    _schema_check("training_set"), _schema_check("benchmark"),
-    _consistency_check("training_set"), _consistency_check("benchmark"),
-    _oracle_check("training_set"), _oracle_check("benchmark"),
+    *_split_checks("training_set"), *_split_checks("benchmark"),
     check_label_balance_benchmark, check_label_balance_training, check_leakage_benchmark, check_marks_benchmark,
     check_blind_bias_benchmark, check_pixel_learnability_benchmark,
 ]
