@@ -4,7 +4,6 @@ assets materialize in-process for two partitions."""
 from pathlib import Path
 
 import dagster as dg
-import yaml
 
 import assets.standardize as standardize_assets
 from assets.generate import procedural_videos
@@ -12,18 +11,12 @@ from assets.partitions import videos
 from assets.resources import PipelineParams
 from dagster_project.definitions import build, defs
 from fourdpqa.params import Params, load_params
+from tests.helpers.params_file import write_params_file
 
 
 def tiny_params(tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    params = {
-        "base": {"data_root": str(data), "allowed_roots": [str(data)]},
-        "generate": {"n_videos": 2, "n_frames": 4, "width": 32, "height": 32, "max_objects": 2},
-        "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
-    }
-    p = tmp_path / "params.yaml"
-    p.write_text(yaml.safe_dump(params))
-    return p
+    return write_params_file(tmp_path, generate={"n_videos": 2, "n_frames": 4, "width": 32, "height": 32,
+                                                 "max_objects": 2})
 
 
 def test_definitions_load_with_every_asset_check_job_and_schedule():

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 
 import assets.standardize as standardize_assets
 from assets.generate import procedural_videos
@@ -17,6 +16,7 @@ from assets.resources import PipelineParams
 from dagster_project import executors
 from fourdpqa.__main__ import main
 from fourdpqa.params import load_params
+from tests.helpers.params_file import TINY_RUN, write_params_file
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,16 +32,7 @@ def _job(name: str):  # noqa: ANN202 - a ReconstructableJob
 
 def _write(root: Path) -> Path:
     root.mkdir(parents=True)
-    data = root / "data"
-    path = root / "params.yaml"
-    path.write_text(yaml.safe_dump({
-        "base": {"data_root": str(data), "allowed_roots": [str(data)], "device": "cpu", "num_threads": 1},
-        "generate": {"n_videos": 1, "n_frames": 8, "width": 32, "height": 32, "max_objects": 2},
-        "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
-        "tracks": {"queries_per_video": 16},
-        "qa": {"clip_frames": 8, "clips_per_video": 1, "questions_per_clip": 12},
-    }))
-    return path
+    return write_params_file(root, **TINY_RUN)
 
 
 def _outputs(data: Path, subs: tuple[str, ...]) -> dict[str, str]:

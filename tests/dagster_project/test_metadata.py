@@ -11,7 +11,6 @@ from pathlib import Path
 import cv2
 import dagster as dg
 import numpy as np
-import yaml
 
 import assets.standardize as standardize_assets
 from assets.generate import procedural_videos
@@ -21,6 +20,7 @@ from assets.qa import qa_pairs
 from assets.resources import PipelineParams
 from assets.tracks import point_tracks
 from fourdpqa.params import load_params
+from tests.helpers.params_file import TINY_RUN, write_params_file
 
 URI = re.compile(r"data:image/(jpeg|png);base64,([A-Za-z0-9+/=]+)")
 
@@ -57,15 +57,8 @@ def test_image_entries_write_the_full_image_and_link_it(tmp_path):
 
 
 def test_every_metadata_entry_of_per_video_partitions_is_at_most_100kb(tmp_path):
-    data = tmp_path / "data"
-    params_file = tmp_path / "params.yaml"
-    params_file.write_text(yaml.safe_dump({
-        "base": {"data_root": str(data), "allowed_roots": [str(data)], "device": "cpu", "num_threads": 1},
-        "generate": {"n_videos": 1, "n_frames": 8, "width": 128, "height": 96, "max_objects": 2},
-        "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
-        "tracks": {"queries_per_video": 16},
-        "qa": {"clip_frames": 8, "clips_per_video": 1, "questions_per_clip": 12},
-    }))
+    params_file = write_params_file(tmp_path, **{**TINY_RUN, "generate": {**TINY_RUN["generate"], "width": 128,
+                                                                          "height": 96}})
     resources = {"pipeline": PipelineParams(params_path=str(params_file))}
     instance = dg.DagsterInstance.ephemeral()
     ingest, scenes = standardize_assets.build(load_params(params_file))
