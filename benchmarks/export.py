@@ -34,7 +34,7 @@ sys.path[:0] = [str(ROOT)]
 
 from fourdpqa.__main__ import main
 from fourdpqa.clips import JPEG_QUALITY, burned_marks, export_clips, resize_clip
-from fourdpqa.export.hf import CLASS_LABELS, save_hf, struct_types, typed_columns
+from fourdpqa.export.hf import CLASS_LABELS, save_hf
 from fourdpqa.layout import item_name, scene_dir
 from fourdpqa.prompts import draw_marks
 from fourdpqa.scene import read_scene
@@ -93,10 +93,9 @@ def baseline_save_hf(out_dir: Path, dataset_dir: Path, splits: dict[str, pl.Data
     import datasets
 
     datasets.disable_progress_bars()
-    types = struct_types(list(splits.values()))
     dd = {}
     for name, df in splits.items():
-        table = typed_columns(df, types)
+        table = df.sort("id")
         plain = datasets.Dataset.from_polars(table.drop("video", "frames"))
         features = plain.features.copy()
         for column, names in CLASS_LABELS.items():

@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from fourdpqa.atomic import TMP_MARK
 from fourdpqa.layout import item_name, scene_dir
+from schemas.qa import present
 
 MARKED_MODES = ("circle", "box_mark")  # reference modes that point at the object with a drawn mark
 CLIPS_DIR = "clips"
@@ -47,9 +48,10 @@ MARK_CHARS = 10  # hex digits of a marks digest within one clip
 MarkDrawer = Callable[[np.ndarray, list, int], np.ndarray]
 
 
-def burned_marks(reference_mode: str, marks: str) -> list:
-    """The marks to draw on the clip: those of a circle/box reference, none for captions and pixel coordinates."""
-    return json.loads(marks) if reference_mode in MARKED_MODES else []
+def burned_marks(reference_mode: str, marks: list[dict] | None) -> list:
+    """The marks to draw on the clip (a record's typed ``marks``, null fields left out): those of a circle/box
+    reference, none for captions and pixel coordinates."""
+    return present(marks or []) if reference_mode in MARKED_MODES else []
 
 
 def marks_digest(marks: list) -> str:

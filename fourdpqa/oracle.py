@@ -9,7 +9,6 @@ generator's path, it cannot catch a generator bug; the independent derivation is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from fourdpqa.motion import clip_motion
@@ -17,7 +16,7 @@ from fourdpqa.params import LabelThresholds
 from fourdpqa.questions import TYPES
 from fourdpqa.questions.metric import format_number
 from fourdpqa.scene import Scene
-from schemas.qa import LETTERS
+from schemas.qa import LETTERS, present
 
 
 def oracle_answer(record: Mapping, scene: Scene) -> str:
@@ -30,8 +29,8 @@ def oracle_answer(record: Mapping, scene: Scene) -> str:
     if qtype not in TYPES:
         raise ValueError(f"record {rid!r}: unknown question_type {qtype}")
     qt = TYPES[qtype]
-    spec = json.loads(record["measurement"])["spec"]
-    th = LabelThresholds(**json.loads(record["threshold"]))
+    spec = present(record["measurement"])["spec"]
+    th = LabelThresholds(**present(record["threshold"]))
     m = clip_motion(scene, list(record["clip_frames"]))
     derived = qt.derive(scene, m, spec, th)
     fmt = record["answer_format"]

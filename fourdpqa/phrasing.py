@@ -89,7 +89,7 @@ class Phraser:
     def paraphrase(self, record: Mapping[str, Any]) -> tuple[str, bool]:
         """(text, phrased): the paraphrase of ``record["question"]`` if it passed every check, else the template."""
         text = str(record["question"])
-        slots = json.loads(record["measurement"]).get("slots", []) if record.get("measurement") else []
+        slots = (record.get("measurement") or {}).get("slots") or []
         reply = self.generate(PROMPT.format(slots="; ".join(f'"{s}"' for s in slots) or "(none)", text=text))
         reply = None if reply is None else reply.strip().strip('"').strip()
         reason = self._rejection(record, reply, slots)

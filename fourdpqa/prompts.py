@@ -1,6 +1,6 @@
 """Visual prompts burned into exported frames (paper Sec. 3.2 "visual region annotation"; R4D-Bench box marks).
 
-Marks come from a QA record's ``marks`` JSON: ``{"kind": "circle", "frame": k, "xy": [x, y], "radius": r,
+Marks come from a QA record's typed ``marks`` column (``schemas.qa.MARK``; null fields are ignored): ``{"kind": "circle", "frame": k, "xy": [x, y], "radius": r,
 "label": "1"}`` (centre normalised as ((x+0.5)/W, (y+0.5)/H), radius as a fraction of max(W, H)) or
 ``{"kind": "box", "frame": k, "box": [x0, y0, x1, y1], "label": "1"}`` (pixel-edge coordinates / W, H). Being
 normalised, they land on the same object at any export resolution.
@@ -8,12 +8,13 @@ normalised, they land on the same object at any export resolution.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from schemas.qa import present
 
 CIRCLE_COLOR = (255, 32, 32)  # RGB red, the colour of the "red circle" prompt
 BOX_COLOR = (32, 255, 64)
@@ -118,10 +119,9 @@ def marks_overlap(marks: Sequence[dict], width: int, height: int, gap: float = 2
     return False
 
 
-def draw_marks(rgb: np.ndarray, marks: Sequence[dict] | str, clip_index: int) -> np.ndarray:
+def draw_marks(rgb: np.ndarray, marks: Sequence[dict], clip_index: int) -> np.ndarray:
     """Copy of ``rgb`` (H, W, 3) uint8 with the marks of clip frame ``clip_index`` drawn on it."""
-    if isinstance(marks, str):
-        marks = json.loads(marks or "[]")
+    marks = present(list(marks))
     img = np.ascontiguousarray(rgb.copy())
     h, w = img.shape[:2]
     th = _thickness(h, w)
@@ -138,11 +138,10 @@ def draw_marks(rgb: np.ndarray, marks: Sequence[dict] | str, clip_index: int) ->
     return img
 
 
-def sample_strip(rgb_clip: np.ndarray, marks: Sequence[dict] | str, max_frames: int = 4) -> np.ndarray:
+def sample_strip(rgb_clip: np.ndarray, marks: Sequence[dict], max_frames: int = 4) -> np.ndarray:
     """Frames of a clip (T, H, W, 3) side by side with their marks: the marked frames first, then the first and
     last frame, up to ``max_frames``, in clip order, each captioned with its clip index (for previews)."""
-    if isinstance(marks, str):
-        marks = json.loads(marks or "[]")
+    marks = present(list(marks))
     t = len(rgb_clip)
     wanted = list(dict.fromkeys([int(m["frame"]) for m in marks] + [0, t - 1]))[:max_frames]
     tiles = []

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 
@@ -118,7 +117,7 @@ def yn_pair_order(group: pl.DataFrame, facts: list, params: ValidateParams,
     fact that can answer yes to few open queries is spent on a "yes" first, and "no" rows come preferably from
     facts no open query needs as a "yes". Every query word is therefore answered yes exactly as often as no.
     Returns (row order, balanced prefix lengths)."""
-    queries = [json.loads(m).get("spec", {}).get("query", "") for m in group["measurement"].to_list()]
+    queries = group["measurement"].struct.field("spec").struct.field("query").fill_null("").to_list()
     answers = group["answer"].to_list()
     classes = group.select(balance_key().alias("k"))["k"].to_list()
     pools: dict[tuple[str, str], list[int]] = {}

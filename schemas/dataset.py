@@ -26,7 +26,8 @@ class DatasetRowSchema(QASchema):
     video: pl.Utf8
     frames: pl.List(pl.Utf8)
 
-    @pa.dataframe_check(error="benchmark rows must be MC or yes/no questions of types 1-11")
+    # a column check, not a dataframe_check: see QASchema (pandera cannot report failed rows with nested columns)
+    @pa.check("split", error="benchmark rows must be MC or yes/no questions of types 1-11")
     def benchmark_scope(cls, data: PolarsData) -> pl.LazyFrame:
         in_scope = pl.col("question_type").is_between(1, 11) & pl.col("answer_format").is_in(["mc", "yn"])
         return data.lazyframe.select(((pl.col("split") != "benchmark") | in_scope).alias("benchmark_scope"))

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import json
-
 import re
 
 import pandera.errors
@@ -46,36 +44,79 @@ def trajectory_ok(answer: str) -> bool:
     return bool(frames)
 
 
-def _marks_ok(marks: str, n_frames: int) -> bool:
-    """Marks JSON is a list of circle/box marks with normalised coordinates in [0, 1] on an existing clip frame."""
-    try:
-        items = json.loads(marks)
-    except (TypeError, json.JSONDecodeError):
-        return False
-    if not isinstance(items, list):
-        return False
-    for m in items:
-        if not isinstance(m, dict) or m.get("kind") not in ("circle", "box"):
-            return False
-        coords = m.get("xy") if m["kind"] == "circle" else m.get("box")
-        if not isinstance(coords, list) or len(coords) != (2 if m["kind"] == "circle" else 4):
-            return False
-        if not all(isinstance(c, (int, float)) and 0.0 <= c <= 1.0 for c in coords):
-            return False
-        if not isinstance(m.get("frame"), int) or not 0 <= m["frame"] < n_frames:
-            return False
-    return True
+# Typed columns. ``marks`` is a list of mark structs: a circle (``xy`` = centre ((x+0.5)/W, (y+0.5)/H), ``radius``
+# as a fraction of max(W, H)) or a box (``box`` = pixel-edge [x0, y0, x1, y1] / (W, H)) on clip frame ``frame``;
+# the fields of the other kind are null. ``measurement`` and ``threshold`` hold what differs per question type
+# (spec, quoted values) and per source (label thresholds). Their values are lists and nested lists, not scalars,
+# so a list of {name, value} rows cannot type them; each is one struct with the union of the fields every question
+# type writes, a field a type does not use left null. One fixed struct per column keeps every QA table and split
+# on one Parquet schema (concatenation and the Hugging Face export need that) and lets pandera check the dtype; a
+# new spec/values field must be added here (:func:`unknown_fields` makes the writer fail on it, not drop it).
+MARK = pl.Struct({"kind": pl.Utf8, "frame": pl.Int64, "label": pl.Utf8, "xy": pl.List(pl.Float64),
+                  "radius": pl.Float64, "box": pl.List(pl.Float64)})
+MARK_KINDS = {"circle": "xy", "box": "box"}  # kind -> its coordinate field
+MARK_COORDS = {"xy": 2, "box": 4}  # coordinate field -> its length
+SPEC = pl.Struct({
+    "objects": pl.List(pl.Int64), "frames": pl.List(pl.Int64), "pairs": pl.List(pl.List(pl.Int64)),
+    "query": pl.Utf8, "option_labels": pl.List(pl.Utf8), "kind": pl.Utf8, "mode": pl.Utf8, "aspect": pl.Utf8,
+    "layout": pl.Utf8, "query_frame": pl.Int64, "xy": pl.List(pl.Int64), "track": pl.Int64,
+    "targets": pl.List(pl.Int64), "order": pl.List(pl.Int64), "depth_tolerance": pl.Float64,
+})
+VALUES = pl.Struct({
+    "reference_system": pl.Utf8, "value": pl.Float64, "times_s": pl.List(pl.Float64), "object_id": pl.Int64,
+    "distance_m": pl.List(pl.Float64), "camera_distance_m": pl.List(pl.Float64),
+    "pixel_depth_m": pl.List(pl.Float64), "path_length_m": pl.List(pl.Float64), "yaw_change_deg": pl.Float64,
+    "rotation_yaw_pitch_roll_deg": pl.List(pl.Float64), "translation_fwd_left_up": pl.List(pl.Float64),
+    "translation_heading": pl.List(pl.Float64), "translation_own": pl.List(pl.Float64),
+})
+MEASUREMENT = pl.Struct({"spec": SPEC, "values": VALUES, "slots": pl.List(pl.Utf8)})
+THRESHOLD = pl.Struct({  # fourdpqa.params.LabelThresholds, field by field (a test keeps the two equal)
+    "translation_none_m": pl.Float64, "translation_some_m": pl.Float64, "rotation_none_deg": pl.Float64,
+    "rotation_some_deg": pl.Float64, "distance_change_none_rel": pl.Float64, "distance_change_some_rel": pl.Float64,
+    "distance_compare_margin_rel": pl.Float64, "moved_distance_margin_rel": pl.Float64,
+    "min_visible_fraction": pl.Float64, "min_visible_frames_share": pl.Float64, "direction_dominance": pl.Float64,
+    "min_object_pixels": pl.Int64, "agent_categories": pl.List(pl.Utf8), "translation_scale": pl.Utf8,
+})
+TYPED_COLUMNS = {"measurement": MEASUREMENT, "threshold": THRESHOLD, "marks": pl.List(MARK)}
 
 
-def _json_ok(text: str) -> bool:
-    try:
-        json.loads(text)
-    except (TypeError, json.JSONDecodeError):
-        return False
-    return True
+def unknown_fields(value: object, dtype: pl.DataType, where: str = "") -> list[str]:
+    """Dotted paths of the keys in ``value`` (a record's plain dict / list value) that struct ``dtype`` has no
+    field for: building a frame silently drops them, so the writer refuses them instead."""
+    if isinstance(dtype, pl.List) and isinstance(value, list):
+        return [p for v in value for p in unknown_fields(v, dtype.inner, where + "[]")]
+    if not isinstance(dtype, pl.Struct) or not isinstance(value, dict):
+        return []
+    fields = {f.name: f.dtype for f in dtype.fields}
+    return [p for k, v in value.items()
+            for p in ([f"{where}.{k}".lstrip(".")] if k not in fields else unknown_fields(v, fields[k], f"{where}.{k}"))]
+
+
+def present(value: object) -> object:
+    """``value`` (a typed column's Python value) with the null fields of every struct dropped: the plain dict a
+    question type wrote, so readers keep ``spec.get(key, default)`` semantics and equal marks hash equally."""
+    if isinstance(value, dict):
+        return {k: present(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [present(v) for v in value]
+    return value
+
+
+def _marks_all(element_ok: pl.Expr) -> pl.Expr:
+    """Per row: every mark satisfies ``element_ok`` (an expression of ``pl.element()``; no marks is fine)."""
+    return pl.col("marks").list.eval(element_ok.fill_null(False)).list.all().fill_null(False)
+
+
+def _mark_coords() -> pl.Expr:
+    mark = pl.element().struct
+    return pl.when(mark.field("kind") == "circle").then(mark.field("xy")).otherwise(mark.field("box"))
 
 
 class QASchema(pa.DataFrameModel):
+    """Row checks are column checks (keyed on the column they judge, reading others from the frame), not
+    ``dataframe_check``: pandera reports a failed frame-level check by rebuilding the failing rows from Python
+    values, which fails on nested columns whose rows differ in null fields (a circle mark next to a box mark)."""
+
     id: pl.Utf8 = pa.Field(unique=True, str_length={"min_value": 1})
     video_id: pl.Utf8
     source: pl.Utf8
@@ -92,9 +133,9 @@ class QASchema(pa.DataFrameModel):
     answer: pl.Utf8 = pa.Field(str_length={"min_value": 1})
     answer_text: pl.Utf8
     label: pl.Utf8
-    measurement: pl.Utf8
-    threshold: pl.Utf8
-    marks: pl.Utf8
+    measurement: MEASUREMENT
+    threshold: THRESHOLD
+    marks: pl.List(MARK)
     object_ids: pl.List(pl.Int64)
     template_id: pl.Utf8
     seed: pl.Int64
@@ -103,33 +144,33 @@ class QASchema(pa.DataFrameModel):
     class Config:
         strict = True
 
-    @pa.dataframe_check(error="question_type does not match question_name")
+    @pa.check("question_name", error="question_type does not match question_name")
     def type_matches_name(cls, data: PolarsData) -> pl.LazyFrame:
         expected = pl.col("question_type").replace_strict(QUESTION_NAMES, default="", return_dtype=pl.Utf8)
         ok = pl.when(pl.col("question_type") == 0).then(pl.col("question_name").is_in(list(METRIC_NAMES)))
         return data.lazyframe.select(ok.otherwise(pl.col("question_name") == expected).alias("ok"))
 
-    @pa.dataframe_check(error="mc record needs 4 distinct options and an answer letter A-D")
+    @pa.check("answer", error="mc record needs 4 distinct options and an answer letter A-D")
     def mc_ok(cls, data: PolarsData) -> pl.LazyFrame:
         ok = (pl.col("options").list.len() == 4) & (pl.col("options").list.n_unique() == 4) & pl.col("answer").is_in(list(LETTERS))
         return data.lazyframe.select((pl.col("answer_format") != "mc") | ok)
 
-    @pa.dataframe_check(error="yn record needs options [yes, no] and answer yes/no")
+    @pa.check("answer", error="yn record needs options [yes, no] and answer yes/no")
     def yn_ok(cls, data: PolarsData) -> pl.LazyFrame:
         ok = pl.col("answer").is_in(["yes", "no"]) & (pl.col("options").list.join("|") == "yes|no")
         return data.lazyframe.select((pl.col("answer_format") != "yn") | ok)
 
-    @pa.dataframe_check(error="trajectory answer must be '<frame>: (x, y) visible|occluded' entries with x, y in [0, 1]")
+    @pa.check("answer", error="trajectory answer must be '<frame>: (x, y) visible|occluded' entries with x, y in [0, 1]")
     def trajectory_in_range(cls, data: PolarsData) -> pl.LazyFrame:
         ok = pl.col("answer").map_elements(trajectory_ok, return_dtype=pl.Boolean)
         return data.lazyframe.select((pl.col("answer_format") != "trajectory") | ok)
 
-    @pa.dataframe_check(error="numeric answer must parse as a non-negative number")
+    @pa.check("answer", error="numeric answer must parse as a non-negative number")
     def numeric_ok(cls, data: PolarsData) -> pl.LazyFrame:
         ok = pl.col("answer").cast(pl.Float64, strict=False).fill_null(-1.0) >= 0
         return data.lazyframe.select((pl.col("answer_format") != "numeric") | ok)
 
-    @pa.dataframe_check(error="mc answer letter does not point at answer_text among the options")
+    @pa.check("answer_text", error="mc answer letter does not point at answer_text among the options")
     def answer_text_is_option(cls, data: PolarsData) -> pl.LazyFrame:
         letter_index = pl.col("answer").replace_strict(list(LETTERS), list(range(len(LETTERS))), default=None,
                                                        return_dtype=pl.Int64)
@@ -137,17 +178,39 @@ class QASchema(pa.DataFrameModel):
         ok = (pl.col("answer_format") != "mc") | (letter_index.is_not_null() & (picked == pl.col("answer_text")))
         return data.lazyframe.select(ok.fill_null(False).alias("answer_text_is_option"))
 
-    @pa.dataframe_check(error="marks are not a JSON list of circle/box marks with coordinates in [0, 1] on a clip frame")
-    def marks_in_image(cls, data: PolarsData) -> pl.LazyFrame:
-        ok = pl.struct("marks", "clip_frames").map_elements(
-            lambda r: _marks_ok(r["marks"], len(r["clip_frames"] or [])), return_dtype=pl.Boolean)
-        return data.lazyframe.select(ok.alias("marks_in_image"))
+    @pa.check("marks", error="marks must be circle marks (xy, radius in (0, 1]) or box marks (box of 4)")
+    def mark_kinds(cls, data: PolarsData) -> pl.LazyFrame:
+        mark = pl.element().struct
+        circle = ((mark.field("kind") == "circle") & (mark.field("xy").list.len() == MARK_COORDS["xy"])
+                  & (mark.field("radius") > 0) & (mark.field("radius") <= 1))
+        box = (mark.field("kind") == "box") & (mark.field("box").list.len() == MARK_COORDS["box"])
+        return data.lazyframe.select(_marks_all(circle | box).alias("mark_kinds"))
 
-    @pa.dataframe_check(error="measurement / threshold are not valid JSON")
-    def json_fields(cls, data: PolarsData) -> pl.LazyFrame:
-        ok = (pl.col("measurement").map_elements(_json_ok, return_dtype=pl.Boolean)
-              & pl.col("threshold").map_elements(_json_ok, return_dtype=pl.Boolean))
-        return data.lazyframe.select(ok.alias("json_fields"))
+    @pa.check("marks", error="mark coordinates in [0, 1] (normalised image coordinates; box x0 <= x1, y0 <= y1)")
+    def marks_in_image(cls, data: PolarsData) -> pl.LazyFrame:
+        coords = _mark_coords()
+        inside = (coords.list.min() >= 0.0) & (coords.list.max() <= 1.0)
+        box = pl.element().struct.field("box")
+        ordered = box.is_null() | ((box.list.get(0, null_on_oob=True) <= box.list.get(2, null_on_oob=True))
+                                   & (box.list.get(1, null_on_oob=True) <= box.list.get(3, null_on_oob=True)))
+        return data.lazyframe.select(_marks_all(inside & ordered.fill_null(False)).alias("marks_in_image"))
+
+    @pa.check("marks", error="mark frame is not a clip frame index (0 <= frame < len(clip_frames))")
+    def marks_on_clip_frame(cls, data: PolarsData) -> pl.LazyFrame:
+        last = pl.col("marks").list.eval(pl.element().struct.field("frame")).list.max()  # null: no marks
+        ok = _marks_all(pl.element().struct.field("frame") >= 0) & (last < pl.col("clip_frames").list.len()).fill_null(True)
+        return data.lazyframe.select(ok.alias("marks_on_clip_frame"))
+
+    @pa.check("threshold", error="threshold has a null field (every LabelThresholds field is stored)")
+    def threshold_complete(cls, data: PolarsData) -> pl.LazyFrame:
+        fields = [pl.col("threshold").struct.field(f.name).is_not_null() for f in THRESHOLD.fields]
+        return data.lazyframe.select(pl.all_horizontal(fields).fill_null(False).alias("threshold_complete"))
+
+    @pa.check("measurement", error="measurement needs its spec, values and slots (slots may be empty)")
+    def measurement_complete(cls, data: PolarsData) -> pl.LazyFrame:
+        m = pl.col("measurement")
+        ok = m.struct.field("spec").is_not_null() & m.struct.field("values").is_not_null() & m.struct.field("slots").is_not_null()
+        return data.lazyframe.select(ok.fill_null(False).alias("measurement_complete"))
 
 
 class QASchemaError(ValueError):

@@ -5,14 +5,13 @@ Rows *reference* the shared clip files instead of embedding them (one embedded m
 as the clips again): ``frames`` is a list of ``Image`` and ``video`` a ``Video`` (benchmark rows, when mp4s are
 exported; else null), each holding a path relative to the dataset folder, so the copy moves with that folder.
 :func:`load_hf` reads it with the paths resolved; ``datasets.load_dataset("hf")`` run inside the dataset folder
-does the same, and ``push_to_hub`` from there embeds the files. Categorical columns are ``ClassLabel``; thresholds
-and visual marks are typed structs; a measurement keeps its kind and the slot values typed, its kind-specific spec
-and values as JSON text (their keys differ per question kind).
+does the same, and ``push_to_hub`` from there embeds the files. Categorical columns are ``ClassLabel``; thresholds,
+measurements and visual marks keep the typed struct / list columns of ``schemas.qa`` (a field a question type does
+not use is null).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -40,36 +39,6 @@ DATA_DIR = "data"
 ROW_GROUP = 1000  # rows per Parquet row group
 
 
-def _measurement(text: str) -> dict[str, Any]:
-    m = json.loads(text or "{}")
-    spec = m.get("spec") or {}
-    return {"kind": str(spec.get("kind", "")), "slots": [str(s) for s in m.get("slots") or []],
-            "spec": json.dumps(spec, sort_keys=True), "values": json.dumps(m.get("values") or {}, sort_keys=True)}
-
-
-def struct_types(frames: list[pl.DataFrame]) -> dict[str, pl.DataType]:
-    """Struct types of the JSON columns ``threshold`` and ``marks``, inferred over every row of every split (so the
-    splits share one schema). A column whose values have no keys at all stays JSON text (Parquet cannot store a
-    struct without fields)."""
-    types = {c: pl.concat([df.select(c) for df in frames])[c].str.json_decode(infer_schema_length=None).dtype
-             for c in ("threshold", "marks")}
-    return {c: t for c, t in types.items() if _has_fields(t)}
-
-
-def _has_fields(dtype: pl.DataType) -> bool:
-    inner = dtype.inner if isinstance(dtype, pl.List) else dtype
-    return not isinstance(inner, pl.Struct) or bool(inner.fields)
-
-
-def typed_columns(df: pl.DataFrame, types: dict[str, pl.DataType]) -> pl.DataFrame:
-    """``df`` with JSON text columns turned into structs (``threshold``, ``marks``, ``measurement``)."""
-    m_type = pl.Struct({"kind": pl.Utf8, "slots": pl.List(pl.Utf8), "spec": pl.Utf8, "values": pl.Utf8})
-    return df.sort("id").with_columns(
-        *(pl.col(c).str.json_decode(dtype) for c, dtype in types.items()),
-        pl.col("measurement").map_elements(_measurement, return_dtype=m_type),
-    )
-
-
 def media_features() -> dict[str, Any]:
     import datasets
 
@@ -82,11 +51,12 @@ def _media_refs(df: pl.DataFrame) -> dict[str, list]:
             "video": [{"bytes": None, "path": v} if v else None for v in df["video"].to_list()]}
 
 
-def to_dataset(df: pl.DataFrame, split: str, types: dict[str, pl.DataType]) -> Any:
-    """One split as a ``datasets.Dataset`` with ClassLabel, struct (``types``) and path-referenced media features."""
+def to_dataset(df: pl.DataFrame, split: str) -> Any:
+    """One split as a ``datasets.Dataset`` with ClassLabel, struct (the typed QA columns, as stored) and
+    path-referenced media features."""
     import datasets
 
-    table = typed_columns(df, types)
+    table = df.sort("id")
     plain = datasets.Dataset.from_polars(table.drop(*MEDIA))
     features = plain.features.copy()
     for column, names in CLASS_LABELS.items():
@@ -103,8 +73,7 @@ def save_hf(out_dir: str | Path, splits: dict[str, pl.DataFrame], params: Params
     import datasets
 
     datasets.disable_progress_bars()  # one bar per split and shard is noise in dvc / Dagster logs
-    types = struct_types(list(splits.values()))
-    dd = datasets.DatasetDict({name: to_dataset(df, name, types) for name, df in splits.items()})
+    dd = datasets.DatasetDict({name: to_dataset(df, name) for name, df in splits.items()})
     with atomic_dir(out_dir) as tmp:
         for name, ds in dd.items():
             (tmp / DATA_DIR).mkdir(exist_ok=True)

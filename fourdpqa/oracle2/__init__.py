@@ -19,7 +19,6 @@ designates several objects or the type is outside oracle-2's scope (point-tracki
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from fourdpqa.oracle2.evidence import Evidence, EvidenceError, load_evidence
 from fourdpqa.oracle2.labels import Bounds, canonical
 from fourdpqa.oracle2.measure import MEASURES, Clip
 from fourdpqa.oracle2.references import Unresolved, resolve_all
+from schemas.qa import present
 
 __all__ = ["Evidence", "EvidenceError", "Verdict", "judge", "load_evidence"]
 
@@ -53,7 +53,7 @@ def _check_references(record: Mapping, spec: dict, ev: Evidence) -> str | None:
     """Why the question's own references do not designate the record's objects in its roles (None if they do).
     Objects named in MC options (``obj:<id>`` option labels, "which of these ...") are checked option by option."""
     frames = [int(f) for f in record["clip_frames"]]
-    marks = json.loads(record["marks"] or "[]")
+    marks = present(record["marks"] or [])
     want = list(dict.fromkeys(int(o) for o in spec.get("objects", [])))
     in_options = []
     for option, label in zip(record["options"], spec.get("option_labels", []), strict=False):
@@ -92,7 +92,7 @@ def judge(record: Mapping, ev: Evidence) -> Verdict:
     stored = canonical(record["label"]) if fmt == "free" else str(record["answer"]).strip()
     if qtype not in MEASURES or fmt == "trajectory":
         return Verdict("underivable", stored, "", f"type {qtype} ({fmt}) is outside oracle-2's scope")
-    measurement = json.loads(record["measurement"])
+    measurement = present(record["measurement"])
     spec = measurement["spec"]
     try:
         problem = _check_references(record, spec, ev)
@@ -103,7 +103,7 @@ def judge(record: Mapping, ev: Evidence) -> Verdict:
     if problem:
         return Verdict("disagree", stored, "", problem)
     frames = np.asarray(record["clip_frames"], dtype=np.int64)
-    stored_th = json.loads(record["threshold"])
+    stored_th = present(record["threshold"])
     depth = ev.median_depth(int(frames[0])) if stored_th.get("translation_scale") == "median_depth" else None
     clip = Clip(ev, frames, Bounds.from_record(stored_th, depth),
                 str(measurement.get("values", {}).get("reference_system", "camera")))

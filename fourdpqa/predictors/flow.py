@@ -19,7 +19,6 @@ the text-only prior.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import numpy as np
 from fourdpqa.answers import LETTERS
 from fourdpqa.predictors.base import Predictor, Sample, load_frames
 from fourdpqa.predictors.blind import BlindPredictor
+from schemas.qa import present
 
 AXES = ("right", "up", "forward", "pan_right", "tilt_up", "roll_cw")
 
@@ -169,8 +169,7 @@ class Region:
 
 def object_region(record: Mapping) -> Region | None:
     """The referenced object's image region from a circle / box mark or a pixel reference; None for captions."""
-    marks = json.loads(record.get("marks") or "[]")
-    for mark in marks:
+    for mark in present(record.get("marks") or []):
         if mark["kind"] == "circle":
             return Region(int(mark["frame"]), *mark["xy"], float(mark.get("radius", 0.05)))
         if mark["kind"] == "box":
@@ -298,7 +297,7 @@ class FlowPredictor(Predictor):
         frames = load_frames(sample.frames)
         if not 0 <= region.frame < len(frames) or len(frames) < 2:
             return None
-        marked = bool(json.loads(record.get("marks") or "[]"))
+        marked = bool(record.get("marks"))
         estimate = distance_label_of(distance_ratio(frames, region, marked=marked))
         if record["answer_format"] == "yn":
             asked = parse_distance_label(record["question"])

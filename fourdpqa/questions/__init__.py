@@ -16,6 +16,7 @@ from fourdpqa.questions.metric import METRIC
 from fourdpqa.questions.object_motion import AGENT, DIRECTION, MOVED, OBJ_OBJ_CHANGE, ROTATION
 from fourdpqa.questions.spatial import DEPTH, MV_DEPTH, MV_OBJ_DIST, OBJ_DIST
 from fourdpqa.questions.tracking import TRUE, VISUAL
+from schemas.qa import TYPED_COLUMNS, present, unknown_fields
 
 TYPES: dict[int, QuestionType] = {qt.qtype: qt for qt in (
     METRIC, CAMERA_MOVEMENT, CAM_OBJ_DISTANCE, ROTATION, DIRECTION, AGENT, MOVED, OBJ_OBJ_CHANGE, DEPTH, OBJ_DIST,
@@ -95,7 +96,7 @@ def fact_key(record: dict) -> tuple:
     record's spec and label). Coarser than (video, type, label, objects), never finer, so keeping one record per
     fact keeps at most one per (video, type, label, objects)."""
     qt = TYPES[int(record["question_type"])]
-    spec = json.loads(record["measurement"] or "{}").get("spec") or {"objects": list(record["object_ids"])}
+    spec = present(record["measurement"] or {}).get("spec") or {"objects": list(record["object_ids"])}
     return (record["video_id"], int(record["question_type"]), *qt.fact(spec, record["label"]))
 
 
@@ -110,10 +111,22 @@ def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, c
         "reference_mode": d.reference_mode, "answer_format": d.answer_format, "question": d.question,
         "options": list(d.options), "answer": d.answer, "answer_text": d.answer_text,
         "label": "" if continuous else d.label,
-        "measurement": dumps({"spec": d.spec, "values": d.values, "slots": d.slots}),
-        "threshold": dumps(d.threshold), "marks": dumps(d.marks), "object_ids": [int(o) for o in d.object_ids],
+        "measurement": typed_value("measurement", {"spec": d.spec, "values": d.values, "slots": d.slots}),
+        "threshold": typed_value("threshold", d.threshold), "marks": typed_value("marks", d.marks),
+        "object_ids": [int(o) for o in d.object_ids],
         "template_id": d.template_id, "seed": int(seed), "phrased": False,
     }
+
+
+def typed_value(column: str, value: dict | list) -> dict | list:
+    """``value`` as the plain JSON types (numpy scalars / arrays and tuples become ints, floats and lists, as the
+    JSON text column had them) for typed column ``column`` of ``schemas.qa``; a key the column's struct has no
+    field for is an error (building the frame would drop it silently)."""
+    plain = json.loads(dumps(value))
+    unknown = unknown_fields(plain, TYPED_COLUMNS[column])
+    if unknown:
+        raise ValueError(f"QA record {column} has fields {unknown} that schemas.qa.TYPED_COLUMNS does not declare")
+    return plain
 
 
 def dumps(obj) -> str:

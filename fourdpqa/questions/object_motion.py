@@ -223,10 +223,8 @@ TEMPLATES_T6 = {
 
 def _moved_values(ctx: Ctx, spec: dict) -> dict:
     m = ctx.motion
-    lengths = {o: round(motion.path_length(m.obj_pos[m.index(o)]), 4) for o in spec["objects"]}
-    if spec.get("mode") == "which":
-        return {"path_length_m": {str(o): v for o, v in lengths.items()}}
-    return {"path_length_m": [lengths[o] for o in spec["objects"]]}
+    # in spec order, the MC "which" mode included (one list type for the typed measurement column)
+    return {"path_length_m": [round(motion.path_length(m.obj_pos[m.index(o)]), 4) for o in spec["objects"]]}
 
 
 def _pair_slots(ctx: Ctx, spec: dict, refs) -> dict[str, str]:

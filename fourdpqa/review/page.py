@@ -19,7 +19,7 @@ import polars as pl
 from fourdpqa.atomic import write_json, write_text
 from fourdpqa.seeding import rng as seeded_rng
 from fourdpqa.review.answers import allowed_answers
-from schemas.qa import LETTERS
+from schemas.qa import LETTERS, present
 
 THUMBS = 4
 CARDS_FILE = "cards.json"  # the sampled ids, so the server accepts answers for exactly these cards
@@ -136,9 +136,14 @@ def sample_for_review(df: pl.DataFrame, per_type: int, seed: int) -> pl.DataFram
 def _thumb_indices(record: dict) -> list[int]:
     """Frames to show: every frame carrying a mark, then evenly spaced frames, at most THUMBS in clip order."""
     n = len(record["frames"])
-    marked = sorted({m["frame"] for m in json.loads(record["marks"] or "[]")})
+    marked = sorted({m["frame"] for m in record["marks"] or []})
     spread = np.linspace(0, n - 1, min(THUMBS, n)).round().astype(int).tolist()
     return sorted(dict.fromkeys([*marked, *spread]))[:THUMBS] if marked else spread
+
+
+def _compact(value: dict) -> str:
+    """A typed column's value as the compact JSON a reviewer reads (null fields left out)."""
+    return json.dumps(present(value), sort_keys=True, separators=(",", ":"))
 
 
 def _buttons(record: dict) -> str:
@@ -177,8 +182,8 @@ template {e(record['template_id'])}{' · phrased' if record['phrased'] else ''}<
 <div class="thumbs">{imgs}</div>{video}
 <p class="question">{e(record['question'])}</p>{options}{'' if blind else answer}
 {_buttons(record)}
-<div class="key">{answer if blind else ''}<pre class="measurement">measurement: {e(record['measurement'])}
-threshold: {e(record['threshold'])}</pre></div>
+<div class="key">{answer if blind else ''}<pre class="measurement">measurement: {e(_compact(record['measurement']))}
+threshold: {e(_compact(record['threshold']))}</pre></div>
 </div>"""
 
 

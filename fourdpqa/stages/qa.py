@@ -30,14 +30,14 @@ from fourdpqa.stages import common, stage_list
 from fourdpqa.stages.protocol import Stage, StageReport, run_stage
 from fourdpqa.stages.pool import pool_runner
 from fourdpqa.stages.scene_items import scene_items
-from schemas.qa import validate_qa
+from schemas.qa import MARK, MEASUREMENT, THRESHOLD, validate_qa
 
 QA_COLUMNS: dict[str, pl.DataType] = {
     "id": pl.Utf8, "video_id": pl.Utf8, "source": pl.Utf8, "clip_id": pl.Utf8, "clip_frames": pl.List(pl.Int64),
     "fps": pl.Float64, "question_type": pl.Int64, "question_name": pl.Utf8, "category": pl.Utf8,
     "reference_mode": pl.Utf8, "answer_format": pl.Utf8, "question": pl.Utf8, "options": pl.List(pl.Utf8),
-    "answer": pl.Utf8, "answer_text": pl.Utf8, "label": pl.Utf8, "measurement": pl.Utf8, "threshold": pl.Utf8,
-    "marks": pl.Utf8, "object_ids": pl.List(pl.Int64), "template_id": pl.Utf8, "seed": pl.Int64, "phrased": pl.Boolean,
+    "answer": pl.Utf8, "answer_text": pl.Utf8, "label": pl.Utf8, "measurement": MEASUREMENT, "threshold": THRESHOLD,
+    "marks": pl.List(MARK), "object_ids": pl.List(pl.Int64), "template_id": pl.Utf8, "seed": pl.Int64, "phrased": pl.Boolean,
 }
 
 
@@ -123,7 +123,7 @@ def preview_records(df: pl.DataFrame, n: int = 5) -> list[dict]:
     """Up to ``n`` records spread over question types (deterministic), preferring ones with visual marks."""
     if df.is_empty():
         return []
-    ranked = df.with_columns((pl.col("marks") != "[]").alias("_marked")).sort(["_marked", "id"], descending=[True, False])
+    ranked = df.with_columns((pl.col("marks").list.len() > 0).alias("_marked")).sort(["_marked", "id"], descending=[True, False])
     picked = ranked.unique(subset=["question_type"], keep="first", maintain_order=True).head(n)
     return picked.drop("_marked").to_dicts()
 

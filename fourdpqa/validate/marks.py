@@ -10,7 +10,6 @@ For every circle / box of a record, at the export resolution (the instance mask 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from PIL import Image
 from fourdpqa.oracle2.references import enclosed_objects, mark_region
 from fourdpqa.validate.result import CheckResult
 from fourdpqa.layout import scene_dir
+from schemas.qa import present
 
 InstanceLoader = Callable[[str, int], np.ndarray]  # (video id, scene frame) -> (H, W) uint16 instance ids
 
@@ -71,11 +71,11 @@ def check_marks(df: pl.DataFrame, dataset_dir: str | Path, instances: InstanceLo
                 max_share: float, split: str) -> CheckResult:
     """Share of marked records with an ambiguous or overlapping mark at the exported frames' size; at most
     ``max_share`` (blocking for the benchmark, a warning for training)."""
-    marked = df.filter(pl.col("marks") != "[]").sort("video_id", "id")
+    marked = df.filter(pl.col("marks").list.len() > 0).sort("video_id", "id")
     bad: dict[str, list[str]] = {}
     kinds: Counter = Counter()
     for rec in marked.iter_rows(named=True):
-        marks = json.loads(rec["marks"])
+        marks = present(rec["marks"])
         inst = [instances(rec["video_id"], int(rec["clip_frames"][int(m["frame"])])) for m in marks]
         problems = judge_marks(marks, inst, _export_size(Path(dataset_dir) / rec["frames"][0]), foreign_share)
         if problems:

@@ -17,7 +17,6 @@ about 60 tests are run, so an uncorrected 0.01 would flag a clean benchmark abou
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -46,8 +45,8 @@ def _blind_text(row: dict) -> str:
 
 def _query(row: dict) -> str:
     """The yes/no query of a record (its stored spec), else the question text."""
-    spec = json.loads(row["measurement"] or "{}").get("spec", {})
-    return str(spec.get("query", row["question"]))
+    query = ((row["measurement"] or {}).get("spec") or {}).get("query")
+    return str(row["question"] if query is None else query)
 
 
 def bow_predictions(train: pl.DataFrame, bench: pl.DataFrame) -> list[str] | None:

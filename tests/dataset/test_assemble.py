@@ -88,7 +88,7 @@ def test_clip_export_resizes_burns_marks_and_shares_unmarked_frames(assembled):
     # one folder per distinct clip content; a marked row differs from the unmarked clip only on its marked frames
     assert {Path(fs[0]).parent for fs in both["frames"]} == {d.relative_to(out) for d in (out / "clips").glob("*/*")}
     circle = both.filter(pl.col("reference_mode") == "circle").row(0, named=True)
-    k = json.loads(circle["marks"])[0]["frame"]
+    k = circle["marks"][0]["frame"]
     plain = [f for f in circle["frames"]]
     plain[k] = str(Path(plain[k]).with_name(f"{k:05d}.jpg"))
     assert [f for i, f in enumerate(circle["frames"]) if i != k] == [f for i, f in enumerate(plain) if i != k]

@@ -3,7 +3,6 @@ shares bounded against the type's label space — every figure recounted here fr
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import numpy as np
@@ -13,6 +12,7 @@ from fourdpqa.labels import DISTANCE_CHANGE_LABELS
 from fourdpqa.params import ValidateParams
 from fourdpqa.questions.base import dist_queries
 from fourdpqa.selection import select_benchmark
+from schemas.qa import MEASUREMENT
 
 LETTERS = "ABCD"
 
@@ -20,7 +20,7 @@ LETTERS = "ABCD"
 def _row(i: int, video: str, fmt: str, label: str, objects: list[int], answer: str, spec: dict) -> dict:
     return {"id": f"{video}-q{i:04d}", "video_id": video, "question_type": 2, "question_name": "camera_object_distance",
             "answer_format": fmt, "answer": answer, "answer_text": answer if fmt == "yn" else label, "label": label,
-            "object_ids": objects, "measurement": json.dumps({"spec": {"objects": objects, **spec}})}
+            "object_ids": objects, "measurement": {"spec": {"objects": objects, **spec}}}
 
 
 def _pool(labels: list[str], with_mc: bool, with_yn: bool, seed: int = 0) -> pl.DataFrame:
@@ -39,7 +39,7 @@ def _pool(labels: list[str], with_mc: bool, with_yn: bool, seed: int = 0) -> pl.
             yes, no = dist_queries(label, {})
             for q in yes + no:
                 rows.append(_row(len(rows), video, "yn", label, objects, "yes" if q in yes else "no", {"query": q}))
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema_overrides={"measurement": MEASUREMENT})
 
 
 def _facts(df: pl.DataFrame) -> Counter:
@@ -52,11 +52,11 @@ def test_a_skewed_yes_no_set_is_rebalanced_per_query_word():
     # 70% of the facts are "increasing": asked naively, "does it keep increasing?" would mostly be answered yes
     labels = ["increasing"] * 70 + ["decreasing"] * 20 + ["constant"] * 10
     pool = _pool(labels, with_mc=False, with_yn=True)
-    per_query = Counter((json.loads(m)["spec"]["query"], a) for m, a in zip(pool["measurement"], pool["answer"]))
+    per_query = Counter((m["spec"]["query"], a) for m, a in zip(pool["measurement"], pool["answer"]))
     assert per_query[("increasing", "yes")] == 70 and per_query[("increasing", "no")] == 30  # the skew
     bench = select_benchmark(pool, 10_000, ValidateParams(), seed=3)
     assert bench.height >= 40
-    counts = Counter((json.loads(m)["spec"]["query"], a) for m, a in zip(bench["measurement"], bench["answer"]))
+    counts = Counter((m["spec"]["query"], a) for m, a in zip(bench["measurement"], bench["answer"]))
     for q in {q for q, _ in counts}:
         assert counts[(q, "yes")] == counts[(q, "no")], counts  # the query word tells nothing about the answer
     assert max(_facts(bench).values()) == 1

@@ -22,6 +22,7 @@ from fourdpqa.validate.marks import check_marks, judge_marks
 from fourdpqa.validate.summary import plot_answer_histograms
 from fourdpqa.validate.text_bias import check_blind_bias
 from schemas.dataset import DatasetRowSchema, TableSchemaError, validate_table
+from schemas.qa import MARK
 from tests.helpers.dataset_data import make_records, make_scene, qa_frame, toy_oracle
 
 VP = ValidateParams()
@@ -55,8 +56,8 @@ def test_schema_passes_on_good_tables(good):
     (lambda r: r.update(options=r["options"][:3]), "4 distinct options"),
     (lambda r: r.update(answer="E"), "answer letter"),
     (lambda r: r.update(answer_text="sideways"), "does not point at answer_text"),
-    (lambda r: r.update(marks=json.dumps([{"kind": "circle", "frame": 0, "xy": [1.2, 0.5], "label": "1"}])), "coordinates in [0, 1]"),
-    (lambda r: r.update(marks=json.dumps([{"kind": "box", "frame": 0, "box": [0.1, -0.1, 0.5, 0.5], "label": "1"}])), "coordinates in [0, 1]"),
+    (lambda r: r.update(marks=[{"kind": "circle", "frame": 0, "xy": [1.2, 0.5], "radius": 0.1, "label": "1"}]), "coordinates in [0, 1]"),
+    (lambda r: r.update(marks=[{"kind": "box", "frame": 0, "box": [0.1, -0.1, 0.5, 0.5], "label": "1"}]), "coordinates in [0, 1]"),
 ])
 def test_malformed_row_error_names_the_row_id(good, breakage, check):
     rows = good[1].to_dicts()
@@ -278,7 +279,7 @@ def query_rows(answers_by_query: dict[str, list[str]], videos: int, split: str) 
             rows.append(dict(make_records("proc_00000")[1], id=f"{split}-{q}-{i}", video_id=f"v{i % videos}",
                              question_name="object_rotation", question_type=3, category="object_motion",
                              question=f"Seen from above, does the object rotate {q}?", answer=a, answer_text=a,
-                             measurement=json.dumps({"spec": {"query": q}})))
+                             measurement={"spec": {"query": q}, "values": {}, "slots": []}))
     df = qa_frame(rows)
     return df.with_columns(split=pl.lit(split), clip_key=pl.col("clip_id"), video=pl.lit(""),
                            frames=pl.lit(["0.jpg"], dtype=pl.List(pl.Utf8)))
@@ -350,7 +351,7 @@ def test_check_marks_reports_the_share_and_blocks_the_benchmark(two_objects, tmp
     nested = two_objects.copy()
     square(nested, 3, 18, 18, 3)
     rows = dataset_rows(["proc_00000"], "benchmark").head(4).with_columns(
-        marks=pl.Series([json.dumps([circle(19.5, 19.5, 15.0)])] * 3 + ["[]"]),
+        marks=pl.Series([[circle(19.5, 19.5, 15.0)]] * 3 + [[]], dtype=pl.List(MARK)),
         video_id=pl.Series(["good", "good", "nested", "good"]), frames=pl.lit(["f.jpg"] * 8, dtype=pl.List(pl.Utf8)))
     masks = {"good": two_objects, "nested": nested}
     res = check_marks(rows, tmp_path, lambda video, frame: masks[video], 0.1, 0.0, "benchmark")

@@ -6,7 +6,6 @@ scene's metadata, standing in for geometry the real oracle measures)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,10 @@ import polars as pl
 
 from fourdpqa.seeding import rng as seeded_rng, seed_int
 from fourdpqa.scene import Scene, SceneMeta
-from schemas.qa import QUESTION_NAMES
+from fourdpqa.params import LabelThresholds
+from schemas.qa import QUESTION_NAMES, TYPED_COLUMNS
+
+THRESHOLD = LabelThresholds().model_dump()
 
 SIZE, N_FRAMES = 32, 8
 CATEGORY = {1: "camera_motion", 2: "camera_motion", 3: "object_motion", 4: "object_motion", 5: "object_motion",
@@ -68,13 +70,14 @@ def make_records(video_id: str, per_type: int = 8, seed: int = 0) -> list[dict]:
                             reference_mode=["caption", "circle", "pixel", "box_mark"][q % 4],
                             question=" ".join(rng.choice(WORDS, 8)) + "?", label="",
                             # one fact per row (its own object id); yes/no rows share one query word
-                            measurement=json.dumps({"spec": {"objects": [1 + q + per_type * clip], "query": "q"}}),
-                            threshold="{}", marks="[]", object_ids=[1 + q + per_type * clip], template_id=f"t{qtype}",
+                            measurement={"spec": {"objects": [1 + q + per_type * clip], "query": "q"}, "values": {},
+                                         "slots": []},
+                            threshold=THRESHOLD, marks=[], object_ids=[1 + q + per_type * clip], template_id=f"t{qtype}",
                             seed=i, phrased=False)
                 if base["reference_mode"] == "circle":
-                    base["marks"] = json.dumps([{"kind": "circle", "frame": 0, "xy": [0.5, 0.5], "label": "1"}])
+                    base["marks"] = [{"kind": "circle", "frame": 0, "xy": [0.5, 0.5], "radius": 0.1, "label": "1"}]
                 if base["reference_mode"] == "box_mark":
-                    base["marks"] = json.dumps([{"kind": "box", "frame": 0, "box": [0.3, 0.3, 0.7, 0.7], "label": "1"}])
+                    base["marks"] = [{"kind": "box", "frame": 0, "box": [0.3, 0.3, 0.7, 0.7], "label": "1"}]
                 if qtype >= 12:
                     base.update(answer_format="trajectory", options=[], answer=f"{q % N_FRAMES}: (0.500, 0.500) visible",
                                 answer_text="", label="")
@@ -91,12 +94,12 @@ def make_records(video_id: str, per_type: int = 8, seed: int = 0) -> list[dict]:
                 rows.append(base)
         rows.append(dict(rows[-1], id=f"{clip_id}-m00-000", question_type=0, question_name="metric_speed",
                          category="metric", answer_format="numeric", options=[], answer="1.5", answer_text="1.5 m/s",
-                         label="", reference_mode="caption", marks="[]"))
+                         label="", reference_mode="caption", marks=[]))
     return rows
 
 
 QA_SCHEMA = {"clip_frames": pl.List(pl.Int64), "object_ids": pl.List(pl.Int64), "options": pl.List(pl.Utf8),
-             "question_type": pl.Int64, "seed": pl.Int64, "fps": pl.Float64}
+             "question_type": pl.Int64, "seed": pl.Int64, "fps": pl.Float64, **TYPED_COLUMNS}
 
 
 def qa_frame(rows: list[dict]) -> pl.DataFrame:

@@ -9,7 +9,6 @@ counter-clockwise; box 2 moves left.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -76,9 +75,9 @@ def record(rid: str, qtype: int, fmt: str, question: str, spec: dict, answer: st
     return {
         "id": rid, "video_id": VIDEO, "question_type": qtype, "question_name": names[qtype], "answer_format": fmt,
         "question": question, "options": options or (["yes", "no"] if fmt == "yn" else []), "answer": answer,
-        "label": label, "clip_frames": list(range(N_T)), "marks": json.dumps(marks or []),
-        "measurement": json.dumps({"spec": spec, "values": {"reference_system": "camera" if qtype < 3 else "world"}}),
-        "threshold": json.dumps({**LabelThresholds().model_dump(), **thresholds}),
+        "label": label, "clip_frames": list(range(N_T)), "marks": marks or [],
+        "measurement": {"spec": spec, "values": {"reference_system": "camera" if qtype < 3 else "world"}},
+        "threshold": {**LabelThresholds().model_dump(), **thresholds},
     }
 
 

@@ -121,8 +121,8 @@ def test_camera_object_distance_from_apparent_size(scales: list[float], label: s
     assert distance_label_of(ratio) == label
     record = {"id": "q", "question_name": "camera_object_distance", "answer_format": "mc", "options": DIST_OPTIONS,
               "question": "How does the distance between the camera and the circled object in frame 2 change?",
-              "marks": '[{"kind": "circle", "frame": 2, "xy": [0.5, 0.5], "radius": 0.2, "label": ""}]'}
-    yn = dict(record, answer_format="yn", options=["yes", "no"], marks="[]",
+              "marks": [{"kind": "circle", "frame": 2, "xy": [0.5, 0.5], "radius": 0.2, "label": ""}]}
+    yn = dict(record, answer_format="yn", options=["yes", "no"], marks=[],
               question="Does the distance between the camera and the object at (0.500, 0.500) in frame 2 keep "
                        "decreasing during the video?")
     predictor = FlowPredictor(BlindPredictor())
@@ -133,8 +133,9 @@ def test_camera_object_distance_from_apparent_size(scales: list[float], label: s
 def test_object_region_from_references() -> None:
     from fourdpqa.predictors.flow import Region, object_region
 
-    box = {"marks": '[{"kind": "box", "frame": 0, "box": [0.2, 0.4, 0.4, 0.5], "label": "1"}]', "question": "?"}
+    box = {"marks": [{"kind": "box", "frame": 0, "box": [0.2, 0.4, 0.4, 0.5], "label": "1", "xy": None, "radius": None}],
+           "question": "?"}  # a typed mark: the circle fields are null
     assert object_region(box) == Region(0, pytest.approx(0.3), pytest.approx(0.45), pytest.approx(0.1))
-    pixel = {"marks": "[]", "question": "Does the object at (0.250, 0.750) in frame 3 come closer?"}
+    pixel = {"marks": [], "question": "Does the object at (0.250, 0.750) in frame 3 come closer?"}
     assert object_region(pixel) == Region(3, 0.25, 0.75, 0.06)
-    assert object_region({"marks": "[]", "question": "Does the red car come closer?"}) is None
+    assert object_region({"marks": [], "question": "Does the red car come closer?"}) is None

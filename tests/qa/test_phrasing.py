@@ -3,7 +3,6 @@ provider errors keep the template, a paraphrase the verification call answers di
 
 from __future__ import annotations
 
-import json
 
 from fourdpqa.params import PhrasingParams
 from fourdpqa.paraphrase_check import slots_kept
@@ -14,7 +13,7 @@ Q = "In frame 3, is the red car closer to the camera than object 2 (boxed in fra
 SLOTS = ["the red car", "object 2 (boxed in frame 0)", "closer to the camera than", "frame 3"]
 GOOD = "Looking at frame 3: is the red car closer to the camera than object 2 (boxed in frame 0)?"
 REC = {"id": "v-c0-q08-000", "question": Q, "answer_format": "yn", "options": ["yes", "no"], "answer": "yes",
-       "answer_text": "yes", "measurement": json.dumps({"spec": {}, "values": {}, "slots": SLOTS})}
+       "answer_text": "yes", "measurement": {"spec": {}, "values": {}, "slots": SLOTS}}
 
 
 def _params(tmp_path, **kw) -> PhrasingParams:

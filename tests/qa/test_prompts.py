@@ -23,7 +23,8 @@ def test_circle_and_box_positions_and_frames():
     assert (img == 0).all()  # input untouched
 
 
-def test_marks_json_string_with_label():
+def test_typed_mark_with_label():
     img = np.zeros((96, 96, 3), np.uint8)
-    out = draw_marks(img, '[{"kind": "box", "frame": 0, "box": [0.4, 0.4, 0.9, 0.9], "label": "1"}]', 0)
+    typed = {"kind": "box", "frame": 0, "label": "1", "xy": None, "radius": None, "box": [0.4, 0.4, 0.9, 0.9]}
+    out = draw_marks(img, [typed], 0)  # a row of the typed marks column: the circle fields are null
     assert (out != 0).any(-1).sum() > (draw_marks(img, [{"kind": "box", "frame": 0, "box": [0.4, 0.4, 0.9, 0.9], "label": ""}], 0) != 0).any(-1).sum()

@@ -57,7 +57,7 @@ def test_stage_writes_valid_deterministic_records_and_quarantines(data_params, t
     scene = read_scene(tmp_path / "scenes" / "toy_00001", with_rgb=False)
     for rec in df.iter_rows(named=True):  # re-derivation from the files on disk agrees with every stored answer
         assert oracle_answer(rec, scene) == rec["answer"], rec["id"]
-        assert json.loads(rec["threshold"])["min_object_pixels"] == 4
+        assert rec["threshold"]["min_object_pixels"] == 4
     # idempotent skip, then a forced rerun gives identical bytes
     again = qa_stage.run(data_params, None)
     assert "toy_00001" in again.skipped
@@ -71,8 +71,9 @@ def _record(**over) -> dict:
         "fps": 10.0, "question_type": 1, "question_name": "camera_movement", "category": "camera_motion",
         "reference_mode": "none", "answer_format": "mc", "question": "How does the camera move?",
         "options": ["The camera stays still", "The camera moves forward", "The camera moves up", "The camera pans left"],
-        "answer": "B", "answer_text": "The camera moves forward", "label": "forward", "measurement": "{}",
-        "threshold": "{}", "marks": "[]", "object_ids": [], "template_id": "t", "seed": 1, "phrased": False,
+        "answer": "B", "answer_text": "The camera moves forward", "label": "forward",
+        "measurement": {"spec": {"objects": []}, "values": {}, "slots": []}, "threshold": LabelThresholds().model_dump(),
+        "marks": [], "object_ids": [], "template_id": "t", "seed": 1, "phrased": False,
     }
     rec.update(over)
     return rec

@@ -3,7 +3,6 @@ and a time budget per stage run, with the counts reported. The endpoint is local
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -50,7 +49,7 @@ def test_phrasing_stops_at_its_time_budget(tmp_path, ledger):
     params = PhrasingParams(model="gpt-4o-mini", cache_dir=str(tmp_path / "cache"), requests_per_minute=1e6,
                             budget_s=1.2, verify=False)
     records = [{**RECORD, "id": f"q{i}", "question": f"Does the box move forward during clip {i}?",
-                "measurement": json.dumps({"slots": ["forward"]})} for i in range(N)]
+                "measurement": {"slots": ["forward"]}} for i in range(N)]
     phraser = Phraser(params, completion=slow)
     start = time.monotonic()
     out = phraser.phrase_records(records)
