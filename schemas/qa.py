@@ -28,20 +28,17 @@ LETTERS = ("A", "B", "C", "D")
 TRAJECTORY_ENTRY = re.compile(r"^(\d+): (?:\((\d\.\d{3}), (\d\.\d{3})\) (visible|occluded)|(out of view))$")
 
 
-def trajectory_ok(answer: str) -> bool:
-    """Every entry parses, frames are unique and coordinates lie in [0, 1]."""
-    frames = set()
-    for entry in answer.split("; "):
-        m = TRAJECTORY_ENTRY.match(entry)
-        if not m:
-            return False
-        f = int(m.group(1))
-        if f in frames:
-            return False
-        frames.add(f)
-        if m.group(2) is not None and not (0.0 <= float(m.group(2)) <= 1.0 and 0.0 <= float(m.group(3)) <= 1.0):
-            return False
-    return bool(frames)
+def trajectory_ok() -> pl.Expr:
+    """Per row of ``answer``: every "; "-separated entry parses, frames are unique and coordinates lie in [0, 1]."""
+    entries = pl.col("answer").str.split("; ")
+
+    def group(i: int) -> pl.Expr:  # capture group i of every entry (null where it did not match)
+        return entries.list.eval(pl.element().str.extract(TRAJECTORY_ENTRY.pattern, i).cast(pl.Float64))
+
+    frames = group(1)
+    parsed = entries.list.eval(pl.element().str.contains(TRAJECTORY_ENTRY.pattern)).list.all()
+    inside = (group(2).list.max() <= 1.0).fill_null(True) & (group(3).list.max() <= 1.0).fill_null(True)
+    return (parsed & (frames.list.n_unique() == frames.list.len()) & inside).fill_null(False)
 
 
 # Typed columns. ``marks`` is a list of mark structs: a circle (``xy`` = centre ((x+0.5)/W, (y+0.5)/H), ``radius``
@@ -162,8 +159,7 @@ class QASchema(pa.DataFrameModel):
 
     @pa.check("answer", error="trajectory answer must be '<frame>: (x, y) visible|occluded' entries with x, y in [0, 1]")
     def trajectory_in_range(cls, data: PolarsData) -> pl.LazyFrame:
-        ok = pl.col("answer").map_elements(trajectory_ok, return_dtype=pl.Boolean)
-        return data.lazyframe.select((pl.col("answer_format") != "trajectory") | ok)
+        return data.lazyframe.select((pl.col("answer_format") != "trajectory") | trajectory_ok())
 
     @pa.check("answer", error="numeric answer must parse as a non-negative number")
     def numeric_ok(cls, data: PolarsData) -> pl.LazyFrame:

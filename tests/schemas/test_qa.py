@@ -3,6 +3,7 @@ writer refusing fields the structs do not declare, and a Parquet round trip that
 
 from __future__ import annotations
 
+import re
 import typing
 
 import polars as pl
@@ -11,7 +12,7 @@ import pytest
 from fourdpqa.params import LabelThresholds
 from fourdpqa.questions import typed_value
 from fourdpqa.stages.qa import records_frame
-from schemas.qa import THRESHOLD, QASchema, QASchemaError, present, validate_qa
+from schemas.qa import THRESHOLD, QASchema, QASchemaError, present, trajectory_ok, validate_qa
 
 CIRCLE = {"kind": "circle", "frame": 2, "xy": [0.25, 0.75], "radius": 0.1, "label": "1"}
 BOX = {"kind": "box", "frame": 0, "box": [0.1, 0.2, 0.5, 0.6], "label": "2"}
@@ -99,3 +100,26 @@ def test_rows_with_different_mark_kinds_fail_another_check_by_id():
         validate_qa(records_frame([record("good"), *bad]))
     assert {line.split(":")[0] for line in str(err.value).splitlines()[1:]} == {"id=bad-circle", "id=bad-box"}
     assert "yn record needs options [yes, no]" in str(err.value)
+
+
+def _trajectory_reference(answer: str) -> bool:
+    """The row-by-row rule the vectorised check replaces, written out with ``re``."""
+    frames = []
+    for entry in answer.split("; "):
+        m = re.fullmatch(r"(\d+): (?:\((\d\.\d{3}), (\d\.\d{3})\) (?:visible|occluded)|out of view)", entry)
+        if not m or (m.group(2) and max(float(m.group(2)), float(m.group(3))) > 1.0):
+            return False
+        frames.append(int(m.group(1)))
+    return len(set(frames)) == len(frames) > 0
+
+
+TRAJECTORIES = ["3: (0.500, 0.250) visible; 4: out of view", "12: (0.000, 1.000) occluded; 2: (0.999, 0.999) visible",
+                "3: out of view; 3: (0.100, 0.100) occluded", "3: (1.200, 0.500) visible", "3: (0.500, 1.001) occluded",
+                "", "yes", "3: (0.5, 0.25) visible", "3: (0.500, 0.250) visible;4: out of view", "3: out of view; ",
+                "3: (0.500, 0.250) hidden", "a: out of view", "2: out of view"]
+
+
+def test_trajectory_check_agrees_with_the_row_rule():
+    got = pl.DataFrame({"answer": TRAJECTORIES}).select(trajectory_ok())["answer"].to_list()
+    assert got == [_trajectory_reference(a) for a in TRAJECTORIES]
+    assert got.count(True) == 3
