@@ -7,12 +7,13 @@ import numpy as np
 import polars as pl
 
 from fourdpqa.motion import clip_motion, instance_pixels
-from fourdpqa.params import LabelThresholds, QAParams
+from fourdpqa.params import QAParams
 from fourdpqa.qa_tracks import interior_at, interior_mask
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
 from fourdpqa.sampling import disc
 from fourdpqa.seeding import rng
+from fourdpqa.thresholds import LabelThresholds
 from tests.helpers.benchmark_scripts import load_benchmark
 from tests.qa.conftest import N_T, build_scene, cam_track, obj_track, stored_tracks_of
 
