@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fourdpqa.motion import clip_motion
-from fourdpqa.params import LabelThresholds
 from fourdpqa.questions import TYPES
 from fourdpqa.questions.metric import format_number
 from fourdpqa.scene import Scene
+from fourdpqa.thresholds import LabelThresholds
 from schemas.qa import LETTERS, present
 
 

@@ -13,7 +13,7 @@ import polars as pl
 
 from fourdpqa.seeding import rng as seeded_rng, seed_int
 from fourdpqa.scene import Scene, SceneMeta
-from fourdpqa.params import LabelThresholds
+from fourdpqa.thresholds import LabelThresholds
 from schemas.qa import QUESTION_NAMES, TYPED_COLUMNS
 
 THRESHOLD = LabelThresholds().model_dump()

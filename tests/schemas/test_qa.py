@@ -9,7 +9,7 @@ import typing
 import polars as pl
 import pytest
 
-from fourdpqa.params import LabelThresholds
+from fourdpqa.thresholds import LabelThresholds
 from fourdpqa.questions import typed_value
 from fourdpqa.stages.qa import records_frame
 from schemas.qa import THRESHOLD, QASchema, QASchemaError, present, trajectory_ok, validate_qa
