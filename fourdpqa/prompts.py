@@ -1,9 +1,10 @@
 """Visual prompts burned into exported frames (paper Sec. 3.2 "visual region annotation"; R4D-Bench box marks).
 
-Marks come from a QA record's typed ``marks`` column (``schemas.qa.MARK``; null fields are ignored): ``{"kind": "circle", "frame": k, "xy": [x, y], "radius": r,
-"label": "1"}`` (centre normalised as ((x+0.5)/W, (y+0.5)/H), radius as a fraction of max(W, H)) or
-``{"kind": "box", "frame": k, "box": [x0, y0, x1, y1], "label": "1"}`` (pixel-edge coordinates / W, H). Being
-normalised, they land on the same object at any export resolution.
+Marks come from a QA record's typed ``marks`` column (``schemas.qa.MARK``; null fields are ignored):
+``{"kind": "circle", "frame": k, "xy": [x, y], "radius": r, "label": "1"}`` (centre normalised as
+((x+0.5)/W, (y+0.5)/H), radius as a fraction of max(W, H)) or ``{"kind": "box", "frame": k, "box": [x0, y0, x1, y1],
+"label": "1"}`` (pixel-edge coordinates / W, H). Being normalised, they land on the same object at any export
+resolution.
 """
 
 from __future__ import annotations

@@ -51,7 +51,6 @@ def trajectory_ok() -> pl.Expr:
 # new spec/values field must be added here (:func:`unknown_fields` makes the writer fail on it, not drop it).
 MARK = pl.Struct({"kind": pl.Utf8, "frame": pl.Int64, "label": pl.Utf8, "xy": pl.List(pl.Float64),
                   "radius": pl.Float64, "box": pl.List(pl.Float64)})
-MARK_KINDS = {"circle": "xy", "box": "box"}  # kind -> its coordinate field
 MARK_COORDS = {"xy": 2, "box": 4}  # coordinate field -> its length
 SPEC = pl.Struct({
     "objects": pl.List(pl.Int64), "frames": pl.List(pl.Int64), "pairs": pl.List(pl.List(pl.Int64)),
@@ -67,7 +66,7 @@ VALUES = pl.Struct({
     "translation_heading": pl.List(pl.Float64), "translation_own": pl.List(pl.Float64),
 })
 MEASUREMENT = pl.Struct({"spec": SPEC, "values": VALUES, "slots": pl.List(pl.Utf8)})
-THRESHOLD = pl.Struct({  # fourdpqa.params.LabelThresholds, field by field (a test keeps the two equal)
+THRESHOLD = pl.Struct({  # fourdpqa.thresholds.LabelThresholds, field by field (a test keeps the two equal)
     "translation_none_m": pl.Float64, "translation_some_m": pl.Float64, "rotation_none_deg": pl.Float64,
     "rotation_some_deg": pl.Float64, "distance_change_none_rel": pl.Float64, "distance_change_some_rel": pl.Float64,
     "distance_compare_margin_rel": pl.Float64, "moved_distance_margin_rel": pl.Float64,
@@ -85,8 +84,10 @@ def unknown_fields(value: object, dtype: pl.DataType, where: str = "") -> list[s
     if not isinstance(dtype, pl.Struct) or not isinstance(value, dict):
         return []
     fields = {f.name: f.dtype for f in dtype.fields}
-    return [p for k, v in value.items()
-            for p in ([f"{where}.{k}".lstrip(".")] if k not in fields else unknown_fields(v, fields[k], f"{where}.{k}"))]
+    out = []
+    for k, v in value.items():
+        out += unknown_fields(v, fields[k], f"{where}.{k}") if k in fields else [f"{where}.{k}".lstrip(".")]
+    return out
 
 
 def present(value: object) -> object:
@@ -194,7 +195,8 @@ class QASchema(pa.DataFrameModel):
     @pa.check("marks", error="mark frame is not a clip frame index (0 <= frame < len(clip_frames))")
     def marks_on_clip_frame(cls, data: PolarsData) -> pl.LazyFrame:
         last = pl.col("marks").list.eval(pl.element().struct.field("frame")).list.max()  # null: no marks
-        ok = _marks_all(pl.element().struct.field("frame") >= 0) & (last < pl.col("clip_frames").list.len()).fill_null(True)
+        on_clip = (last < pl.col("clip_frames").list.len()).fill_null(True)
+        ok = _marks_all(pl.element().struct.field("frame") >= 0) & on_clip
         return data.lazyframe.select(ok.alias("marks_on_clip_frame"))
 
     @pa.check("threshold", error="threshold has a null field (every LabelThresholds field is stored)")
@@ -205,7 +207,7 @@ class QASchema(pa.DataFrameModel):
     @pa.check("measurement", error="measurement needs its spec, values and slots (slots may be empty)")
     def measurement_complete(cls, data: PolarsData) -> pl.LazyFrame:
         m = pl.col("measurement")
-        ok = m.struct.field("spec").is_not_null() & m.struct.field("values").is_not_null() & m.struct.field("slots").is_not_null()
+        ok = pl.all_horizontal([m.struct.field(f).is_not_null() for f in ("spec", "values", "slots")])
         return data.lazyframe.select(ok.fill_null(False).alias("measurement_complete"))
 
 

@@ -34,7 +34,8 @@ def record(rid: str = "v-c0-q06-000", marks: list | None = None) -> dict:
 
 
 def test_good_marks_pass():
-    validate_qa(records_frame([record(), record("no-marks", marks=[]), record("last-frame", marks=[dict(CIRCLE, frame=2)])]))
+    last_frame = record("last-frame", marks=[dict(CIRCLE, frame=2)])
+    validate_qa(records_frame([record(), record("no-marks", marks=[]), last_frame]))
 
 
 @pytest.mark.parametrize("mark, check", [
@@ -56,10 +57,14 @@ def test_bad_mark_is_named_by_record_and_check(mark, check):
     assert any(check in line for line in lines), str(err.value)
 
 
-def test_incomplete_threshold_is_refused():
+def test_incomplete_threshold_or_measurement_is_refused():
     rec = record()
     rec["threshold"] = {k: v for k, v in rec["threshold"].items() if k != "rotation_some_deg"}
     with pytest.raises(QASchemaError, match="threshold has a null field"):
+        validate_qa(records_frame([rec]))
+    rec = record()
+    rec["measurement"] = {"spec": SPEC, "values": VALUES}  # no slots
+    with pytest.raises(QASchemaError, match="measurement needs its spec, values and slots"):
         validate_qa(records_frame([rec]))
 
 
