@@ -1,18 +1,21 @@
 """Reading a standard scene: the schema (pandera) checks of its tables run once when the scene is written, and again
-on read only when a table's bytes or the schema code differ from what ``checked.json`` recorded then."""
+on read only when a table's bytes or the schema code differ from what ``checked.json`` recorded then; the value
+checks of depth and instance ids take their exact path whenever a cheap bound cannot rule a problem out."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from tests.helpers.track_scenes import random_scene
 
 from fourdpqa import scene as scene_mod
-from fourdpqa.scene import CHECKED, SceneError, read_scene, write_scene
+from fourdpqa.scene import CHECKED, SceneError, read_scene, validate_scene, write_scene
 
 TABLE_FILES = ("cameras.parquet", "objects.parquet", "object_poses.parquet")
 
@@ -65,3 +68,25 @@ def test_any_difference_brings_the_schema_checks_back(written: Path, schema_chec
         (written / CHECKED).write_text("{not json")
     read_scene(written, with_rgb=False)
     assert schema_checks == ["cameras", "objects", "object_poses"]
+
+
+def _without_object(scene, object_id: int, instances_to: int):  # noqa: ANN001, ANN202
+    """``scene`` without ``object_id``'s rows; its pixels set to id ``instances_to``."""
+    inst = scene.instances.copy()
+    inst[inst == object_id] = instances_to
+    return replace(scene, instances=inst, objects=scene.objects.filter(pl.col("object_id") != object_id),
+                   object_poses=scene.object_poses.filter(pl.col("object_id") != object_id))
+
+
+def test_value_checks_catch_what_their_cheap_bounds_cannot_rule_out() -> None:
+    scene = random_scene(4)
+    assert set(np.unique(scene.instances).tolist()) == {0, 1, 2, 3}
+    validate_scene(_without_object(scene, 2, 0))  # ids {1, 3} with a gap, only those present: valid
+    with pytest.raises(SceneError, match=r"instance ids without an object row: \[2\]"):
+        validate_scene(_without_object(scene, 2, 2))  # a present id inside the gap
+    depth = scene.depth.copy()
+    depth[0, 0, :3] = [np.nan, -np.inf, np.inf]  # non-finite values are "no depth", never negative
+    validate_scene(replace(scene, depth=depth))
+    depth[1, 2, 3] = -0.5
+    with pytest.raises(SceneError, match="negative depth"):
+        validate_scene(replace(scene, depth=depth))
