@@ -45,12 +45,12 @@ sys.path[:0] = [str(ROOT)]
 
 from fourdpqa import layout, qa_tracks, sampling
 from fourdpqa import scene as scene_module
-from fourdpqa.stages import qa as qa_stage
 from fourdpqa.__main__ import main
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import LabelThresholds, load_params
 from fourdpqa.questions import tracking
 from fourdpqa.scene import Scene, list_scenes, read_meta
+from fourdpqa.stages import qa as qa_stage
 from fourdpqa.stages.qa import generate_records
 
 # ------------------------------------------------------------------------------- baseline: the previous algorithm

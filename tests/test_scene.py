@@ -15,7 +15,7 @@ import pytest
 from tests.helpers.track_scenes import random_scene
 
 from fourdpqa import scene as scene_mod
-from fourdpqa.scene import CHECKED, SceneError, read_scene, validate_scene, write_scene
+from fourdpqa.scene import CHECKED, Scene, SceneError, read_scene, validate_scene, write_scene
 
 TABLE_FILES = ("cameras.parquet", "objects.parquet", "object_poses.parquet")
 
@@ -70,7 +70,7 @@ def test_any_difference_brings_the_schema_checks_back(written: Path, schema_chec
     assert schema_checks == ["cameras", "objects", "object_poses"]
 
 
-def _without_object(scene, object_id: int, instances_to: int):  # noqa: ANN001, ANN202
+def _without_object(scene: Scene, object_id: int, instances_to: int) -> Scene:
     """``scene`` without ``object_id``'s rows; its pixels set to id ``instances_to``."""
     inst = scene.instances.copy()
     inst[inst == object_id] = instances_to
