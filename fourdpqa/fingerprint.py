@@ -92,13 +92,18 @@ def _is_type_checking(node: ast.AST) -> bool:
         or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
 
 
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
 def _walk_runtime(tree: ast.AST) -> list[ast.AST]:
-    """Every node except those under ``if TYPE_CHECKING:`` (annotations only, never executed)."""
+    """Every statement except those under ``if TYPE_CHECKING:`` (annotations only, never executed). Expressions
+    are not entered: they hold no statements, so no imports (skipping them makes the walk several times faster)."""
     out, todo = [], [tree]
     while todo:
         node = todo.pop()
         out.append(node)
-        todo.extend(child for child in ast.iter_child_nodes(node) if not _is_type_checking(child))
+        todo.extend(child for child in ast.iter_child_nodes(node)
+                    if isinstance(child, _HOLDS_STATEMENTS) and not _is_type_checking(child))
     return out
 
 

@@ -7,29 +7,41 @@ Conventions (see DESIGN.md):
 - the world is gravity aligned with +z up.
 
 Every function accepts NumPy arrays or torch tensors (same type out as in) and broadcasts over leading axes,
-so the renderer and the batched track extraction share this code with the NumPy references.
+so the renderer and the batched track extraction share this code with the NumPy references. torch is never
+imported here: a tensor argument means its caller already loaded it, and NumPy-only users (the QA stage) do not pay
+torch's start-up (2-4 s of CPU).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, TypeVar
+import sys
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import torch
 
-Array = TypeVar("Array", np.ndarray, torch.Tensor)
+if TYPE_CHECKING:
+    import torch
+
+Array = TypeVar("Array", np.ndarray, "torch.Tensor")
 
 # Blender/OpenGL camera (x right, y up, looking down -z) -> OpenCV camera (x right, y down, z forward).
 BLENDER_TO_OPENCV = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
+def _torch_of(x: Any) -> Any:
+    """The torch module if ``x`` is a tensor, else None (torch is in ``sys.modules`` whenever a tensor exists)."""
+    torch = sys.modules.get("torch")
+    return torch if torch is not None and isinstance(x, torch.Tensor) else None
+
+
 def _xp(x: Any) -> Any:
-    return torch if isinstance(x, torch.Tensor) else np
+    return _torch_of(x) or np
 
 
 def _eye(x: Array, n: int) -> Array:
-    if isinstance(x, torch.Tensor):
+    torch = _torch_of(x)
+    if torch is not None:
         return torch.eye(n, dtype=x.dtype, device=x.device)
     return np.eye(n, dtype=x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64)
 
@@ -67,7 +79,7 @@ def matrix_to_quat(m: Array) -> Array:
     if xp is np:
         q = np.take_along_axis(cands, best[..., None, None].repeat(4, -1), -2)[..., 0, :]
     else:
-        q = torch.gather(cands, -2, best[..., None, None].expand(*best.shape, 1, 4))[..., 0, :]
+        q = xp.gather(cands, -2, best[..., None, None].expand(*best.shape, 1, 4))[..., 0, :]
     q = q / xp.sqrt((q * q).sum(-1, keepdims=True) if xp is np else (q * q).sum(-1, keepdim=True))
     sign = xp.where(q[..., :1] < 0, -1.0, 1.0)
     return q * sign

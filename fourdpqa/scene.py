@@ -9,12 +9,17 @@
     <scene_dir>/cameras.parquet     schemas.scene.CameraSchema
     <scene_dir>/objects.parquet     schemas.scene.ObjectSchema
     <scene_dir>/object_poses.parquet schemas.scene.ObjectPoseSchema
+    <scene_dir>/checked.json        SHA-256 of the three tables and of the scene schema code they passed when written
 
 Every reader validates; every failure raises :class:`SceneError` naming the video, the file and the problem.
+A reader skips only the schema (pandera) checks of tables whose bytes still match ``checked.json`` under the same
+schema code (they passed them when written; re-running pandera was the largest cost of reading a scene); any edit
+of a table, or of the schema, brings them back. Shapes, values and cross-table checks always run.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -25,11 +30,12 @@ import numpy as np
 import pandera.errors
 import polars as pl
 
-from fourdpqa import geometry
+from fourdpqa import fingerprint, geometry
 from fourdpqa.atomic import atomic_dir, write_json, write_npy, write_parquet
 from schemas.scene import CameraSchema, ObjectPoseSchema, ObjectSchema
 
 TABLES = {"cameras": CameraSchema, "objects": ObjectSchema, "object_poses": ObjectPoseSchema}
+CHECKED = "checked.json"
 ROTATION_TOL = 1e-3
 
 
@@ -162,7 +168,29 @@ def write_scene(scene: Scene, scene_dir: str | Path) -> Path:
         write_parquet(tmp / "cameras.parquet", scene.cameras)
         write_parquet(tmp / "objects.parquet", scene.objects)
         write_parquet(tmp / "object_poses.parquet", scene.object_poses)
+        write_json(tmp / CHECKED, _checked_record(tmp))
     return scene_dir
+
+
+@functools.cache
+def _schema_digest() -> str:
+    """Digest of the scene schema code (``schemas.scene`` and what it imports): a changed schema re-checks tables."""
+    return fingerprint.code_digest(["schemas.scene"])
+
+
+def _checked_record(scene_dir: Path) -> dict:
+    return {"schema": _schema_digest(),
+            "tables": {f"{name}.parquet": fingerprint.file_digest(scene_dir / f"{name}.parquet") for name in TABLES}}
+
+
+def _tables_checked(scene_dir: Path) -> bool:
+    """True when every table's bytes and the schema code equal those recorded in ``checked.json`` when the scene was
+    written (validated); a missing or unreadable record means no."""
+    try:
+        recorded = json.loads((scene_dir / CHECKED).read_text())
+    except (OSError, ValueError):
+        return False
+    return recorded == _checked_record(scene_dir)
 
 
 # ------------------------------------------------------------------------------------------------------------ read
@@ -217,7 +245,7 @@ def read_scene(scene_dir: str | Path, *, with_rgb: bool = True) -> Scene:
         objects=tables["objects"].sort("object_id"),
         object_poses=tables["object_poses"].sort("object_id", "frame"),
     )
-    validate_scene(scene, check_rgb=with_rgb)
+    validate_scene(scene, check_rgb=with_rgb, check_schemas=not _tables_checked(scene_dir))
     return scene
 
 
@@ -239,8 +267,9 @@ def read_frames(scene_dir: str | Path, meta: SceneMeta, indices: list[int] | Non
 # -------------------------------------------------------------------------------------------------------- validate
 
 
-def validate_scene(scene: Scene, *, check_rgb: bool = True) -> None:
-    """Raise :class:`SceneError` on the first problem found (table schema, shapes, dtypes, poses, indices)."""
+def validate_scene(scene: Scene, *, check_rgb: bool = True, check_schemas: bool = True) -> None:
+    """Raise :class:`SceneError` on the first problem found (table schema, shapes, dtypes, poses, indices).
+    ``check_schemas=False``: tables known to have passed the schema checks (see the module docstring)."""
     m = scene.meta
     vid = m.video_id
     t, h, w = m.n_frames, m.height, m.width
@@ -248,7 +277,7 @@ def validate_scene(scene: Scene, *, check_rgb: bool = True) -> None:
         raise SceneError(vid, "scene.json", "empty video (n_frames < 1)")
     if m.depth_kind != "z" or m.camera_convention != "opencv" or m.world != "z_up":
         raise SceneError(vid, "scene.json", "standard scenes must use z depth, OpenCV cameras and a z-up world")
-    for name, schema in TABLES.items():
+    for name, schema in TABLES.items() if check_schemas else ():
         _check_table(vid, name, getattr(scene, name), schema)
     cams = scene.cameras
     frames = cams["frame"].to_numpy()
@@ -272,21 +301,33 @@ def validate_scene(scene: Scene, *, check_rgb: bool = True) -> None:
                 raise SceneError(vid, name, f"non-orthonormal rotation in rows {np.flatnonzero(err > ROTATION_TOL)[:10].tolist()}")
     _check_array(vid, "depth.npy", scene.depth, (t, h, w), np.float32)
     _check_array(vid, "instances.npy", scene.instances, (t, h, w), np.uint16)
-    d = scene.depth
-    if np.any(d[np.isfinite(d)] < 0):
+    _check_array_values(scene, known)
+    if check_rgb:
+        _check_array(vid, "rgb/", scene.rgb, (t, h, w, 3), np.uint8)
+
+
+def _check_array_values(scene: Scene, known: set[int]) -> None:
+    """Depth and instance values. The exact scans (a masked copy of the depth, a bincount of the ids) run only when
+    a cheap reduction (the NaN-ignoring minimum depth, the largest id) cannot rule the problem out: together they
+    were most of the cost of reading a valid scene."""
+    vid, d, inst = scene.video_id, scene.depth, scene.instances
+    lowest = np.fmin.reduce(d, axis=None) if d.size else 0.0  # NaN only if every value is NaN
+    if not lowest >= 0 and np.any(d[np.isfinite(d)] < 0):
         raise SceneError(vid, "depth.npy", "negative depth values")
-    no_valid = ~np.isfinite(d).reshape(t, -1).any(axis=1)
-    if m.extra.get("depth_coverage") == "objects":  # depth rendered from object meshes only (HOT3D)
-        if not np.array_equal(np.isfinite(d), scene.instances > 0):
+    if scene.meta.extra.get("depth_coverage") == "objects":  # depth rendered from object meshes only (HOT3D)
+        if not np.array_equal(np.isfinite(d), inst > 0):
             raise SceneError(vid, "depth.npy", "depth_coverage 'objects': depth must be valid exactly on object pixels")
-    elif no_valid.any():
-        raise SceneError(vid, "depth.npy", f"frames without any valid depth: {np.flatnonzero(no_valid)[:10].tolist()}")
-    ids = np.flatnonzero(np.bincount(scene.instances.ravel()))  # ids present (uint16: a bincount beats a sort)
+    else:
+        no_valid = ~np.isfinite(d).reshape(len(d), -1).any(axis=1)
+        if no_valid.any():
+            raise SceneError(vid, "depth.npy", f"frames without any valid depth: {np.flatnonzero(no_valid)[:10].tolist()}")
+    top = int(inst.max()) if inst.size else 0
+    if known.issuperset(range(1, top + 1)):  # every id up to the largest present has an object row
+        return
+    ids = np.flatnonzero(np.bincount(inst.ravel()))  # ids present (uint16: a bincount beats a sort)
     stray = sorted(set(ids.tolist()) - known - {0})
     if stray:
         raise SceneError(vid, "instances.npy", f"instance ids without an object row: {stray[:10]}")
-    if check_rgb:
-        _check_array(vid, "rgb/", scene.rgb, (t, h, w, 3), np.uint8)
 
 
 def _check_table(vid: str, name: str, df: pl.DataFrame, schema: type) -> None:

@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from fourdpqa import geometry
 from fourdpqa.atomic import write_npz
-from fourdpqa.device import resolve_device
 from fourdpqa.params import TracksParams
 from fourdpqa.scene import Scene
 
-if TYPE_CHECKING:  # numba is imported on the first compute_tracks call, not by every user of the Tracks type
+if TYPE_CHECKING:  # numba and torch load on the first compute_tracks call, not for every reader of stored tracks
+    import torch
+
     from fourdpqa.track_kernels import TrackInputs
 
 
@@ -154,6 +154,7 @@ def compute_tracks(
     ``chunk_points`` points at a time (memory O(chunk_points * T)). Results agree to rounding (~1e-13 px).
     """
     from fourdpqa import track_kernels
+    from fourdpqa.device import resolve_device
 
     frames = _clip_frames(scene, frames)
     q_frame = np.asarray(queries.frame, np.int64)

@@ -13,18 +13,19 @@ if TYPE_CHECKING:
     from fourdpqa.params import Params
 
 
-def _pool_init(params_json: dict) -> None:
+def _pool_init(params_json: dict, uses_torch: bool) -> None:
     from fourdpqa.params import Params
 
     global _POOL_PARAMS
     _POOL_PARAMS = Params.model_validate(params_json)
-    prepare_worker(_POOL_PARAMS)
+    prepare_worker(_POOL_PARAMS, uses_torch)
 
 
-def prepare_worker(params: Params) -> None:
+def prepare_worker(params: Params, uses_torch: bool = True) -> None:
     from fourdpqa.device import set_determinism
 
-    set_determinism(params.base.seed, params.base.num_threads)
+    if uses_torch:
+        set_determinism(params.base.seed, params.base.num_threads)
 
 
 def _pool_item(stage_name: str, item: str, force: bool) -> tuple[str, str | None, int, dict[str, int]]:
@@ -69,7 +70,7 @@ def pool_runner(workers: int) -> Runner:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_closure_modules(stage))
         with ProcessPoolExecutor(min(workers, len(items)), mp_context=context,
-                                 initializer=_pool_init, initargs=(params.model_dump(mode="json"),)) as pool:
+                                 initializer=_pool_init, initargs=(params.model_dump(mode="json"), stage.uses_torch)) as pool:
             futures = [pool.submit(_pool_item, stage.name, item, force) for item in items]
             results = [f.result() for f in futures]
         latest: dict[int, Counter] = {}  # a worker's session counts grow: keep its largest tallies

@@ -114,6 +114,7 @@ class Stage:
     inputs: Callable[[Params, str], list[Path]]
     staged: bool = False  # dataset-level: build in a staging folder, publish with one rename
     uses_device: bool = False
+    uses_torch: bool = True  # False: its code never runs torch, so no run imports it (2-4 s of CPU start-up)
     settings: Callable[[Params], Any] | None = None  # what of the params the fingerprint covers (default: info.params)
     # digests of inputs that are not plain files (e.g. one sequence inside an archive), merged into the inputs
     input_digests: Callable[[Params, str], dict[str, str]] | None = None
@@ -234,7 +235,8 @@ def locked_item(stage: Stage, params: Params, item: str, force: bool = False,
 
 
 def prepare(stage: Stage, params: Params) -> None:
-    """Checks before any work: a configured device must exist; determinism is fixed."""
+    """Checks before any work: a configured device must exist; determinism is fixed (torch's seeds and threads for
+    the stages that run torch)."""
     from fourdpqa.device import resolve_device, set_determinism
 
     if stage.uses_device:
@@ -242,7 +244,8 @@ def prepare(stage: Stage, params: Params) -> None:
             resolve_device(params.base.device)
         except RuntimeError as exc:
             raise StageFailed(f"{stage.name}: base.device: {exc}") from exc
-    set_determinism(params.base.seed, params.base.num_threads)
+    if stage.uses_torch:
+        set_determinism(params.base.seed, params.base.num_threads)
 
 
 def prune(stage: Stage, params: Params, items: Sequence[str]) -> list[str]:

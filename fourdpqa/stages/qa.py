@@ -136,6 +136,7 @@ STAGE = Stage(
     outputs=lambda params, vid: [qa_path(params, vid), measurements_path(params, vid)],
     inputs=lambda params, vid: [layout.of(params).scene(vid), layout.of(params).tracks_file(vid)],
     session=lambda params: Phraser(params.phrasing) if params.phrasing.model else None,
+    uses_torch=False,
 )
 
 

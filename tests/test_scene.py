@@ -1,0 +1,92 @@
+"""Reading a standard scene: the schema (pandera) checks of its tables run once when the scene is written, and again
+on read only when a table's bytes or the schema code differ from what ``checked.json`` recorded then; the value
+checks of depth and instance ids take their exact path whenever a cheap bound cannot rule a problem out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from tests.helpers.track_scenes import random_scene
+
+from fourdpqa import scene as scene_mod
+from fourdpqa.scene import CHECKED, Scene, SceneError, read_scene, validate_scene, write_scene
+
+TABLE_FILES = ("cameras.parquet", "objects.parquet", "object_poses.parquet")
+
+
+@pytest.fixture
+def written(tmp_path: Path) -> Path:
+    return write_scene(random_scene(4), tmp_path / "toy_00004")
+
+
+@pytest.fixture
+def schema_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the tables whose schema checks ran."""
+    calls: list[str] = []
+    real = scene_mod._check_table
+
+    def counting(vid: str, name: str, df: pl.DataFrame, schema: type) -> None:
+        calls.append(name)
+        real(vid, name, df, schema)
+
+    monkeypatch.setattr(scene_mod, "_check_table", counting)
+    return calls
+
+
+def test_write_records_the_sha256_of_every_table(written: Path) -> None:
+    record = json.loads((written / CHECKED).read_text())
+    assert record["tables"] == {f: hashlib.sha256((written / f).read_bytes()).hexdigest() for f in TABLE_FILES}
+    assert len(record["schema"]) == 64
+
+
+def test_untouched_scene_skips_the_schema_checks_only(written: Path, schema_checks: list[str]) -> None:
+    scene = read_scene(written, with_rgb=False)
+    assert schema_checks == []
+    assert scene.objects.equals(pl.read_parquet(written / "objects.parquet").sort("object_id"))
+    (written / "instances.npy").write_bytes((written / "instances.npy").read_bytes()[:300])  # arrays: always checked
+    with pytest.raises(SceneError, match="instances.npy"):
+        read_scene(written, with_rgb=False)
+
+
+@pytest.mark.parametrize("change", ["edited table", "other schema code", "no record", "unreadable record"])
+def test_any_difference_brings_the_schema_checks_back(written: Path, schema_checks: list[str],
+                                                       monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    if change == "edited table":  # still valid: a caption rewritten by hand
+        objects = pl.read_parquet(written / "objects.parquet")
+        objects.with_columns(pl.lit("a hand-written caption").alias("caption")).write_parquet(written / "objects.parquet")
+    elif change == "other schema code":
+        monkeypatch.setattr(scene_mod, "_schema_digest", lambda: "0" * 64)
+    elif change == "no record":
+        (written / CHECKED).unlink()
+    else:
+        (written / CHECKED).write_text("{not json")
+    read_scene(written, with_rgb=False)
+    assert schema_checks == ["cameras", "objects", "object_poses"]
+
+
+def _without_object(scene: Scene, object_id: int, instances_to: int) -> Scene:
+    """``scene`` without ``object_id``'s rows; its pixels set to id ``instances_to``."""
+    inst = scene.instances.copy()
+    inst[inst == object_id] = instances_to
+    return replace(scene, instances=inst, objects=scene.objects.filter(pl.col("object_id") != object_id),
+                   object_poses=scene.object_poses.filter(pl.col("object_id") != object_id))
+
+
+def test_value_checks_catch_what_their_cheap_bounds_cannot_rule_out() -> None:
+    scene = random_scene(4)
+    assert set(np.unique(scene.instances).tolist()) == {0, 1, 2, 3}
+    validate_scene(_without_object(scene, 2, 0))  # ids {1, 3} with a gap, only those present: valid
+    with pytest.raises(SceneError, match=r"instance ids without an object row: \[2\]"):
+        validate_scene(_without_object(scene, 2, 2))  # a present id inside the gap
+    depth = scene.depth.copy()
+    depth[0, 0, :3] = [np.nan, -np.inf, np.inf]  # non-finite values are "no depth", never negative
+    validate_scene(replace(scene, depth=depth))
+    depth[1, 2, 3] = -0.5
+    with pytest.raises(SceneError, match="negative depth"):
+        validate_scene(replace(scene, depth=depth))
