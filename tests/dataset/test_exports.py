@@ -31,10 +31,11 @@ from tests.helpers.dataset_data import (
 
 @pytest.fixture(scope="module")
 def assembled(tmp_path_factory):
-    """(params, AssemblyResult) of 8 synthetic videos, assembled once for the read-only export tests."""
+    """(params, AssemblyResult) of 8 synthetic videos, assembled once for the read-only export tests (benchmark mp4s
+    stored, so both lmms-eval inputs can be checked)."""
     from fourdpqa.assemble import assemble
 
-    params = small_params(write_data_root(tmp_path_factory.mktemp("exports") / "data"))
+    params = small_params(write_data_root(tmp_path_factory.mktemp("exports") / "data"), export_mp4=True)
     return params, assemble(params, oracle=toy_oracle)
 
 
