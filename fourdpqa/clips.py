@@ -1,20 +1,27 @@
 """Clip export: the frames a model sees for a QA pair, at the output resolution, with the question's visual marks
 burned in when its reference mode points at the object by a drawn circle or box.
 
-One encoded artefact per consumer, encoded once and shared. Layout under the dataset directory (paths stored
-relative to it, so the folder can move)::
+Each frame is encoded once (JPEG) and shared; the video a benchmark row needs is those same JPEG bytes muxed into an
+mp4, never a second encoding. Layout under the dataset directory (paths stored relative to it, so the folder can
+move)::
 
     clips/<video_id>/<clip key>/00000.jpg ...          the unmarked clip frames (JPEG), shared by every question
     clips/<video_id>/<clip key>/00005-m<marks>.jpg     a frame with marks burned in (marks are drawn on the
                                                        frames they name only; the other frames stay shared)
-    clips/<video_id>/<clip key>/clip[-m<marks>].mp4    the whole (clip, marks) variant as an mp4, only for rows
-                                                       exported with ``mp4=True`` (the benchmark, for lmms-eval)
+    clips/<video_id>/<clip key>/clip[-m<marks>].mp4    the (clip, marks) variant's JPEG frames, bytes unchanged, as
+                                                       the MJPEG stream of an mp4; only for rows exported with
+                                                       ``mp4=True`` (``assemble.export_mp4``)
+
+Without stored mp4s (the default: they would repeat every frame of every variant, about 1 MB each), the lmms-eval
+task muxes a variant's mp4 from its frames when it first reads it (:func:`mux_frames`, a few milliseconds).
 
 Frames (JPEG) feed training (Qwen2.5-VL conversations), evaluation predictors, validation, the probe and the
-review page; the mp4 feeds lmms-eval and the Hugging Face ``Video`` column. The clip key is a digest of what the
-pixels depend on: the source frames' bytes (so the scene's content and the frame indices), the output size, fps,
-JPEG quality, the mark drawing code and the OpenCV version. A seed or size change therefore gives new keys, and an
-existing file is reused only when its name (its content key) matches, never because a folder of that clip exists.
+review page; the mp4 feeds lmms-eval and the Hugging Face ``Video`` column (FFmpeg-based readers: PyAV, decord,
+OpenCV; they decode the same JPEG bitstreams, with FFmpeg's own IDCT and chroma upsampling, so pixels may differ
+from libjpeg's by a few levels). The clip key is a digest of what the pixels depend on: the source frames' bytes
+(so the scene's content and the frame indices), the output size, fps, JPEG quality, the mark drawing code and the
+OpenCV version. A seed or size change therefore gives new keys, and an existing file is reused only when its name
+(its content key) matches, never because a folder of that clip exists.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -41,7 +49,8 @@ from schemas.qa import present
 MARKED_MODES = ("circle", "box_mark")  # reference modes that point at the object with a drawn mark
 CLIPS_DIR = "clips"
 JPEG_QUALITY = 90
-MP4_FOURCC = "mp4v"
+MP4_CODEC = "mjpeg"  # the mp4 carries the clip's JPEG frames as they are (no second encoding)
+JPEG_CHROMA = "yuvj420p"  # 4:2:0, the sampling write_jpeg asks libjpeg for; declared in the mp4 stream
 KEY_CHARS = 16  # hex digits of the clip key (64 bits)
 MARK_CHARS = 10  # hex digits of a marks digest within one clip
 
@@ -75,7 +84,7 @@ def clip_key(source_digests: list[str], indices: list[int], width: int, height: 
     """Content key of one clip: digest of its source frames' bytes, indices, output size, fps, JPEG quality and
     the renderer (see :func:`_renderer_digest`)."""
     spec = {"frames": source_digests, "indices": [int(i) for i in indices], "size": [int(width), int(height)],
-            "fps": float(fps), "jpeg_quality": JPEG_QUALITY, "mp4": MP4_FOURCC, "renderer": _renderer_digest()}
+            "fps": float(fps), "jpeg_quality": JPEG_QUALITY, "mp4": MP4_CODEC, "renderer": _renderer_digest()}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:KEY_CHARS]
 
 
@@ -107,7 +116,9 @@ def resize_clip(frames: np.ndarray, width: int, height: int) -> np.ndarray:
 
 def write_jpeg(frame: np.ndarray, path: Path) -> None:
     """Encode one RGB uint8 (H, W, 3) frame as JPEG; written beside and renamed, so a name never holds half a file."""
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY,
+                            cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420])
     if not ok:
         raise OSError(f"{path}: JPEG encoding failed")
     tmp = path.with_name(path.name + TMP_MARK + str(os.getpid()))
@@ -115,22 +126,43 @@ def write_jpeg(frame: np.ndarray, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_mp4(frames: np.ndarray, path: Path, fps: float) -> None:
-    """Encode (T, H, W, 3) RGB uint8 frames as an mp4 (mp4v) at ``fps``, written beside and renamed."""
+def write_mp4(jpegs: list[bytes], path: Path, fps: float, width: int, height: int) -> None:
+    """Mux the clip's JPEG frames (``width`` x ``height``, in clip order), bytes unchanged, as one MJPEG packet per
+    frame of an mp4 at ``fps``: no decoding, no second encoding. Bit-exact muxing (no library version tag, no
+    creation time), so the same frames give the same bytes; written beside and renamed."""
+    import av  # here, not at the top: it takes ~0.2 s to import and only benchmark exports write mp4s
+
+    rate = Fraction(fps).limit_denominator(1001)  # 29.97 -> 30000/1001
     fd, name = tempfile.mkstemp(prefix=path.stem + TMP_MARK, suffix=".mp4", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
-        h, w = frames.shape[1:3]
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*MP4_FOURCC), float(fps), (w, h))
-        if not writer.isOpened():
-            raise OSError(f"{path}: cannot open an {MP4_FOURCC} VideoWriter")
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-        writer.release()
+        with av.open(str(tmp), "w", format="mp4", container_options={"fflags": "+bitexact"}) as out:
+            stream = out.add_stream(MP4_CODEC, rate=rate)
+            stream.width, stream.height, stream.pix_fmt = width, height, JPEG_CHROMA
+            for i, data in enumerate(jpegs):
+                packet = av.Packet(data)
+                packet.stream, packet.time_base, packet.pts, packet.dts = stream, 1 / rate, i, i
+                packet.is_keyframe = True
+                out.mux(packet)
         os.replace(tmp, path)
+    except av.FFmpegError as e:
+        raise OSError(f"{path}: muxing {len(jpegs)} JPEG frames into an mp4 failed: {e}") from e
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def mux_frames(frame_paths: list[Path], path: Path, fps: float) -> Path:
+    """``path``: the mp4 of a clip whose JPEG files are ``frame_paths`` (in clip order), muxed from them on the first
+    call and reused after (name it by content, e.g. the ``clip_key`` variant: the same name means the same bytes)."""
+    if not path.is_file():
+        from PIL import Image
+
+        with Image.open(frame_paths[0]) as first:  # the header only: the size the mp4 declares
+            width, height = first.size
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_mp4([Path(f).read_bytes() for f in frame_paths], path, fps, width, height)
+    return path
 
 
 @dataclass
@@ -160,8 +192,9 @@ def _read_sources(scenes_root: Path, job: ClipJob) -> tuple[list[bytes], list[st
 
 def run_job(job: ClipJob, scenes_root: Path, dataset_dir: Path, width: int, height: int,
             draw: MarkDrawer | None) -> int:
-    """Key the clip, then encode the files of it that do not exist yet (every unmarked frame, the marked frames
-    of each mark set, the requested mp4s); returns how many files were encoded (0: all reused)."""
+    """Key the clip, then write the files of it that do not exist yet: every unmarked frame and the marked frames of
+    each mark set (JPEG-encoded; the sources are decoded only if one is missing), then the requested mp4s (muxed
+    from those JPEG files); returns how many files were written (0: all reused)."""
     blobs, digests = _read_sources(scenes_root, job)
     job.key = clip_key(digests, list(job.indices), width, height, job.fps)
     out = dataset_dir / CLIPS_DIR / item_name(job.video_id) / job.key
@@ -174,28 +207,24 @@ def run_job(job: ClipJob, scenes_root: Path, dataset_dir: Path, width: int, heig
     if not missing:
         return 0
     out.mkdir(parents=True, exist_ok=True)
-    decoded = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in blobs]
-    if any(img is None for img in decoded):
-        raise ValueError(f"video {job.video_id}: an unreadable source frame among {list(job.indices)}")
-    plain = resize_clip(np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in decoded]), width, height)
-    for name, (marks, i) in sorted(missing.items()):
-        if i is not None:
+    frames = {name: (marks, i) for name, (marks, i) in missing.items() if i is not None}
+    if frames:
+        plain = _output_frames(blobs, job, width, height)
+        for name, (marks, i) in sorted(frames.items()):
             write_jpeg(draw(plain[i], marks, i) if marks else plain[i], out / name)
-        else:
-            write_mp4(burn(plain, marks, draw), out / name, job.fps)
+    for name in sorted(set(missing) - set(frames)):  # the mp4s, from the frames on disk (just written or reused)
+        marks = missing[name][0]
+        jpegs = [(out / frame_name(i, marks)).read_bytes() for i in range(len(job.indices))]
+        write_mp4(jpegs, out / name, job.fps, width, height)
     return len(missing)
 
 
-def burn(plain: np.ndarray, marks: list, draw: MarkDrawer | None) -> np.ndarray:
-    """(T, H, W, 3) RGB clip with ``marks`` drawn on the frames they name (the others are left as they are)."""
-    if not marks:
-        return plain
-    if draw is None:
-        raise ValueError("marks need a drawer (fourdpqa.prompts.draw_marks)")
-    out = plain.copy()
-    for i in marked_frames(marks, len(plain)):
-        out[i] = draw(plain[i], marks, i)
-    return out
+def _output_frames(blobs: list[bytes], job: ClipJob, width: int, height: int) -> np.ndarray:
+    """The clip's source PNGs decoded and resized: (T, height, width, 3) RGB uint8."""
+    decoded = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in blobs]
+    if any(img is None for img in decoded):
+        raise ValueError(f"video {job.video_id}: an unreadable source frame among {list(job.indices)}")
+    return resize_clip(np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in decoded]), width, height)
 
 
 def plan_jobs(rows: pl.DataFrame, mp4: bool) -> tuple[dict[tuple, ClipJob], list[tuple[tuple, list]]]:

@@ -205,7 +205,7 @@ class AssembleParams(_Section):
     train_size: int = Field(4000, ge=1)
     benchmark_size: int = Field(800, ge=1)
     tracking_share: float = Field(0.2, ge=0, le=1)
-    export_mp4: bool = True
+    export_mp4: bool = False  # True: store the benchmark MJPEG mp4s (else lmms-eval muxes them on read)
 
 
 class ProbeParams(_Section):

@@ -87,3 +87,47 @@ def test_missing_source_frame_names_the_file(tmp_path):
     (tmp_path / VID / "rgb" / "00003.png").unlink()
     with pytest.raises(ValueError, match=r"proc_00000.*00003\.png"):
         export(rows, tmp_path, tmp_path / "dataset", (48, 40))
+
+
+def read_video(path: Path, raw: bool) -> tuple[list, float]:
+    """OpenCV's FFmpeg reader (not the PyAV muxer that wrote the file): the packets as stored (``raw``) or the
+    decoded BGR frames, and the container's fps."""
+    video = cv2.VideoCapture(str(path))
+    if raw:
+        video.set(cv2.CAP_PROP_FORMAT, -1)
+    frames = []
+    ok, frame = video.read()
+    while ok:
+        frames.append(frame.tobytes() if raw else frame)
+        ok, frame = video.read()
+    fps = video.get(cv2.CAP_PROP_FPS)
+    video.release()
+    return frames, fps
+
+
+def test_benchmark_mp4_is_the_rows_jpeg_frames_unchanged(tmp_path):
+    """lmms-eval's input: each variant's mp4 holds the row's JPEG files byte for byte, one packet per clip frame
+    at the row's fps, and decodes to the pictures of those files (FFmpeg's JPEG decoder upsamples chroma unlike
+    libjpeg: a few levels on average here, while consecutive frames of this clip differ by more than 11)."""
+    out = tmp_path / "dataset"
+    df = export(rows_of(tmp_path, seed=0), tmp_path, out, (48, 40))
+    assert df.filter(pl.col("reference_mode") == "circle").height  # marked variants are checked too
+    for rec in df.unique("clip_key").iter_rows(named=True):
+        packets, fps = read_video(out / rec["video"], raw=True)
+        assert packets == [(out / f).read_bytes() for f in rec["frames"]], rec["clip_key"]
+        assert fps == pytest.approx(rec["fps"])
+        decoded, _ = read_video(out / rec["video"], raw=False)
+        jpegs = [cv2.imread(str(out / f)) for f in rec["frames"]]
+        assert len(decoded) == len(rec["clip_frames"]) and decoded[0].shape == (40, 48, 3)
+        for got, want in zip(decoded, jpegs, strict=True):
+            assert np.abs(got.astype(int) - want).mean() < 6
+
+
+def test_mp4_bytes_depend_on_the_frames_only(tmp_path):
+    rows = rows_of(tmp_path, seed=0)
+    first = export(rows, tmp_path, tmp_path / "a", (48, 40))
+    again = export(rows, tmp_path, tmp_path / "b", (48, 40))
+    for a, b in zip(first["video"], again["video"], strict=True):
+        data = (tmp_path / "a" / a).read_bytes()
+        assert data == (tmp_path / "b" / b).read_bytes()
+        assert b"Lavf" not in data  # no FFmpeg version tag: another FFmpeg build writes the same file

@@ -11,8 +11,9 @@ import polars as pl
 from fourdpqa.atomic import write_jsonl
 from fourdpqa.qa_format import format_prompt
 
-FIELDS = ("id", "video", "frames", "video_id", "question_type", "question_name", "category", "reference_mode",
-          "answer_format", "question", "options", "answer", "answer_text")
+# clip_key and fps: what lmms-eval needs to mux the clip's mp4 from its frames when none was stored
+FIELDS = ("id", "video", "frames", "clip_key", "fps", "video_id", "question_type", "question_name", "category",
+          "reference_mode", "answer_format", "question", "options", "answer", "answer_text")
 
 
 def benchmark_doc(record: dict) -> dict[str, Any]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from fourdpqa.answers import extract_choice, extract_yes_no
+from fourdpqa.clips import mux_frames
 
 QUESTION_NAMES = (
     "camera_movement", "camera_object_distance", "object_rotation", "object_direction", "agent_motion",
@@ -27,13 +29,15 @@ def visual_hook(default_root: str | Path) -> Callable[[dict], list]:
     """``doc_to_visual`` reading clips below ``$FOURDPQA_MEDIA_ROOT`` if set, else below ``default_root``."""
 
     def doc_to_visual(doc: dict) -> list:
-        """The clip as lmms-eval video input: [mp4 path] (or the frame images when no mp4 was exported)."""
+        """The clip as lmms-eval video input, [mp4 path]: the exported mp4, or (``assemble.export_mp4: false``) one
+        muxed from the clip's JPEG files on first use, bytes unchanged, into ``$FOURDPQA_VIDEO_CACHE`` (default: a
+        folder in the system temp dir), named by the content key ``clip_key``."""
         root = os.environ.get("FOURDPQA_MEDIA_ROOT") or str(default_root)
         if doc["video"]:
             return [os.path.join(root, doc["video"])]
-        from PIL import Image
-
-        return [Image.open(os.path.join(root, f)).convert("RGB") for f in doc["frames"]]
+        cache = Path(os.environ.get("FOURDPQA_VIDEO_CACHE") or Path(tempfile.gettempdir()) / "fourdpqa-videos")
+        frames = [Path(root, f) for f in doc["frames"]]
+        return [str(mux_frames(frames, cache / f"{doc['clip_key']}.mp4", float(doc["fps"])))]
 
     return doc_to_visual
 

@@ -172,7 +172,7 @@ def card_html(record: dict, dataset_dir: Path, out_dir: Path) -> str:
     answer = (f'<p>answer: <span class="answer">{e(record["answer"])}</span> {e(record["answer_text"])}'
               f'{(" · label " + e(record["label"])) if record["label"] else ""}</p>')
     blind = record["answer_format"] in ("mc", "yn")
-    # a link, not <video>: browsers do not decode the mp4v (MPEG-4 part 2) stream training tools read
+    # a link, not <video>: browsers do not play the MJPEG-in-mp4 stream that lmms-eval reads (the card shows the frames)
     video = f' <a class="clip" href="{rel(record["video"])}">clip.mp4</a>' if record["video"] else ""
     return f"""<div class="card" id="{e(record['id'])}" data-split="{e(record['split'])}" data-type="{e(record['question_name'])}"
 data-format="{e(record['answer_format'])}" data-key="{e(record['answer'])}">

@@ -23,5 +23,5 @@ def assembled(synthetic_data: Path):
     """(params, AssemblyResult) of the synthetic data root, checked with the toy oracle."""
     from fourdpqa.assemble import assemble
 
-    params = small_params(synthetic_data)
+    params = small_params(synthetic_data, export_mp4=True)  # the stored-mp4 path too (default: none stored)
     return params, assemble(params, oracle=toy_oracle)

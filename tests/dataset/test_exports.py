@@ -31,10 +31,11 @@ from tests.helpers.dataset_data import (
 
 @pytest.fixture(scope="module")
 def assembled(tmp_path_factory):
-    """(params, AssemblyResult) of 8 synthetic videos, assembled once for the read-only export tests."""
+    """(params, AssemblyResult) of 8 synthetic videos, assembled once for the read-only export tests (benchmark mp4s
+    stored, so both lmms-eval inputs can be checked)."""
     from fourdpqa.assemble import assemble
 
-    params = small_params(write_data_root(tmp_path_factory.mktemp("exports") / "data"))
+    params = small_params(write_data_root(tmp_path_factory.mktemp("exports") / "data"), export_mp4=True)
     return params, assemble(params, oracle=toy_oracle)
 
 
@@ -107,6 +108,32 @@ def test_doc_to_text_snapshot_and_visual(tmp_path):
     assert utils.doc_to_visual(doc) == [str(tmp_path.resolve() / "clips/proc_00001/proc_00001-c0-plain/clip.mp4")]
     assert {k: doc[k] for k in ("id", "question_type", "category", "answer")} == {
         "id": row["id"], "question_type": 1, "category": "camera_motion", "answer": "B"}
+
+
+def test_without_stored_mp4s_lmms_eval_gets_the_same_mp4_muxed_from_the_frames(assembled, tmp_path, monkeypatch):
+    """``assemble.export_mp4: false``: ``doc_to_visual`` muxes the clip's JPEG files on first use into a video
+    OpenCV reads back as those files' bytes at the row's fps, byte-identical to the mp4 the export stores, and
+    reused on the next call."""
+    params, result = assembled
+    dataset = params.data / "dataset"
+    _, utils = load_task(dataset / "exports" / "lmms_eval")
+    monkeypatch.setenv("FOURDPQA_VIDEO_CACHE", str(tmp_path / "cache"))
+    docs = [d for d in read_jsonl(dataset / "exports" / "benchmark.jsonl") if d["reference_mode"] == "circle"][:2]
+    assert docs
+    for doc in docs:
+        (path,) = utils.doc_to_visual(doc | {"video": ""})
+        video = cv2.VideoCapture(path)
+        video.set(cv2.CAP_PROP_FORMAT, -1)  # the packets as stored
+        packets = []
+        ok, packet = video.read()
+        while ok:
+            packets.append(packet.tobytes())
+            ok, packet = video.read()
+        assert packets == [(dataset / f).read_bytes() for f in doc["frames"]]
+        assert video.get(cv2.CAP_PROP_FPS) == pytest.approx(doc["fps"])
+        assert Path(path).read_bytes() == (dataset / doc["video"]).read_bytes()
+        mtime = Path(path).stat().st_mtime_ns
+        assert utils.doc_to_visual(doc | {"video": ""}) == [path] and Path(path).stat().st_mtime_ns == mtime
 
 
 def test_perfect_predictions_score_100_and_shuffled_near_chance(assembled):
