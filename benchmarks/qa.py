@@ -40,10 +40,11 @@ sys.path[:0] = [str(ROOT)]
 from fourdpqa import layout, qa_tracks, sampling
 from fourdpqa.__main__ import main
 from fourdpqa.motion import ClipMotion
-from fourdpqa.params import LabelThresholds, load_params
+from fourdpqa.params import load_params
 from fourdpqa.questions import tracking
 from fourdpqa.scene import Scene, list_scenes, read_meta
 from fourdpqa.stages.qa import generate_records
+from fourdpqa.thresholds import LabelThresholds
 
 # ------------------------------------------------------------------------------- baseline: the previous algorithm
 

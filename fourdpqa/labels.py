@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fourdpqa.params import LabelThresholds
+from fourdpqa.thresholds import LabelThresholds
 
 NONE = "none"
 STATIC = "static"

@@ -86,17 +86,8 @@ def clip_motion(scene: Scene, frames: np.ndarray | list[int]) -> ClipMotion:
         obj_pos=wfo[..., :3, 3].copy(),
         obj_rot=wfo[..., :3, :3].copy(),
         visible=scene.visible_fraction[:, frames].copy(),
-        pixels=instance_pixels(scene, frames),
+        pixels=scene.pixel_counts(frames),
     )
-
-
-def instance_pixels(scene: Scene, frames: np.ndarray) -> np.ndarray:
-    """(O, T) int64 pixel count of each object (``scene.object_ids`` order) in each of ``frames`` (T,) scene
-    frame indices: one bincount per frame, so visibility tests index a table instead of scanning a frame."""
-    ids = np.asarray(scene.object_ids, dtype=np.int64)
-    bins = int(ids.max()) + 1 if len(ids) else 1
-    counts = np.stack([np.bincount(scene.instances[f].ravel(), minlength=bins)[:bins] for f in frames.tolist()])
-    return counts[:, ids].T.astype(np.int64) if len(ids) else np.zeros((0, len(frames)), np.int64)
 
 
 # ------------------------------------------------------------------------------------------------------ frames

@@ -13,10 +13,10 @@ import json
 from collections.abc import Mapping
 
 from fourdpqa.motion import clip_motion
-from fourdpqa.params import LabelThresholds
 from fourdpqa.questions import TYPES
 from fourdpqa.questions.metric import format_number
 from fourdpqa.scene import Scene
+from fourdpqa.thresholds import LabelThresholds
 from schemas.qa import LETTERS
 
 

@@ -13,10 +13,11 @@ import cv2
 import numpy as np
 
 from fourdpqa.motion import ClipMotion
-from fourdpqa.params import REFERENCE_MODES, LabelThresholds
+from fourdpqa.params import REFERENCE_MODES
 from fourdpqa.prompts import marks_overlap
 from fourdpqa.qa_format import normalise_xy
 from fourdpqa.scene import Scene
+from fourdpqa.thresholds import LabelThresholds
 
 CIRCLE_PAD_PX = 1.5  # the circle runs this far outside the object's enclosing circle
 BOX_PAD_PX = 1  # a box runs this far outside the object's tight box, so its drawn line leaves the object visible

@@ -106,6 +106,18 @@ class Scene:
             out[oi, fr] = geometry.pose_matrix(q, t)
         return out
 
+    def pixel_counts(self, frames: np.ndarray) -> np.ndarray:
+        """(O, T) int64 visible pixels of each object (``object_ids`` order) in each of ``frames`` (T,) frame
+        indices: one bincount per frame, kept on the scene, so the QA clips, the answer-consistency check and the
+        oracle predictor asking about the same frames index a table instead of scanning frames again."""
+        ids = np.asarray(self.object_ids, dtype=np.int64)
+        cache: dict[int, np.ndarray] = self.__dict__.setdefault("_pixel_counts", {})
+        bins = int(ids.max()) + 1 if len(ids) else 1
+        for f in frames.tolist():
+            if f not in cache:
+                cache[f] = np.bincount(self.instances[f].ravel(), minlength=bins)[ids].astype(np.int64)
+        return np.stack([cache[f] for f in frames.tolist()], axis=1) if len(frames) else np.zeros((len(ids), 0), np.int64)
+
     @cached_property
     def visible_fraction(self) -> np.ndarray:
         """(O, T) float64 visible fraction per object and frame (0 where no pose row exists)."""
@@ -193,7 +205,7 @@ def read_scene(scene_dir: str | Path, *, with_rgb: bool = True) -> Scene:
         except Exception as exc:
             raise SceneError(vid, p.name, f"unreadable array: {exc}") from exc
     if with_rgb:
-        rgb = _read_frames(scene_dir, meta)
+        rgb = read_frames(scene_dir, meta)
     else:
         rgb = np.zeros((meta.n_frames, 0, 0, 3), np.uint8)
     scene = Scene(
@@ -209,9 +221,11 @@ def read_scene(scene_dir: str | Path, *, with_rgb: bool = True) -> Scene:
     return scene
 
 
-def _read_frames(scene_dir: Path, meta: SceneMeta) -> np.ndarray:
+def read_frames(scene_dir: str | Path, meta: SceneMeta, indices: list[int] | None = None) -> np.ndarray:
+    """(K, H, W, 3) uint8 RGB frames ``indices`` (default all) of a scene, decoding only those PNGs."""
+    scene_dir = Path(scene_dir)
     frames = []
-    for i in range(meta.n_frames):
+    for i in range(meta.n_frames) if indices is None else indices:
         p = scene_dir / "rgb" / f"{i:05d}.png"
         if not p.exists():
             raise SceneError(meta.video_id, f"rgb/{p.name}", "missing frame")

@@ -14,7 +14,19 @@ def _unit_quaternion(data: PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select(((norm - 1.0).abs() < _QUAT_TOL).alias("unit_quaternion"))
 
 
-class CameraSchema(pa.DataFrameModel):
+class _RigidPose(pa.DataFrameModel):
+    """A rigid transform per row: rotation quaternion (w, x, y, z) and translation in metres."""
+
+    qw: pl.Float64
+    qx: pl.Float64
+    qy: pl.Float64
+    qz: pl.Float64
+    tx: pl.Float64
+    ty: pl.Float64
+    tz: pl.Float64
+
+
+class CameraSchema(_RigidPose):
     """One row per frame: time, OpenCV intrinsics (pixels) and world_from_cam (quaternion wxyz + translation)."""
 
     frame: pl.Int64 = pa.Field(ge=0, unique=True)
@@ -23,13 +35,6 @@ class CameraSchema(pa.DataFrameModel):
     fy: pl.Float64 = pa.Field(gt=0)
     cx: pl.Float64
     cy: pl.Float64
-    qw: pl.Float64
-    qx: pl.Float64
-    qy: pl.Float64
-    qz: pl.Float64
-    tx: pl.Float64
-    ty: pl.Float64
-    tz: pl.Float64
 
     class Config:
         strict = True
@@ -56,18 +61,11 @@ class ObjectSchema(pa.DataFrameModel):
         strict = False  # sources may add attribute columns (colour, size class, ...)
 
 
-class ObjectPoseSchema(pa.DataFrameModel):
+class ObjectPoseSchema(_RigidPose):
     """One row per (frame, object): world_from_object and the visible fraction of the object's silhouette."""
 
     frame: pl.Int64 = pa.Field(ge=0)
     object_id: pl.Int64 = pa.Field(ge=1)
-    qw: pl.Float64
-    qx: pl.Float64
-    qy: pl.Float64
-    qz: pl.Float64
-    tx: pl.Float64
-    ty: pl.Float64
-    tz: pl.Float64
     visible_fraction: pl.Float64 = pa.Field(ge=0, le=1)
 
     class Config:

@@ -8,7 +8,7 @@ import pytest
 from fourdpqa import labels, motion
 from fourdpqa.geometry import look_at
 from fourdpqa.labels import NONE, STATIC
-from fourdpqa.params import LabelThresholds
+from fourdpqa.thresholds import LabelThresholds
 from tests.test_motion import looking, make_motion
 
 TH = LabelThresholds()  # translation none/some 0.15/0.4 m, rotation 4/12 deg, distance change 5%/15%

@@ -10,12 +10,13 @@ import pytest
 
 from fourdpqa.motion import clip_motion
 from fourdpqa.oracle import oracle_answer
-from fourdpqa.params import LabelThresholds, QAParams
+from fourdpqa.params import QAParams
 from fourdpqa.qa_format import parse_trajectory
 from fourdpqa.qa_tracks import merge_queries, qa_queries, stored_tracks
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
 from fourdpqa.seeding import rng as rng_for
+from fourdpqa.thresholds import LabelThresholds
 from fourdpqa.tracks import Queries, save_tracks
 from tests.qa.conftest import N_T, build_scene, cam_track, obj_track, stored_tracks_of
 

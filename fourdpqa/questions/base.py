@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from fourdpqa.motion import ClipMotion
-from fourdpqa.params import LabelThresholds, QAParams
+from fourdpqa.params import QAParams
 from fourdpqa.sampling import Reference
 from fourdpqa.scene import Scene
+from fourdpqa.thresholds import LabelThresholds
 from fourdpqa.tracks import Tracks
 from schemas.qa import LETTERS
 

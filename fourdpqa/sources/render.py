@@ -42,7 +42,7 @@ class _ObjectGeometry:
     radius: float  # bounding-sphere radius of the object's 3D box (cull volume)
     kinds: dict[int, torch.Tensor]  # kind id -> (P_k,) indices into the object's parts
     center: torch.Tensor  # (P, 3) part centres, object frame
-    part_half: torch.Tensor  # (P, 3) (see procedural.Part.half)
+    part_half: torch.Tensor  # (P, 3) (see shapes.Part.half)
     axis: torch.Tensor  # (P,) long cylinder axis
     kind: torch.Tensor  # (P,) long kind id
     color: torch.Tensor  # (P, 3) float 0..1

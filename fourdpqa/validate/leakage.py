@@ -11,9 +11,9 @@ import numpy as np
 import polars as pl
 from tqdm import tqdm
 
-from fourdpqa.scene import Scene, read_scene
-from fourdpqa.validate.result import CheckResult
 from fourdpqa.layout import scene_dir
+from fourdpqa.scene import read_frames, read_meta
+from fourdpqa.validate.result import CheckResult
 
 
 def phash(image: np.ndarray) -> int:
@@ -32,10 +32,15 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.unpackbits(x.view(np.uint8).reshape(*x.shape, 8), axis=-1).sum(-1)
 
 
+def sampled_frames(frames: list[int], n_samples: int = 8) -> list[int]:
+    """Up to ``n_samples`` evenly spaced entries of a clip's frame indices (first and last included)."""
+    idx = np.unique(np.linspace(0, len(frames) - 1, min(n_samples, len(frames))).round().astype(int))
+    return [frames[i] for i in idx]
+
+
 def clip_hashes(frames: np.ndarray, n_samples: int = 8) -> np.ndarray:
     """pHashes of up to ``n_samples`` evenly spaced frames of a clip (T, H, W, 3) -> (k,) uint64."""
-    idx = np.unique(np.linspace(0, len(frames) - 1, min(n_samples, len(frames))).round().astype(int))
-    return np.array([phash(frames[i]) for i in idx], dtype=np.uint64)
+    return np.array([phash(frames[i]) for i in sampled_frames(list(range(len(frames))), n_samples)], dtype=np.uint64)
 
 
 def near_duplicate(a: np.ndarray, b: np.ndarray, max_distance: int) -> bool:
@@ -48,14 +53,11 @@ FrameLoader = Callable[[str, list[int]], np.ndarray]
 
 
 def scene_frame_loader(scenes_root: str | Path) -> FrameLoader:
-    """Frames of ``video_id`` at scene frame indices, read from the standard scenes (cached per video)."""
-    cache: dict[str, Scene] = {}
+    """Frames of ``video_id`` at scene frame indices, read from the standard scenes (only those PNGs decoded)."""
 
     def load(video_id: str, frames: list[int]) -> np.ndarray:
-        if video_id not in cache:
-            cache.clear()  # clips are visited grouped by video; keep one decoded video in memory
-            cache[video_id] = read_scene(scene_dir(scenes_root, video_id))
-        return cache[video_id].rgb[np.asarray(frames, dtype=int)]
+        folder = scene_dir(scenes_root, video_id)
+        return read_frames(folder, read_meta(folder), [int(f) for f in frames])
 
     return load
 
@@ -69,10 +71,10 @@ def check_leakage(train: pl.DataFrame, benchmark: pl.DataFrame, load_frames: Fra
     """No benchmark video id in training, and no benchmark clip that near-duplicates a training clip (pHash of
     frames), e.g. the same footage under another id. Blocking: leakage inflates benchmark scores."""
     shared = sorted(set(train["video_id"].unique().to_list()) & set(benchmark["video_id"].unique().to_list()))
-    train_clips = [(cid, clip_hashes(load_frames(v, f))) for cid, v, f in _clip_table(train)]
+    train_clips = [(cid, clip_hashes(load_frames(v, sampled_frames(f)))) for cid, v, f in _clip_table(train)]
     dupes: list[list[str]] = []
     for cid, vid, frames in tqdm(_clip_table(benchmark), desc="check_leakage", unit="clip", disable=None):
-        h = clip_hashes(load_frames(vid, frames))
+        h = clip_hashes(load_frames(vid, sampled_frames(frames)))
         dupes.extend([cid, tcid] for tcid, th in train_clips if near_duplicate(h, th, max_distance))
     passed = not shared and not dupes
     return CheckResult("check_leakage", passed, True,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from fourdpqa.motion import clip_motion, instance_pixels
-from fourdpqa.params import LabelThresholds, QAParams
+from fourdpqa.motion import clip_motion
+from fourdpqa.params import QAParams
 from fourdpqa.qa_tracks import interior_at, interior_mask
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
 from fourdpqa.sampling import disc
 from fourdpqa.seeding import rng
+from fourdpqa.thresholds import LabelThresholds
 from tests.helpers.benchmark_scripts import load_benchmark
 from tests.qa.conftest import N_T, build_scene, cam_track, obj_track, stored_tracks_of
 
@@ -55,7 +56,7 @@ def test_pixel_counts_object_rows_interior_and_disc_equal_their_full_frame_defin
     scene = scene_of_three()
     frames = np.array([0, 4, 9])
     want = np.array([[int((scene.instances[f] == o).sum()) for f in frames] for o in scene.object_ids])
-    np.testing.assert_array_equal(instance_pixels(scene, frames), want)
+    np.testing.assert_array_equal(scene.pixel_counts(frames), want)
     assert want[:, 0].min() > 0
     for oid in scene.object_ids:
         assert scene.object_row(oid) == scene.objects.filter(pl.col("object_id") == oid).row(0, named=True)

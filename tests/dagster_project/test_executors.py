@@ -32,7 +32,7 @@ def _job(name: str):  # noqa: ANN202 - a ReconstructableJob
 
 def _write(root: Path) -> Path:
     root.mkdir(parents=True)
-    return write_params_file(root, **TINY_RUN)
+    return write_params_file(root, TINY_RUN)
 
 
 def _outputs(data: Path, subs: tuple[str, ...]) -> dict[str, str]:

@@ -11,31 +11,26 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-import yaml
 
 from assets.assemble import assembled_dataset
-from assets.validate import DATASET_CHECKS
 from assets.resources import PipelineParams
+from assets.validate import DATASET_CHECKS
 from fourdpqa.__main__ import main
 from fourdpqa.atomic import write_parquet
+from tests.helpers.params_file import write_params_file
 
 pytestmark = pytest.mark.slow
 
 
 def write_params(root: Path) -> Path:
-    data = root / "data"
-    params = {
-        "base": {"data_root": str(data), "allowed_roots": [str(data)]},
-        "generate": {"n_videos": 10, "n_frames": 10, "width": 32, "height": 32, "max_objects": 3},
-        "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
-        "tracks": {"sampling_stride": 1, "max_sampled_frac": 1.0},  # enough track points on 32 px objects for oracle-2
-        "qa": {"clip_frames": 8, "clips_per_video": 2, "out_width": 32, "out_height": 32},
-        "assemble": {"train_size": 120, "benchmark_size": 40, "benchmark_video_share": 0.4},
-        "validate": {"probe": {"frames": 2, "size": 16, "epochs": 1, "width": 2, "dim": 8}},
-    }
-    path = root / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
+    return write_params_file(
+        root,
+        generate={"n_videos": 10, "n_frames": 10, "width": 32, "height": 32, "max_objects": 3},
+        tracks={"sampling_stride": 1, "max_sampled_frac": 1.0},  # enough track points on 32 px objects for oracle-2
+        qa={"clip_frames": 8, "clips_per_video": 2, "out_width": 32, "out_height": 32},
+        assemble={"train_size": 120, "benchmark_size": 40, "benchmark_video_share": 0.4},
+        validate={"probe": {"frames": 2, "size": 16, "epochs": 1, "width": 2, "dim": 8}},
+    )
 
 
 @pytest.fixture(scope="module")

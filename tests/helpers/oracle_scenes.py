@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fourdpqa.params import LabelThresholds
 from fourdpqa.scene import write_scene
+from fourdpqa.thresholds import LabelThresholds
 from tests.helpers.track_scenes import Box, make_scene
 
 N_T, W, H = 10, 64, 48

@@ -16,15 +16,17 @@ TINY_RUN: dict[str, dict] = {
 }
 
 
-def write_params_file(root: Path, **sections: dict) -> Path:
-    """``<root>/params.yaml`` with the data root, the procedural source and ``sections`` merged in; returns its path."""
+def write_params_file(root: Path, *layers: dict, **sections: dict) -> Path:
+    """``<root>/params.yaml`` with the data root and the procedural source, then each of ``layers`` and finally
+    ``sections`` merged in section by section (a later value wins); returns its path."""
     data = root / "data"
     raw: dict = {
         "base": {"data_root": str(data), "allowed_roots": [str(data)]},
         "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
     }
-    for section, values in sections.items():
-        raw[section] = {**raw.get(section, {}), **values}
+    for layer in (*layers, sections):
+        for section, values in layer.items():
+            raw[section] = {**raw.get(section, {}), **values}
     root.mkdir(parents=True, exist_ok=True)
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(raw))

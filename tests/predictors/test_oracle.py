@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from fourdpqa.answers import score_answer
-from fourdpqa.params import LabelThresholds, Params, QAParams
+from fourdpqa.params import Params, QAParams
 from fourdpqa.predictors import build_predictor
 from fourdpqa.predictors.base import Sample
 from fourdpqa.qa_format import format_prompt
 from fourdpqa.scene import write_scene
 from fourdpqa.stages.qa import generate_records
+from fourdpqa.thresholds import LabelThresholds
 from tests.qa.conftest import N_T, build_scene, cam_track, obj_track
 
 OBJECTS = [  # (start, velocity per frame, yaw0, yaw rate per frame, size)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fourdpqa.geometry import look_at, pose_matrix, yaw_to_quat
-from fourdpqa.params import LabelThresholds, Params, QAParams
+from fourdpqa.params import Params, QAParams
+from fourdpqa.thresholds import LabelThresholds
 from tests.helpers.track_scenes import Box, make_scene
 
 N_T = 10

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from fourdpqa import labels, motion
-from fourdpqa.params import GenerateParams, LabelThresholds
+from fourdpqa.params import GenerateParams
 from fourdpqa.questions.camera import describe_camera
 from fourdpqa.sources.procedural import camera_poses, frame_times, intrinsics, object_poses, sample_video
 from fourdpqa.sources.render import SceneRenderer
+from fourdpqa.thresholds import LabelThresholds
 from tests.test_motion import make_motion
 
 

@@ -7,9 +7,10 @@ import polars as pl
 import pytest
 
 from fourdpqa.oracle import oracle_answer
-from fourdpqa.params import BaseParams, GenerateParams, LabelThresholds, Params, QAParams, SourceSpec, StandardizeParams
+from fourdpqa.params import BaseParams, GenerateParams, Params, QAParams, SourceSpec, StandardizeParams
 from fourdpqa.scene import read_scene
 from fourdpqa.stages import generate, qa, standardize, tracks
+from fourdpqa.thresholds import LabelThresholds
 from schemas.qa import validate_qa
 
 

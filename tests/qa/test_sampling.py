@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from fourdpqa.motion import clip_motion
-from fourdpqa.params import LabelThresholds
 from fourdpqa.prompts import marks_overlap
 from fourdpqa.sampling import caption_text, clip_windows, make_reference, refer, unambiguous
+from fourdpqa.thresholds import LabelThresholds
 from tests.qa.conftest import N_T, build_scene, cam_track, obj_track
 
 TH = LabelThresholds(min_object_pixels=4)

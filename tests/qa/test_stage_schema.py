@@ -9,10 +9,11 @@ import polars as pl
 import pytest
 
 from fourdpqa.oracle import oracle_answer
-from fourdpqa.params import BaseParams, LabelThresholds, Params, QAParams
+from fourdpqa.params import BaseParams, Params, QAParams
 from fourdpqa.qa_format import format_prompt, format_target, parse_trajectory, serialise_trajectory
 from fourdpqa.scene import read_scene, write_scene
 from fourdpqa.stages import qa as qa_stage
+from fourdpqa.thresholds import LabelThresholds
 from schemas.qa import QASchemaError, validate_qa
 from tests.qa.conftest import build_scene, cam_track, obj_track
 

@@ -11,13 +11,14 @@ from fourdpqa import labels
 from fourdpqa.geometry import project_world
 from fourdpqa.motion import clip_motion
 from fourdpqa.oracle import oracle_answer
-from fourdpqa.params import LabelThresholds, QAParams
+from fourdpqa.params import QAParams
 from fourdpqa.qa_format import parse_trajectory
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx, Draft
 from fourdpqa.questions.camera import describe_camera
 from fourdpqa.sampling import visible_at, visible_throughout
 from fourdpqa.seeding import rng as rng_for
+from fourdpqa.thresholds import LabelThresholds
 from schemas.qa import LETTERS
 from tests.qa.conftest import N_T, build_scene, cam_track, obj_track, stored_tracks_of
 

@@ -14,21 +14,19 @@ import polars as pl
 import pytest
 
 from fourdpqa.assemble import load_qa
-from fourdpqa.params import BaseParams, GenerateParams, Params, QAParams, SourceSpec, StandardizeParams
+from fourdpqa.params import Params, load_params
 from fourdpqa.quarantine import list_quarantined
 from fourdpqa.stages import generate, qa, standardize, tracks
+from tests.helpers.params_file import write_params_file
 
 BAD, GOOD = "proc_00001", ["proc_00000", "proc_00002"]
 
 
 def _params(root: Path) -> Params:
-    data = root / "data"
-    return Params(
-        base=BaseParams(data_root=str(data), allowed_roots=[str(data)], device="cpu"),
-        generate=GenerateParams(n_videos=3, n_frames=8, width=48, height=48, max_objects=3),
-        standardize=StandardizeParams(sources=[SourceSpec(name="procedural", kind="kubric", root=str(data / "raw/procedural"))]),
-        qa=QAParams(clip_frames=8, clips_per_video=1, questions_per_clip=30),  # enough slots for MC questions
-    )
+    return load_params(write_params_file(
+        root, base={"device": "cpu"}, generate={"n_videos": 3, "n_frames": 8, "width": 48, "height": 48, "max_objects": 3},
+        qa={"clip_frames": 8, "clips_per_video": 1, "questions_per_clip": 30},  # enough slots for MC questions
+    ))
 
 
 @pytest.fixture(scope="module")

@@ -11,28 +11,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import yaml
 
 from fourdpqa.params import load_params
 from fourdpqa.quarantine import list_quarantined
 from fourdpqa.scene import read_scene
 from fourdpqa.stages import generate, standardize
+from tests.helpers.params_file import write_params_file
 
 BAD = "proc_00001"
 GOOD = ["proc_00000", "proc_00002"]
 
 
-def write_params(root: Path, **sections: dict) -> Path:
-    data = root / "data"
-    params = {
-        "base": {"data_root": str(data), "allowed_roots": [str(data)]},
-        "generate": {"n_videos": 3, "n_frames": 4, "width": 32, "height": 32, "min_objects": 2, "max_objects": 2},
-        "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
-        **sections,
-    }
-    p = root / "params.yaml"
-    p.write_text(yaml.safe_dump(params))
-    return p
+def write_params(root: Path) -> Path:
+    return write_params_file(
+        root, generate={"n_videos": 3, "n_frames": 4, "width": 32, "height": 32, "min_objects": 2, "max_objects": 2})
 
 
 @pytest.fixture(scope="module")

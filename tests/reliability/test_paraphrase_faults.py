@@ -15,10 +15,11 @@ import litellm
 import polars as pl
 import pytest
 
-from fourdpqa.params import BaseParams, GenerateParams, Params, PhrasingParams, QAParams, SourceSpec, StandardizeParams
+from fourdpqa.params import Params, load_params
 from fourdpqa.phrasing import Phraser
 from fourdpqa.stages import generate, qa, standardize
 from tests.helpers.llm_mock import FailingEndpoint, ScriptedModel
+from tests.helpers.params_file import write_params_file
 
 OPPOSITE = "Answer the opposite of the truth."
 N_VIDEOS = 3  # enough MC questions (>= 10) for the named-option case
@@ -26,14 +27,13 @@ N_VIDEOS = 3  # enough MC questions (>= 10) for the named-option case
 
 def _params(root: Path, model: str | None = None, **calls: float) -> Params:
     data = root / "data"
-    return Params(
-        base=BaseParams(data_root=str(data), allowed_roots=[str(data)], device="cpu"),
-        generate=GenerateParams(n_videos=N_VIDEOS, n_frames=16, width=48, height=48, max_objects=3),
-        standardize=StandardizeParams(sources=[SourceSpec(name="procedural", kind="kubric", root=str(data / "raw/procedural"))]),
-        qa=QAParams(clip_frames=12, clips_per_video=4, clip_max_overlap=1.0, questions_per_clip=40),
-        phrasing=PhrasingParams(model=model, cache_dir=str(data / "cache/phrasing"),
-                                **{"requests_per_minute": 1e6, "backoff_s": 0, **calls}),
-    )
+    return load_params(write_params_file(
+        root, base={"device": "cpu"},
+        generate={"n_videos": N_VIDEOS, "n_frames": 16, "width": 48, "height": 48, "max_objects": 3},
+        qa={"clip_frames": 12, "clips_per_video": 4, "clip_max_overlap": 1.0, "questions_per_clip": 40},
+        phrasing={"model": model, "cache_dir": str(data / "cache/phrasing"), "requests_per_minute": 1e6, "backoff_s": 0,
+                  **calls},
+    ))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from fourdpqa.__main__ import main
 from fourdpqa.layout import Layout
@@ -19,24 +18,13 @@ from fourdpqa.params import load_params
 from fourdpqa.quarantine import list_quarantined
 from fourdpqa.stages import generate, qa, standardize, tracks
 from fourdpqa.stages.protocol import StageFailed, stage_lock
+from tests.helpers.params_file import TINY_RUN, write_params_file
 
 VIDEOS = ["proc_00000", "proc_00001", "proc_00002"]
 
 
-def _write_params(root: Path, **sections) -> Path:
-    data = root / "data"
-    raw = {
-        "base": {"data_root": str(data), "allowed_roots": [str(data)], "device": "cpu"},
-        "generate": {"n_videos": 3, "n_frames": 8, "width": 32, "height": 32, "max_objects": 3},
-        "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
-        "tracks": {"queries_per_video": 16},
-        "qa": {"clip_frames": 8, "clips_per_video": 1, "questions_per_clip": 12},
-    }
-    for section, values in sections.items():
-        raw[section] = {**raw.get(section, {}), **values}
-    path = root / "params.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+def _write_params(root: Path, **sections: dict) -> Path:
+    return write_params_file(root, TINY_RUN, {"generate": {"n_videos": 3, "max_objects": 3}}, sections)
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fourdpqa.params import BaseParams, LabelThresholds, Params, QAParams, SourceSpec, StandardizeParams, TracksParams
+from fourdpqa.params import BaseParams, Params, QAParams, SourceSpec, StandardizeParams, TracksParams
 from fourdpqa.stages import qa, standardize, tracks
+from fourdpqa.thresholds import LabelThresholds
 
 SAMPLE_ROOT = Path(__file__).parents[1] / "data" / "adt"
 # Egocentric indoor scale: heads move centimetres and objects sit within a few metres.

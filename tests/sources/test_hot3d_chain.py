@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fourdpqa.params import BaseParams, LabelThresholds, Params, QAParams, SourceSpec, StandardizeParams, TracksParams
+from fourdpqa.params import BaseParams, Params, QAParams, SourceSpec, StandardizeParams, TracksParams
 from fourdpqa.stages import qa, standardize, tracks
+from fourdpqa.thresholds import LabelThresholds
 from tests.helpers.hot3d_fixture import make_sequence
 
 INDOOR = LabelThresholds(translation_none_m=0.03, translation_some_m=0.1, rotation_none_deg=3.0, rotation_some_deg=10.0)

@@ -16,10 +16,11 @@ from fourdpqa.sources import kubric
 from fourdpqa.sources import procedural as P
 from fourdpqa.sources.kubric_dump import write_kubric_dump
 from fourdpqa.sources.render import DOME_RADIUS_M, SceneRenderer, reference_pixel
+from fourdpqa.sources.shapes import build_parts
 
 
 def _object(oid: int, category: str, dims: tuple, xy: tuple, yaw: float = 0.0) -> P.ObjectSpec:
-    parts, size = P.build_parts(category, dims, (200, 40, 40))
+    parts, size = build_parts(category, dims, (200, 40, 40))
     return P.ObjectSpec(object_id=oid, category=category, color="red", size_class="small", size=size,
                         has_front=P.HAS_FRONT[category], caption=f"the {category}", parts=parts, start_xy=xy,
                         start_yaw=yaw, motion="static")

@@ -7,9 +7,10 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from fourdpqa.params import BaseParams, LabelThresholds, Params, QAParams
+from fourdpqa.params import BaseParams, Params, QAParams
 from fourdpqa.scene import write_scene
 from fourdpqa.stages import qa
+from fourdpqa.thresholds import LabelThresholds
 from tests.qa.test_stage_schema import _scene
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from fourdpqa import fingerprint
-from fourdpqa.params import BaseParams, LabelThresholds, Params, QAParams
+from fourdpqa.params import BaseParams, Params, QAParams
 from fourdpqa.scene import write_scene
 from fourdpqa.stages import qa
 from fourdpqa.stages.protocol import StageFailed
+from fourdpqa.thresholds import LabelThresholds
 from tests.qa.test_stage_schema import _scene
 
 ROOT = Path(fingerprint.__file__).resolve().parents[1]
