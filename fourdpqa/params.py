@@ -220,6 +220,7 @@ class ProbeParams(_Section):
     width: int = Field(8, ge=1)  # channels of the first convolution
     dim: int = Field(64, ge=1)  # clip / word feature size
     mirror: bool = True  # train on left-right mirrored copies too (texts swap left/right, clockwise senses, x)
+    reverse: bool = True  # and motion types played backwards (texts swap forward/backward, up/down, increases, ...)
     min_gain: float = 0.0  # a type where the probe beats the best text-only baseline by no more is flagged
 
 

@@ -23,6 +23,14 @@ YN_CANDIDATES = ("yes", "no")
 _SIDES = re.compile(r"\b(left|right|counter-clockwise|clockwise)\b")
 _SWAP = {"left": "right", "right": "left", "counter-clockwise": "clockwise", "clockwise": "counter-clockwise"}
 _XY = re.compile(r"\((\d\.\d{3}), (\d\.\d{3})\)")
+# Played backwards, a motion runs the other way: these words swap (mirror pairs stay: a left move reversed is a
+# right move, a clockwise roll a counter-clockwise one). Only types whose whole text reverses this way get it.
+_REVERSE_PAIRS = (("forward", "backward"), ("left", "right"), ("up", "down"), ("counter-clockwise", "clockwise"),
+                  ("increasing", "decreasing"), ("increases", "decreases"), ("increase", "decrease"),
+                  ("toward", "away from"))
+_REVERSE = {**dict(_REVERSE_PAIRS), **{b: a for a, b in _REVERSE_PAIRS}}
+_REVERSE_WORDS = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _REVERSE), key=len, reverse=True)) + r")\b")
+REVERSIBLE = ("camera_movement", "camera_object_distance", "object_object_distance_change", "object_direction")
 
 
 def words(text: str) -> list[str]:
@@ -35,6 +43,11 @@ def mirror_text(text: str) -> str:
     """The text of the left-right mirrored clip: sides and turning senses swap, normalised x -> 1 - x."""
     text = _SIDES.sub(lambda m: _SWAP[m.group(1)], text)
     return _XY.sub(lambda m: f"({1 - float(m.group(1)):.3f}, {m.group(2)})", text)
+
+
+def reverse_text(text: str) -> str:
+    """The text of the clip played backwards (question types in :data:`REVERSIBLE`): motion words swap."""
+    return _REVERSE_WORDS.sub(lambda m: _REVERSE[m.group(1)], text)
 
 
 def uniform(n_available: int, n_wanted: int) -> np.ndarray:
@@ -94,10 +107,13 @@ def target_of(record: dict) -> int:
 
 
 def build_arrays(df: pl.DataFrame, dataset_dir: Path, vocab: Vocabulary, groups: dict[str, int], frames: int,
-                 size: int, mirrored: bool = False, question_len: int = 64, option_len: int = 24) -> Batchable:
+                 size: int, mirrored: bool = False, reversed_: bool = False, question_len: int = 64,
+                 option_len: int = 24) -> Batchable:
     """Arrays of every MC / yes-no row of ``df`` whose (type, format) group is known; with ``mirrored`` each row
     is followed by its left-right mirror image (clip flipped, texts through :func:`mirror_text`), which doubles
-    the training data and shows every side of a left/right or clockwise question."""
+    the training data and shows every side of a left/right or clockwise question; with ``reversed_`` rows of a
+    :data:`REVERSIBLE` type also come played backwards (frames in reverse order, :func:`reverse_text`), which
+    shows each motion and its opposite (the training split has few camera-motion questions)."""
     cache: dict[tuple[str, ...], np.ndarray] = {}
     clips, questions, cands, n_cands, targets, group = [], [], [], [], [], []
     for r in df.iter_rows(named=True):
@@ -111,6 +127,8 @@ def build_arrays(df: pl.DataFrame, dataset_dir: Path, vocab: Vocabulary, groups:
         views = [(cache[paths], r["question"], opts)]
         if mirrored:
             views.append((cache[paths][..., ::-1], mirror_text(r["question"]), [mirror_text(o) for o in opts]))
+        if reversed_ and r["question_name"] in REVERSIBLE:
+            views += [(clip[::-1], reverse_text(q), [reverse_text(o) for o in os_]) for clip, q, os_ in views]
         for clip, question, options in views:
             clips.append(clip)
             questions.append(vocab.encode(question, question_len))

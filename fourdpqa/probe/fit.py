@@ -16,7 +16,7 @@ import torch
 
 from fourdpqa.device import resolve_device
 from fourdpqa.params import ProbeParams
-from fourdpqa.probe.data import Batchable, Vocabulary, build_arrays, mirror_text
+from fourdpqa.probe.data import Batchable, Vocabulary, build_arrays, mirror_text, reverse_text
 from fourdpqa.probe.model import ProbeNet
 
 CHOICE_FORMATS = ("mc", "yn")
@@ -88,9 +88,9 @@ def run_probe(train: pl.DataFrame, benchmark: pl.DataFrame, dataset_dir: str | P
     if not tr.height or not bench.height:
         raise ValueError(f"pixel probe: {tr.height} training and {bench.height} benchmark rows of a shared type")
     texts = tr["question"].to_list() + [o for opts in tr["options"].to_list() for o in opts] + ["yes no"]
-    vocab = Vocabulary(texts + [mirror_text(t) for t in texts])
+    vocab = Vocabulary(texts + [mirror_text(t) for t in texts] + [reverse_text(t) for t in texts])
     root = Path(dataset_dir)
-    a_train = build_arrays(tr, root, vocab, groups, cfg.frames, cfg.size, mirrored=cfg.mirror)
+    a_train = build_arrays(tr, root, vocab, groups, cfg.frames, cfg.size, mirrored=cfg.mirror, reversed_=cfg.reverse)
     a_bench = build_arrays(bench, root, vocab, groups, cfg.frames, cfg.size)
     model, loss = train_probe(a_train, len(vocab), len(groups), cfg, seed, dev)
     picked = predict(model, a_bench, cfg.batch_size, dev)

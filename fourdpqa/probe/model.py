@@ -12,10 +12,43 @@ import torch
 from torch import nn
 
 
+class ShiftCorrelation(nn.Module):
+    """(B, T, 3, S, S) uint8 -> (B, 16) float: where each image quadrant moves between consecutive frames.
+
+    Per consecutive frame pair and quadrant, the normalised correlation of the grey images (halved to S/2) over
+    integer shifts up to ``radius`` pixels, turned into an expected shift (dx, dy) by a softmax over the shifts (a
+    FlowNet-style correlation layer with no weights). Summed over the first and the second half of the clip, the
+    4 quadrants' shifts give pan / tilt (all move alike), zoom i.e. forward / backward (they spread apart or
+    gather) and roll (they turn about the centre): the camera motion a few strided convolutions learn poorly from
+    the training split's ~100 camera-motion clips."""
+
+    def __init__(self, radius: int = 3, temperature: float = 0.05):
+        super().__init__()
+        self.radius, self.temperature = radius, temperature
+        r = torch.arange(-radius, radius + 1, dtype=torch.float32)
+        self.register_buffer("shifts", torch.stack(torch.meshgrid(r, r, indexing="xy"), -1).reshape(-1, 2), persistent=False)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        grey = nn.functional.avg_pool2d(clips.float().mean(2), 2)  # (B, T, S/2, S/2)
+        grey = (grey - grey.mean((2, 3), keepdim=True)) / (grey.std((2, 3), keepdim=True) + 1e-3)
+        a, b = grey[:, :-1], grey[:, 1:]
+        r, h = self.radius, grey.shape[-1]
+        inner = a[..., r:h - r, r:h - r]
+        corr = torch.stack([(inner * b[..., r + int(dy):h - r + int(dy), r + int(dx):h - r + int(dx)])
+                            for dx, dy in self.shifts.tolist()], dim=2)  # (B, T-1, K, H', W')
+        half = corr.shape[-1] // 2
+        quads = torch.stack([corr[..., :half, :half], corr[..., :half, half:], corr[..., half:, :half],
+                             corr[..., half:, half:]], dim=2).mean((-2, -1))  # (B, T-1, 4, K)
+        shift = torch.softmax(quads / self.temperature, -1) @ self.shifts  # (B, T-1, 4, 2) pixels of the half image
+        mid = shift.shape[1] // 2
+        return torch.cat([shift[:, :max(mid, 1)].sum(1), shift[:, mid:].sum(1)], dim=1).flatten(1)
+
+
 class ClipEncoder(nn.Module):
     """(B, T, 3, S, S) uint8 -> (B, dim). Frame differences are stacked onto the RGB channels so motion is
     visible to the first layer; three strided 3-D convolutions, then an average per image quadrant (so motion
-    that differs between the halves of the image, like zoom or roll, stays distinguishable from a shift)."""
+    that differs between the halves of the image, like zoom or roll, stays distinguishable from a shift), joined
+    with the quadrants' measured shifts (:class:`ShiftCorrelation`)."""
 
     def __init__(self, width: int, dim: int):
         super().__init__()
@@ -23,13 +56,15 @@ class ClipEncoder(nn.Module):
             nn.Conv3d(6, width, kernel_size=(3, 4, 4), stride=(1, 4, 4), padding=(1, 0, 0)), nn.ReLU(),
             nn.Conv3d(width, 2 * width, kernel_size=3, stride=(1, 2, 2), padding=1), nn.ReLU(),
             nn.Conv3d(2 * width, dim, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool3d((1, 2, 2)), nn.Flatten(), nn.Linear(4 * dim, dim), nn.ReLU(),
+            nn.AdaptiveAvgPool3d((1, 2, 2)), nn.Flatten(),
         )
+        self.motion = ShiftCorrelation()
+        self.out = nn.Sequential(nn.Linear(4 * dim + 16, dim), nn.ReLU())
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         x = clips.float().div(255.0).permute(0, 2, 1, 3, 4)  # (B, 3, T, S, S)
         diff = torch.cat([torch.zeros_like(x[:, :, :1]), x[:, :, 1:] - x[:, :, :-1]], dim=2)
-        return self.net(torch.cat([x - 0.5, diff], dim=1))
+        return self.out(torch.cat([self.net(torch.cat([x - 0.5, diff], dim=1)), self.motion(clips)], dim=1))
 
 
 class ProbeNet(nn.Module):

@@ -7,7 +7,7 @@ import numpy as np
 
 from fourdpqa import labels, motion, sampling
 from fourdpqa.labels import CAMERA_COMPONENTS, STATIC
-from fourdpqa.questions.base import DIST_QUERY, Ctx, QuestionType, dist_queries, dist_text
+from fourdpqa.questions.base import DIST_QUERY, Ctx, QuestionType, dist_queries, dist_text, pick
 
 MOVE = {"forward": "forward", "backward": "backward", "left": "to the left", "right": "to the right", "up": "up", "down": "down"}
 # roll is told from the viewer's side too: what the picture does on screen
@@ -166,8 +166,24 @@ TEMPLATES_T2 = {
     },
 }
 
+STEADY = ("increasing", "decreasing", "constant")
+TURNING = ("increasing then decreasing", "decreasing then increasing")
+
+
+def distance_distractors(label: str, spec: dict, rng: np.random.Generator) -> list[str]:
+    """The 3 wrong options of a distance-change MC question (5 labels, 4 options): the steady labels are always
+    offered, plus one turning label (the answer's own when it turns, else one drawn at random). A distance that
+    turns within a short clip is rare (14 of 119 default-run questions), so offering a turning label as often as
+    a steady one, as a uniform draw of 3 of the 4 other labels does, made it an option that is almost never right
+    and lifted the correct-when-shown rate of the steady ones above their answer share (text-only TF-IDF 0.43 on
+    camera-object distance, chance 0.25). With the steady labels always on offer their correct-when-shown rate is
+    their answer share, which assembly bounds (``validate.max_option_ratio``), and a turning label's is lower."""
+    turning = label if label in TURNING else pick(rng, TURNING)
+    return [x for x in (*STEADY, turning) if x != label]
+
+
 DISTANCE_CHANGE = dict(
-    text=dist_text, distractors=lambda label, spec, rng: list(labels.DISTANCE_CHANGE_LABELS),
+    text=dist_text, distractors=distance_distractors,
     mc_labels=labels.DISTANCE_CHANGE_LABELS, yn_queries=dist_queries,
     phrase=lambda query, spec: {"q": DIST_QUERY[query]},
 )
