@@ -14,6 +14,7 @@ from fourdpqa.params import ProbeParams
 from fourdpqa.probe import run_probe
 from fourdpqa.validate.learnability import check_pixel_learnability
 from fourdpqa.validate.text_bias import blind_scores
+from schemas.qa import MEASUREMENT
 
 TINY = ProbeParams(frames=4, size=16, epochs=12, batch_size=16, lr=5e-3, width=4, dim=16)
 T = 4
@@ -45,12 +46,12 @@ def dataset(root: Path, split: str, n: int, seed: int) -> pl.DataFrame:
         up = bool(rng.integers(2))
         frames = write_clip(root, f"{split}{i}", brightness_clip(rng, up))
         base = {"video_id": f"{split}-v{i % 5}", "answer_format": "yn", "options": ["yes", "no"], "frames": frames,
-                "measurement": "{}"}
+                "measurement": {"spec": {}, "values": {}, "slots": []}}
         rows.append({**base, "id": f"{split}-{i:03d}-b", "question_name": "brightness",
                      "question": "Does the image get brighter over the clip?", "answer": "yes" if up else "no"})
         rows.append({**base, "id": f"{split}-{i:03d}-c", "question_name": "coin",
                      "question": "Did the coin land heads?", "answer": "yes" if rng.integers(2) else "no"})
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema_overrides={"measurement": MEASUREMENT})
 
 
 @pytest.fixture(scope="module")
