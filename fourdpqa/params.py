@@ -221,6 +221,7 @@ class ProbeParams(_Section):
     dim: int = Field(64, ge=1)  # clip / word feature size
     mirror: bool = True  # train on left-right mirrored copies too (texts swap left/right, clockwise senses, x)
     reverse: bool = True  # and motion types played backwards (texts swap forward/backward, up/down, increases, ...)
+    motion_weight: float = Field(1.0, ge=0)  # weight of the auxiliary camera-motion loss (training scenes' poses)
     min_gain: float = 0.0  # a type where the probe beats the best text-only baseline by no more is flagged
 
 

@@ -8,7 +8,7 @@ uint8 (T, 3, S, S), RGB. Records of one exported clip share the decoded array.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import polars as pl
 
+from fourdpqa.probe.flow_features import clip_flow
 from schemas.qa import LETTERS
 
 _WORD = re.compile(r"[a-z]+|\d+")
@@ -55,17 +56,22 @@ def uniform(n_available: int, n_wanted: int) -> np.ndarray:
     return np.minimum(((np.arange(n_wanted) + 0.5) * n_available / n_wanted).astype(int), n_available - 1)
 
 
-def read_clip(dataset_dir: Path, frame_paths: Sequence[str], frames: int, size: int) -> np.ndarray:
-    """(frames, 3, size, size) uint8 RGB from a record's exported frame paths (relative to ``dataset_dir``)."""
+def read_frames(dataset_dir: Path, frame_paths: Sequence[str], frames: int) -> np.ndarray:
+    """(frames, H/2, W/2, 3) uint8 RGB: ``frames`` of a record's exported frames (paths relative to
+    ``dataset_dir``) sampled uniformly, decoded at half resolution."""
     out = []
     for i in uniform(len(frame_paths), frames):
         path = dataset_dir / frame_paths[int(i)]
         bgr = cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_2)
         if bgr is None:
             raise OSError(f"cannot read exported frame {path}")
-        rgb = cv2.cvtColor(cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
-        out.append(rgb.transpose(2, 0, 1))
+        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     return np.stack(out)
+
+
+def to_clip(frames: np.ndarray, size: int) -> np.ndarray:
+    """(T, 3, size, size) uint8 from RGB frames (T, H, W, 3)."""
+    return np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1) for f in frames])
 
 
 class Vocabulary:
@@ -88,7 +94,9 @@ class Vocabulary:
 class Batchable:
     """Arrays of N records. clips: (N, T, 3, S, S) uint8; question: (N, Lq) int64; candidates: (N, 4, Lc) int64
     (yes/no records use 2 and pad with empty candidates, masked by ``n_candidates`` (N,)); target: (N,) index of the
-    correct candidate; group: (N,) int64 id of the (type, format) the record belongs to."""
+    correct candidate; group: (N,) int64 id of the (type, format) the record belongs to; flow: (N, F) float32
+    optical-flow features of each clip (:mod:`fourdpqa.probe.flow_features`); motion: (N, M) float32 auxiliary
+    target of each clip (how the camera moved, :mod:`fourdpqa.probe.poses`), NaN where unknown."""
 
     clips: np.ndarray
     question: np.ndarray
@@ -96,6 +104,16 @@ class Batchable:
     n_candidates: np.ndarray
     target: np.ndarray
     group: np.ndarray
+    flow: np.ndarray
+    motion: np.ndarray
+
+    @property
+    def yes_no(self) -> np.ndarray:
+        """(N,) bool: yes / no records (candidates "yes", "no")."""
+        return self.n_candidates == len(YN_CANDIDATES)
+
+
+MotionOf = Callable[[dict, bool, bool], np.ndarray]  # (record, mirrored, reversed_) -> (M,) auxiliary target
 
 
 def candidates_of(record: dict) -> list[str]:
@@ -107,29 +125,44 @@ def target_of(record: dict) -> int:
 
 
 def build_arrays(df: pl.DataFrame, dataset_dir: Path, vocab: Vocabulary, groups: dict[str, int], frames: int,
-                 size: int, mirrored: bool = False, reversed_: bool = False, question_len: int = 64,
-                 option_len: int = 24) -> Batchable:
+                 size: int, mirrored: bool = False, reversed_: bool = False, motion_of: MotionOf | None = None,
+                 motion_dim: int = 12, question_len: int = 64, option_len: int = 24) -> Batchable:
     """Arrays of every MC / yes-no row of ``df`` whose (type, format) group is known; with ``mirrored`` each row
     is followed by its left-right mirror image (clip flipped, texts through :func:`mirror_text`), which doubles
     the training data and shows every side of a left/right or clockwise question; with ``reversed_`` rows of a
     :data:`REVERSIBLE` type also come played backwards (frames in reverse order, :func:`reverse_text`), which
-    shows each motion and its opposite (the training split has few camera-motion questions)."""
-    cache: dict[tuple[str, ...], np.ndarray] = {}
-    clips, questions, cands, n_cands, targets, group = [], [], [], [], [], []
+    shows each motion and its opposite (the training split has few camera-motion questions). ``motion_of`` gives
+    each view's auxiliary target (NaN without it)."""
+    decoded: dict[tuple[str, ...], np.ndarray] = {}
+    seen: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    clips, flows, questions, cands, n_cands, targets, group, motion = [], [], [], [], [], [], [], []
+    unknown = np.full(motion_dim, np.nan, np.float32)
+
+    def view(paths: tuple[str, ...], m: bool, rev: bool) -> tuple[np.ndarray, np.ndarray]:
+        if (paths, m, rev) not in seen:
+            f = decoded[paths][:, :, ::-1] if m else decoded[paths]
+            f = np.ascontiguousarray(f[::-1] if rev else f)
+            clip = to_clip(f, size)
+            seen[paths, m, rev] = clip, clip_flow(clip.transpose(0, 2, 3, 1))
+        return seen[paths, m, rev]
+
     for r in df.iter_rows(named=True):
         key = f"{r['question_name']}/{r['answer_format']}"
         if key not in groups:
             continue
         paths = tuple(r["frames"])
-        if paths not in cache:
-            cache[paths] = read_clip(dataset_dir, paths, frames, size)
+        if paths not in decoded:
+            decoded[paths] = read_frames(dataset_dir, paths, frames)
         opts = candidates_of(r)
-        views = [(cache[paths], r["question"], opts)]
+        views = [(r["question"], opts, False, False)]
         if mirrored:
-            views.append((cache[paths][..., ::-1], mirror_text(r["question"]), [mirror_text(o) for o in opts]))
+            views.append((mirror_text(r["question"]), [mirror_text(o) for o in opts], True, False))
         if reversed_ and r["question_name"] in REVERSIBLE:
-            views += [(clip[::-1], reverse_text(q), [reverse_text(o) for o in os_]) for clip, q, os_ in views]
-        for clip, question, options in views:
+            views += [(reverse_text(q), [reverse_text(o) for o in os_], m, True) for q, os_, m, _ in views]
+        for question, options, m, rev in views:
+            clip, flow = view(paths, m, rev)
+            flows.append(flow)
+            motion.append(motion_of(r, m, rev) if motion_of is not None else unknown)
             clips.append(clip)
             questions.append(vocab.encode(question, question_len))
             cands.append(np.stack([vocab.encode(o, option_len) for o in options]
@@ -138,4 +171,4 @@ def build_arrays(df: pl.DataFrame, dataset_dir: Path, vocab: Vocabulary, groups:
             targets.append(target_of(r))
             group.append(groups[key])
     return Batchable(np.stack(clips), np.stack(questions), np.stack(cands), np.array(n_cands), np.array(targets),
-                     np.array(group, dtype=np.int64))
+                     np.array(group, dtype=np.int64), np.stack(flows), np.stack(motion).astype(np.float32))

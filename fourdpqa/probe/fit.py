@@ -18,6 +18,7 @@ from fourdpqa.device import resolve_device
 from fourdpqa.params import ProbeParams
 from fourdpqa.probe.data import Batchable, Vocabulary, build_arrays, mirror_text, reverse_text
 from fourdpqa.probe.model import ProbeNet
+from fourdpqa.probe.poses import MOTION_DIM, TrainingMotion
 
 CHOICE_FORMATS = ("mc", "yn")
 
@@ -38,30 +39,45 @@ def _choice_rows(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _tensors(a: Batchable, idx: np.ndarray, device: torch.device) -> tuple[torch.Tensor, ...]:
-    return tuple(torch.from_numpy(x[idx]).to(device) for x in (a.clips, a.question, a.candidates, a.group))
+    return tuple(torch.from_numpy(x[idx]).to(device) for x in (a.clips, a.flow, a.question, a.candidates, a.group))
 
 
-def _masked_scores(model: ProbeNet, a: Batchable, idx: np.ndarray, device: torch.device) -> torch.Tensor:
-    clips, q, c, g = _tensors(a, idx, device)
-    scores = model(clips, q, c, g)
+def _forward(model: ProbeNet, a: Batchable, idx: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Candidate scores (padding candidates at -inf) and the predicted camera motion of records ``idx``."""
+    clips, flow, q, c, g = _tensors(a, idx, device)
+    scores, motion = model(clips, flow, q, c, g, torch.from_numpy(a.yes_no[idx]).to(device))
     mask = torch.arange(scores.shape[1], device=device)[None] >= torch.from_numpy(a.n_candidates[idx]).to(device)[:, None]
-    return scores.masked_fill(mask, float("-inf"))
+    return scores.masked_fill(mask, float("-inf")), motion
+
+
+def _standardized(motion: np.ndarray) -> np.ndarray:
+    """Motion targets scaled to unit spread per component over the rows that have one (NaN rows stay NaN)."""
+    known = motion[np.isfinite(motion).all(1)]
+    if not len(known):
+        return motion
+    return (motion - known.mean(0)) / (known.std(0) + 1e-6)
 
 
 def train_probe(train: Batchable, vocab_size: int, n_groups: int, cfg: ProbeParams, seed: int,
                 device: torch.device) -> tuple[ProbeNet, float]:
-    """Adam on the cross-entropy over each record's candidates; a seeded shuffle per epoch."""
+    """Adam on the cross-entropy over each record's candidates plus ``cfg.motion_weight`` x the Huber loss of
+    the camera motion on clips that have it; a seeded shuffle per epoch."""
     torch.manual_seed(seed)
-    model = ProbeNet(vocab_size, n_groups, cfg.width, cfg.dim).to(device)
+    model = ProbeNet(vocab_size, n_groups, cfg.width, cfg.dim, train.flow.shape[1], train.motion.shape[1]).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(seed)
     target = torch.from_numpy(train.target).to(device)
+    motion = torch.from_numpy(_standardized(train.motion)).to(device)
     loss = torch.tensor(float("nan"))
     for _ in range(cfg.epochs):
         order = rng.permutation(len(train.target))
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
-            loss = torch.nn.functional.cross_entropy(_masked_scores(model, train, idx, device), target[idx])
+            scores, predicted = _forward(model, train, idx, device)
+            loss = torch.nn.functional.cross_entropy(scores, target[idx])
+            known = torch.isfinite(motion[idx]).all(1)
+            if cfg.motion_weight and bool(known.any()):
+                loss = loss + cfg.motion_weight * torch.nn.functional.smooth_l1_loss(predicted[known], motion[idx][known])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -72,14 +88,16 @@ def train_probe(train: Batchable, vocab_size: int, n_groups: int, cfg: ProbePara
 def predict(model: ProbeNet, a: Batchable, batch_size: int, device: torch.device) -> np.ndarray:
     """(N,) index of the best-scoring candidate of each record."""
     model.eval()
-    out = [_masked_scores(model, a, np.arange(s, min(s + batch_size, len(a.target))), device).argmax(1).cpu().numpy()
+    out = [_forward(model, a, np.arange(s, min(s + batch_size, len(a.target))), device)[0].argmax(1).cpu().numpy()
            for s in range(0, len(a.target), batch_size)]
     return np.concatenate(out) if out else np.zeros(0, int)
 
 
 def run_probe(train: pl.DataFrame, benchmark: pl.DataFrame, dataset_dir: str | Path, cfg: ProbeParams, seed: int,
-              device: str = "auto") -> ProbeResult:
-    """Fit on the training split's MC / yes-no rows of the benchmark's (type, format) groups; score the benchmark."""
+              device: str = "auto", scenes_dir: str | Path | None = None) -> ProbeResult:
+    """Fit on the training split's MC / yes-no rows of the benchmark's (type, format) groups, with the camera
+    motion of each training clip (from the training scenes under ``scenes_dir``) as an auxiliary target; score
+    the benchmark."""
     dev = resolve_device(device)
     bench = _choice_rows(benchmark)
     keys = sorted({f"{q}/{f}" for q, f in bench.select("question_name", "answer_format").iter_rows()})
@@ -90,8 +108,13 @@ def run_probe(train: pl.DataFrame, benchmark: pl.DataFrame, dataset_dir: str | P
     texts = tr["question"].to_list() + [o for opts in tr["options"].to_list() for o in opts] + ["yes no"]
     vocab = Vocabulary(texts + [mirror_text(t) for t in texts] + [reverse_text(t) for t in texts])
     root = Path(dataset_dir)
-    a_train = build_arrays(tr, root, vocab, groups, cfg.frames, cfg.size, mirrored=cfg.mirror, reversed_=cfg.reverse)
+    motion_of = TrainingMotion(scenes_dir, cfg.frames) if scenes_dir is not None and cfg.motion_weight else None
+    a_train = build_arrays(tr, root, vocab, groups, cfg.frames, cfg.size, mirrored=cfg.mirror, reversed_=cfg.reverse,
+                           motion_of=motion_of, motion_dim=MOTION_DIM)
     a_bench = build_arrays(bench, root, vocab, groups, cfg.frames, cfg.size)
+    mean, spread = a_train.flow.mean(0), a_train.flow.std(0) + 1e-6
+    for a in (a_train, a_bench):
+        a.flow = (a.flow - mean) / spread  # the flow stream sees unit-scale inputs
     model, loss = train_probe(a_train, len(vocab), len(groups), cfg, seed, dev)
     picked = predict(model, a_bench, cfg.batch_size, dev)
     correct = picked == a_bench.target

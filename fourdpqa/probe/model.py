@@ -50,7 +50,7 @@ class ClipEncoder(nn.Module):
     that differs between the halves of the image, like zoom or roll, stays distinguishable from a shift), joined
     with the quadrants' measured shifts (:class:`ShiftCorrelation`)."""
 
-    def __init__(self, width: int, dim: int):
+    def __init__(self, width: int, dim: int, flow_dim: int):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv3d(6, width, kernel_size=(3, 4, 4), stride=(1, 4, 4), padding=(1, 0, 0)), nn.ReLU(),
@@ -59,33 +59,50 @@ class ClipEncoder(nn.Module):
             nn.AdaptiveAvgPool3d((1, 2, 2)), nn.Flatten(),
         )
         self.motion = ShiftCorrelation()
-        self.out = nn.Sequential(nn.Linear(4 * dim + 16, dim), nn.ReLU())
+        self.out = nn.Sequential(nn.Linear(4 * dim + 16 + flow_dim, dim), nn.ReLU())
 
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+    def forward(self, clips: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
         x = clips.float().div(255.0).permute(0, 2, 1, 3, 4)  # (B, 3, T, S, S)
         diff = torch.cat([torch.zeros_like(x[:, :, :1]), x[:, :, 1:] - x[:, :, :-1]], dim=2)
-        return self.out(torch.cat([self.net(torch.cat([x - 0.5, diff], dim=1)), self.motion(clips)], dim=1))
+        return self.out(torch.cat([self.net(torch.cat([x - 0.5, diff], dim=1)), self.motion(clips), flow], dim=1))
 
 
 class ProbeNet(nn.Module):
-    """Scores (B, K) for clips (B, T, 3, S, S), question ids (B, Lq), candidate ids (B, K, Lc), groups (B,)."""
+    """Scores (B, K) for clips (B, T, 3, S, S), question ids (B, Lq), candidate ids (B, K, Lc), groups (B,) and
+    ``yes_no`` (B,) bool, plus the clip's camera motion (B, ``motion_dim``) read from the same clip feature (an
+    auxiliary target).
 
-    def __init__(self, vocab_size: int, n_groups: int, width: int = 16, dim: int = 64):
+    Every candidate is a claim about the clip scored by one head: an MC option's text, or for a yes / no record
+    the question itself, whose "yes" scores the claim and whose "no" a learned threshold per (type, format). So
+    "does the camera move left?" and the option "The camera moves left" train the same words against the same
+    motion."""
+
+    def __init__(self, vocab_size: int, n_groups: int, width: int = 16, dim: int = 64, flow_dim: int = 30,
+                 motion_dim: int = 12):
         super().__init__()
-        self.clip = ClipEncoder(width, dim)
+        self.clip = ClipEncoder(width, dim, flow_dim)
+        self.motion = nn.Linear(dim, motion_dim)
         self.words = nn.EmbeddingBag(vocab_size, dim, mode="mean", padding_idx=0)
         self.group = nn.Embedding(n_groups, dim)
-        self.head = nn.Sequential(nn.Linear(6 * dim, dim), nn.ReLU(), nn.Linear(dim, 1))
+        self.threshold = nn.Embedding(n_groups, 1)
+        nn.init.zeros_(self.threshold.weight)
+        self.head = nn.Sequential(nn.Linear(5 * dim, dim), nn.ReLU(), nn.Linear(dim, 1))
+        self.expects = nn.Linear(dim, 2 * motion_dim, bias=False)
 
     def _bag(self, ids: torch.Tensor) -> torch.Tensor:
         flat = ids.reshape(-1, ids.shape[-1])
         return self.words(flat).reshape(*ids.shape[:-1], -1)
 
-    def forward(self, clips: torch.Tensor, question: torch.Tensor, candidates: torch.Tensor,
-                group: torch.Tensor) -> torch.Tensor:
+    def forward(self, clips: torch.Tensor, flow: torch.Tensor, question: torch.Tensor, candidates: torch.Tensor,
+                group: torch.Tensor, yes_no: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k = candidates.shape[1]
-        v = self.clip(clips)[:, None].expand(-1, k, -1)
-        q = self._bag(question)[:, None].expand(-1, k, -1)
-        g = self.group(group)[:, None].expand(-1, k, -1)
-        c = self._bag(candidates)
-        return self.head(torch.cat([v, q, c, v * c, q * c, g], dim=-1)).squeeze(-1)
+        clip = self.clip(clips, flow)
+        q = self._bag(question)
+        claim = torch.where(yes_no[:, None, None], q[:, None].expand(-1, k, -1), self._bag(candidates))
+        v, qk, g = (x[:, None].expand(-1, k, -1) for x in (clip, q, self.group(group)))
+        motion = self.motion(clip)
+        seen = torch.cat([motion, motion.abs()], dim=-1)[:, None]  # (B, 1, 2M): signed and unsigned motion
+        scores = self.head(torch.cat([v, qk, claim, v * claim, g], dim=-1)).squeeze(-1) \
+            + (self.expects(claim) * seen).sum(-1)
+        no = torch.cat([scores[:, :1], self.threshold(group), scores[:, 2:]], dim=1)
+        return torch.where(yes_no[:, None], no, scores), motion

@@ -1,6 +1,6 @@
 """The headline figures of a validation run (``report.json["figures"]`` and what ``python -m fourdpqa validate``
 prints): oracle-2 agreement, ambiguous-mark share, facts per type, worst label share per (type, format), blind
-and query-rule accuracy per type with p-values, pixel-probe accuracy per type."""
+and query-rule accuracy per type with p-values, pixel-probe accuracy per type and per category."""
 
 from __future__ import annotations
 
@@ -37,7 +37,10 @@ def build_figures(checks: dict[str, CheckResult], benchmark: pl.DataFrame) -> di
     if "check_blind_bias" in checks:
         out["blind"] = checks["check_blind_bias"].details["per_type"]
     if "check_pixel_learnability" in checks:
-        out["pixel_probe"] = checks["check_pixel_learnability"].details["per_type"]
+        details = checks["check_pixel_learnability"].details
+        out["pixel_probe"] = details["per_type"]
+        if details.get("per_category"):
+            out["pixel_probe_per_category"] = details["per_category"]
     return out
 
 
@@ -60,4 +63,7 @@ def format_figures(fig: dict[str, Any]) -> list[str]:
         probe = fig.get("pixel_probe", {}).get(key)
         pixels = f"  | probe {probe['probe']:.2f} (p={probe['probe_p']:.2g})" + (f" flow {probe['flow']:.2f}" if "flow" in probe else "") if probe else ""
         lines.append(f"  {key:42s} n={b['n']:<4d} chance {b['chance']:.2f}  {scores}{pixels}")
+    for cat, c in fig.get("pixel_probe_per_category", {}).items():
+        lines.append(f"  pixel probe, {cat:28s} n={c['n']:<4d} chance {c['chance']:.2f}  best text {c['best_text']:.2f}  "
+                     f"probe {c['probe']:.2f} (p vs text {c['p_vs_text']:.2g})")
     return lines

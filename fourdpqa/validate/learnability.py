@@ -37,17 +37,39 @@ def flow_accuracy(train: pl.DataFrame, benchmark: pl.DataFrame, dataset_dir: str
     return {k: round(sum(v) / len(v), 4) for k, v in sorted(hits.items())}
 
 
+def per_category(per_type: dict[str, dict[str, Any]], categories: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per category (``categories``: question name -> category), pooled over its (type, format) groups: probe,
+    best-text and chance accuracy weighted by n, and the one-sided binomial p-value of the probe's hits against
+    the best text baseline's rate. A group of 20 questions cannot tell 0.6 from 0.5; a category of 100 can."""
+    pooled: dict[str, dict[str, float]] = {}
+    for key, info in per_type.items():
+        acc = pooled.setdefault(categories[key.rsplit("/", 1)[0]], {"n": 0, "probe": 0.0, "best_text": 0.0, "chance": 0.0})
+        acc["n"] += info["n"]
+        for name in ("probe", "best_text", "chance"):
+            acc[name] += info[name] * info["n"]
+    out = {}
+    for cat, acc in sorted(pooled.items()):
+        n = int(acc["n"])
+        probe, text, chance = (acc[k] / n for k in ("probe", "best_text", "chance"))
+        out[cat] = {"n": n, "probe": round(probe, 4), "best_text": round(text, 4), "chance": round(chance, 4),
+                    "gain_over_text": round(probe - text, 4),
+                    "p_vs_text": float(f"{p_above_chance(round(probe * n), n, min(text, 1.0)):.3g}")}
+    return out
+
+
 def check_pixel_learnability(train: pl.DataFrame, benchmark: pl.DataFrame, dataset_dir: str | Path,
                              blind_per_type: dict[str, dict[str, Any]], cfg: ProbeParams, seed: int,
-                             device: str = "auto") -> CheckResult:
+                             device: str = "auto", scenes_dir: str | Path | None = None) -> CheckResult:
     """Per benchmark (type, format): probe accuracy and p-value, best text-only accuracy, flow accuracy and the
-    probe's gain over text; flagged where the gain is <= ``cfg.min_gain``. Never blocking."""
+    probe's gain over text; flagged where the gain is <= ``cfg.min_gain``; the same pooled per category. The
+    probe learns camera motion from the training scenes under ``scenes_dir`` too. Never blocking."""
     try:
-        probe = run_probe(train, benchmark, dataset_dir, cfg, seed, device)
+        probe = run_probe(train, benchmark, dataset_dir, cfg, seed, device, scenes_dir)
     except ValueError as exc:  # e.g. no training rows of the benchmark's types: nothing to learn from
         return CheckResult("check_pixel_learnability", False, False, f"probe not run: {exc}",
                            "pixel probe accuracy per type", {"per_type": {}, "flagged": [], "error": str(exc)})
     flow = flow_accuracy(train, benchmark, dataset_dir)
+    categories = dict(benchmark.select("question_name", "category").unique().iter_rows())
     per_type: dict[str, dict[str, Any]] = {}
     flagged = []
     for key, acc in probe.accuracy.items():
@@ -65,5 +87,6 @@ def check_pixel_learnability(train: pl.DataFrame, benchmark: pl.DataFrame, datas
                        f"{len(per_type) - len(flagged)}/{len(per_type)} types where pixels beat text"
                        + (f"; no gain on {flagged}" if flagged else ""),
                        f"pixel probe accuracy > best text-only accuracy + {cfg.min_gain:.2f} on every type",
-                       {"per_type": per_type, "flagged": flagged, "train_rows": probe.train_rows,
+                       {"per_type": per_type, "flagged": flagged, "per_category": per_category(per_type, categories),
+                        "train_rows": probe.train_rows,
                         "final_loss": round(probe.final_loss, 4), "config": cfg.model_dump()})

@@ -86,7 +86,7 @@ def run_checks(train: pl.DataFrame, benchmark: pl.DataFrame, params: ValidatePar
         ]
         if params.probe.enabled:
             checks.append(check_pixel_learnability(train, benchmark, where.dataset, blind.details["per_type"],
-                                                   params.probe, seed, device))
+                                                   params.probe, seed, device, sources.scenes))
     by_name = {c.name: c for c in checks}
     overview = summarize({"train": train, "benchmark": benchmark}) if schema.passed else {}
     return ValidationReport(checks, overview, build_figures(by_name, benchmark) if schema.passed else {})

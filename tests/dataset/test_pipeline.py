@@ -103,6 +103,12 @@ def test_dagster_assets_and_checks(work: Path):
     assert set(learn.metadata["details"].value["per_type"]) == {
         f"{q}/{f}" for q, f in pl.read_parquet(work.parent / "data" / "dataset" / "benchmark.parquet")
         .select("question_name", "answer_format").unique().iter_rows()}
+    assert main(["validate", "--params", str(work)]) == 0  # the CLI's probe: same inputs, seed and camera poses
+    report = json.loads((work.parent / "data" / "validation" / "report.json").read_text())
+    cli = next(c for c in report["checks"] if c["name"] == "check_pixel_learnability")["details"]
+    dagster = learn.metadata["details"].value
+    assert (dagster["per_type"], dagster["per_category"], dagster["final_loss"]) == (
+        cli["per_type"], cli["per_category"], cli["final_loss"])
     for e in evaluations:  # each check explains itself, in entries small enough for the event log
         assert {"verdict", "rule", "observed", "details"} <= set(e.metadata)
         assert max(len(dg.serialize_value(v)) for v in e.metadata.values()) <= 100_000

@@ -259,13 +259,17 @@ def test_run_validation_writes_report_and_figures(assembled):
     assert all("the question refers to objects []" in v["why"] for v in d["disagreements"].values())
     assert d["n_underivable"] == sum(d["underivable_reasons"].values())  # types 12 / 13: trajectories
     fig = written["figures"]
-    assert set(fig) == {"facts_per_type", "oracle2", "ambiguous_mark_share", "worst_label_share", "blind", "pixel_probe"}
+    assert set(fig) == {"facts_per_type", "oracle2", "ambiguous_mark_share", "worst_label_share", "blind", "pixel_probe",
+                        "pixel_probe_per_category"}
     assert fig["ambiguous_mark_share"] == 0.0 and set(fig["blind"]) == set(fig["pixel_probe"])
+    pooled = fig["pixel_probe_per_category"]  # every choice question in exactly one category
+    assert sum(c["n"] for c in pooled.values()) == sum(v["n"] for v in fig["pixel_probe"].values())
     assert sum(v["rows"] for v in fig["facts_per_type"].values()) == params.assemble.benchmark_size
     assert (params.data / "validation" / "plots" / "answers_benchmark.png").read_bytes()[:4] == b"\x89PNG"
     assert written["summary"]["benchmark"]["rows"] == params.assemble.benchmark_size
     lines = format_figures(report.figures)
     assert lines[0].startswith(f"oracle-2 agreement 0.00% of {d['n_derived']} derived") and any("query_rule" in line for line in lines)
+    assert any(line.strip().startswith("pixel probe, camera_motion") for line in lines)
 
 
 # ----------------------------------------------------------------------------------------------------- query rule

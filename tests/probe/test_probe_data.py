@@ -1,10 +1,15 @@
-"""Time-reversed probe training views: the text of a clip played backwards names the opposite motion."""
+"""Probe training views: the text of a clip played backwards names the opposite motion, and each view carries
+its own camera-motion target."""
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
+import polars as pl
 import pytest
 
-from fourdpqa.probe.data import reverse_text
+from fourdpqa.probe.data import Vocabulary, build_arrays, reverse_text
+from fourdpqa.probe.flow_features import FLOW_DIM
 
 
 @pytest.mark.parametrize(("text", "backwards"), [
@@ -21,3 +26,35 @@ from fourdpqa.probe.data import reverse_text
 def test_reverse_text_names_the_opposite_motion(text, backwards):
     assert reverse_text(text) == backwards
     assert reverse_text(backwards) == text
+
+
+def test_every_training_view_gets_the_camera_motion_of_that_view(tmp_path):
+    """The auxiliary target follows the view: mirrored and reversed copies ask for their own motion."""
+    frames = []
+    for i in range(4):
+        rel = f"clips/a/{i}.jpg"
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / rel), np.full((32, 32, 3), 40 * i, np.uint8))
+        frames.append(rel)
+    rows = [{"id": "r1", "question_name": "camera_movement", "answer_format": "yn", "question": "Does the camera pan left?",
+             "options": ["yes", "no"], "answer": "yes", "frames": frames},
+            {"id": "r2", "question_name": "depth", "answer_format": "yn", "question": "Is it near?",
+             "options": ["yes", "no"], "answer": "no", "frames": frames}]
+    asked = []
+
+    def motion_of(record: dict, mirrored: bool, reversed_: bool) -> np.ndarray:
+        asked.append((record["id"], mirrored, reversed_))
+        return np.array([float(mirrored), float(reversed_)], np.float32)
+
+    df = pl.DataFrame(rows)
+    vocab = Vocabulary(df["question"].to_list())
+    groups = {"camera_movement/yn": 0, "depth/yn": 1}
+    a = build_arrays(df, tmp_path, vocab, groups, 4, 16, mirrored=True, reversed_=True, motion_of=motion_of, motion_dim=2)
+    # camera_movement is reversible: 4 views; depth is not: plain and mirrored only
+    assert asked == [("r1", False, False), ("r1", True, False), ("r1", False, True), ("r1", True, True),
+                     ("r2", False, False), ("r2", True, False)]
+    np.testing.assert_array_equal(a.motion, [[0, 0], [1, 0], [0, 1], [1, 1], [0, 0], [1, 0]])
+    np.testing.assert_array_equal(a.clips[2], a.clips[0][::-1])  # the reversed view's frames run backwards
+    assert a.yes_no.all() and a.flow.shape == (6, FLOW_DIM)
+    unknown = build_arrays(df, tmp_path, vocab, groups, 4, 16, motion_dim=2)
+    assert np.isnan(unknown.motion).all()  # benchmark rows: no target
