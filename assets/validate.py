@@ -137,7 +137,8 @@ def check_leakage_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
 def check_blind_bias_benchmark(pipeline: PipelineParams) -> dg.AssetCheckResult:
     params = pipeline.load()
     v = params.validate
-    result = check_blind_bias(_table(params, "training_set"), _table(params, "benchmark"), v.blind_margin, v.blind_blocking)
+    result = check_blind_bias(_table(params, "training_set"), _table(params, "benchmark"), v.blind_margin, v.blind_blocking,
+                              v.blind_null_draws, params.base.seed)
     return to_dagster(result, "benchmark")
 
 

@@ -233,6 +233,7 @@ class ValidateParams(_Section):
     letter_chi2_p: float = Field(0.01, gt=0, lt=1)
     blind_margin: float = Field(0.03, ge=0, le=1)
     blind_blocking: bool = True  # a significant text-only shortcut fails validation
+    blind_null_draws: int = Field(20, ge=0)  # answer-shuffled copies calibrating the blind audit (0 = off)
     phash_max_distance: int = Field(4, ge=0, le=64)  # bits of a 64-bit perceptual hash
     # a mark is ambiguous when another object has more than this share of its visible pixels inside it
     mark_foreign_share: float = Field(0.1, ge=0, le=1)

@@ -36,6 +36,8 @@ def build_figures(checks: dict[str, CheckResult], benchmark: pl.DataFrame) -> di
         out["worst_label_share"] = worst_label_share(checks["check_label_balance"])
     if "check_blind_bias" in checks:
         out["blind"] = checks["check_blind_bias"].details["per_type"]
+        if "null" in checks["check_blind_bias"].details:
+            out["blind_null"] = checks["check_blind_bias"].details["null"]
     if "check_pixel_learnability" in checks:
         details = checks["check_pixel_learnability"].details
         out["pixel_probe"] = details["per_type"]
@@ -57,6 +59,12 @@ def format_figures(fig: dict[str, Any]) -> list[str]:
     lines.append("facts per type: " + ", ".join(f"{k} {v['facts']}/{v['rows']}" for k, v in fig["facts_per_type"].items()))
     if "worst_label_share" in fig:
         lines.append("worst label share (x uniform): " + ", ".join(f"{k} {v:.2f}" for k, v in fig["worst_label_share"].items()))
+    if "blind_null" in fig:
+        n = fig["blind_null"]
+        lo, hi = n["shuffled_over_margin_range"]
+        lines.append(f"blind audit: {n['observed_over_margin']} of {n['groups']} groups have a text-only predictor over "
+                     f"chance + {n['margin']:.2f}; with the answers shuffled (no text can carry them) "
+                     f"{n['shuffled_over_margin_mean']:.1f} ({lo}-{hi}) over {n['draws']} shuffles")
     for key, b in fig.get("blind", {}).items():
         scores = "  ".join(f"{name} {b[name]:.2f} (p={b[name + '_p']:.2g})" for name in ("majority", "bow_logreg", "tfidf", "query_rule")
                            if name in b)

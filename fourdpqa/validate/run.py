@@ -70,7 +70,8 @@ def run_checks(train: pl.DataFrame, benchmark: pl.DataFrame, params: ValidatePar
     if schema.passed:
         both = pl.concat([benchmark, train], how="diagonal_relaxed")
         instances = sources.instances or scene_instances(sources.scenes)
-        blind = check_blind_bias(train, benchmark, params.blind_margin, params.blind_blocking)
+        blind = check_blind_bias(train, benchmark, params.blind_margin, params.blind_blocking, params.blind_null_draws,
+                                 seed)
         checks += [
             check_label_balance(benchmark, params, "benchmark"),
             check_label_balance(train, params, "train").renamed("check_label_balance_train"),

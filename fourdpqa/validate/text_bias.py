@@ -13,6 +13,11 @@ p-value against chance:
 A type is flagged when a predictor beats chance by more than ``blind_margin`` and the excess is significant at a
 family-wise level of 0.01 over every (type, format, predictor) test of the audit (Holm's step-down correction:
 about 60 tests are run, so an uncorrected 0.01 would flag a clean benchmark about half the time).
+
+The audit is calibrated against a benchmark whose wording carries nothing by construction: the same questions
+with their answers shuffled within each (type, format). How many groups the best predictor puts above chance +
+margin there (``null_draws`` shuffles) is the number a text-free benchmark of these sizes shows by luck alone; at
+20-100 questions a group, a literal "every group within chance + 3 points" is out of reach of any benchmark.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from fourdpqa.seeding import rng
 from fourdpqa.validate.result import CheckResult
 from schemas.qa import LETTERS
 
@@ -157,10 +163,44 @@ def holm_significant(p_values: dict[tuple[str, str], float], alpha: float) -> se
     return rejected
 
 
-def check_blind_bias(train: pl.DataFrame, benchmark: pl.DataFrame, margin: float, blocking: bool = True) -> CheckResult:
+def best_excess(per_type: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Per group: the best text-only predictor's accuracy minus chance."""
+    return {k: max(info.get(name, 0.0) - info["chance"] for name in PREDICTORS) for k, info in per_type.items()}
+
+
+def shuffled_answers(benchmark: pl.DataFrame, generator: np.random.Generator) -> pl.DataFrame:
+    """The benchmark with its answers permuted within each (type, format): the same wording, answer shares and
+    sizes, but no text can carry an answer."""
+    parts = [g.with_columns(pl.Series("answer", g["answer"].to_numpy()[generator.permutation(g.height)]))
+             for _, g in benchmark.sort("id").group_by(["question_name", "answer_format"], maintain_order=True)]
+    return pl.concat(parts) if parts else benchmark
+
+
+def null_calibration(train: pl.DataFrame, benchmark: pl.DataFrame, observed: dict[str, float], margin: float,
+                     draws: int, seed: int) -> dict[str, Any]:
+    """Groups over chance + ``margin`` in ``observed`` (best excess per group) next to the same count on
+    ``draws`` answer-shuffled copies of the benchmark; per group how often a shuffle put it over and the best
+    predictor's mean excess over chance on the shuffles (what luck alone gives at that group's size)."""
+    counts, hits, sums = [], dict.fromkeys(observed, 0), dict.fromkeys(observed, 0.0)
+    for i in range(draws):
+        excess = best_excess(blind_scores(train, shuffled_answers(benchmark, rng(seed, "blind-null", i))))
+        counts.append(sum(v > margin for v in excess.values()))
+        for k, v in excess.items():
+            hits[k] = hits.get(k, 0) + (v > margin)
+            sums[k] = sums.get(k, 0.0) + v
+    return {"draws": draws, "margin": margin, "observed_over_margin": sum(v > margin for v in observed.values()),
+            "groups": len(observed), "shuffled_over_margin_mean": round(float(np.mean(counts)), 2),
+            "shuffled_over_margin_range": [int(min(counts)), int(max(counts))],
+            "shuffled_over_margin_share": {k: round(v / draws, 3) for k, v in sorted(hits.items())},
+            "shuffled_excess_mean": {k: round(v / draws, 4) for k, v in sorted(sums.items())}}
+
+
+def check_blind_bias(train: pl.DataFrame, benchmark: pl.DataFrame, margin: float, blocking: bool = True,
+                     null_draws: int = 0, seed: int = 0) -> CheckResult:
     """Every text-only predictor within ``margin`` of chance on every benchmark (type, format), unless the
     excess is not significant (binomial p-values, Holm-corrected to a family-wise 0.01 over the whole audit).
-    Blocking by default: a benchmark answerable from its wording measures the wording."""
+    Blocking by default: a benchmark answerable from its wording measures the wording. With ``null_draws`` the
+    details also hold the answer-shuffled calibration (:func:`null_calibration`)."""
     per_type = blind_scores(train, benchmark)
     significant = holm_significant({(key, name): info[f"{name}_p"] for key, info in per_type.items()
                                     for name in PREDICTORS if name in info}, BIAS_SIGNIFICANCE)
@@ -170,12 +210,13 @@ def check_blind_bias(train: pl.DataFrame, benchmark: pl.DataFrame, margin: float
                if name in info and info[name] - info["chance"] > margin and (key, name) in significant]
         if bad:
             offenders[key] = f"{', '.join(bad)} vs chance {info['chance']:.2f} (n={info['n']})"
-    worst = defaultdict(float)
-    for key, info in per_type.items():
-        worst[key] = max(info.get(name, 0.0) - info["chance"] for name in PREDICTORS)
+    worst = best_excess(per_type)
+    details: dict[str, Any] = {"offenders": offenders, "per_type": per_type,
+                               "max_excess_over_chance": {k: round(v, 4) for k, v in sorted(worst.items())}}
+    if null_draws and per_type:
+        details["null"] = null_calibration(train, benchmark, worst, margin, null_draws, seed)
     return CheckResult("check_blind_bias", not offenders, blocking,
                        f"{len(offenders)} biased types" + (f": {sorted(offenders)}" if offenders else ""),
                        f"text-only accuracy within {margin:.2f} of chance per type, or not significant (Holm, family-wise "
                        f"p >= {BIAS_SIGNIFICANCE})",
-                       {"offenders": offenders, "per_type": per_type,
-                        "max_excess_over_chance": {k: round(v, 4) for k, v in sorted(worst.items())}})
+                       details)

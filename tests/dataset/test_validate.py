@@ -20,7 +20,7 @@ from fourdpqa.validate.figures import facts_per_type
 from fourdpqa.validate.leakage import clip_hashes, hamming, near_duplicate, phash
 from fourdpqa.validate.marks import check_marks, judge_marks
 from fourdpqa.validate.summary import plot_answer_histograms
-from fourdpqa.validate.text_bias import check_blind_bias
+from fourdpqa.validate.text_bias import check_blind_bias, shuffled_answers
 from schemas.dataset import DatasetRowSchema, TableSchemaError, validate_table
 from schemas.qa import MARK
 from tests.helpers.dataset_data import make_records, make_scene, qa_frame, toy_oracle
@@ -204,25 +204,57 @@ def test_blind_bias_passes_when_wording_is_independent_of_the_answer(good):
     assert {"majority", "bow_logreg", "tfidf", "query_rule", "query_rule_p"} <= set(depth)
 
 
-def test_blind_bias_flags_types_whose_wording_gives_the_answer_away(good):
+def give_away(df: pl.DataFrame) -> pl.DataFrame:
     """In depth questions a 'really' in the wording means yes, and the correct MC option says 'clearly'."""
-    def bias(df: pl.DataFrame) -> pl.DataFrame:
-        depth = pl.col("question_name") == "depth"
-        yn_yes = depth & (pl.col("answer_format") == "yn") & (pl.col("answer") == "yes")
-        mc = depth & (pl.col("answer_format") == "mc")
-        letter_idx = pl.col("answer").replace_strict(list("ABCD"), [0, 1, 2, 3], default=0, return_dtype=pl.Int64)
-        return df.with_columns(
-            question=pl.when(yn_yes).then(pl.col("question") + " really").otherwise(pl.col("question")),
-            options=pl.when(mc).then(pl.concat_list(
-                [pl.when(letter_idx == i).then(pl.col("options").list.get(i) + " clearly").otherwise(pl.col("options").list.get(i))
-                 for i in range(4)])).otherwise(pl.col("options")))
+    depth = pl.col("question_name") == "depth"
+    yn_yes = depth & (pl.col("answer_format") == "yn") & (pl.col("answer") == "yes")
+    mc = depth & (pl.col("answer_format") == "mc")
+    letter_idx = pl.col("answer").replace_strict(list("ABCD"), [0, 1, 2, 3], default=0, return_dtype=pl.Int64)
+    return df.with_columns(
+        question=pl.when(yn_yes).then(pl.col("question") + " really").otherwise(pl.col("question")),
+        options=pl.when(mc).then(pl.concat_list(
+            [pl.when(letter_idx == i).then(pl.col("options").list.get(i) + " clearly").otherwise(pl.col("options").list.get(i))
+             for i in range(4)])).otherwise(pl.col("options")))
 
-    train = pl.concat([bias(dataset_rows([f"proc_{i:05d}" for i in range(6, 20)], "train")), bias(good[0])])
-    bench = bias(dataset_rows([f"proc_{i:05d}" for i in range(30, 40)], "benchmark"))
-    res = check_blind_bias(train, bench, VP.blind_margin)
+
+@pytest.fixture(scope="module")
+def given_away(good) -> tuple[pl.DataFrame, pl.DataFrame]:
+    train = pl.concat([give_away(dataset_rows([f"proc_{i:05d}" for i in range(6, 20)], "train")), give_away(good[0])])
+    return train, give_away(dataset_rows([f"proc_{i:05d}" for i in range(30, 40)], "benchmark"))
+
+
+def test_blind_bias_flags_types_whose_wording_gives_the_answer_away(given_away):
+    res = check_blind_bias(*given_away, VP.blind_margin)
     assert not res.passed
     assert set(res.details["offenders"]) == {"depth/yn", "depth/mc"}
     assert res.details["per_type"]["depth/yn"]["bow_logreg"] > 0.75 and res.details["per_type"]["depth/mc"]["bow_logreg"] > 0.75
+
+
+def test_shuffled_answers_keep_each_groups_answers_and_wording():
+    bench = pl.concat([query_rows({"clockwise": ["no"] * 20 + ["yes"] * 5}, 5, "benchmark"),
+                       query_rows({"counter-clockwise": ["yes"] * 9 + ["no"] * 3}, 3, "benchmark")
+                       .with_columns(question_name=pl.lit("depth"))])
+    shuffled = shuffled_answers(bench, np.random.default_rng(0))
+    key = ["id", "question_name", "answer_format", "question"]
+    assert shuffled.select(key).sort("id").equals(bench.select(key).sort("id"))
+    for name in ("object_rotation", "depth"):
+        assert sorted(shuffled.filter(pl.col("question_name") == name)["answer"]) == sorted(
+            bench.filter(pl.col("question_name") == name)["answer"])
+    moved = shuffled.sort("id")["answer"] != bench.sort("id")["answer"]
+    assert moved.sum() > 5  # a permutation, not the identity
+
+
+def test_the_null_calibration_keeps_the_luck_and_loses_the_give_away(given_away):
+    res = check_blind_bias(*given_away, VP.blind_margin, null_draws=6, seed=3)
+    null = res.details["null"]
+    over = {k for k, v in res.details["max_excess_over_chance"].items() if v > VP.blind_margin}
+    assert null["observed_over_margin"] == len(over) and {"depth/yn", "depth/mc"} <= over
+    assert null["draws"] == 6 and null["groups"] == len(res.details["per_type"])
+    observed = res.details["max_excess_over_chance"]["depth/yn"]
+    assert observed > 0.25 and null["shuffled_excess_mean"]["depth/yn"] < observed / 2  # 'really' means nothing now
+    assert 0 <= null["shuffled_over_margin_share"]["depth/yn"] <= 1
+    assert null["shuffled_over_margin_range"][0] <= null["shuffled_over_margin_mean"] <= null["shuffled_over_margin_range"][1]
+    assert check_blind_bias(*given_away, VP.blind_margin, null_draws=6, seed=3).details["null"] == null  # seeded
 
 
 # --------------------------------------------------------------------------------------------------------- summary
@@ -260,7 +292,8 @@ def test_run_validation_writes_report_and_figures(assembled):
     assert d["n_underivable"] == sum(d["underivable_reasons"].values())  # types 12 / 13: trajectories
     fig = written["figures"]
     assert set(fig) == {"facts_per_type", "oracle2", "ambiguous_mark_share", "worst_label_share", "blind", "pixel_probe",
-                        "pixel_probe_per_category"}
+                        "pixel_probe_per_category", "blind_null"}
+    assert fig["blind_null"]["draws"] == params.validate.blind_null_draws and fig["blind_null"]["groups"] == len(fig["blind"])
     assert fig["ambiguous_mark_share"] == 0.0 and set(fig["blind"]) == set(fig["pixel_probe"])
     pooled = fig["pixel_probe_per_category"]  # every choice question in exactly one category
     assert sum(c["n"] for c in pooled.values()) == sum(v["n"] for v in fig["pixel_probe"].values())
@@ -270,6 +303,7 @@ def test_run_validation_writes_report_and_figures(assembled):
     lines = format_figures(report.figures)
     assert lines[0].startswith(f"oracle-2 agreement 0.00% of {d['n_derived']} derived") and any("query_rule" in line for line in lines)
     assert any(line.strip().startswith("pixel probe, camera_motion") for line in lines)
+    assert any(line.startswith("blind audit: ") and "shuffles" in line for line in lines)
 
 
 # ----------------------------------------------------------------------------------------------------- query rule
