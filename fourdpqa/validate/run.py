@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from fourdpqa.atomic import write_json
+from fourdpqa.atomic import atomic_path, write_json
 from fourdpqa.layout import Layout
 from fourdpqa.params import ValidateParams
 from fourdpqa.validate.balance import check_label_balance
@@ -17,6 +17,7 @@ from fourdpqa.validate.consistency import Oracle, check_answer_consistency
 from fourdpqa.validate.figures import build_figures
 from fourdpqa.validate.leakage import FrameLoader, check_leakage, scene_frame_loader
 from fourdpqa.validate.learnability import check_pixel_learnability
+from fourdpqa.validate.learnability_plot import plot_learnability
 from fourdpqa.validate.marks import InstanceLoader, check_marks, scene_instances
 from fourdpqa.validate.oracle_gate import check_oracle
 from fourdpqa.validate.result import CheckResult
@@ -97,8 +98,9 @@ def run_validation(data_root: str | Path, params: ValidateParams, seed: int = 0,
                    sources: Sources | None = None, out_dir: str | Path | None = None,
                    stamp: dict[str, Any] | None = None) -> ValidationReport:
     """Check ``<data_root>/dataset/{train,benchmark}.parquet`` and every ``qa/*.parquet``; write ``report.json``
-    (with ``stamp`` under ``"dataset"``: which dataset was checked) and the answer histograms
-    ``plots/answers_<split>.png`` into ``out_dir`` (default ``<data_root>/validation``)."""
+    (with ``stamp`` under ``"dataset"``: which dataset was checked), the answer histograms
+    ``plots/answers_<split>.png`` and the probe's ``plots/learnability.png`` into ``out_dir`` (default
+    ``<data_root>/validation``)."""
     where = Layout(Path(data_root))
     missing = [s for s in ("train", "benchmark") if not where.split_table(s).exists()]
     if missing:
@@ -109,5 +111,8 @@ def run_validation(data_root: str | Path, params: ValidateParams, seed: int = 0,
     out = Path(out_dir) if out_dir is not None else where.validation
     if report.overview:
         write_plots(report.overview, out / where.validation_plots.name)
+    if report.figures.get("pixel_probe"):
+        with atomic_path(out / where.validation_plots.name / "learnability.png") as tmp:
+            tmp.write_bytes(plot_learnability(report.figures["pixel_probe"]))
     write_json(out / where.validation_report.name, {**report.as_dict(), **({"dataset": stamp} if stamp else {})})
     return report

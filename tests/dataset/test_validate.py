@@ -299,6 +299,8 @@ def test_run_validation_writes_report_and_figures(assembled):
     assert sum(c["n"] for c in pooled.values()) == sum(v["n"] for v in fig["pixel_probe"].values())
     assert sum(v["rows"] for v in fig["facts_per_type"].values()) == params.assemble.benchmark_size
     assert (params.data / "validation" / "plots" / "answers_benchmark.png").read_bytes()[:4] == b"\x89PNG"
+    learn = cv2.imread(str(params.data / "validation" / "plots" / "learnability.png"))
+    assert learn is not None and learn.shape[1] >= 400  # probe vs text bars, one group per benchmark (type, format)
     assert written["summary"]["benchmark"]["rows"] == params.assemble.benchmark_size
     lines = format_figures(report.figures)
     assert lines[0].startswith(f"oracle-2 agreement 0.00% of {d['n_derived']} derived") and any("query_rule" in line for line in lines)
