@@ -31,6 +31,9 @@ _REVERSE_PAIRS = (("forward", "backward"), ("left", "right"), ("up", "down"), ("
                   ("toward", "away from"))
 _REVERSE = {**dict(_REVERSE_PAIRS), **{b: a for a, b in _REVERSE_PAIRS}}
 _REVERSE_WORDS = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _REVERSE), key=len, reverse=True)) + r")\b")
+# "first rises, then falls" played backwards still rises, then falls: once the words swap, so does their order.
+_TURN = re.compile(r"\bfirst (\w+)(,? (?:and )?then )(\w+)")
+_FRAME = re.compile(r"\bframe (\d+)\b")
 REVERSIBLE = ("camera_movement", "camera_object_distance", "object_object_distance_change", "object_direction")
 
 
@@ -46,9 +49,15 @@ def mirror_text(text: str) -> str:
     return _XY.sub(lambda m: f"({1 - float(m.group(1)):.3f}, {m.group(2)})", text)
 
 
-def reverse_text(text: str) -> str:
-    """The text of the clip played backwards (question types in :data:`REVERSIBLE`): motion words swap."""
-    return _REVERSE_WORDS.sub(lambda m: _REVERSE[m.group(1)], text)
+def reverse_text(text: str, n_frames: int | None = None) -> str:
+    """The text of the clip played backwards (question types in :data:`REVERSIBLE`): motion words swap, a
+    rise-then-fall stays one, and with ``n_frames`` "frame k" becomes "frame n_frames - 1 - k" (the same picture,
+    now counted from the other end)."""
+    text = _REVERSE_WORDS.sub(lambda m: _REVERSE[m.group(1)], text)
+    text = _TURN.sub(lambda m: f"first {m.group(3)}{m.group(2)}{m.group(1)}", text)
+    if n_frames is not None:
+        text = _FRAME.sub(lambda m: f"frame {n_frames - 1 - int(m.group(1))}", text)
+    return text
 
 
 def uniform(n_available: int, n_wanted: int) -> np.ndarray:
@@ -158,7 +167,8 @@ def build_arrays(df: pl.DataFrame, dataset_dir: Path, vocab: Vocabulary, groups:
         if mirrored:
             views.append((mirror_text(r["question"]), [mirror_text(o) for o in opts], True, False))
         if reversed_ and r["question_name"] in REVERSIBLE:
-            views += [(reverse_text(q), [reverse_text(o) for o in os_], m, True) for q, os_, m, _ in views]
+            n = len(paths)
+            views += [(reverse_text(q, n), [reverse_text(o, n) for o in os_], m, True) for q, os_, m, _ in views]
         for question, options, m, rev in views:
             clip, flow = view(paths, m, rev)
             flows.append(flow)

@@ -17,8 +17,8 @@ from fourdpqa.probe.flow_features import FLOW_DIM
      "The camera moves backward and to the right while it pans left and tilts down"),
     ("Does the camera roll to its left (the image rotating clockwise) during the video?",
      "Does the camera roll to its right (the image rotating counter-clockwise) during the video?"),
-    ("It first increases, then decreases", "It first decreases, then increases"),
-    ("Does the distance first increase and then decrease?", "Does the distance first decrease and then increase?"),
+    ("It first increases, then decreases", "It first increases, then decreases"),  # a peak stays a peak
+    ("Does the distance first decrease and then increase?", "Does the distance first decrease and then increase?"),
     ("It keeps increasing", "It keeps decreasing"),
     ("It stays about the same", "It stays about the same"),
     ("The red car moves away from the camera", "The red car moves toward the camera"),
@@ -26,6 +26,22 @@ from fourdpqa.probe.flow_features import FLOW_DIM
 def test_reverse_text_names_the_opposite_motion(text, backwards):
     assert reverse_text(text) == backwards
     assert reverse_text(backwards) == text
+
+
+def test_a_distance_that_peaks_still_peaks_when_played_backwards():
+    """d = 1, 3, 2 (up, then down) reversed is 2, 3, 1: still up, then down; a monotonic rise becomes a fall."""
+    d = [1.0, 3.0, 2.0]
+    def label(x: list[float]) -> str:
+        up = x[1] > x[0]
+        return "It first increases, then decreases" if up and x[2] < x[1] else "It keeps decreasing"
+    assert reverse_text(label(d)) == label(d[::-1])
+    assert reverse_text("It keeps increasing") == "It keeps decreasing"
+
+
+def test_reverse_text_counts_a_named_frame_from_the_other_end():
+    q = "How does the distance to the circled object in frame 12 change from the first to the last frame?"
+    assert reverse_text(q, 32) == q.replace("frame 12", "frame 19")
+    assert reverse_text(reverse_text(q, 32), 32) == q
 
 
 def test_every_training_view_gets_the_camera_motion_of_that_view(tmp_path):
