@@ -1,15 +1,19 @@
-"""The probe network: a few 3-D convolutions over a small clip, trained from scratch, scoring each answer
-candidate against the clip and the question.
+"""The probe network: a few 3-D convolutions over a small clip plus its optical-flow features, trained from
+scratch, scoring each answer candidate as a claim about the clip.
 
-score(candidate) = MLP([v, q, c, v * c, q * c, g]) with v the clip feature, q / c bag-of-words embeddings of the
-question and the candidate and g an embedding of the (type, format) group; a softmax over the record's candidates
-(4 MC options, or yes / no) gives the answer.
+score(claim) = MLP([v, q, c, v * c, g]) + (W c) . [m, |m|] with v the clip feature, q / c bag-of-words embeddings
+of the question and the claim (an MC option, or a yes / no question itself), g an embedding of the (type, format)
+group and m the camera motion predicted from v (the auxiliary target); a softmax over the record's candidates
+(4 MC options, or yes against a learned per-group threshold for no) gives the answer.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from fourdpqa.probe.flow_features import FLOW_DIM
+from fourdpqa.probe.poses import MOTION_DIM
 
 
 class ShiftCorrelation(nn.Module):
@@ -45,10 +49,11 @@ class ShiftCorrelation(nn.Module):
 
 
 class ClipEncoder(nn.Module):
-    """(B, T, 3, S, S) uint8 -> (B, dim). Frame differences are stacked onto the RGB channels so motion is
-    visible to the first layer; three strided 3-D convolutions, then an average per image quadrant (so motion
-    that differs between the halves of the image, like zoom or roll, stays distinguishable from a shift), joined
-    with the quadrants' measured shifts (:class:`ShiftCorrelation`)."""
+    """(B, T, 3, S, S) uint8 clips and (B, F) standardised flow features -> (B, dim). Frame differences are
+    stacked onto the RGB channels so motion is visible to the first layer; three strided 3-D convolutions, then an
+    average per image quadrant (so motion that differs between the halves of the image, like zoom or roll, stays
+    distinguishable from a shift), joined with the quadrants' measured shifts (:class:`ShiftCorrelation`) and the
+    clip's optical-flow features (:mod:`fourdpqa.probe.flow_features`)."""
 
     def __init__(self, width: int, dim: int, flow_dim: int):
         super().__init__()
@@ -77,8 +82,8 @@ class ProbeNet(nn.Module):
     "does the camera move left?" and the option "The camera moves left" train the same words against the same
     motion."""
 
-    def __init__(self, vocab_size: int, n_groups: int, width: int = 16, dim: int = 64, flow_dim: int = 30,
-                 motion_dim: int = 12):
+    def __init__(self, vocab_size: int, n_groups: int, width: int = 16, dim: int = 64, flow_dim: int = FLOW_DIM,
+                 motion_dim: int = MOTION_DIM):
         super().__init__()
         self.clip = ClipEncoder(width, dim, flow_dim)
         self.motion = nn.Linear(dim, motion_dim)
