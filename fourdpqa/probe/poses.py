@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import polars as pl
 
+from fourdpqa.geometry import invert_pose, pose_matrix
 from fourdpqa.layout import scene_dir
 from fourdpqa.probe.data import uniform
 
@@ -23,23 +24,12 @@ MOTION_DIM = 12
 _MIRROR = np.diag([-1.0, 1.0, 1.0, 1.0])  # camera x flipped: the pose seen through a left-right mirrored image
 
 
-def _quat_matrix(q: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) rotations from (N, 4) unit quaternions (w, x, y, z)."""
-    w, x, y, z = (q / np.linalg.norm(q, axis=1, keepdims=True)).T
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-    ], -2)
-
-
 def read_camera_poses(scenes_dir: str | Path, video_id: str) -> np.ndarray:
     """(T, 4, 4) camera-to-world poses (OpenCV camera axes) from a scene's ``cameras.parquet``, indexed by frame."""
     path = scene_dir(scenes_dir, video_id) / "cameras.parquet"
     cams = pl.read_parquet(path, columns=["frame", "qw", "qx", "qy", "qz", "tx", "ty", "tz"]).sort("frame")
-    out = np.tile(np.eye(4), (cams.height, 1, 1))
-    out[:, :3, :3] = _quat_matrix(cams.select("qw", "qx", "qy", "qz").to_numpy().astype(np.float64))
-    out[:, :3, 3] = cams.select("tx", "ty", "tz").to_numpy()
+    out = pose_matrix(cams.select("qw", "qx", "qy", "qz").to_numpy().astype(np.float64),
+                      cams.select("tx", "ty", "tz").to_numpy().astype(np.float64))
     if not np.array_equal(cams["frame"].to_numpy(), np.arange(cams.height)):
         raise ValueError(f"{path}: camera frames are not 0..{cams.height - 1}")
     return out
@@ -55,7 +45,7 @@ def view_poses(poses: np.ndarray, mirrored: bool = False, reversed_: bool = Fals
 def clip_motion(poses: np.ndarray) -> np.ndarray:
     """(12,) float32: translation and rotation vector of the middle and the last pose relative to the first, in
     the first camera's axes."""
-    first_inv = np.linalg.inv(poses[0])
+    first_inv = invert_pose(poses[0])
     out = []
     for k in (len(poses) // 2, len(poses) - 1):
         rel = first_inv @ poses[k]
