@@ -11,26 +11,19 @@ the second half of the clip (so "first closer, then farther" stays visible).
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from fourdpqa.predictors.flow import fit_affine
+from fourdpqa.predictors.flow import fit_affine, pair_flow
 
 GRID = 3
 PAIR_DIM = 6 + 2 * GRID * GRID
 FLOW_DIM = 2 * PAIR_DIM
 
 
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-
-
 def pair_features(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(PAIR_DIM,) float64 flow features from RGB uint8 frame ``a`` to ``b`` (same size)."""
-    ga, gb = _grey(a), _grey(b)
-    flow = cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-    texture = cv2.cornerMinEigenVal(ga, 5)
-    affine, _ = fit_affine(flow, 1.0, texture > 0.02 * texture.max() + 1e-9)
+    flow, textured = pair_flow(a, b, size=a.shape[1])  # at the frames' own size
+    affine, _ = fit_affine(flow, 1.0, textured)
     h, w = flow.shape[:2]
     cells = flow[: h - h % GRID, : w - w % GRID].reshape(GRID, h // GRID, GRID, w // GRID, 2).mean((1, 3))
     return np.concatenate([affine, cells.ravel() / w])
