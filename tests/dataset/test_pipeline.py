@@ -109,6 +109,9 @@ def test_dagster_assets_and_checks(work: Path):
     dagster = learn.metadata["details"].value
     assert (dagster["per_type"], dagster["per_category"], dagster["final_loss"]) == (
         cli["per_type"], cli["per_category"], cli["final_loss"])
+    blind_cli = next(c for c in report["checks"] if c["name"] == "check_blind_bias")["details"]
+    blind_dagster = next(e for e in evaluations if e.check_name == "check_blind_bias").metadata["details"].value
+    assert blind_dagster["null"] == blind_cli["null"] and blind_cli["null"]["draws"] == 20  # same seeded shuffles
     for e in evaluations:  # each check explains itself, in entries small enough for the event log
         assert {"verdict", "rule", "observed", "details"} <= set(e.metadata)
         assert max(len(dg.serialize_value(v)) for v in e.metadata.values()) <= 100_000
