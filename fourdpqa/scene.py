@@ -32,6 +32,7 @@ import polars as pl
 
 from fourdpqa import fingerprint, geometry
 from fourdpqa.atomic import atomic_dir, write_json, write_npy, write_parquet
+from fourdpqa.errors import BadInput
 from schemas.scene import CameraSchema, ObjectPoseSchema, ObjectSchema
 
 TABLES = {"cameras": CameraSchema, "objects": ObjectSchema, "object_poses": ObjectPoseSchema}
@@ -39,7 +40,7 @@ CHECKED = "checked.json"
 ROTATION_TOL = 1e-3
 
 
-class SceneError(ValueError):
+class SceneError(BadInput):
     """A scene that does not conform to the standard format."""
 
     def __init__(self, video_id: str, file: str, problem: str):
