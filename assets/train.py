@@ -16,7 +16,7 @@ INFO = stage_list.get("train")
 
 def latest_run_id(params: Params, name: str) -> str:
     """The MLflow run that trained model ``name`` (matched by the fingerprint the model records)."""
-    from fourdpqa.stages.tracking import TRAIN_EXPERIMENT, open_store, training_run_of
+    from fourdpqa.stages.mlflow_runs import TRAIN_EXPERIMENT, open_store, training_run_of
 
     mlflow = open_store(layout.of(params).root, TRAIN_EXPERIMENT)
     return training_run_of(mlflow, layout.of(params).model(name)) or ""

@@ -2,8 +2,9 @@
 
 Stages come from the one stage list (``fourdpqa.stages.stage_list``); only the chosen stage's module is imported,
 so ``--help`` and light stages start fast. Each stage module exposes ``run(params, args) -> StageReport`` and may
-add options with ``add_arguments(parser)``. ``python -m fourdpqa dvc-yaml [--check]`` writes (or checks) dvc.yaml.
-Exit status: 0 ok, 1 the stage failed (the message says why), 2 bad parameters.
+add options with ``add_arguments(parser)``; every pipeline stage takes ``--force``. ``python -m fourdpqa dvc-yaml
+[--check]`` writes (or checks) dvc.yaml. The run's summary line (``N done, M up to date, K quarantined``) is printed
+once, on stdout. Exit status: 0 ok, 1 the stage failed (the message says why), 2 bad parameters.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import sys
 from fourdpqa.stages import stage_list
 
 DVC_YAML = "dvc-yaml"
+# help texts are plain text (the module docstrings are reStructuredText)
+DESCRIPTION = "4D perception QA pipeline: run one stage (python -m fourdpqa <stage> --help for its options)."
 
 
 def _stage_parser(sub: argparse._SubParsersAction, info: stage_list.StageInfo, load: bool) -> None:
     p = sub.add_parser(info.name, help=f"{info.help}.", description=f"{info.help}.")
     p.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
+    if info.in_pipeline:
+        p.add_argument("--force", action="store_true", help="redo every item even when its outputs are up to date")
     if load:  # only the stage being run imports its module (and its options)
         mod = importlib.import_module(info.module)
         if hasattr(mod, "add_arguments"):
@@ -29,7 +34,7 @@ def _stage_parser(sub: argparse._SubParsersAction, info: stage_list.StageInfo, l
 
 def build_parser(stage: str | None = None) -> argparse.ArgumentParser:
     """The CLI; ``stage`` names the subcommand whose module (and options) are loaded."""
-    parser = argparse.ArgumentParser(prog="fourdpqa", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fourdpqa", description=DESCRIPTION)
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="stage", required=True)
     for info in stage_list.STAGES:

@@ -1,6 +1,6 @@
 """Projection, rigid transforms and camera conventions — the one place they live.
 
-Conventions (see DESIGN.md):
+Conventions (see docs/DESIGN.md):
 - quaternions are scalar-first ``(w, x, y, z)``, unit norm, canonicalised to ``w >= 0``;
 - poses are 4x4 ``a_from_b`` matrices mapping points in frame *b* to frame *a*;
 - cameras follow OpenCV: x right, y down, z forward; pixel (row i, col j) has its centre at (x=j, y=i);
@@ -83,22 +83,6 @@ def matrix_to_quat(m: Array) -> Array:
     q = q / xp.sqrt((q * q).sum(-1, keepdims=True) if xp is np else (q * q).sum(-1, keepdim=True))
     sign = xp.where(q[..., :1] < 0, -1.0, 1.0)
     return q * sign
-
-
-def quat_multiply(a: Array, b: Array) -> Array:
-    """Hamilton product a*b of (w, x, y, z) quaternions (rotation b first, then a)."""
-    xp = _xp(a)
-    aw, ax, ay, az = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
-    bw, bx, by, bz = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    return xp.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        -1,
-    )
 
 
 def axis_angle_to_quat(axis: Array, angle: Array) -> Array:

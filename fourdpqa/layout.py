@@ -152,6 +152,11 @@ class Layout:
         return self.eval / "report.json"
 
     @property
+    def eval_report_files(self) -> tuple[Path, ...]:
+        """The evaluation report in every form: table (md, csv), plot (png), scores (json)."""
+        return tuple(self.eval_report.with_suffix(s) for s in (".md", ".png", ".csv", ".json"))
+
+    @property
     def vlm4d(self) -> Path:
         return self.eval / "vlm4d"
 

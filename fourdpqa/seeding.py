@@ -26,3 +26,10 @@ def seed_int(*keys: object) -> int:
 def rng(seed: int, *keys: object) -> np.random.Generator:
     """The generator for ``keys`` under the run ``seed`` (``seed`` >= 0)."""
     return np.random.default_rng([seed, *(key_int(k) for k in keys)])
+
+
+def numbered_rng(seed: int, *numbers: int) -> np.random.Generator:
+    """The generator for integer ``numbers`` (a video index, an epoch) under ``seed``, given to numpy's SeedSequence
+    as they are: the streams the procedural source, the training order and the pixel probe were defined with
+    (hashing them as :func:`rng` keys would change every rendered video). ``numbered_rng(seed)``: the seed alone."""
+    return np.random.default_rng([seed, *numbers])

@@ -73,7 +73,7 @@ def test_unknown_question_name_is_an_error() -> None:
 def test_compare_runs_from_prediction_files(tmp_path) -> None:
     from fourdpqa.atomic import write_jsonl
     from fourdpqa.params import Params
-    from fourdpqa.stages.evaluate import compare
+    from fourdpqa.evaluate import compare
 
     write_jsonl(tmp_path / "a.jsonl", ROWS)
     write_jsonl(tmp_path / "b.jsonl", [dict(r, score=1.0) for r in ROWS])

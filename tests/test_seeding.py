@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from fourdpqa.seeding import key_int, rng, seed_int
+from fourdpqa.seeding import key_int, numbered_rng, rng, seed_int
 
 
 def test_key_int_is_the_big_endian_sha256_prefix_shifted():
@@ -35,3 +36,19 @@ def test_same_draws_in_another_process_with_another_hash_salt():
     assert out.strip() == str(rng(11, "tracks", "proc_00002").integers(0, 10**9, 4).tolist())
     assert np.random.default_rng([11, key_int("tracks"), key_int("proc_00002")]).integers(0, 10**9, 4).tolist() \
         == rng(11, "tracks", "proc_00002").integers(0, 10**9, 4).tolist()
+
+
+def test_numbered_streams_are_numpys_integer_seed_sequences():
+    assert (numbered_rng(5, 3).integers(0, 10**9, 4) == np.random.default_rng([5, 3]).integers(0, 10**9, 4)).all()
+    assert (numbered_rng(5).random(3) == np.random.default_rng([5]).random(3)).all()
+    assert (numbered_rng(5, 3).random(4) != rng(5, 3).random(4)).all()  # a number is not a hashed key
+
+
+def test_no_module_seeds_numpy_or_python_random_itself():
+    """Every random draw of the pipeline goes through fourdpqa.seeding (one place to audit determinism)."""
+    root = Path(__file__).resolve().parents[1]
+    direct = re.compile(r"np\.random\.(default_rng|seed|RandomState)\(|^\s*import random$|random\.Random\(", re.M)
+    offenders = [p.relative_to(root).as_posix()
+                 for folder in ("fourdpqa", "assets", "dagster_project", "schemas") for p in (root / folder).rglob("*.py")
+                 if p.name != "seeding.py" and direct.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []

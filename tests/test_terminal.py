@@ -30,7 +30,7 @@ class Terminal(io.StringIO):
 def test_long_steps_draw_progress_bars_on_a_terminal(tmp_path, monkeypatch):
     from fourdpqa.assemble import assemble
     from fourdpqa.params import Params
-    from fourdpqa.stages.evaluate import make_samples, predict_all
+    from fourdpqa.evaluate import make_samples, predict_all
     from fourdpqa.predictors import build_predictor
 
     root = write_data_root(tmp_path / "data", n_videos=4, per_type=2)

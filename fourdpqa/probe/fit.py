@@ -19,6 +19,7 @@ from fourdpqa.params import ProbeParams
 from fourdpqa.probe.data import Batchable, Vocabulary, build_arrays, mirror_text, reverse_text
 from fourdpqa.probe.model import ProbeNet
 from fourdpqa.probe.poses import MOTION_DIM, TrainingMotion
+from fourdpqa.seeding import numbered_rng
 
 CHOICE_FORMATS = ("mc", "yn")
 
@@ -65,7 +66,7 @@ def train_probe(train: Batchable, vocab_size: int, n_groups: int, cfg: ProbePara
     torch.manual_seed(seed)
     model = ProbeNet(vocab_size, n_groups, cfg.width, cfg.dim, train.flow.shape[1], train.motion.shape[1]).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    rng = np.random.default_rng(seed)
+    rng = numbered_rng(seed)
     target = torch.from_numpy(train.target).to(device)
     motion = torch.from_numpy(_standardized(train.motion)).to(device)
     loss = torch.tensor(float("nan"))

@@ -15,11 +15,12 @@ from PIL import Image
 
 from fourdpqa import geometry
 from fourdpqa.atomic import atomic_dir, write_json
+from fourdpqa.seeding import numbered_rng
 from fourdpqa.sources.procedural import GENERATOR_VERSION, VideoSpec, camera_poses, frame_times, intrinsics, object_poses
 from fourdpqa.sources.render import SceneRenderer
 
 # Segmentation palette (index 0 = background black); any fixed colours do, readers use the indices.
-SEG_PALETTE = np.concatenate([[0, 0, 0], np.random.default_rng(0).integers(40, 256, 255 * 3)]).astype(np.uint8).tolist()
+SEG_PALETTE = np.concatenate([[0, 0, 0], numbered_rng(0).integers(40, 256, 255 * 3)]).astype(np.uint8).tolist()
 
 
 def _bbox_corners(size: tuple[float, float, float], world_from_object: np.ndarray) -> np.ndarray:

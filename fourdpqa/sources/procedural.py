@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fourdpqa import geometry
+from fourdpqa.seeding import numbered_rng
 from fourdpqa.sources.shapes import Part, build_parts
 from fourdpqa.vocabulary import CAMERA_MOTIONS as CAMERA_KINDS, OBJECT_MOTIONS as OBJECT_KINDS
 
@@ -266,8 +267,8 @@ def _object_radius(size: tuple[float, float, float]) -> float:
 
 
 def sample_video(params: GenerateParams, seed: int, index: int) -> VideoSpec:
-    """The spec of video ``index`` drawn from ``np.random.default_rng([seed, index])``."""
-    rng = np.random.default_rng([seed, index])
+    """The spec of video ``index`` drawn from ``seeding.numbered_rng(seed, index)``."""
+    rng = numbered_rng(seed, index)
     n_frames, fps = params.n_frames, params.fps
     times = frame_times(n_frames, fps)
     duration = max(times[-1], 1e-6)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from fourdpqa.seeding import numbered_rng
+
 if TYPE_CHECKING:  # procedural imports this module to render its specs
     from fourdpqa.sources.procedural import VideoSpec
 
@@ -70,7 +72,7 @@ class SceneRenderer:
                 kind=kind,
                 color=torch.tensor([p.color for p in o.parts], **f) / 255.0,
             ))
-        rng = np.random.default_rng(spec.ground_seed)
+        rng = numbered_rng(spec.ground_seed)
         self.noise = torch.tensor(rng.random((GROUND_GRID, GROUND_GRID)), **f)
         tint = GROUND_TINTS[int(rng.integers(len(GROUND_TINTS)))]
         self.ground_tint = torch.tensor(np.asarray(tint) * rng.uniform(0.9, 1.1), **f)

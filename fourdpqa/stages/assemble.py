@@ -18,7 +18,7 @@ from fourdpqa import layout
 from fourdpqa.atomic import write_json
 from fourdpqa.fingerprint import file_digest
 from fourdpqa.params import Params
-from fourdpqa.stages import stage_list
+from fourdpqa.stages import common, stage_list
 from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 
 CLIPS = "clips"
@@ -98,4 +98,4 @@ STAGE = Stage(
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
-    return run_stage(STAGE, params)
+    return run_stage(STAGE, params, force=common.force_arg(args))

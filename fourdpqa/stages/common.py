@@ -20,3 +20,8 @@ def videos_arg(args: argparse.Namespace | None) -> list[str] | None:
 
 def workers_arg(args: argparse.Namespace | None) -> int:
     return int(getattr(args, "workers", None) or 1)
+
+
+def force_arg(args: argparse.Namespace | None) -> bool:
+    """``--force`` (every pipeline stage has it): redo every item even when its outputs are up to date."""
+    return bool(getattr(args, "force", False))

@@ -141,10 +141,9 @@ STAGE = Stage(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--force", action="store_true", help="regenerate even when outputs are up to date")
     common.add_video_arguments(parser)
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
-    return run_stage(STAGE, params, only=common.videos_arg(args), force=bool(getattr(args, "force", False)),
+    return run_stage(STAGE, params, only=common.videos_arg(args), force=common.force_arg(args),
                      runner=pool_runner(common.workers_arg(args)))

@@ -9,7 +9,7 @@ import json
 
 from fourdpqa import layout
 from fourdpqa.params import Params
-from fourdpqa.stages import stage_list
+from fourdpqa.stages import common, stage_list
 from fourdpqa.stages.protocol import Job, Stage, StageReport, run_stage
 
 
@@ -47,7 +47,7 @@ def run(params: Params, args: argparse.Namespace | None = None) -> StageReport |
     per_type = getattr(args, "per_type", None)
     if per_type:
         params = params.model_copy(update={"review": params.review.model_copy(update={"per_type": per_type})})
-    report = run_stage(STAGE, params)
+    report = run_stage(STAGE, params, force=common.force_arg(args))
     print(f"review: {layout.of(params).review_page}")
     if getattr(args, "serve", False):
         from fourdpqa.review.server import serve

@@ -88,7 +88,7 @@ STAGES: tuple[StageInfo, ...] = (
               metrics=_rel(_AT.metrics("train")), records=_rel(_AT.plot("train_loss")), assets=("trained_model",)),
     StageInfo("evaluate", "every configured predictor on the benchmark -> Table-2 report (MLflow runs)",
               upstream=("standardize", "assemble", "train"), params=("base.seed", "evaluate"),
-              outs=_rel(_AT.predictions, *(_AT.eval_report.with_suffix(s) for s in (".md", ".png", ".csv", ".json")),
+              outs=_rel(_AT.predictions, *_AT.eval_report_files,
                         _AT.eval / MANIFEST_DIR),
               metrics=_rel(_AT.metrics("evaluate")), assets=("evaluation",)),
     StageInfo("vlm4d", "run a predictor on a local copy of the VLM4D benchmark", in_pipeline=False),

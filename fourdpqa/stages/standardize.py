@@ -101,4 +101,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
-    return run_stage(STAGE, params, only=common.videos_arg(args), runner=pool_runner(common.workers_arg(args)))
+    return run_stage(STAGE, params, only=common.videos_arg(args), force=common.force_arg(args),
+                     runner=pool_runner(common.workers_arg(args)))

@@ -79,7 +79,8 @@ def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
     anim = getattr(args, "animate", None)
     if anim and (not videos or len(videos) != 1):
         raise StageFailed("--animate needs one --video")
-    report = run_stage(STAGE, params, only=videos, runner=pool_runner(common.workers_arg(args)))
+    report = run_stage(STAGE, params, only=videos, force=common.force_arg(args),
+                       runner=pool_runner(common.workers_arg(args)))
     if anim and videos[0] not in report.quarantined:
         animate(params, videos[0], anim)
     return report

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fourdpqa import layout
 from fourdpqa.params import Params
-from fourdpqa.stages import stage_list
+from fourdpqa.stages import common, stage_list
 from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, prepare, run_stage
 
 log = logging.getLogger("fourdpqa")
@@ -47,7 +47,7 @@ def train_stage(name: str = "trained", export: str | None = None, tracking_uri: 
 
     def work(job: Job) -> None:
         from fourdpqa.stages.records import write_training_records
-        from fourdpqa.stages.tracking import train_with_tracking
+        from fourdpqa.stages.mlflow_runs import train_with_tracking
 
         if export is None:
             check_validated(job.where)
@@ -79,9 +79,9 @@ def run(params: Params, args: argparse.Namespace | None) -> StageReport:
     name = getattr(args, "name", None) or "trained"
     export, uri = getattr(args, "export", None), getattr(args, "tracking_uri", None)
     if int(os.environ.get("RANK", "0")) > 0:  # a non-zero rank of a multi-GPU launch: compute only, rank 0 reports
-        from fourdpqa.stages.tracking import train_with_tracking
+        from fourdpqa.stages.mlflow_runs import train_with_tracking
 
         prepare(train_stage(name, export, uri), params)
         train_with_tracking(params, export, name, uri)
         return StageReport("train")
-    return run_stage(train_stage(name, export, uri), params)
+    return run_stage(train_stage(name, export, uri), params, force=common.force_arg(args))

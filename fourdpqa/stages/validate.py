@@ -15,7 +15,7 @@ from typing import Any
 
 from fourdpqa import layout
 from fourdpqa.params import Params
-from fourdpqa.stages import stage_list
+from fourdpqa.stages import common, stage_list
 from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 
 log = logging.getLogger("fourdpqa.validate")
@@ -73,7 +73,7 @@ def blocking_failures(report: dict[str, Any]) -> list[str]:
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
     from fourdpqa.validate.figures import format_figures
 
-    stage_report = run_stage(STAGE, params)
+    stage_report = run_stage(STAGE, params, force=common.force_arg(args))
     report = read_verdict(layout.of(params))
     for c in report["checks"]:
         status = "ok" if c["passed"] else ("FAILED" if c["blocking"] else "warning")

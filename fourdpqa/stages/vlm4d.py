@@ -65,7 +65,7 @@ def run(params: Params, args: argparse.Namespace) -> StageReport:
     if args.limit is not None:
         items = items[: args.limit]
     frames = args.frames or params.evaluate.frames
-    from fourdpqa.stages.tracking import metric_key, open_store, recorded  # MLflow loads only when recording
+    from fourdpqa.stages.mlflow_runs import metric_key, open_store, recorded  # MLflow loads only when recording
 
     mlflow = open_store(layout.of(params).root, MLFLOW_EXPERIMENT)
     with recorded(mlflow, f"vlm4d-{args.predictor}-{args.prompt}"):  # opened before the work: its duration

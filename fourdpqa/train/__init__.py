@@ -2,7 +2,7 @@
 
 ``data`` reads the training records, ``loop`` trains (with callbacks for the drivers), ``checkpoint`` makes a
 killed run resume the same loss curve, ``distributed`` joins a torchrun / accelerate launch, ``run`` is the
-file-in/file-out stage function. MLflow logging is the drivers' (``fourdpqa.stages.tracking``).
+file-in/file-out stage function. MLflow logging is the drivers' (``fourdpqa.stages.mlflow_runs``).
 """
 
 from fourdpqa.train.checkpoint import checkpoint_extra, fingerprint, latest_checkpoint

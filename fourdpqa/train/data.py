@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from fourdpqa.frames import read_video
+from fourdpqa.seeding import numbered_rng
 
 DEFAULT_EXPORT = "dataset/exports/train_conversations.jsonl"  # relative to the data root
 TRAIN_TABLE = "dataset/train.parquet"  # relative to the data root; used when no export exists
@@ -126,5 +127,5 @@ def micro_batch_indices(n: int, batch_size: int, micro_step: int, seed: int) -> 
     idx = []
     for pos in range(start, start + batch_size):
         epoch, k = divmod(pos, n)
-        idx.append(int(np.random.default_rng([seed, epoch]).permutation(n)[k]))
+        idx.append(int(numbered_rng(seed, epoch).permutation(n)[k]))
     return idx

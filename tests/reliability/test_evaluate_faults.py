@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from fourdpqa import evaluate as library
 from fourdpqa.assemble import assemble
 from fourdpqa.params import Params
 from fourdpqa.predictors import Predictor, Sample
@@ -49,7 +50,7 @@ BROKEN = {
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory) -> tuple[Params, stage.EvaluationResult, int]:
+def evaluated(tmp_path_factory) -> tuple[Params, library.EvaluationResult, int]:
     root = tmp_path_factory.mktemp("evaluate_faults") / "data"
     write_data_root(root, 4, per_type=2)
     params = Params.model_validate({
@@ -59,23 +60,23 @@ def evaluated(tmp_path_factory) -> tuple[Params, stage.EvaluationResult, int]:
         "evaluate": {"batch_size": 4, "max_response_chars": CAP},
     })
     assemble(params, oracle=toy_oracle)
-    real = stage.build_predictor
+    real = library.build_predictor
     fakes = {name: Scripted(name, reply) for name, reply in BROKEN.items()}
-    stage.build_predictor = lambda name, p, **kw: fakes[name] if name in fakes else real(name, p, **kw)
+    library.build_predictor = lambda name, p, **kw: fakes[name] if name in fakes else real(name, p, **kw)
     try:
         result = stage.evaluate(params, ["random", *BROKEN], tracking_uri=(root.parent / "mlruns").as_uri())
     finally:
-        stage.build_predictor = real
+        library.build_predictor = real
     n = pl.read_parquet(root / "dataset" / "benchmark.parquet").height
     return params, result, n
 
 
 def _rows(params: Params, name: str) -> list[dict]:
-    path = stage.predictions_path(params, name)
+    path = library.predictions_path(params, name)
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def _good_kept(params: Params, result: stage.EvaluationResult, n: int) -> int:
+def _good_kept(params: Params, result: library.EvaluationResult, n: int) -> int:
     """Good items lost: the well-behaved predictor's rows missing from its predictions file."""
     return n - len(_rows(params, "random")) if "random" in result.summaries else n
 
@@ -87,14 +88,14 @@ def test_undecodable_answers_are_sanitised(evaluated, ledger, case, name):
     rows = _rows(params, name) if name in result.summaries else []
     readable = len(rows) == n and all("\ufffd" in r["response"] for r in rows)
     right = all(r["score"] == 1.0 for r in rows if r["answer_format"] == "mc")  # the letter survives the noise
-    ledger.record("evaluate", case, handled=readable and right and name not in result.stage.quarantined,
+    ledger.record("evaluate", case, handled=readable and right and name not in result.quarantined,
                   lost=_good_kept(params, result, n))
-    assert readable and right, result.stage.quarantined.get(name)
+    assert readable and right, result.quarantined.get(name)
 
 
 def test_huge_answers_are_capped_and_still_scored(evaluated, ledger):
     params, result, n = evaluated
-    path = stage.predictions_path(params, "huge")
+    path = library.predictions_path(params, "huge")
     size = path.stat().st_size if path.exists() else 0
     rows = _rows(params, "huge") if size else []
     capped = len(rows) == n and size < n * (CAP + 2048) and all(len(r["response"]) < CAP + 64 for r in rows)
@@ -110,7 +111,7 @@ def test_huge_answers_are_capped_and_still_scored(evaluated, ledger):
 ])
 def test_broken_contract_sets_the_predictor_aside(evaluated, ledger, case, name, fragment):
     params, result, n = evaluated
-    reason = result.stage.quarantined.get(name, "")
+    reason = result.quarantined.get(name, "")
     clear = f"predictor {name!r}" in reason and fragment in reason and "zip" not in reason
     ledger.record("evaluate", case, handled=clear and name not in result.summaries, lost=_good_kept(params, result, n))
     assert clear and name not in result.summaries, reason

@@ -15,8 +15,9 @@ from fourdpqa.atomic import write_parquet
 from fourdpqa.params import Params
 from fourdpqa.prompts import draw_marks
 from fourdpqa.scene import write_scene
+from fourdpqa import evaluate as library
 from fourdpqa.stages import evaluate as stage
-from fourdpqa.stages.tracking import train_with_tracking
+from fourdpqa.stages.mlflow_runs import train_with_tracking
 from tests.dataset.conftest import make_records, make_scene, qa_frame, toy_oracle
 
 TINY_TRAIN = dict(tiny_hidden_size=32, tiny_layers=1, tiny_vision_depth=1, frames=4, image_size=28,
@@ -24,7 +25,7 @@ TINY_TRAIN = dict(tiny_hidden_size=32, tiny_layers=1, tiny_vision_depth=1, frame
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory) -> tuple[Params, stage.EvaluationResult, str]:
+def evaluated(tmp_path_factory) -> tuple[Params, library.EvaluationResult, str]:
     root = tmp_path_factory.mktemp("evaluate") / "data"
     for k in range(6):
         vid = f"proc_{k:05d}"
@@ -48,7 +49,7 @@ def evaluated(tmp_path_factory) -> tuple[Params, stage.EvaluationResult, str]:
 
 
 def _predictions(params: Params, name: str) -> list[dict]:
-    return [json.loads(line) for line in stage.predictions_path(params, name).read_text().splitlines()]
+    return [json.loads(line) for line in library.predictions_path(params, name).read_text().splitlines()]
 
 
 def test_every_predictor_answers_every_question(evaluated) -> None:
@@ -61,7 +62,7 @@ def test_every_predictor_answers_every_question(evaluated) -> None:
         assert sorted(r["id"] for r in rows) == sorted(bench["id"].to_list())
         assert all(0.0 <= r["score"] <= 1.0 for r in rows)
     # "api" without evaluate.api_model cannot be built: set aside with the reason, the others went on
-    assert "api_model" in result.stage.quarantined["api"]
+    assert "api_model" in result.quarantined["api"]
     assert list(result.summaries) == ["random", "blind", "flow", "trained"]
 
 

@@ -19,7 +19,7 @@ import pytest
 from tests.helpers.vlm_data import TINY_TRAIN as TINY, write_export
 
 from fourdpqa.params import Params, TrainParams
-from fourdpqa.stages import tracking
+from fourdpqa.stages import mlflow_runs
 from fourdpqa.stages import train as train_stage
 from fourdpqa.train import DEFAULT_EXPORT, read_conversations
 from fourdpqa.vlm.runner import VLMRunner
@@ -63,10 +63,10 @@ def test_training_run_holds_dataset_curve_and_registered_model(tmp_path):
     metrics = json.loads((root / "metrics" / "train.json").read_text())  # what dvc metrics shows
     losses = [float(r.split(",")[1]) for r in (root / "plots" / "train_loss.csv").read_text().splitlines()[1:]]
     assert metrics["steps"] == 40 and metrics["final_loss"] == pytest.approx(losses[-1], rel=1e-5)
-    (run,) = _runs(uri, tracking.TRAIN_EXPERIMENT)
+    (run,) = _runs(uri, mlflow_runs.TRAIN_EXPERIMENT)
     client = _client(uri)
     fp = json.loads((root / "models" / "trained" / "fourdpqa_vlm.json").read_text())["fingerprint"]
-    assert run.info.run_name == f"trained-{fp[:8]}" and run.data.tags[tracking.TAG_FINGERPRINT] == fp
+    assert run.info.run_name == f"trained-{fp[:8]}" and run.data.tags[mlflow_runs.TAG_FINGERPRINT] == fp
     assert run.data.params["train.max_steps"] == "40" and run.data.params["data"] == DEFAULT_EXPORT
     history = client.get_metric_history(run.info.run_id, "loss")
     assert [m.step for m in history] == list(range(1, 41))
@@ -80,12 +80,12 @@ def test_training_run_holds_dataset_curve_and_registered_model(tmp_path):
     assert json.loads(inp.dataset.profile)["num_rows"] == 4
     assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"trained_metrics.json", "trained_loss.png"}
     # the model is logged in the transformers flavour, registered, and answers like the model on disk
-    (version,) = client.search_model_versions(f"name = '{tracking.REGISTERED_MODEL}'")
+    (version,) = client.search_model_versions(f"name = '{mlflow_runs.REGISTERED_MODEL}'")
     assert version.run_id == run.info.run_id
     mlflow.set_tracking_uri(uri)
-    components = mlflow.transformers.load_model(f"models:/{tracking.REGISTERED_MODEL}/1", return_type="components")
+    components = mlflow.transformers.load_model(f"models:/{mlflow_runs.REGISTERED_MODEL}/1", return_type="components")
     assert components["task"] == "image-text-to-text"
-    local = mlflow.artifacts.download_artifacts(f"models:/{tracking.REGISTERED_MODEL}/1", dst_path=str(tmp_path / "dl"))
+    local = mlflow.artifacts.download_artifacts(f"models:/{mlflow_runs.REGISTERED_MODEL}/1", dst_path=str(tmp_path / "dl"))
     convs = read_conversations(root / DEFAULT_EXPORT)
     items = [(c.load_frames(), c.prompt) for c in convs]
     answers = VLMRunner(Path(local) / "model", device="cpu").generate(items, max_new_tokens=6)
@@ -109,7 +109,7 @@ def test_trained_model_asset_materializes_with_metadata(tmp_path, monkeypatch):
     md = mat.metadata
     summary = json.loads((params.data / "models" / "trained_metrics.json").read_text())
     assert md["steps"].value == 2 and md["final_loss"].value == pytest.approx(summary["final_loss"])
-    (run,) = _runs(tracking.store_uri(params.data), tracking.TRAIN_EXPERIMENT)  # default store: <data>/mlruns
+    (run,) = _runs(mlflow_runs.store_uri(params.data), mlflow_runs.TRAIN_EXPERIMENT)  # default store: <data>/mlruns
     assert md["mlflow_run_id"].value == run.info.run_id and run.info.status == "FINISHED"
     assert "data:image/" in md["loss_curve"].value
 
@@ -117,9 +117,9 @@ def test_trained_model_asset_materializes_with_metadata(tmp_path, monkeypatch):
 def test_resume_continues_the_same_run_with_each_step_logged_once(tmp_path):
     params = _data(tmp_path, seed=4, max_steps=4, batch_size=2, checkpoint_every=2)
     uri = (tmp_path / "mlruns").as_uri()
-    first = tracking.train_with_tracking(params, tracking_uri=uri, stop_after=3)  # "killed" after step 3
+    first = mlflow_runs.train_with_tracking(params, tracking_uri=uri, stop_after=3)  # "killed" after step 3
     assert first["model_dir"] is None
-    second = tracking.train_with_tracking(params, tracking_uri=uri)  # resumes from the step-2 checkpoint
+    second = mlflow_runs.train_with_tracking(params, tracking_uri=uri)  # resumes from the step-2 checkpoint
     assert second["mlflow_run_id"] == first["mlflow_run_id"] and second["resumed_from"] == 2
     assert second["losses"][:3] == first["losses"] and len(second["losses"]) == 4
     history = _client(uri).get_metric_history(second["mlflow_run_id"], "loss")
@@ -127,11 +127,11 @@ def test_resume_continues_the_same_run_with_each_step_logged_once(tmp_path):
     assert [m.value for m in sorted(history, key=lambda m: m.step)] == pytest.approx(second["losses"])
     assert (params.data / "models" / "trained" / "config.json").is_file()
     # a rerun of a finished, recorded training (Dagster re-materialising) neither reopens the run nor re-registers
-    third = tracking.train_with_tracking(params, tracking_uri=uri)
+    third = mlflow_runs.train_with_tracking(params, tracking_uri=uri)
     assert third["mlflow_run_id"] == second["mlflow_run_id"] and third["resumed_from"] == 4
     run = _client(uri).get_run(second["mlflow_run_id"])
-    assert run.info.status == "FINISHED" and len(_runs(uri, tracking.TRAIN_EXPERIMENT)) == 1
-    assert len(_client(uri).search_model_versions(f"name = '{tracking.REGISTERED_MODEL}'")) == 1
+    assert run.info.status == "FINISHED" and len(_runs(uri, mlflow_runs.TRAIN_EXPERIMENT)) == 1
+    assert len(_client(uri).search_model_versions(f"name = '{mlflow_runs.REGISTERED_MODEL}'")) == 1
 
 
 def test_an_exception_closes_the_run_as_failed(tmp_path, monkeypatch):
@@ -141,10 +141,10 @@ def test_an_exception_closes_the_run_as_failed(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("disk full")
 
-    monkeypatch.setattr(tracking, "run_training", broken)
+    monkeypatch.setattr(mlflow_runs, "run_training", broken)
     with pytest.raises(ValueError, match="disk full"):
-        tracking.train_with_tracking(params, tracking_uri=uri)
-    (run,) = _runs(uri, tracking.TRAIN_EXPERIMENT)
+        mlflow_runs.train_with_tracking(params, tracking_uri=uri)
+    (run,) = _runs(uri, mlflow_runs.TRAIN_EXPERIMENT)
     assert run.info.status == "FAILED"
 
 
@@ -152,13 +152,13 @@ KILLED = """
 import os, signal, sys
 sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
 from fourdpqa.params import Params
-from fourdpqa.stages import tracking
+from fourdpqa.stages import mlflow_runs
 
 def killed(job, callback=None, stop_after=None):
     os.kill(os.getpid(), signal.SIGKILL)  # dies inside the open run, before any checkpoint
 
-tracking.run_training = killed
-tracking.train_with_tracking(Params.model_validate_json({params!r}), tracking_uri={uri!r})
+mlflow_runs.run_training = killed
+mlflow_runs.train_with_tracking(Params.model_validate_json({params!r}), tracking_uri={uri!r})
 """
 
 
@@ -169,10 +169,10 @@ def test_a_run_left_running_by_a_killed_process_is_closed_on_the_next_run(tmp_pa
                            uri=uri)
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True)
     assert proc.returncode == -9, proc.stderr[-2000:]
-    (stale,) = _runs(uri, tracking.TRAIN_EXPERIMENT)
+    (stale,) = _runs(uri, mlflow_runs.TRAIN_EXPERIMENT)
     assert stale.info.status == "RUNNING"
-    tracking.train_with_tracking(params, tracking_uri=uri)
-    old, new = _runs(uri, tracking.TRAIN_EXPERIMENT)
+    mlflow_runs.train_with_tracking(params, tracking_uri=uri)
+    old, new = _runs(uri, mlflow_runs.TRAIN_EXPERIMENT)
     assert old.info.run_id == stale.info.run_id and old.info.status == "FAILED"
     assert "ended without closing the run" in old.data.tags["fourdpqa.failure"]
     assert new.info.status == "FINISHED"
@@ -191,10 +191,10 @@ def test_evaluation_runs_nest_under_one_parent_tagged_with_the_training_run(tmp_
     params = Params(base={"data_root": str(root)})
     uri = (tmp_path / "mlruns").as_uri()
     client = _client(uri)
-    exp = client.create_experiment(tracking.TRAIN_EXPERIMENT)
-    train_run = client.create_run(exp, tags={tracking.TAG_FINGERPRINT: "abc123"}).info.run_id
+    exp = client.create_experiment(mlflow_runs.TRAIN_EXPERIMENT)
+    train_run = client.create_run(exp, tags={mlflow_runs.TAG_FINGERPRINT: "abc123"}).info.run_id
     client.set_terminated(train_run)
-    tracker = tracking.EvaluationTracker(params, bench, 2, model, uri)
+    tracker = mlflow_runs.EvaluationTracker(params, bench, 2, model, uri)
     predictions = tmp_path / "p.jsonl"
     predictions.write_text("{}\n")
     with tracker.evaluation(frame):
@@ -208,14 +208,14 @@ def test_evaluation_runs_nest_under_one_parent_tagged_with_the_training_run(tmp_
     parent = client.get_run(tracker.run_ids["evaluation"])
     digest = hashlib.sha256(bench.read_bytes()).hexdigest()[:16]
     assert parent.info.run_name == f"evaluate-{digest[:8]}"
-    assert parent.data.tags[tracking.TAG_TRAIN_RUN] == train_run
+    assert parent.data.tags[mlflow_runs.TAG_TRAIN_RUN] == train_run
     assert parent.inputs.dataset_inputs[0].dataset.digest == digest
     assert parent.data.metrics["overall/trained"] == 0.5
     children = {n: client.get_run(tracker.run_ids[n]) for n in ("random", "trained", "api")}
     for name, child in children.items():
         assert child.info.run_name == name and child.data.tags["mlflow.parentRunId"] == parent.info.run_id
-    assert children["trained"].data.tags[tracking.TAG_TRAIN_RUN] == train_run
-    assert tracking.TAG_TRAIN_RUN not in children["random"].data.tags
+    assert children["trained"].data.tags[mlflow_runs.TAG_TRAIN_RUN] == train_run
+    assert mlflow_runs.TAG_TRAIN_RUN not in children["random"].data.tags
     assert children["random"].info.end_time - children["random"].info.start_time >= 300
     assert children["api"].info.status == "FAILED" and "no network" in children["api"].data.tags["fourdpqa.failure"]
 
@@ -239,9 +239,9 @@ def test_the_dataset_input_carries_the_dvc_md5_of_the_dataset_when_dvc_lock_desc
             "validate": {"cmd": "python -m fourdpqa validate", "deps": [out],
                          "outs": [{"path": "data/validation", "md5": "f" * 32 + ".dir", "size": 1, "nfiles": 1}]}}}))
     uri = (tmp_path / "mlruns").as_uri()
-    tracking.open_store(root, tracking.EVAL_EXPERIMENT, uri)
+    mlflow_runs.open_store(root, mlflow_runs.EVAL_EXPERIMENT, uri)
     with mlflow.start_run() as active:
-        tracking.log_dataset(mlflow, frame, bench, root, "fourdpqa-benchmark", "evaluation")
+        mlflow_runs.log_dataset(mlflow, frame, bench, root, "fourdpqa-benchmark", "evaluation")
     run = _client(uri).get_run(active.info.run_id)
     (inp,) = run.inputs.dataset_inputs
     content = hashlib.sha256(bench.read_bytes()).hexdigest()[:16]
@@ -256,19 +256,19 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 def test_a_copied_store_writes_into_the_copy_not_the_original(tmp_path):
     params = _data(tmp_path, max_steps=2, batch_size=2)
-    tracking.train_with_tracking(params)  # default store <data>/mlruns, model logged and registered
+    mlflow_runs.train_with_tracking(params)  # default store <data>/mlruns, model logged and registered
     original = _tree(params.data / "mlruns")
     copy = tmp_path / "copy"
     shutil.copytree(tmp_path / "data", copy / "data")
     moved = params.model_copy(update={"base": params.base.model_copy(update={"data_root": str(copy / "data")})})
-    summary = tracking.train_with_tracking(moved.model_copy(update={"train": moved.train.model_copy(
+    summary = mlflow_runs.train_with_tracking(moved.model_copy(update={"train": moved.train.model_copy(
         update={"lr": 2e-3})}))  # another run, logged through the copy
     assert _tree(params.data / "mlruns") == original  # nothing written into the original store
     shutil.rmtree(tmp_path / "data")
-    client = _client(tracking.store_uri(copy / "data"))
+    client = _client(mlflow_runs.store_uri(copy / "data"))
     run = client.get_run(summary["mlflow_run_id"])
     assert run.info.artifact_uri.startswith((copy / "data" / "mlruns").as_uri())
-    for version in client.search_model_versions(f"name = '{tracking.REGISTERED_MODEL}'"):
+    for version in client.search_model_versions(f"name = '{mlflow_runs.REGISTERED_MODEL}'"):
         local = Path(client.download_artifacts(version.run_id, "", str(tmp_path / f"v{version.version}")))
         assert {a.path for a in client.list_artifacts(version.run_id)} >= {"trained_metrics.json"}
         assert local.is_dir()

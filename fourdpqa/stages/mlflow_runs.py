@@ -320,9 +320,8 @@ def training_run_of(mlflow: Any, model_dir: Path) -> str | None:
 class EvaluationTracker:
     """One parent run per evaluation with one nested run per predictor, each opened before its work starts."""
 
-    def __init__(self, params: Params, benchmark: Path, n_questions: int, trained_model: Path,
-                 tracking_uri: str | None = None) -> None:
-        self.params, self.benchmark, self.n_questions = params, benchmark, n_questions
+    def __init__(self, params: Params, benchmark: Path, trained_model: Path, tracking_uri: str | None = None) -> None:
+        self.params, self.benchmark = params, benchmark
         self.trained_model, self.tracking_uri = trained_model, tracking_uri
         self.mlflow: Any = None
         self.train_run: str | None = None
@@ -335,7 +334,7 @@ class EvaluationTracker:
         self.train_run = training_run_of(mlflow, self.trained_model)
         tags = {TAG_OWNER: _owner(), **({TAG_TRAIN_RUN: self.train_run} if self.train_run else {})}
         with mlflow.start_run(run_name=f"evaluate-{content_digest(self.benchmark)[:8]}", tags=tags) as run:
-            mlflow.log_params({"benchmark_questions": self.n_questions, "seed": self.params.base.seed,
+            mlflow.log_params({"benchmark_questions": frame.height, "seed": self.params.base.seed,
                                "frames": self.params.evaluate.frames,
                                "max_new_tokens": self.params.evaluate.max_new_tokens})
             log_dataset(mlflow, frame, self.benchmark, self.params.data, "fourdpqa-benchmark", "evaluation")
