@@ -45,14 +45,20 @@ test: install browser
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # AUTOMATION=on: the sensors (new videos -> per-video runs -> one dataset rebuild) and the nightly schedule start
-# running; otherwise they start stopped and are switched on in the UI (Automation).
+# running; otherwise they start stopped and are switched on in the UI (Automation). HOST / UI_PORT / MLFLOW_PORT:
+# where the UIs listen (e.g. `make ui HOST=0.0.0.0 UI_PORT=3100` on a shared machine).
 AUTOMATION ?= off
+HOST ?= 127.0.0.1
+UI_PORT ?= 3000
+MLFLOW_PORT ?= 5000
+# litellm (which MLflow's server imports) fetches a model price list on import; offline each worker waits for it
+export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 ui: install
 	mkdir -p $(DAGSTER_HOME)
-	FOURDPQA_AUTOMATION=$(AUTOMATION) $(VENV)/bin/dagster dev -m dagster_project.definitions
+	FOURDPQA_AUTOMATION=$(AUTOMATION) $(VENV)/bin/dagster dev -m dagster_project.definitions -h $(HOST) -p $(UI_PORT)
 
 mlflow: install
-	MLFLOW_ALLOW_FILE_STORE=true $(VENV)/bin/mlflow ui --backend-store-uri data/mlruns
+	MLFLOW_ALLOW_FILE_STORE=true $(VENV)/bin/mlflow ui --backend-store-uri data/mlruns --host $(HOST) --port $(MLFLOW_PORT)
 
 # Performance figures, each next to the baseline a peer would write and the ratio (benchmarks/*.py; about a minute on
 # a CPU, plus a few minutes for the export's pipeline inputs). BENCH_FULL=1: the issue-16 sizes (tracks at 16,384

@@ -1,10 +1,10 @@
 """Command line: ``python -m fourdpqa <stage> [--params params.yaml]`` — what dvc stages and people run.
 
 Stages come from the one stage list (``fourdpqa.stages.stage_list``); only the chosen stage's module is imported,
-so ``--help`` and light stages start fast. Each stage module exposes ``run(params, args) -> StageReport`` and may
-add options with ``add_arguments(parser)``; every pipeline stage takes ``--force``. ``python -m fourdpqa dvc-yaml
-[--check]`` writes (or checks) dvc.yaml. The run's summary line (``N done, M up to date, K quarantined``) is printed
-once, on stdout. Exit status: 0 ok, 1 the stage failed (the message says why), 2 bad parameters.
+so light stages start fast, and ``--help`` imports none (the options are declared in ``fourdpqa.stages.options``).
+Each stage module exposes ``run(params, args) -> StageReport``; every pipeline stage takes ``--force``.
+``python -m fourdpqa dvc-yaml [--check]`` writes (or checks) dvc.yaml. The run's summary line (``N done, M up to
+date, K quarantined``) is logged once, by the stage protocol. Exit status: 0 ok, 1 the stage failed (the message says why), 2 bad parameters.
 """
 
 from __future__ import annotations
@@ -14,42 +14,26 @@ import importlib
 import logging
 import sys
 
-from fourdpqa.stages import stage_list
+from fourdpqa.stages import options, stage_list
 
 DVC_YAML = "dvc-yaml"
 # help texts are plain text (the module docstrings are reStructuredText)
 DESCRIPTION = "4D perception QA pipeline: run one stage (python -m fourdpqa <stage> --help for its options)."
 
 
-def _stage_parser(sub: argparse._SubParsersAction, info: stage_list.StageInfo, load: bool) -> None:
-    p = sub.add_parser(info.name, help=f"{info.help}.", description=f"{info.help}.")
-    p.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
-    if info.in_pipeline:
-        p.add_argument("--force", action="store_true", help="redo every item even when its outputs are up to date")
-    if load:  # only the stage being run imports its module (and its options)
-        mod = importlib.import_module(info.module)
-        if hasattr(mod, "add_arguments"):
-            mod.add_arguments(p)
-
-
-def build_parser(stage: str | None = None) -> argparse.ArgumentParser:
-    """The CLI; ``stage`` names the subcommand whose module (and options) are loaded."""
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI: every stage with its options (``fourdpqa.stages.options``; no stage module is imported)."""
     parser = argparse.ArgumentParser(prog="fourdpqa", description=DESCRIPTION)
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="stage", required=True)
     for info in stage_list.STAGES:
-        _stage_parser(sub, info, load=info.name == stage)
+        p = sub.add_parser(info.name, help=f"{info.help}.", description=f"{info.help}.")
+        options.add_arguments(info.name, p, pipeline=info.in_pipeline)
     gen = sub.add_parser(DVC_YAML, help="write dvc.yaml from the stage list (--check fails if it differs).")
     gen.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     gen.add_argument("--output", default="dvc.yaml")
     gen.add_argument("--check", action="store_true", help="exit 1 when the file differs from the stage list")
     return parser
-
-
-def _chosen(argv: list[str]) -> str | None:
-    """The subcommand: the first argument that is not an option."""
-    first = next((a for a in argv if not a.startswith("-")), None)
-    return first if first in stage_list.BY_NAME else None
 
 
 def _dvc_yaml(args: argparse.Namespace) -> int:
@@ -70,7 +54,7 @@ def _dvc_yaml(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_chosen(argv)).parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.stage == DVC_YAML:
@@ -87,12 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     mod = importlib.import_module(stage_list.get(args.stage).module)
     try:
-        report = mod.run(params, args)
+        mod.run(params, args)  # the stage protocol logs the run's summary line
     except StageFailed as exc:
         print(f"error: {args.stage}: {exc}", file=sys.stderr)
         return 1
-    if report is not None and hasattr(report, "summary"):
-        print(report.summary())
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Pandera (polars) schemas of every table the pipeline writes: scenes, tracks, QA records, dataset splits."""

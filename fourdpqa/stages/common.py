@@ -1,15 +1,8 @@
-"""Command-line options shared by the per-video stages."""
+"""Reading the command-line options the stages share (declared in ``fourdpqa.stages.options``)."""
 
 from __future__ import annotations
 
 import argparse
-
-
-def add_video_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--video`` (repeatable) and ``--workers`` for per-video stages."""
-    parser.add_argument("--video", action="append", help="only this video id (repeatable; no pruning then)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="process this many videos in parallel (a process pool; default 1)")
 
 
 def videos_arg(args: argparse.Namespace | None) -> list[str] | None:

@@ -24,14 +24,6 @@ if TYPE_CHECKING:  # the library (polars, predictors) loads when evaluating, not
     from fourdpqa.evaluate import EvaluationResult
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--predictors", help="comma-separated predictor names (default: params evaluate.predictors)")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N benchmark questions")
-    parser.add_argument("--compare", nargs="+", metavar="LABEL=PREDICTIONS.jsonl",
-                        help="instead of evaluating, put earlier prediction files side by side in eval/compare.*")
-    parser.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: <data_root>/mlruns)")
-
-
 def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | None = None,
              tracking_uri: str | None = None) -> EvaluationResult:
     """:func:`fourdpqa.evaluate.evaluate` recorded in MLflow (``tracking_uri``, else ``<data_root>/mlruns``)."""

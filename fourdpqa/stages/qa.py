@@ -140,10 +140,6 @@ STAGE = Stage(
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_video_arguments(parser)
-
-
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
     return run_stage(STAGE, params, only=common.videos_arg(args), force=common.force_arg(args),
                      runner=pool_runner(common.workers_arg(args)))

@@ -30,14 +30,6 @@ STAGE = Stage(
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--per-type", type=int, default=None,
-                        help="QA pairs per (split, question type, format) (default: params review.per_type)")
-    parser.add_argument("--serve", action="store_true", help="serve the page on localhost and record answers")
-    parser.add_argument("--port", type=int, default=8765, help="port of --serve (default 8765)")
-    parser.add_argument("--agreement", action="store_true", help="print human-label agreement of the recorded answers")
-
-
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport | None:
     if getattr(args, "agreement", False):
         from fourdpqa.review.server import recorded_agreement

@@ -69,11 +69,6 @@ STAGE = Stage(
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_video_arguments(parser)
-    parser.add_argument("--animate", metavar="OUT", help="also write an animation of --video's tracks (.mp4 or .gif)")
-
-
 def run(params: Params, args: argparse.Namespace | None = None) -> StageReport:
     videos = common.videos_arg(args)
     anim = getattr(args, "animate", None)

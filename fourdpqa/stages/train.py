@@ -20,15 +20,6 @@ from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, prepa
 log = logging.getLogger("fourdpqa")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--export", default=None,
-                        help="conversation JSONL (default: <data_root>/dataset/exports/train_conversations.jsonl, "
-                             "else dataset/train.parquet)")
-    parser.add_argument("--name", default="trained", help="model name: output in <data_root>/models/<name>/")
-    parser.add_argument("--tracking-uri", default=None,
-                        help="MLflow tracking URI (default: <data_root>/mlruns)")
-
-
 def check_validated(where: layout.Layout) -> None:
     """Refuse a dataset whose validation did not pass, or whose report checked an earlier dataset. A dataset
     without a manifest (not written by the assemble stage) is trained on with a warning."""

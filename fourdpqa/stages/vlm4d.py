@@ -26,15 +26,6 @@ log = logging.getLogger("fourdpqa.vlm4d")
 MLFLOW_EXPERIMENT = "fourdpqa-vlm4d"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", default=None, help="folder with real_mc.json / synthetic_mc.json and the videos "
-                                                     "(default: params evaluate.vlm4d_dir)")
-    parser.add_argument("--predictor", default="trained", help="predictor name (see fourdpqa.predictors)")
-    parser.add_argument("--prompt", default="cot", choices=sorted(vlm4d.PROMPTS))
-    parser.add_argument("--frames", type=int, default=None, help="frames per video (default: params evaluate.frames)")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
-
-
 def _score(params: Params, args: argparse.Namespace, items: list[vlm4d.VLM4DItem], data: str,
            frames: int) -> tuple[vlm4d.VLM4DRun, dict, Path]:
     """Predict and score ``items``; writes ``<stem>.jsonl`` and ``<stem>_stats.json``; returns (result, statistics,

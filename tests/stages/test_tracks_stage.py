@@ -15,6 +15,7 @@ from tests.helpers.track_scenes import random_scene
 
 from fourdpqa.params import load_params
 from fourdpqa.scene import read_scene, write_scene
+from fourdpqa.stages import options
 from fourdpqa.stages import tracks as stage
 from fourdpqa.tracks import load_tracks
 
@@ -80,7 +81,7 @@ def test_changed_params_recompute(tmp_path):
 def test_animation_option(tmp_path, suffix):
     params = load_params(setup_root(tmp_path))
     parser = argparse.ArgumentParser()
-    stage.add_arguments(parser)
+    options.add_arguments("tracks", parser)
     out = tmp_path / f"anim{suffix}"
     ns = parser.parse_args(["--video", "toy_00002", "--animate", str(out)])
     stage.run(params, ns)
