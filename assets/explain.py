@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from fourdpqa.validate import CheckResult
+from fourdpqa.validate.result import CheckResult  # not the package: it loads every check (and torch)
 
 # detail keys under which the checks list what broke their rule (ids, groups, tables, pairs)
 OFFENDER_KEYS = ("offenders", "disagreements", "errors", "records", "shared_videos", "near_duplicates", "flagged")

@@ -15,7 +15,6 @@ import cv2
 import dagster as dg
 import numpy as np
 
-from fourdpqa.viz_tracks import read_png, write_png
 
 MAX_ENTRY_BYTES = 100_000  # one metadata entry in the event log (the issue-15 budget)
 JPEG_QUALITY = 80
@@ -56,6 +55,8 @@ def thumbnail_uri(image: np.ndarray, max_width: int = 512, max_bytes: int = MAX_
 
 
 def _rgb(image: np.ndarray | str | Path) -> np.ndarray:
+    from fourdpqa.viz_tracks import read_png  # the viz stack loads when an image is shown, not with the code location
+
     return read_png(image) if isinstance(image, (str, Path)) else image
 
 
@@ -68,6 +69,8 @@ def image_entries(key: str, image: np.ndarray | str | Path, title: str, full: st
     elif full is None:
         raise ValueError(f"{key}: an in-memory image needs a file to write the full image to")
     else:
+        from fourdpqa.viz_tracks import write_png
+
         write_png(full, image)
     uri = thumbnail_uri(_rgb(image), max_width)
     return {key: dg.MetadataValue.md(f"![{title}]({uri})"), f"{key}_file": dg.MetadataValue.path(str(full))}

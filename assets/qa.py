@@ -7,9 +7,9 @@ import numpy as np
 import polars as pl
 
 from assets.metadata import thumbnails_markdown
-from assets.partitions import videos
+from assets.partitions import batches, videos
 from assets.resources import PipelineParams
-from assets.runner import run_item
+from assets.runner import report_metadata, run_partitions, status_of
 from fourdpqa import layout
 from fourdpqa.layout import item_name
 from fourdpqa.stages import qa, stage_list
@@ -20,6 +20,7 @@ INFO = stage_list.get("qa")
 @dg.asset(
     name=INFO.assets[0],
     partitions_def=videos,
+    backfill_policy=batches(),
     deps=stage_list.upstream_assets(INFO.name),
     group_name=INFO.name,
     description="QA records (13 paper types + metric) of one video: data/qa/<video_id>.parquet.",
@@ -28,8 +29,11 @@ def qa_pairs(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.
     from fourdpqa.scene import read_scene
 
     params = pipeline.load()
+    report = run_partitions(context, qa.STAGE, params, pipeline.workers)
+    if len(context.partition_keys) > 1:
+        return dg.MaterializeResult(metadata=report_metadata(report))
     video_id = context.partition_key
-    status = run_item(qa.STAGE, params, video_id)
+    status = status_of(report)
     path = qa.qa_path(params, video_id)
     df = pl.read_parquet(path)
     tables = qa.summary(df) if df.height else {}

@@ -13,6 +13,7 @@ class PipelineParams(dg.ConfigurableResource):
 
     params_path: str = "params.yaml"
     device: str | None = None  # overrides params base.device (e.g. "cuda" on a GPU code location)
+    workers: int = 1  # processes per per-video step of a batch run (the CLI's --workers); FOURDPQA_WORKERS
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         install_log_redaction()  # as the CLI does: no credential reaches a run's logs

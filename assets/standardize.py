@@ -8,9 +8,9 @@ import dagster as dg
 import numpy as np
 
 from assets.metadata import image_entries
-from assets.partitions import videos
+from assets.partitions import batches, videos
 from assets.resources import PipelineParams
-from assets.runner import run_item
+from assets.runner import report_metadata, run_partitions, status_of
 from fourdpqa import layout
 from fourdpqa.params import Params, SourceSpec
 from fourdpqa.stages import generate, stage_list, standardize
@@ -57,7 +57,7 @@ def ingest_asset(params: Params, source: SourceSpec) -> dg.AssetsDefinition:
 
 
 def standard_scenes_asset(params: Params) -> dg.AssetsDefinition:
-    @dg.asset(name=INFO.assets[0], partitions_def=videos, group_name=INFO.name,
+    @dg.asset(name=INFO.assets[0], partitions_def=videos, backfill_policy=batches(), group_name=INFO.name,
               deps=[ingest_key(s) for s in params.standardize.sources],
               description="Standard scene (OpenCV cameras, z-depth, z-up world, validated tables) for one video.")
     def standard_scenes(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
@@ -65,7 +65,10 @@ def standard_scenes_asset(params: Params) -> dg.AssetsDefinition:
         from fourdpqa.viz import preview_image
 
         p = pipeline.load()
-        status = run_item(standardize.STAGE, p, context.partition_key)
+        report = run_partitions(context, standardize.STAGE, p, pipeline.workers)
+        if len(context.partition_keys) > 1:
+            return dg.MaterializeResult(metadata=report_metadata(report))
+        status = status_of(report)
         path = layout.of(p).scene(context.partition_key)
         scene = read_scene(path)
         finite = scene.depth[np.isfinite(scene.depth)]

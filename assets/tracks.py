@@ -4,9 +4,9 @@ import dagster as dg
 import numpy as np
 
 from assets.metadata import image_entries
-from assets.partitions import videos
+from assets.partitions import batches, videos
 from assets.resources import PipelineParams
-from assets.runner import run_item
+from assets.runner import report_metadata, run_partitions, status_of
 from fourdpqa.stages import stage_list, tracks
 
 INFO = stage_list.get("tracks")
@@ -15,6 +15,7 @@ INFO = stage_list.get("tracks")
 @dg.asset(
     name=INFO.assets[0],
     partitions_def=videos,
+    backfill_policy=batches(),
     deps=stage_list.upstream_assets(INFO.name),
     group_name=INFO.name,
     description="Point tracks (visual + true-motion 2D, 3D, occlusion) of one video: data/tracks/<video_id>.npz.",
@@ -23,8 +24,11 @@ def point_tracks(context: dg.AssetExecutionContext, pipeline: PipelineParams) ->
     from fourdpqa.tracks import load_tracks
 
     params = pipeline.load()
+    report = run_partitions(context, tracks.STAGE, params, pipeline.workers)
+    if len(context.partition_keys) > 1:
+        return dg.MaterializeResult(metadata=report_metadata(report))
     video_id = context.partition_key
-    status = run_item(tracks.STAGE, params, video_id)
+    status = status_of(report)
     path = tracks.tracks_path(params, video_id)
     result, _ = load_tracks(path)
     return dg.MaterializeResult(
