@@ -94,12 +94,47 @@ def test_metrics_show_a_small_summary_and_plots_find_their_data(repo):
     assert validate["checks"] == {"check_schema": True, "check_blind_bias": False}
     assert files["data/metrics/evaluate.json"]["data"]["accuracy"]["oracle"] == {"overall": 0.75, "spatial": 0.75}
 
-    plots = json.loads(dvc(repo, "plots", "show", "--json"))["data"]
-    loss = plots["data/plots/train_loss.csv"][0]["content"]["data"]["values"]
-    assert [(int(d["step"]), float(d["loss"])) for d in loss] == list(enumerate(losses, 1))
-    bars = plots["data/plots/answers_train.csv"][0]["content"]["data"]["values"]
+    loss = pl.read_csv(repo / "data/plots/train_loss.csv")
+    assert list(zip(loss["step"], loss["loss"], strict=True)) == list(enumerate(losses, 1))
+    bars = pl.read_csv(repo / "data/plots/answers_train.csv")
     hist = report.overview["train"]["answer_histogram"]
-    assert {d["bar"]: int(d["count"]) for d in bars} == {f"{k} {a}": n for k, h in hist.items() for a, n in h.items()}
+    assert dict(zip(bars["bar"], bars["count"], strict=True)) == {f"{k} {a}": n for k, h in hist.items()
+                                                                    for a, n in h.items()}
+    _plots_render_offline(repo)
+
+
+def _plots_render_offline(repo: Path) -> None:
+    """``dvc plots show`` writes a page that embeds the stages' PNG plots and loads nothing from the network."""
+    dvc(repo, "plots", "show")
+    page = (repo / "dvc_plots" / "index.html").read_text()
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    for name in ("train_loss", "answers_train"):
+        png = (repo / "data" / "plots" / f"{name}.png").read_bytes()
+        assert png[:4] == b"\x89PNG"
+        shown = [p.read_bytes() for p in (repo / "dvc_plots").rglob("*.png")]
+        assert png in shown, name
+    ignored = subprocess.run(["git", "check-ignore", "dvc_plots/index.html"], cwd=ROOT, capture_output=True, text=True)
+    assert ignored.stdout.strip() == "dvc_plots/index.html"
+
+
+def test_exp_run_set_param_changes_one_line_of_params_yaml(tmp_path):
+    """``dvc exp run -S`` rewrites params.yaml through its own YAML dumper: the file is kept in that form (comments
+    and examples live in docs/PARAMS.md), so an experiment changes exactly the value it sets."""
+    original = (ROOT / "params.yaml").read_text()
+    (tmp_path / "params.yaml").write_text(original)
+    (tmp_path / "dvc.yaml").write_text("stages:\n  count:\n    cmd: python -c \"import yaml; print(yaml.safe_load("
+                                       "open('params.yaml'))['generate']['n_videos'], file=open('n.txt', 'w'))\"\n"
+                                       "    params: [generate.n_videos]\n    outs: [n.txt]\n")
+    for cmd in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
+        subprocess.run(["git", *cmd], cwd=tmp_path, check=True)
+    dvc(tmp_path, "init", "-q")
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "commit", "-qm", "init"], cwd=tmp_path, check=True)
+    dvc(tmp_path, "exp", "run", "-S", "generate.n_videos=3")
+    assert (tmp_path / "n.txt").read_text().strip() == "3"
+    changed = [(a, b) for a, b in zip(original.splitlines(), (tmp_path / "params.yaml").read_text().splitlines(),
+                                      strict=True) if a != b]
+    assert changed == [("  n_videos: 96", "  n_videos: 3")]
 
 
 def test_local_remote_push_and_pull_restore_a_stage_output(repo, tmp_path):

@@ -1,5 +1,7 @@
 """What ``dvc metrics`` and ``dvc plots`` read, written by the stage drivers: a few numbers per stage in
-``<data_root>/metrics/<stage>.json`` and the data behind the plots in ``<data_root>/plots/*.csv``.
+``<data_root>/metrics/<stage>.json``, the data behind the plots in ``<data_root>/plots/*.csv`` and the plots
+themselves as PNG images beside them (``dvc plots show`` embeds images, so the page renders offline, where its
+Vega plots would wait for a CDN).
 
 Both folders are small, deterministic (no run ids, no timings, no paths) and tracked by git rather than the DVC
 cache (``cache: false``), so ``dvc metrics diff`` / ``dvc plots diff`` compare them across commits. The full
@@ -14,12 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fourdpqa.atomic import write_json, write_text
+from fourdpqa.atomic import atomic_path, write_json, write_text
+from fourdpqa.layout import Layout
 from fourdpqa.report import Cell
 from fourdpqa.validate import ValidationReport
-
-METRICS_DIR = "metrics"
-PLOTS_DIR = "plots"
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -45,23 +45,43 @@ def answer_rows(report: ValidationReport, split: str) -> list[tuple[str, str, st
     return rows
 
 
+def _png(path: Path, draw: Any, title: str, height: float = 3.0) -> None:
+    """A small PNG drawn by ``draw(axes)``, byte-identical for the same data (no software / date metadata)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, height), dpi=80)
+    draw(ax)
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
+    plt.close(fig)
+
+
 def write_validation_records(data_root: str | Path, report: ValidationReport) -> None:
-    """``metrics/validate.json`` and ``plots/answers_<split>.csv``."""
-    root = Path(data_root)
-    write_json(root / METRICS_DIR / "validate.json", validation_metrics(report))
+    """``metrics/validate.json`` and ``plots/answers_<split>.csv`` (+ ``.png``)."""
+    where = Layout(Path(data_root))
+    write_json(where.metrics("validate"), validation_metrics(report))
     for split in report.overview:
-        write_text(root / PLOTS_DIR / f"answers_{split}.csv",
-                   _csv(("bar", "question", "answer", "count", "share"), answer_rows(report, split)))
+        rows = answer_rows(report, split)
+        write_text(where.plot(f"answers_{split}"), _csv(("bar", "question", "answer", "count", "share"), rows))
+        _png(where.plot(f"answers_{split}").with_suffix(".png"),
+             lambda ax, rows=rows: ax.barh([r[0] for r in rows][::-1], [r[4] for r in rows][::-1]),
+             f"{split}: answer share per question type", height=max(3.0, 0.18 * len(rows)))
 
 
 def write_training_records(data_root: str | Path, summary: Mapping[str, Any]) -> None:
-    """``metrics/train.json`` (first / final loss, steps, examples) and ``plots/train_loss.csv`` (step, loss)."""
-    root = Path(data_root)
-    write_json(root / METRICS_DIR / "train.json",
-               {k: summary[k] for k in ("first_loss", "final_loss", "steps", "n_examples")})
+    """``metrics/train.json`` (first / final loss, steps, examples) and ``plots/train_loss.csv`` (step, loss)
+    (+ ``.png``)."""
+    where = Layout(Path(data_root))
+    write_json(where.metrics("train"), {k: summary[k] for k in ("first_loss", "final_loss", "steps", "n_examples")})
     losses = summary["losses"]
-    write_text(root / PLOTS_DIR / "train_loss.csv",
-               _csv(("step", "loss"), [(s, f"{v:.6g}") for s, v in enumerate(losses, 1)]))
+    write_text(where.plot("train_loss"), _csv(("step", "loss"), [(s, f"{v:.6g}") for s, v in enumerate(losses, 1)]))
+    _png(where.plot("train_loss").with_suffix(".png"),
+         lambda ax: ax.plot(range(1, len(losses) + 1), losses), "training loss (answer tokens) per step")
 
 
 def evaluation_metrics(summaries: Mapping[str, Mapping[str, Cell]]) -> dict[str, Any]:
@@ -76,4 +96,4 @@ def evaluation_metrics(summaries: Mapping[str, Mapping[str, Cell]]) -> dict[str,
 
 def write_evaluation_records(data_root: str | Path, summaries: Mapping[str, Mapping[str, Cell]]) -> None:
     """``metrics/evaluate.json``."""
-    write_json(Path(data_root) / METRICS_DIR / "evaluate.json", evaluation_metrics(summaries))
+    write_json(Layout(Path(data_root)).metrics("evaluate"), evaluation_metrics(summaries))
