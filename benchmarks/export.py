@@ -144,7 +144,7 @@ def run_new(rows: dict[str, pl.DataFrame], scenes: Path, out: Path, size: tuple[
             mp4: bool = True) -> dict:
     return measured(lambda: {k: export_clips(df, scenes, out, *size, mp4=mp4 and k == "benchmark", workers=workers)
                              for k, df in rows.items()},
-                    lambda done: save_hf(out / "hf", done), out)
+                    lambda done: save_hf(out / "hf", done, out), out)
 
 
 def lmms_eval_muxing(dataset: Path, bench: pl.DataFrame, cache: Path) -> tuple[float, int, int]:

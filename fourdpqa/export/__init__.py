@@ -1,6 +1,7 @@
 """Exports of the assembled dataset: training conversations, benchmark JSONL, an lmms-eval task folder and a
 Hugging Face ``DatasetDict`` with its card. :func:`export_all` writes them under ``<dataset>/exports`` and
-``<dataset>/hf``; every path they hold is relative, so the dataset folder can be moved or copied whole."""
+``<dataset>/hf``; every path they hold is relative (and the HF copy embeds its media), so the dataset folder can be
+moved or copied whole."""
 
 from __future__ import annotations
 
@@ -26,5 +27,5 @@ def export_all(dataset_dir: str | Path, train: pl.DataFrame, benchmark: pl.DataF
         "train_conversations": write_conversations(train, out / "train_conversations.jsonl"),
         "benchmark_jsonl": bench_jsonl,
         "lmms_eval": write_lmms_eval_task(out / "lmms_eval", bench_jsonl),
-        **save_hf(dataset_dir / "hf", {"train": train, "benchmark": benchmark}, params),
+        **save_hf(dataset_dir / "hf", {"train": train, "benchmark": benchmark}, dataset_dir, params),
     }

@@ -92,16 +92,16 @@ was measured from the scene geometry; the benchmark split holds out whole videos
 yes/no questions of types 1-11.
 
 ```python
-from fourdpqa.export.hf import load_hf
-dd = load_hf("data/dataset")  # DatasetDict: {", ".join(dd)}; or, inside data/dataset: load_dataset("hf")
+from datasets import load_dataset
+dd = load_dataset("data/dataset/hf")  # DatasetDict: {", ".join(dd)}, from any working directory
 row = dd["benchmark"][0]  # row["frames"]: the clip's images; row["video"]: its mp4 if stored; question, options, answer
 ```
 
-Media are referenced, not embedded: `frames` (a list of `Image`) and `video` (a `Video`: benchmark rows, when the export
-stored mp4s, else null; their video stream is the frames' JPEG bytes, MJPEG) hold
-paths relative to the dataset folder (`clips/<video>/<clip key>/...`), files shared by every question on the same
-clip. `push_to_hub` run from the dataset folder embeds them. Video columns decode through `torchcodec`; without it,
-`dd.cast_column("video", datasets.Video(decode=False))` gives each clip's path.
+Media are embedded: `frames` (a list of `Image`) and `video` (a `Video`: benchmark rows, when the export stored mp4s,
+else null; their video stream is the frames' JPEG bytes, MJPEG) hold each file's bytes and its path relative to the
+dataset folder (`clips/<video>/<clip key>/...`). Questions on the same clip share its files (stored once per Parquet
+row group). Video columns decode through `torchcodec`; without it, `dd.cast_column("video",
+datasets.Video(decode=False))` gives the raw bytes.
 
 ## Questions per type and split
 

@@ -235,7 +235,7 @@ def decoded_video(path: Path) -> list[np.ndarray]:
     return frames
 
 
-def test_datasets_dict_references_clip_files_with_typed_features(hf_export):
+def test_datasets_dict_embeds_the_clip_files_with_typed_features(hf_export):
     from datasets import ClassLabel, DatasetDict, Image, Video
 
     params, result, dd = hf_export
@@ -252,14 +252,36 @@ def test_datasets_dict_references_clip_files_with_typed_features(hf_export):
         raw = ds.cast_column("video", Video(decode=False)).cast_column("frames", [Image(decode=False)])
         for k in (0, ds.num_rows - 1):
             row, rec = raw[k], expected.row(k, named=True)  # decode=False: no torchcodec needed
-            assert [f["path"] for f in row["frames"]] == [str(dataset / f) for f in rec["frames"]]
-            assert all(f["bytes"] is None for f in row["frames"])  # referenced, not embedded
-            assert (row["video"] or {}).get("path") == (str(dataset / rec["video"]) if rec["video"] else None)
+            assert [f["path"] for f in row["frames"]] == rec["frames"]
+            assert [f["bytes"] for f in row["frames"]] == [(dataset / f).read_bytes() for f in rec["frames"]]
+            assert (row["video"] or {}).get("bytes") == ((dataset / rec["video"]).read_bytes() if rec["video"] else None)
             assert row["marks"] == rec["marks"] and row["measurement"] == rec["measurement"]  # typed as stored
             assert row["threshold"] == rec["threshold"]
-        image = ds.select_columns(["frames"])[0]["frames"][0]  # decodes from any working directory
-        assert image.size == (params.qa.out_width, params.qa.out_height)
     assert all(v is None for v in dd["train"].cast_column("video", Video(decode=False))["video"])
+
+
+def test_load_dataset_from_another_working_directory_gives_both_splits_with_decodable_frames(assembled, tmp_path,
+                                                                                              monkeypatch):
+    """What a user types: ``datasets.load_dataset("<path>/hf")`` from anywhere (a moved copy: no path back to the
+    original), both splits as the card's configs list them, frames that decode to the clip's pixels."""
+    import datasets
+
+    params, result = assembled
+    moved = tmp_path / "moved" / "dataset"
+    shutil.copytree(params.data / "dataset", moved)
+    card = yaml.safe_load((moved / "hf" / "README.md").read_text().split("---")[1])
+    assert [f["split"] for f in card["configs"][0]["data_files"]] == ["train", "benchmark"]
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    shutil.rmtree(moved.parent.parent / "moved" / "dataset" / "clips")  # the embedded copy needs no clip files
+    dd = datasets.load_dataset(str(moved / "hf"), cache_dir=str(tmp_path / "hf_cache"))
+    assert sorted(dd) == ["benchmark", "train"]
+    for split, df in (("train", result.train), ("benchmark", result.benchmark)):
+        row, rec = dd[split].select_columns(["frames"])[0], df.sort("id").row(0, named=True)  # video: torchcodec
+        assert dd[split].num_rows == df.height and len(row["frames"]) == len(rec["frames"])
+        jpeg = cv2.imread(str(params.data / "dataset" / rec["frames"][0]), cv2.IMREAD_COLOR)[:, :, ::-1]
+        assert np.array_equal(np.asarray(row["frames"][0].convert("RGB")), jpeg)  # same decoder family, same bytes
 
 
 def test_every_exported_row_points_at_decodable_clips_of_its_size(assembled):
@@ -288,8 +310,8 @@ def test_every_exported_row_points_at_decodable_clips_of_its_size(assembled):
     assert sum(bool(r["video"]) for r in rows) == result.benchmark.height  # an mp4 per benchmark row only
     for split in ("train", "benchmark"):
         table = pq.read_table(dataset / "hf" / "data" / f"{split}.parquet").to_pylist()
-        assert all((dataset / f["path"]).is_file() for t in table for f in t["frames"])
-        assert all((dataset / t["video"]["path"]).is_file() for t in table if t["video"])
+        assert all(f["bytes"] == (dataset / f["path"]).read_bytes() for t in table for f in t["frames"])
+        assert all(t["video"]["bytes"] == (dataset / t["video"]["path"]).read_bytes() for t in table if t["video"])
 
 
 def test_dataset_card_counts_parameters_and_licence(hf_export):
@@ -314,7 +336,7 @@ def test_hf_export_is_byte_identical_when_rewritten(assembled, tmp_path):
     params, result = assembled
     splits = {"train": result.train, "benchmark": result.benchmark}
     dataset = params.data / "dataset"
-    save_hf(tmp_path / "again", splits, params)
+    save_hf(tmp_path / "again", splits, dataset, params)
     first = {p.relative_to(dataset / "hf"): p.read_bytes() for p in (dataset / "hf").rglob("*") if p.is_file()}
     again = {p.relative_to(tmp_path / "again"): p.read_bytes() for p in (tmp_path / "again").rglob("*") if p.is_file()}
     assert first == again
