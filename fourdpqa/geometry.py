@@ -1,6 +1,6 @@
 """Projection, rigid transforms and camera conventions — the one place they live.
 
-Conventions (see docs/DESIGN.md):
+Conventions (docs/DESIGN.md "Conventions"):
 - quaternions are scalar-first ``(w, x, y, z)``, unit norm, canonicalised to ``w >= 0``;
 - poses are 4x4 ``a_from_b`` matrices mapping points in frame *b* to frame *a*;
 - cameras follow OpenCV: x right, y down, z forward; pixel (row i, col j) has its centre at (x=j, y=i);

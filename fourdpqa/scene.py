@@ -1,4 +1,4 @@
-"""The standard scene format: one directory per video (DESIGN.md "Standard scene").
+"""The standard scene format: one directory per video (docs/DESIGN.md "Standard scene").
 
 ::
 

@@ -1,4 +1,4 @@
-"""Pandera (polars) models of the standard scene tables (DESIGN.md "Standard scene")."""
+"""Pandera (polars) models of the standard scene tables (docs/DESIGN.md "Standard scene")."""
 
 from __future__ import annotations
 

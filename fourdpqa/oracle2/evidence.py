@@ -1,7 +1,7 @@
 """What oracle-2 looks at: the raw files of a standard scene and its stored point tracks, read here without the
 project's scene reader (so a decoding bug there is not inherited), and object motion measured from the tracks.
 
-Files (DESIGN.md "Standard scene"): ``scene.json``, ``cameras.parquet`` (time, intrinsics, world_from_cam as
+Files (docs/DESIGN.md "Standard scene"): ``scene.json``, ``cameras.parquet`` (time, intrinsics, world_from_cam as
 quaternion + translation), ``objects.parquet``, ``object_poses.parquet``, ``instances.npy`` (T, H, W) uint16,
 ``depth.npy`` (T, H, W) float32 z-depth; tracks ``<tracks_dir>/<video_id>.npz`` (``schemas/tracks.py``).
 """

@@ -1,8 +1,8 @@
 """The little geometry oracle-2 needs, written apart from the generator's :mod:`fourdpqa.geometry` on purpose: a
 sign or axis-order bug there must not be reproduced here, or the gate could not catch it.
 
-Conventions are the documented ones (DESIGN.md): quaternions (w, x, y, z); poses map object/camera coordinates to
-the world; cameras are OpenCV (x right, y down, z forward); the world is z-up.
+Conventions are the documented ones (docs/DESIGN.md "Conventions"): quaternions (w, x, y, z); poses map
+object/camera coordinates to the world; cameras are OpenCV (x right, y down, z forward); the world is z-up.
 """
 
 from __future__ import annotations

@@ -119,7 +119,8 @@ def load_processor_parts(path_or_id: str) -> tuple[Any, Any]:
     try:
         proc = AutoProcessor.from_pretrained(path_or_id)
         return proc.tokenizer, proc.image_processor
-    except ImportError as exc:  # the usual reason: torchvision is not installed (CPU install, see DESIGN.md)
+    # the usual reason: torchvision is not installed (docs/DESIGN.md "CPU install and torchvision")
+    except ImportError as exc:
         log.debug("AutoProcessor unavailable, loading the tokenizer and the PIL image processor: %s",
                   " ".join(str(exc).split()))
     return AutoTokenizer.from_pretrained(path_or_id), AutoImageProcessor.from_pretrained(path_or_id)

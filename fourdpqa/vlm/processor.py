@@ -2,8 +2,8 @@
 
 Frames go in as one *video* (the Qwen2.5-VL format the paper fine-tunes on: frames paired by the temporal patch,
 3D RoPE over time). transformers' video processor needs torchvision, which must stay out of the CPU install
-(DESIGN.md), so the video is patchified here; ``tests/vlm/test_processor.py`` checks the layout against
-``Qwen2VLImageProcessorPil`` (a still image is a 2-frame video of identical frames).
+(docs/DESIGN.md "CPU install and torchvision"), so the video is patchified here; ``tests/vlm/test_processor.py``
+checks the layout against ``Qwen2VLImageProcessorPil`` (a still image is a 2-frame video of identical frames).
 """
 
 from __future__ import annotations

@@ -142,7 +142,7 @@ def test_dagster_dev_serves_everything_and_materializes_a_partition(tmp_path):
         added = _gql(port, ADD_PARTITION, {"repo": selector, "key": video})["addDynamicPartition"]
         assert added["__typename"] == "AddDynamicPartitionSuccess", added
         params = {"selector": {**selector, "jobName": "__ASSET_JOB", "assetSelection": [{"path": ["standard_scenes"]}]},
-                  "runConfigData": {"execution": {"config": {"in_process": {}}}},
+                  "runConfigData": {},  # ad-hoc materializations execute in the run process
                   "executionMetadata": {"tags": [{"key": "dagster/partition", "value": video}]}}
         launched = _gql(port, LAUNCH, {"params": params})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
