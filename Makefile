@@ -70,4 +70,6 @@ bench: install
 	$(PY) benchmarks/qa.py
 	$(PY) benchmarks/train_throughput.py $(if $(BENCH_FULL),--size 7b --steps 10)
 	$(PY) benchmarks/export.py $(if $(BENCH_FULL),--videos 96)
+	$(PY) benchmarks/startup.py
+	$(PY) benchmarks/dagster_partitions.py $(if $(BENCH_FULL),--videos 24 --frames 32 --size 256,--videos 24)
 	$(if $(VLM4D),$(PY) benchmarks/vlm4d_extractor.py $(VLM4D))

@@ -55,7 +55,7 @@ def assembled_dataset(context: dg.AssetExecutionContext, pipeline: PipelineParam
     params = pipeline.load()
     run_whole(assemble.STAGE, params)
     where = layout.of(params)
-    split = json.loads((where.dataset / "split.json").read_text(encoding="utf-8"))
+    split = json.loads(where.split_record.read_text(encoding="utf-8"))
     if split.get("quarantined"):
         context.log.warning(f"quarantined QA tables: {sorted(split['quarantined'])}")
     yield dg.MaterializeResult(asset_key="training_set", metadata=_metadata(where, "train", split["train_videos"]))

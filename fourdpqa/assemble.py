@@ -25,7 +25,7 @@ from fourdpqa import quarantine
 from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.clips import MarkDrawer, export_clips
 from fourdpqa.export import export_all
-from fourdpqa.layout import Layout
+from fourdpqa.layout import SPLIT_RECORD, Layout
 from fourdpqa.params import Params
 from fourdpqa.seeding import rng as seeded_rng
 from fourdpqa.selection import select_benchmark, select_train
@@ -169,7 +169,7 @@ def assemble(
         raise AssemblyRefused(failures)
     write_parquet(out / "train.parquet", train)
     write_parquet(out / "benchmark.parquet", benchmark)
-    write_json(out / "split.json", {"seed": seed, "train_videos": train_ids, "benchmark_videos": bench_ids,
+    write_json(out / SPLIT_RECORD, {"seed": seed, "train_videos": train_ids, "benchmark_videos": bench_ids,
                                     "quarantined": inputs.quarantined})
     overview = summarize({"train": train, "benchmark": benchmark})
     write_json(out / "summary.json", overview)

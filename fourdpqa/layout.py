@@ -22,6 +22,7 @@ MAX_NAME_BYTES = 96  # leaves room for suffixes ("_overlay.png", ".measurements.
 REPORT_FILE = "_report.json"
 MANIFEST_DIR = "_manifest"
 EXPORTS = "exports"  # inside the dataset folder
+SPLIT_RECORD = "split.json"  # inside the dataset folder: which videos went to which split
 
 
 def item_name(item_id: str) -> str:
@@ -106,6 +107,11 @@ class Layout:
     def split_table(self, split: str) -> Path:
         """``train`` or ``benchmark`` table of the assembled dataset."""
         return self.dataset / f"{split}.parquet"
+
+    @property
+    def split_record(self) -> Path:
+        """Which videos went to which split (and the quarantined QA tables) of the assembled dataset."""
+        return self.dataset / SPLIT_RECORD
 
     @property
     def exports(self) -> Path:
