@@ -40,22 +40,25 @@ def interior_at(scene: Scene, frame: int, object_id: int, x: int, y: int) -> boo
     return bool(np.isfinite(d) and d > 0 and (inst[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2] == object_id).all())
 
 
-def qa_queries(scene: Scene, every: int, rng: np.random.Generator) -> Queries:
+def qa_queries(scene: Scene, every: int, rng: np.random.Generator, frames: np.ndarray | None = None) -> Queries:
     """One interior query pixel per instance (objects with a pose, and the background) on every ``every``-th
-    frame (offset drawn), so each clip has tracking queries on every visible object. Frames index the scene."""
-    frames, xy = [], []
+    frame (offset drawn) of ``frames`` (scene frame indices; default all), so each clip has tracking queries on
+    every visible object. Query frames index ``frames``."""
+    frames = np.arange(scene.meta.n_frames) if frames is None else np.asarray(frames, np.int64)
+    picked, xy = [], []
     posed = np.isfinite(scene.world_from_object[:, :, 0, 0])  # (O, T)
     index = {oid: i for i, oid in enumerate(scene.object_ids)}
-    for t in range(int(rng.integers(every)), scene.meta.n_frames, every):
+    for j in range(int(rng.integers(every)), len(frames), every):
+        t = int(frames[j])
         for oid in [0, *(int(o) for o in np.unique(scene.instances[t]) if o)]:
             if oid and not posed[index[oid], t]:
                 continue
             ys, xs = np.nonzero(interior_mask(scene, t, oid))
             if len(xs):
                 i = int(rng.integers(len(xs)))
-                frames.append(t)
+                picked.append(j)
                 xy.append((float(xs[i]), float(ys[i])))
-    return Queries(frame=np.array(frames, np.int64), xy=np.array(xy, np.float64).reshape(-1, 2))
+    return Queries(frame=np.array(picked, np.int64), xy=np.array(xy, np.float64).reshape(-1, 2))
 
 
 def merge_queries(a: Queries, b: Queries) -> Queries:

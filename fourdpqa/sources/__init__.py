@@ -50,7 +50,11 @@ def adapter_raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
 
 
 def check_options(spec: SourceSpec, allowed: dict[str, Any]) -> dict[str, Any]:
-    """``spec.options`` merged over an adapter's defaults; an unknown option is a configuration error."""
+    """``spec.options`` merged over an adapter's defaults and the frame-selection options every adapter takes
+    (``frame_plan``); an unknown option is a configuration error."""
+    from fourdpqa.sources.frame_plan import selection_options
+
+    allowed = {**selection_options(spec.kind), **allowed}
     unknown = sorted(set(spec.options) - set(allowed))
     if unknown:
         raise ValueError(f"standardize.sources[{spec.name!r}] (kind {spec.kind}): unknown options {unknown}; "

@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from fourdpqa.scene import Scene, SceneError, SceneMeta
+from fourdpqa.frame_store import FrameArray
+from fourdpqa.scene import Scene, SceneError, SceneMeta, in_memory
 from fourdpqa.sources import RawVideo, check_options
 from fourdpqa.sources.adt_objects import ObjectTable, level_gravity
 from fourdpqa.sources.aria import Pinhole, Rectifier, check_vrs, pinhole_cameras, projectaria, read_csv, read_json
+from fourdpqa.sources.frame_plan import plan_frames, selection_options
 
 if TYPE_CHECKING:
     from fourdpqa.params import SourceSpec
@@ -62,7 +64,7 @@ def list_sequences(root: str | Path) -> list[Path]:
 
 def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     opts = check_options(spec, OPTIONS)
-    return [RawVideo(video_id_for(s), spec.name, s, partial(load_sequence, s, spec.name, opts)) for s in list_sequences(root)]
+    return [RawVideo(video_id_for(s), spec.name, s, partial(open_sequence, s, spec.name, opts)) for s in list_sequences(root)]
 
 
 def _variant(seq: Path, name: str, with_skeletons: bool) -> Path:
@@ -145,8 +147,15 @@ def _at(vid: str, file: str, res: Any, tol_ns: int, what: str) -> Any:
 
 
 def load_sequence(seq: str | Path, source: str = "adt", options: dict[str, Any] | None = None) -> Scene:
-    """Read one ADT sequence into a :class:`Scene` (validated by the caller's ``write_scene``)."""
-    seq, opts = Path(seq), {**OPTIONS, **(options or {})}
+    """:func:`open_sequence` with every frame decoded and checked (small sequences, tests)."""
+    return in_memory(open_sequence(seq, source, options))
+
+
+def open_sequence(seq: str | Path, source: str = "adt", options: dict[str, Any] | None = None) -> Scene:
+    """Open one ADT sequence as a :class:`Scene` whose frames are decoded when read (``write_scene`` streams
+    them): the frames are chosen from the timestamps (``frame_plan`` options), one pass over their segmentation
+    finds the objects, and only the chosen frames are ever decoded."""
+    seq, opts = Path(seq), {**OPTIONS, **selection_options("adt"), **(options or {})}
     vid = video_id_for(seq)
     pinhole = Pinhole.from_options(vid, opts)
     texts = check_sequence(vid, seq, opts)
@@ -155,32 +164,46 @@ def load_sequence(seq: str | Path, source: str = "adt", options: dict[str, Any] 
     tol = int(float(opts["max_time_offset_ms"]) * 1e6)
     gt = _provider(vid, seq, texts["with_skeletons"])
     rgb_ts, gt_ts, dropped = match_frames(vid, seq, gt, sid, tol, texts["n_gt_frames"])
+    all_t = np.asarray(gt_ts, np.int64)
+    plan = plan_frames(vid, (all_t - all_t[0]) / 1e9, opts)
+    rgb_ts, gt_ts = [rgb_ts[i] for i in plan.frames], [gt_ts[i] for i in plan.frames]
     rect = Rectifier(gt.get_aria_camera_calibration(sid), pinhole)
-    coverage = rect.coverage()
     level = level_gravity(vid, seq / "aria_trajectory.csv", texts["trajectory"])
     table = ObjectTable(vid, seq, texts["instances"], str(texts["meta"].get("serial", "")), opts["front_categories"], level)
-    rgb, depth, cams = [], [], []
-    for k, (tr, tg) in enumerate(zip(rgb_ts, gt_ts)):
-        img = _at(vid, "video.vrs", gt.get_aria_image_by_timestamp_ns(tr, sid), tol, f"RGB image at frame {k}")
-        d = _at(vid, "depth_images.vrs", gt.get_depth_image_by_timestamp_ns(tg, sid), 0, f"depth at frame {k}")
-        s = _at(vid, "segmentations.vrs", gt.get_segmentation_image_by_timestamp_ns(tg, sid), tol, f"segmentation at frame {k}")
+
+    def seg_raw(k: int) -> np.ndarray:
+        s = _at(vid, "segmentations.vrs", gt.get_segmentation_image_by_timestamp_ns(gt_ts[k], sid), tol,
+                f"segmentation at frame {k}")
+        return s.to_numpy_array()
+
+    coverage = rect.coverage()
+    cams = []
+    for k, tg in enumerate(gt_ts):  # the objects pass: ids, visibility and poses (no image kept)
+        raw = seg_raw(k)
+        table.add_frame(k, rect(raw, nearest=True), raw, coverage, gt, tg, sid, tol)
         pose = _at(vid, "aria_trajectory.csv", gt.get_aria_3d_pose_by_timestamp_ns(tg), tol, f"device pose at frame {k}")
-        seg = s.to_numpy_array()
-        rgb.append(rect(img.to_numpy_array(), nearest=False))
-        mm = rect(d.to_numpy_array(), nearest=True)
-        depth.append(np.where(mm > 0, mm.astype(np.float32) / 1000.0, np.nan).astype(np.float32))
-        table.add_frame(k, rect(seg, nearest=True), seg, coverage, gt, tg, sid, tol)
         cams.append(level @ pose.transform_scene_device.to_matrix() @ rect.device_from_cam)
-    world_from_cam = np.stack(cams)
-    objects, poses, instances = table.finish()
+    objects, poses = table.finish()
+
+    def rgb(k: int) -> np.ndarray:
+        img = _at(vid, "video.vrs", gt.get_aria_image_by_timestamp_ns(rgb_ts[k], sid), tol, f"RGB image at frame {k}")
+        return rect(img.to_numpy_array(), nearest=False)
+
+    def depth(k: int) -> np.ndarray:
+        d = _at(vid, "depth_images.vrs", gt.get_depth_image_by_timestamp_ns(gt_ts[k], sid), 0, f"depth at frame {k}")
+        mm = rect(d.to_numpy_array(), nearest=True)
+        return np.where(mm > 0, mm.astype(np.float32) / 1000.0, np.nan).astype(np.float32)
+
     t = np.asarray(gt_ts, np.int64)
-    times = (t - t[0]) / 1e9
-    fps = (len(t) - 1) / times[-1] if len(t) > 1 and times[-1] > 0 else 30.0
-    n = len(t)
-    cameras = pinhole_cameras(rect.k, world_from_cam, times)
+    times = (t - all_t[0]) / 1e9
+    n, hw = len(t), (pinhole.height, pinhole.width)
+    fps = (len(all_t) - 1) / ((all_t[-1] - all_t[0]) / 1e9) / plan.stride if len(all_t) > 1 and all_t[-1] > all_t[0] else 30.0
+    cameras = pinhole_cameras(rect.k, np.stack(cams), times)
     meta = SceneMeta(video_id=vid, source=source, fps=float(fps), width=pinhole.width, height=pinhole.height, n_frames=n,
                      extra={"raw_format": "adt", "scene": str(texts["meta"].get("scene", "")), "stream": str(opts["stream"]),
                             "timestamps_ns": t.tolist(), "rgb_timestamps_ns": list(map(int, rgb_ts)),
                             "rgb_frames_without_ground_truth": dropped, "with_skeletons": texts["with_skeletons"],
-                            "wearer": table.wearer, "raw_depth_kind": "z", "raw_world": "y_up"})
-    return Scene(meta, np.stack(rgb), np.stack(depth), instances, cameras, objects, poses)
+                            "wearer": table.wearer, "raw_depth_kind": "z", "raw_world": "y_up", **plan.extra()})
+    return Scene(meta, FrameArray(n, (*hw, 3), np.uint8, rgb), FrameArray(n, hw, np.float32, depth),
+                 FrameArray(n, hw, np.uint16, lambda k: table.instance_ids(rect(seg_raw(k), nearest=True))),
+                 cameras, objects, poses)

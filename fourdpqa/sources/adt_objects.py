@@ -85,7 +85,8 @@ def captions(categories: list[str], prototypes: list[str]) -> list[str]:
 
 
 class ObjectTable:
-    """Collects per-frame masks, poses and visibility of the instances, then builds the standard tables."""
+    """Collects per-frame ids, poses and visibility of the instances (one pass over the masks, none kept), then
+    builds the standard tables and maps any later-decoded mask to object ids (:meth:`instance_ids`)."""
 
     def __init__(self, vid: str, seq: Path, instances: dict[str, dict], serial: str, front_categories: list[str],
                  level: np.ndarray):
@@ -93,8 +94,8 @@ class ObjectTable:
         self.front_categories = set(front_categories)
         self.wearer = [u for u, v in instances.items() if v["instance_type"] == "human"
                        and serial and str(v.get("associated_device_serial", serial_of(seq, u))) == serial]
-        self.masks: list[np.ndarray] = []
         self.frames: list[dict[str, Any]] = []
+        self.lut = np.zeros(0, np.uint64)  # sorted uids of the objects (object_id = position + 1), set by finish
 
     def add_frame(self, k: int, seg: np.ndarray, raw_seg: np.ndarray, coverage: np.ndarray, gt: Any, ts: int,
                   sid: Any, tol: int) -> None:
@@ -103,10 +104,7 @@ class ObjectTable:
         unknown = sorted(u for u in ids if str(u) not in self.instances)
         if unknown:
             raise SceneError(self.vid, "segmentations.vrs", f"frame {k}: instance ids {unknown[:5]} not in instances.json")
-        worn = sorted(u for u in ids if str(u) in self.wearer)
-        if worn:  # the wearer is the camera: never an object of its own video
-            seg[np.isin(seg, worn)] = 0
-            ids -= set(worn)
+        ids -= {int(u) for u in self.wearer}  # the wearer is the camera: never an object of its own video
         uids, raw_n = np.unique(raw_seg, return_counts=True)
         in_view = dict(zip(*np.unique(raw_seg[coverage], return_counts=True)))
         share = {int(u): in_view.get(u, 0) / n for u, n in zip(uids, raw_n) if int(u) in ids}
@@ -121,7 +119,6 @@ class ObjectTable:
             sk = gt.get_skeleton_by_timestamp_ns(ts, u)
             if sk.is_valid() and abs(sk.dt_ns()) <= tol:
                 joints[u] = np.asarray(sk.data().joints, np.float64)
-        self.masks.append(seg)
         self.frames.append({"ids": ids, "vis": {u: ratio.get(u, 0.0) * share.get(u, 0.0) for u in ids},
                             "poses": poses, "joints": joints})
 
@@ -137,8 +134,16 @@ class ObjectTable:
         pose, size = object_pose(m, aabb, ours_in_local(canon["front_vector"], canon["up_vector"]))
         return self.level @ pose, size
 
-    def finish(self) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
-        """(objects, object_poses, instances (T, H, W) uint16) over the instances seen in any rectified frame."""
+    def instance_ids(self, seg: np.ndarray) -> np.ndarray:
+        """(H, W) uint16 object ids of a rectified uid mask (after :meth:`finish`; the wearer and instances seen
+        in no rectified frame of the pass -> 0)."""
+        pos = np.searchsorted(self.lut, seg)
+        known = (seg > 0) & (pos < len(self.lut))
+        known[known] = self.lut[pos[known]] == seg[known]
+        return np.where(known, pos + 1, 0).astype(np.uint16)
+
+    def finish(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(objects, object_poses) over the instances seen in any rectified frame."""
         uids = sorted(set().union(*(f["ids"] for f in self.frames)))
         if len(uids) > 65535:
             raise SceneError(self.vid, "segmentations.vrs", f"{len(uids)} visible instances exceed the uint16 id range")
@@ -169,9 +174,8 @@ class ObjectTable:
             "adt_uid": [str(u) for u in uids],
             "instance_name": [str(i.get("instance_name", "")) for i in info],
         }, schema_overrides={"size_l": pl.Float64, "size_w": pl.Float64, "size_h": pl.Float64})
-        lut = np.asarray(uids, np.uint64)
-        instances = np.stack([np.where(m > 0, np.searchsorted(lut, m) + 1, 0).astype(np.uint16) for m in self.masks])
-        return objects, poses, instances
+        self.lut = np.asarray(uids, np.uint64)
+        return objects, poses
 
 
 def serial_of(seq: Path, uid: str) -> str:
