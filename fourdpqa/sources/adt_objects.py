@@ -23,6 +23,7 @@ GRAVITY_RANGE = (9.0, 10.5)  # |g| in m/s^2: anything else means other units or 
 L_SHOULDER, R_SHOULDER, L_THIGH, R_THIGH = 5, 24, 43, 47
 # Joints lie inside the body: pad the joint extent to a body box (front/back, sides, top of head) [inferred].
 BODY_PADDING_M = np.array([0.25, 0.2, 0.15])
+WEARER_CATEGORY = "camera wearer"  # the wearer's body proxy: an object without poses (adt module docstring)
 POSE_SCHEMA = {"frame": pl.Int64, "object_id": pl.Int64, "qw": pl.Float64, "qx": pl.Float64, "qy": pl.Float64,
                "qz": pl.Float64, "tx": pl.Float64, "ty": pl.Float64, "tz": pl.Float64, "visible_fraction": pl.Float64}
 
@@ -95,7 +96,9 @@ class ObjectTable:
         self.wearer = [u for u, v in instances.items() if v["instance_type"] == "human"
                        and serial and str(v.get("associated_device_serial", serial_of(seq, u))) == serial]
         self.frames: list[dict[str, Any]] = []
-        self.lut = np.zeros(0, np.uint64)  # sorted uids of the objects (object_id = position + 1), set by finish
+        self.body: set[int] = set()  # wearer uids seen in the masks (their body proxy)
+        self.lut = np.zeros(0, np.uint64)  # sorted uids with an object id, set by finish
+        self.lut_ids = np.zeros(0, np.uint16)
 
     def add_frame(self, k: int, seg: np.ndarray, raw_seg: np.ndarray, coverage: np.ndarray, gt: Any, ts: int,
                   sid: Any, tol: int) -> None:
@@ -104,7 +107,9 @@ class ObjectTable:
         unknown = sorted(u for u in ids if str(u) not in self.instances)
         if unknown:
             raise SceneError(self.vid, "segmentations.vrs", f"frame {k}: instance ids {unknown[:5]} not in instances.json")
-        ids -= {int(u) for u in self.wearer}  # the wearer is the camera: never an object of its own video
+        body = {int(u) for u in self.wearer} & ids  # the wearer's body proxy (``*_with_skeleton`` files)
+        self.body |= body
+        ids -= body  # the wearer is the camera: never an object (with a pose) of its own video
         uids, raw_n = np.unique(raw_seg, return_counts=True)
         in_view = dict(zip(*np.unique(raw_seg[coverage], return_counts=True)))
         share = {int(u): in_view.get(u, 0) / n for u, n in zip(uids, raw_n) if int(u) in ids}
@@ -113,7 +118,7 @@ class ObjectTable:
         b3 = gt.get_object_3d_boundingboxes_by_timestamp_ns(ts)
         poses = {int(u): (b.transform_scene_object.to_matrix(), np.asarray(b.aabb)) for u, b in b3.data().items()} \
             if b3.is_valid() and abs(b3.dt_ns()) <= tol else {}
-        humans = [u for u in ids if self.instances[str(u)]["instance_type"] == "human"]
+        humans = [u for u in ids | body if self.instances[str(u)]["instance_type"] == "human"]
         joints = {}
         for u in humans:
             sk = gt.get_skeleton_by_timestamp_ns(ts, u)
@@ -137,10 +142,9 @@ class ObjectTable:
     def instance_ids(self, seg: np.ndarray) -> np.ndarray:
         """(H, W) uint16 object ids of a rectified uid mask (after :meth:`finish`; the wearer and instances seen
         in no rectified frame of the pass -> 0)."""
-        pos = np.searchsorted(self.lut, seg)
-        known = (seg > 0) & (pos < len(self.lut))
-        known[known] = self.lut[pos[known]] == seg[known]
-        return np.where(known, pos + 1, 0).astype(np.uint16)
+        pos = np.minimum(np.searchsorted(self.lut, seg), max(len(self.lut) - 1, 0))
+        known = (seg > 0) & (self.lut[pos] == seg) if len(self.lut) else np.zeros(seg.shape, bool)
+        return np.where(known, self.lut_ids[pos], 0).astype(np.uint16)
 
     def finish(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(objects, object_poses) over the instances seen in any rectified frame."""
@@ -160,22 +164,36 @@ class ObjectTable:
                 q = geometry.matrix_to_quat(pose[:3, :3])
                 rows.append((k, oid, *q.tolist(), *pose[:3, 3].tolist(), float(np.clip(self.frames[k]["vis"].get(u, 0.0), 0, 1))))
         poses = pl.DataFrame(rows, schema=POSE_SCHEMA, orient="row").sort("object_id", "frame")
-        info = [self.instances[str(u)] for u in uids]
+        body = sorted(self.body)  # after the objects: object ids 1..N are those of the files without skeletons
+        for u in body:
+            sizes[u] = self._body_size(u)
+        every = uids + body
+        info = [self.instances[str(u)] for u in every]
         human = [i["instance_type"] == "human" for i in info]
+        category = [WEARER_CATEGORY if u in self.body else "person" if h else str(i["category"])
+                    for u, i, h in zip(every, info, human)]
         objects = pl.DataFrame({
-            "object_id": np.arange(1, len(uids) + 1, dtype=np.int64),
-            "category": ["person" if h else str(i["category"]) for i, h in zip(info, human)],
-            "caption": captions(["person" if h else str(i["category"]) for i, h in zip(info, human)],
-                                [str(i.get("prototype_name") or i.get("instance_name") or "") for i in info]),
-            "size_l": [float(sizes[u][0]) for u in uids], "size_w": [float(sizes[u][1]) for u in uids],
-            "size_h": [float(sizes[u][2]) for u in uids],
+            "object_id": np.arange(1, len(every) + 1, dtype=np.int64),
+            "category": category,
+            "caption": captions(category, [str(i.get("prototype_name") or i.get("instance_name") or "") for i in info]),
+            "size_l": [float(sizes[u][0]) for u in every], "size_w": [float(sizes[u][1]) for u in every],
+            "size_h": [float(sizes[u][2]) for u in every],
             "has_front": [h or str(i["category"]) in self.front_categories for i, h in zip(info, human)],
-            "is_dynamic": [str(i.get("motion_type")) == "dynamic" for i in info],
-            "adt_uid": [str(u) for u in uids],
+            "is_dynamic": [str(i.get("motion_type")) == "dynamic" or u in self.body for u, i in zip(every, info)],
+            "adt_uid": [str(u) for u in every],
             "instance_name": [str(i.get("instance_name", "")) for i in info],
         }, schema_overrides={"size_l": pl.Float64, "size_w": pl.Float64, "size_h": pl.Float64})
-        self.lut = np.asarray(uids, np.uint64)
+        order = np.argsort(np.asarray(every, np.uint64), kind="stable")
+        self.lut = np.asarray(every, np.uint64)[order]
+        self.lut_ids = (order + 1).astype(np.uint16)
         return objects, poses
+
+    def _body_size(self, uid: int) -> np.ndarray:
+        """The wearer's body box from the first skeleton seen (a standing person's box when none was)."""
+        for f in self.frames:
+            if uid in f["joints"]:
+                return agent_pose(geometry.transform_points(self.level, f["joints"][uid][None])[0])[1]
+        return np.array([0.3, 0.5, 1.7])
 
 
 def serial_of(seq: Path, uid: str) -> str:
