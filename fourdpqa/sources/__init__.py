@@ -44,9 +44,19 @@ class RawVideo:
 
 
 def adapter_raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
-    """Videos of one source through the adapter registered for ``spec.kind``."""
+    """Videos of one source through the adapter registered for ``spec.kind``. Bad input met while listing (a
+    truncated split-wide archive, say) does not stop the other sources: the source then lists one item,
+    ``<name>_unlisted``, whose conversion raises that error, so it is quarantined with the file and the problem."""
+    from fourdpqa.errors import BadInput
+
     module = importlib.import_module(ADAPTER_MODULES[spec.kind])
-    return module.raw_videos(root, spec)
+    try:
+        return module.raw_videos(root, spec)
+    except BadInput as exc:
+        def fail(exc: BadInput = exc) -> Scene:
+            raise exc
+
+        return [RawVideo(f"{spec.name}_unlisted", spec.name, root, fail, digest=lambda: f"unlisted: {exc}".encode())]
 
 
 def check_options(spec: SourceSpec, allowed: dict[str, Any]) -> dict[str, Any]:
