@@ -37,14 +37,14 @@ MESH_EXTENT_M = (0.005, 3.0)  # a hand-held object's largest extent, metres: out
 LOCAL_FROM_OURS = ours_in_local(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
 
 
-def load_meshes(vid: str, folder: Path, uids: list[int]) -> dict[int, Mesh]:
-    """``<folder>/<uid>.glb`` of every object, loaded as HOT3D's render_3d.py does (trimesh, primitives merged,
-    node transforms applied, metres)."""
+def load_meshes(vid: str, folder: Path, uids: list[int], name: str = "{}.glb") -> dict[int, Mesh]:
+    """``<folder>/<uid>.glb`` (``name`` formats the file name) of every object, loaded as HOT3D's render_3d.py
+    does (trimesh, primitives merged, node transforms applied, metres)."""
     import trimesh
 
     out = {}
     for uid in uids:
-        path = folder / f"{uid}.glb"
+        path = folder / name.format(uid)
         if not path.exists():
             raise SceneError(vid, str(path), f"missing object model: no mesh of object {uid} in {folder} (option object_models)")
         try:
@@ -83,7 +83,7 @@ def object_tracks(gt: Hot3dSequence, frame_ts: np.ndarray, tol_ns: int) -> tuple
 
 
 def build_scene(gt: Hot3dSequence, vrs: Path, rec: Recording, rect: Rectifier, meshes: dict[int, Mesh], source: str,
-                opts: dict[str, Any]) -> Scene:
+                opts: dict[str, Any], raw_format: str = "hot3d") -> Scene:
     """Frames matched to the ground truth and chosen by the ``frame_plan`` options, depth and instances rendered
     from the meshes one frame at a time (a first pass renders each kept frame for the visibility of the objects;
     the frames' depth, ids and RGB are rendered / decoded again when read), the standard tables. ``opts``: the
@@ -119,7 +119,7 @@ def build_scene(gt: Hot3dSequence, vrs: Path, rec: Recording, rect: Rectifier, m
     span = (matched[-1] - matched[0]) / 1e9
     fps = (len(matched) - 1) / span / plan.stride if len(matched) > 1 and span > 0 else 30.0
     meta = SceneMeta(video_id=gt.video_id, source=source, fps=float(fps), width=w, height=h, n_frames=n,
-                     extra={"raw_format": "hot3d", "headset": gt.headset, "stream": str(opts["stream"]),
+                     extra={"raw_format": raw_format, "headset": gt.headset, "stream": str(opts["stream"]),
                             "timestamps_ns": frame_ts.tolist(), "frames_outside_ground_truth": dropped,
                             "depth_coverage": "objects", "hands": "not rendered",
                             "raw_world": "z_up" if gt.headset == "Aria" else "y_up", "raw_depth_kind": "rendered_z",
