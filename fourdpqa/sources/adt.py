@@ -43,6 +43,7 @@ from fourdpqa.scene import Scene, SceneError, SceneMeta, in_memory
 from fourdpqa.sources import RawVideo, check_options
 from fourdpqa.sources.adt_objects import ObjectTable, level_gravity
 from fourdpqa.sources.aria import Pinhole, Rectifier, check_vrs, pinhole_cameras, projectaria, read_csv, read_json
+from fourdpqa.sources.captions import fill_captions
 from fourdpqa.sources.frame_plan import plan_frames, selection_options
 
 if TYPE_CHECKING:
@@ -261,6 +262,9 @@ def open_sequence(seq: str | Path, source: str = "adt", options: dict[str, Any] 
     t = np.asarray(gt_ts, np.int64)
     times = (t - all_t[0]) / 1e9
     n, hw = len(t), (pinhole.height, pinhole.width)
+    frames = (FrameArray(n, (*hw, 3), np.uint8, rgb), FrameArray(n, hw, np.float32, depth),
+              FrameArray(n, hw, np.uint16, lambda k: table.instance_ids(rect(seg_raw(k), nearest=True))))
+    objects = fill_captions(objects, frames[0], frames[2], frames[1])
     fps = (len(all_t) - 1) / ((all_t[-1] - all_t[0]) / 1e9) / plan.stride if len(all_t) > 1 and all_t[-1] > all_t[0] else 30.0
     cameras = pinhole_cameras(rect.k, np.stack(cams), times)
     meta = SceneMeta(video_id=vid, source=source, fps=float(fps), width=pinhole.width, height=pinhole.height, n_frames=n,
@@ -268,6 +272,4 @@ def open_sequence(seq: str | Path, source: str = "adt", options: dict[str, Any] 
                             "timestamps_ns": t.tolist(), "rgb_timestamps_ns": list(map(int, rgb_ts)),
                             "rgb_frames_without_ground_truth": dropped, "with_skeletons": texts["with_skeletons"],
                             "wearer": table.wearer, "raw_depth_kind": "z", "raw_world": "y_up", **plan.extra()})
-    return Scene(meta, FrameArray(n, (*hw, 3), np.uint8, rgb), FrameArray(n, hw, np.float32, depth),
-                 FrameArray(n, hw, np.uint16, lambda k: table.instance_ids(rect(seg_raw(k), nearest=True))),
-                 cameras, objects, poses)
+    return Scene(meta, *frames, cameras, objects, poses)

@@ -7,7 +7,6 @@ frame). Both are expressed here in the standard object frame (+x front, +z up, o
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import polars as pl
 from fourdpqa import geometry
 from fourdpqa.scene import SceneError
 from fourdpqa.sources.aria import level_from_gravity
+from fourdpqa.sources.captions import STRUCTURAL
 
 GRAVITY_RANGE = (9.0, 10.5)  # |g| in m/s^2: anything else means other units or a broken file
 # Skeleton joints (AriaDigitalTwinSkeletonProvider.get_joint_labels order) used for an agent's heading.
@@ -69,22 +69,6 @@ def agent_pose(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return geometry.pose_matrix(rot, rot @ ((lo + hi) / 2)), hi - lo + BODY_PADDING_M
 
 
-def captions(categories: list[str], prototypes: list[str]) -> list[str]:
-    """'the book'; duplicates get their prototype ('the book (book fiction 7)'), then an ordinal, until unique."""
-    def words(name: str) -> str:
-        return re.sub(r"(?<=[a-z])(?=[A-Z0-9])|_", " ", name).lower().strip()
-
-    base = [f"the {words(c)}" for c in categories]
-    out = [f"{b} ({words(p)})" if base.count(b) > 1 else b for b, p in zip(base, prototypes)]
-    seen: dict[str, int] = {}
-    dup = {c for c in out if out.count(c) > 1}
-    for i, cap in enumerate(list(out)):
-        if cap in dup:
-            seen[cap] = seen.get(cap, 0) + 1
-            out[i] = f"{cap} number {seen[cap]}"
-    return out
-
-
 class ObjectTable:
     """Collects per-frame ids, poses and visibility of the instances (one pass over the masks, none kept), then
     builds the standard tables and maps any later-decoded mask to object ids (:meth:`instance_ids`)."""
@@ -107,6 +91,7 @@ class ObjectTable:
         unknown = sorted(u for u in ids if str(u) not in self.instances)
         if unknown:
             raise SceneError(self.vid, "segmentations.vrs", f"frame {k}: instance ids {unknown[:5]} not in instances.json")
+        ids = {u for u in ids if str(self.instances[str(u)]["category"]).lower() not in STRUCTURAL}  # the room shell: background
         body = {int(u) for u in self.wearer} & ids  # the wearer's body proxy (``*_with_skeleton`` files)
         self.body |= body
         ids -= body  # the wearer is the camera: never an object (with a pose) of its own video
@@ -175,7 +160,7 @@ class ObjectTable:
         objects = pl.DataFrame({
             "object_id": np.arange(1, len(every) + 1, dtype=np.int64),
             "category": category,
-            "caption": captions(category, [str(i.get("prototype_name") or i.get("instance_name") or "") for i in info]),
+            "caption": [""] * len(every),  # from the pixels: captions.fill_captions
             "size_l": [float(sizes[u][0]) for u in every], "size_w": [float(sizes[u][1]) for u in every],
             "size_h": [float(sizes[u][2]) for u in every],
             "has_front": [h or str(i["category"]) in self.front_categories for i, h in zip(info, human)],

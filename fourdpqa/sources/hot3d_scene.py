@@ -24,8 +24,9 @@ import polars as pl
 from fourdpqa import geometry
 from fourdpqa.frame_store import FrameArray
 from fourdpqa.scene import Scene, SceneError, SceneMeta
-from fourdpqa.sources.adt_objects import POSE_SCHEMA, captions, object_pose, ours_in_local
+from fourdpqa.sources.adt_objects import POSE_SCHEMA, object_pose, ours_in_local
 from fourdpqa.sources.aria import Rectifier, pinhole_cameras
+from fourdpqa.sources.captions import fill_captions
 from fourdpqa.sources.frame_plan import plan_frames
 from fourdpqa.sources.hot3d_frames import Recording, match_frames, nearest
 from fourdpqa.sources.raster import Mesh, Raster, rasterize
@@ -124,10 +125,13 @@ def build_scene(gt: Hot3dSequence, vrs: Path, rec: Recording, rect: Rectifier, m
                             "depth_coverage": "objects", "hands": "not rendered",
                             "raw_world": "z_up" if gt.headset == "Aria" else "y_up", "raw_depth_kind": "rendered_z",
                             **plan.extra()})
-    return Scene(meta, FrameArray(n, (h, w, 3), np.uint8, lambda j: read_frame(gt.video_id, vrs, rec, int(keep[j]), rect)),
-                 FrameArray(n, (h, w), np.float32, lambda j: render(j).depth[0].astype(np.float32)),
-                 FrameArray(n, (h, w), np.uint16, lambda j: lut[render(j).ids[0]]),
-                 pinhole_cameras(rect.k, world_from_cam, times), objects, poses)
+    frames = (FrameArray(n, (h, w, 3), np.uint8, lambda j: read_frame(gt.video_id, vrs, rec, int(keep[j]), rect)),
+              FrameArray(n, (h, w), np.float32, lambda j: render(j).depth[0].astype(np.float32)),
+              FrameArray(n, (h, w), np.uint16, lambda j: lut[render(j).ids[0]]))
+    counts = np.zeros((n, len(seen) + 1), np.int64)
+    counts[:, 1:] = visible[:, seen]  # the objects pass's pixel counts, by object id
+    objects = fill_captions(objects, frames[0], frames[2], frames[1], counts=counts)
+    return Scene(meta, *frames, pinhole_cameras(rect.k, world_from_cam, times), objects, poses)
 
 
 def _tables(gt: Hot3dSequence, uids: list[int], world_from_object: np.ndarray, vis: np.ndarray,
@@ -147,7 +151,7 @@ def _tables(gt: Hot3dSequence, uids: list[int], world_from_object: np.ndarray, v
     names = [gt.names[u] for u in uids]
     objects = pl.DataFrame({
         "object_id": np.arange(1, len(uids) + 1, dtype=np.int64), "category": names,
-        "caption": captions(names, [str(u) for u in uids]),
+        "caption": [""] * len(uids),  # from the pixels: captions.fill_captions
         "size_l": [float(s[0]) for s in sizes], "size_w": [float(s[1]) for s in sizes], "size_h": [float(s[2]) for s in sizes],
         "has_front": [False] * len(uids), "is_dynamic": [True] * len(uids), "hot3d_uid": [str(u) for u in uids],
     }, schema_overrides={"size_l": pl.Float64, "size_w": pl.Float64, "size_h": pl.Float64})

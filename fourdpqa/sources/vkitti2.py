@@ -22,6 +22,7 @@ from fourdpqa import geometry
 from fourdpqa.frame_store import FrameArray
 from fourdpqa.scene import Scene, SceneError, SceneMeta, in_memory
 from fourdpqa.sources import RawVideo, check_options
+from fourdpqa.sources.captions import fill_captions
 from fourdpqa.sources.frame_plan import plan_frames, selection_options
 
 if TYPE_CHECKING:
@@ -171,11 +172,13 @@ def open_sequence(sequence_dir: str | Path, camera: int = 0, source: str = "vkit
         "qw": q[:, 0], "qx": q[:, 1], "qy": q[:, 2], "qz": q[:, 3], "tx": tr[:, 0], "ty": tr[:, 1], "tz": tr[:, 2],
     })
     objects, poses = _objects(seq, vid, camera, world_from_cam, src, len(frames))
+    frames_ = (FrameArray(t, (h, w, 3), np.uint8, rgb), FrameArray(t, (h, w), np.float32, depth),
+               FrameArray(t, (h, w), np.uint16, inst))
+    objects = fill_captions(objects, frames_[0], frames_[2], frames_[1], colours=objects["color"].to_list())  # the dataset's colour words
     meta = SceneMeta(video_id=vid, source=source, fps=FPS / plan.stride, width=w, height=h, n_frames=t,
                      extra={"sequence": str(seq.name), "scene": seq.parent.name, "camera": camera,
                             "depth_file": str(depth_dir / "depth_*.png"), **plan.extra()})
-    return Scene(meta, FrameArray(t, (h, w, 3), np.uint8, rgb), FrameArray(t, (h, w), np.float32, depth),
-                 FrameArray(t, (h, w), np.uint16, inst), cameras, objects, poses)
+    return Scene(meta, *frames_, cameras, objects, poses)
 
 
 def _objects(seq: Path, vid: str, camera: int, world_from_cam: np.ndarray, src: np.ndarray,
@@ -221,11 +224,10 @@ def _objects(seq: Path, vid: str, camera: int, world_from_cam: np.ndarray, src: 
         .with_columns((pl.col("trackID") + 1).cast(pl.Int64).alias("object_id"))
         .join(moving, on="object_id", how="left")
     )
-    captions = _captions(objects["label"].to_list(), objects["color"].to_list(), objects["model"].to_list())
     objects = objects.select(
         "object_id",
         pl.col("label").str.to_lowercase().alias("category"),
-        pl.Series("caption", captions),
+        pl.lit("").alias("caption"),
         pl.col("length").cast(pl.Float64).alias("size_l"),
         pl.col("width").cast(pl.Float64).alias("size_w"),
         pl.col("height").cast(pl.Float64).alias("size_h"),
@@ -235,21 +237,3 @@ def _objects(seq: Path, vid: str, camera: int, world_from_cam: np.ndarray, src: 
     )
     poses = poses.select("frame", "object_id", "qw", "qx", "qy", "qz", "tx", "ty", "tz", "visible_fraction")
     return objects, poses
-
-
-def _captions(labels: list[str], colors: list[str], models: list[str]) -> list[str]:
-    """'the red car'; disambiguated with the model name, then an ordinal, until unique within the sequence."""
-    base = [f"the {c.lower()} {lab.lower()}" for c, lab in zip(colors, labels)]
-    if len(set(base)) == len(base):
-        return base
-    withmodel = [f"the {c.lower()} {m} {lab.lower()}" if base.count(b) > 1 else b
-                 for b, c, m, lab in zip(base, colors, models, labels)]
-    seen: dict[str, int] = {}
-    out = []
-    for cap in withmodel:
-        if withmodel.count(cap) > 1:
-            seen[cap] = seen.get(cap, 0) + 1
-            out.append(f"{cap} number {seen[cap]}")
-        else:
-            out.append(cap)
-    return out
