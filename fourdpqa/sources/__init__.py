@@ -53,10 +53,12 @@ def adapter_raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     try:
         return module.raw_videos(root, spec)
     except BadInput as exc:
-        def fail(exc: BadInput = exc) -> Scene:
-            raise exc
+        error, message = exc, f"unlisted: {exc}".encode()
 
-        return [RawVideo(f"{spec.name}_unlisted", spec.name, root, fail, digest=lambda: f"unlisted: {exc}".encode())]
+        def fail() -> Scene:
+            raise error
+
+        return [RawVideo(f"{spec.name}_unlisted", spec.name, root, fail, digest=lambda: message)]
 
 
 def check_options(spec: SourceSpec, allowed: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from fourdpqa import geometry
 from fourdpqa.scene import Scene, SceneError
 
 LIMIT = 3.0
-MIN_PIXELS = 20
+MIN_PIXELS = 8  # an object's median depth needs this many pixels (the median over objects absorbs the noise)
 SAMPLE_FRAMES = 3
 SCALES = 10.0 ** np.linspace(-4, 4, 161)  # candidate unit factors for the motion check
 

@@ -57,7 +57,8 @@ def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     view, view_dir = str(opts["view"]), root / str(opts["view"])
     if not view_dir.is_dir():
         return []
-    seqs = sorted({m.split("/")[0] for m in io.GroupFiles(view_dir, "img").members() if "/" in m})
+    # a split-wide archive that cannot be listed is reported against the source (sources.adapter_raw_videos)
+    seqs = sorted({m.split("/")[0] for m in io.GroupFiles(view_dir, "img", f"{spec.name}_unlisted").members() if "/" in m})
     out = []
     for seq in seqs:
         vid = video_id_for(seq, view)

@@ -80,12 +80,12 @@ def _table(path: Path, video_id: str) -> pl.DataFrame:
         raise SceneError(video_id, str(path), f"missing or renamed columns {missing}; header: {df.columns}")
     if path.name == "extrinsic.txt" and df.width != 18:
         raise SceneError(video_id, str(path), f"{df.width} columns, expected frame, cameraID and 16 matrix entries")
+    if df.height == 0:
+        raise SceneError(video_id, str(path), "the table has a header but no rows")
     numeric = [c for c in df.columns if c not in TEXT_COLUMNS]
     bad = [c for c in numeric if not df.schema[c].is_numeric()]
     if bad:
         raise SceneError(video_id, str(path), f"non-numeric values in columns {bad[:5]}")
-    if df.height == 0:
-        raise SceneError(video_id, str(path), "the table has a header but no rows")
     return df
 
 
