@@ -37,6 +37,7 @@ from fourdpqa import geometry
 from fourdpqa.frame_store import FrameArray
 from fourdpqa.scene import Scene, SceneError, SceneMeta, in_memory, validate_scene
 from fourdpqa.sources import RawVideo, check_options
+from fourdpqa.sources.aria import pinhole_cameras
 from fourdpqa.sources.captions import CAPTION_OPTIONS, captioner_from_options, fill_captions
 from fourdpqa.sources.frame_plan import plan_frames, selection_options
 
@@ -126,13 +127,7 @@ def open_worker_dir(path: str | Path, source: str = "kubric", video_id: str | No
         pose_rows.append({key: (v[src] if key != "frame" else np.arange(m, dtype=np.int64)) for key, v in poses.items()})
     times = src / fps
     world_from_cam = world_from_cam[src]
-    q_cam = geometry.matrix_to_quat(world_from_cam[:, :3, :3])
-    cameras = pl.DataFrame({
-        "frame": np.arange(m, dtype=np.int64), "time_s": times,
-        "fx": np.full(m, k[0, 0]), "fy": np.full(m, k[1, 1]), "cx": np.full(m, k[0, 2]), "cy": np.full(m, k[1, 2]),
-        "qw": q_cam[:, 0], "qx": q_cam[:, 1], "qy": q_cam[:, 2], "qz": q_cam[:, 3],
-        "tx": world_from_cam[:, 0, 3], "ty": world_from_cam[:, 1, 3], "tz": world_from_cam[:, 2, 3],
-    })
+    cameras = pinhole_cameras(k, world_from_cam, times)
     objects = pl.DataFrame(obj_rows, schema={
         "object_id": pl.Int64, "category": pl.Utf8, "caption": pl.Utf8, "size_l": pl.Float64, "size_w": pl.Float64,
         "size_h": pl.Float64, "has_front": pl.Boolean, "is_dynamic": pl.Boolean, "color": pl.Utf8, "size_class": pl.Utf8,
