@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -36,37 +36,12 @@ import pandera.errors
 import polars as pl
 
 from fourdpqa import fingerprint, geometry
-from fourdpqa.errors import BadInput
 from fourdpqa.frame_store import FrameArray
+from fourdpqa.scene_meta import CHECKED, SceneError, SceneMeta  # defined below scene_frames; part of this API
 from schemas.scene import CameraSchema, ObjectPoseSchema, ObjectSchema
 
 TABLES = {"cameras": CameraSchema, "objects": ObjectSchema, "object_poses": ObjectPoseSchema}
-CHECKED = "checked.json"
 ROTATION_TOL = 1e-3
-
-
-class SceneError(BadInput):
-    """A scene that does not conform to the standard format."""
-
-    def __init__(self, video_id: str, file: str, problem: str):
-        self.video_id, self.file, self.problem = video_id, file, problem
-        super().__init__(f"video {video_id!r}: {file}: {problem}")
-
-
-@dataclass(frozen=True)
-class SceneMeta:
-    video_id: str
-    source: str
-    fps: float
-    width: int
-    height: int
-    n_frames: int
-    split_hint: str | None = None
-    units: str = "m"
-    camera_convention: str = "opencv"
-    world: str = "z_up"
-    depth_kind: str = "z"
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The frames of a standard scene, one at a time: value checks per frame, lazy reading of stored frames, and the
 streaming writer (:class:`SceneWriter`) that takes frames one by one so that writing a scene never holds more than
-a frame of it. ``fourdpqa.scene`` defines the format; this module reads and writes its frame files.
+a frame of it. ``fourdpqa.scene`` defines the format and uses this module to read and write its frame files.
 
 Per-frame checks (the same when a frame is written and when a stage reads it): depth is ``float32`` z metres with no
 negative finite value and at least one valid value (for ``depth_coverage: objects`` scenes, valid exactly on object
@@ -20,7 +20,7 @@ import polars as pl
 
 from fourdpqa.atomic import staging_dir, publish_dir, write_json, write_parquet
 from fourdpqa.frame_store import FrameArray, FrameError, NpyFrames, NpyFrameWriter
-from fourdpqa.scene import CHECKED, SceneError, SceneMeta
+from fourdpqa.scene_meta import CHECKED, SceneError, SceneMeta
 
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk every complete PNG ends with
 
