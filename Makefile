@@ -63,7 +63,9 @@ mlflow: install
 # Performance figures, each next to the baseline a peer would write and the ratio (benchmarks/*.py; about a minute on
 # a CPU, plus a few minutes for the export's pipeline inputs). BENCH_FULL=1: the issue-16 sizes (tracks at 16,384
 # queries x 48 frames; the export on the default 96-video configuration; training throughput of the 7B
-# configuration, which needs a >= 70 GiB GPU). VLM4D=/path/to/VLM4D also scores the answer extractor there.
+# configuration, which needs a >= 70 GiB GPU; long videos of 300/900/1,800 frames at 512x512, a few minutes per
+# 100 frames on one core: add `--size 1408` by hand for the 1408x1408 variant). VLM4D=/path/to/VLM4D also scores the
+# answer extractor there.
 bench: install
 	$(PY) benchmarks/tracks.py $(if $(BENCH_FULL),--full)
 	$(PY) benchmarks/render.py
@@ -72,4 +74,5 @@ bench: install
 	$(PY) benchmarks/export.py $(if $(BENCH_FULL),--videos 96)
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/dagster_partitions.py $(if $(BENCH_FULL),--videos 24 --frames 32 --size 256,--videos 24)
+	$(PY) benchmarks/long_video.py $(if $(BENCH_FULL),--full)
 	$(if $(VLM4D),$(PY) benchmarks/vlm4d_extractor.py $(VLM4D))

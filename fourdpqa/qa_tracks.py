@@ -40,22 +40,34 @@ def interior_at(scene: Scene, frame: int, object_id: int, x: int, y: int) -> boo
     return bool(np.isfinite(d) and d > 0 and (inst[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2] == object_id).all())
 
 
-def qa_queries(scene: Scene, every: int, rng: np.random.Generator) -> Queries:
+def qa_queries(scene: Scene, every: int, rng: np.random.Generator, frames: np.ndarray | None = None) -> Queries:
     """One interior query pixel per instance (objects with a pose, and the background) on every ``every``-th
-    frame (offset drawn), so each clip has tracking queries on every visible object. Frames index the scene."""
-    frames, xy = [], []
+    frame (offset drawn) of ``frames`` (scene frame indices; default all), so each clip has tracking queries on
+    every visible object. Query frames index ``frames``. The interior pixels of all instances of a frame come from
+    one 3x3 min / max filter of the ids (pixels whose neighbourhood holds their id only), the same pixels as
+    :func:`interior_mask` per instance, so a frame costs the same with 5 or 500 objects."""
+    frames = np.arange(scene.meta.n_frames) if frames is None else np.asarray(frames, np.int64)
+    picked, xy = [], []
     posed = np.isfinite(scene.world_from_object[:, :, 0, 0])  # (O, T)
     index = {oid: i for i, oid in enumerate(scene.object_ids)}
-    for t in range(int(rng.integers(every)), scene.meta.n_frames, every):
-        for oid in [0, *(int(o) for o in np.unique(scene.instances[t]) if o)]:
-            if oid and not posed[index[oid], t]:
+    kernel = np.ones((3, 3), np.uint8)
+    for j in range(int(rng.integers(every)), len(frames), every):
+        t = int(frames[j])
+        inst, depth = np.asarray(scene.instances[t]), np.asarray(scene.depth[t])
+        inner = (cv2.erode(inst, kernel) == inst) & (cv2.dilate(inst, kernel) == inst) & np.isfinite(depth) & (depth > 0)
+        flat = np.flatnonzero(inner)  # row-major, as np.nonzero of one instance's mask
+        ids = inst.ravel()[flat]
+        order = np.argsort(ids, kind="stable")
+        uniq, start, count = np.unique(ids[order], return_index=True, return_counts=True)
+        where = {int(u): (s, c) for u, s, c in zip(uniq, start, count)}
+        for oid in [0, *(int(o) for o in np.unique(inst) if o)]:
+            if (oid and not posed[index[oid], t]) or oid not in where:
                 continue
-            ys, xs = np.nonzero(interior_mask(scene, t, oid))
-            if len(xs):
-                i = int(rng.integers(len(xs)))
-                frames.append(t)
-                xy.append((float(xs[i]), float(ys[i])))
-    return Queries(frame=np.array(frames, np.int64), xy=np.array(xy, np.float64).reshape(-1, 2))
+            s, c = where[oid]
+            y, x = divmod(int(flat[order[s + int(rng.integers(c))]]), inst.shape[1])
+            picked.append(j)
+            xy.append((float(x), float(y)))
+    return Queries(frame=np.array(picked, np.int64), xy=np.array(xy, np.float64).reshape(-1, 2))
 
 
 def merge_queries(a: Queries, b: Queries) -> Queries:

@@ -83,8 +83,11 @@ class Reference:
 
 
 def caption_unique(scene: Scene, object_id: int) -> bool:
+    """The caption names this object alone: unique in the scene and, where the adapter says (``caption_unique``
+    column, fourdpqa.sources.captions), singling it out among the objects that look alike."""
     caps = [c.strip().lower() for c in scene.objects["caption"].to_list()]
-    return caps.count(scene.object_row(object_id)["caption"].strip().lower()) == 1
+    row = scene.object_row(object_id)
+    return caps.count(row["caption"].strip().lower()) == 1 and row.get("caption_unique", True) is not False
 
 
 def caption_text(caption: str) -> str:

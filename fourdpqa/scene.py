@@ -14,64 +14,45 @@
 Every reader validates; every failure raises :class:`SceneError` naming the video, the file and the problem.
 A reader skips only the schema (pandera) checks of tables whose bytes still match ``checked.json`` under the same
 schema code (they passed them when written; re-running pandera was the largest cost of reading a scene); any edit
-of a table, or of the schema, brings them back. Shapes, values and cross-table checks always run.
+of a table, or of the schema, brings them back. Shapes and cross-table checks always run.
+
+Frames are never loaded as a whole: :func:`read_scene` gives ``rgb``, ``depth`` and ``instances`` as
+:class:`fourdpqa.frame_store.FrameArray` (indexed like arrays, read one frame at a time on demand, values checked
+per frame when first read; ``fourdpqa.scene_frames``), and :func:`write_scene` streams a scene's frames one by one
+through :class:`fourdpqa.scene_frames.SceneWriter`, so a scene of any length is read and written in memory bounded
+by a few frames. The files are unchanged: ``depth.npy`` / ``instances.npy`` are ordinary ``(T, H, W)`` arrays.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandera.errors
 import polars as pl
 
 from fourdpqa import fingerprint, geometry
-from fourdpqa.atomic import atomic_dir, write_json, write_npy, write_parquet
-from fourdpqa.errors import BadInput
+from fourdpqa.frame_store import FrameArray
+from fourdpqa.scene_meta import CHECKED, SceneError, SceneMeta  # defined below scene_frames; part of this API
 from schemas.scene import CameraSchema, ObjectPoseSchema, ObjectSchema
 
 TABLES = {"cameras": CameraSchema, "objects": ObjectSchema, "object_poses": ObjectPoseSchema}
-CHECKED = "checked.json"
 ROTATION_TOL = 1e-3
-
-
-class SceneError(BadInput):
-    """A scene that does not conform to the standard format."""
-
-    def __init__(self, video_id: str, file: str, problem: str):
-        self.video_id, self.file, self.problem = video_id, file, problem
-        super().__init__(f"video {video_id!r}: {file}: {problem}")
-
-
-@dataclass(frozen=True)
-class SceneMeta:
-    video_id: str
-    source: str
-    fps: float
-    width: int
-    height: int
-    n_frames: int
-    split_hint: str | None = None
-    units: str = "m"
-    camera_convention: str = "opencv"
-    world: str = "z_up"
-    depth_kind: str = "z"
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
 class Scene:
-    """A standardized 4D video. Arrays are indexed by frame first."""
+    """A standardized 4D video. Arrays are indexed by frame first: NumPy arrays, or :class:`FrameArray` frames read
+    on demand (a stored scene, an adapter decoding frames as they are written)."""
 
     meta: SceneMeta
-    rgb: np.ndarray  # (T, H, W, 3) uint8
-    depth: np.ndarray  # (T, H, W) float32, z depth in metres, NaN = invalid
-    instances: np.ndarray  # (T, H, W) uint16, 0 = background
+    rgb: np.ndarray | FrameArray  # (T, H, W, 3) uint8
+    depth: np.ndarray | FrameArray  # (T, H, W) float32, z depth in metres, NaN = invalid
+    instances: np.ndarray | FrameArray  # (T, H, W) uint16, 0 = background
     cameras: pl.DataFrame  # CameraSchema, sorted by frame
     objects: pl.DataFrame  # ObjectSchema, sorted by object_id
     object_poses: pl.DataFrame  # ObjectPoseSchema, sorted by (object_id, frame)
@@ -149,28 +130,27 @@ class Scene:
             raise IndexError(f"video {self.video_id!r}: object {object_id} not in objects.parquet") from None
 
 
+def in_memory(scene: Scene) -> Scene:
+    """``scene`` with every frame read into NumPy arrays and all values checked (small scenes and tests; stages
+    stream frames instead)."""
+    out = replace(scene, rgb=np.asarray(scene.rgb), depth=np.asarray(scene.depth), instances=np.asarray(scene.instances))
+    validate_scene(out)
+    return out
+
+
 # ----------------------------------------------------------------------------------------------------------- write
 
 
 def write_scene(scene: Scene, scene_dir: str | Path) -> Path:
-    """Validate then write ``scene`` as one directory, atomically replacing any previous version."""
-    validate_scene(scene)
-    scene_dir = Path(scene_dir)
-    with atomic_dir(scene_dir) as tmp:
-        write_json(tmp / "scene.json", asdict(scene.meta))
-        (tmp / "rgb").mkdir()
-        for i, frame in enumerate(scene.rgb):
-            ok, buf = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-            if not ok:
-                raise SceneError(scene.video_id, f"rgb/{i:05d}.png", "PNG encoding failed")
-            (tmp / "rgb" / f"{i:05d}.png").write_bytes(buf.tobytes())
-        write_npy(tmp / "depth.npy", scene.depth.astype(np.float32))
-        write_npy(tmp / "instances.npy", scene.instances.astype(np.uint16))
-        write_parquet(tmp / "cameras.parquet", scene.cameras)
-        write_parquet(tmp / "objects.parquet", scene.objects)
-        write_parquet(tmp / "object_poses.parquet", scene.object_poses)
-        write_json(tmp / CHECKED, _checked_record(tmp))
-    return scene_dir
+    """Validate then write ``scene`` as one directory, atomically replacing any previous version. Frames are
+    streamed one at a time (each checked as it is written), so lazily decoded frames are never all in memory."""
+    from fourdpqa.scene_frames import SceneWriter
+
+    validate_scene(scene, check_values=False)
+    with SceneWriter(scene_dir, scene.meta, set(scene.object_ids)) as w:
+        for i in range(scene.meta.n_frames):
+            w.add(scene.rgb[i], scene.depth[i], scene.instances[i])
+        return w.finish(scene.cameras, scene.objects, scene.object_poses, _checked_record)
 
 
 @functools.cache
@@ -211,7 +191,10 @@ def read_meta(scene_dir: str | Path) -> SceneMeta:
 
 
 def read_scene(scene_dir: str | Path, *, with_rgb: bool = True) -> Scene:
-    """Load and validate a scene directory. ``with_rgb=False`` skips decoding frames (geometry-only work)."""
+    """Open and validate a scene directory: tables loaded and checked, frames read on demand (module docstring).
+    ``with_rgb=True`` also checks that every frame's PNG is present and complete (no decoding)."""
+    from fourdpqa.scene_frames import FrameChecks, check_pngs, rgb_frames, volume
+
     scene_dir = Path(scene_dir)
     meta = read_meta(scene_dir)
     vid = meta.video_id
@@ -224,53 +207,41 @@ def read_scene(scene_dir: str | Path, *, with_rgb: bool = True) -> Scene:
             tables[name] = pl.read_parquet(p)
         except Exception as exc:
             raise SceneError(vid, p.name, f"unreadable parquet: {exc}") from exc
-    arrays = {}
-    for name in ("depth", "instances"):
-        p = scene_dir / f"{name}.npy"
-        if not p.exists():
-            raise SceneError(vid, p.name, "missing array")
-        try:
-            arrays[name] = np.load(p, allow_pickle=False)
-        except Exception as exc:
-            raise SceneError(vid, p.name, f"unreadable array: {exc}") from exc
+    checks = FrameChecks(meta, set(tables["objects"]["object_id"].to_list()))
+    instances = volume(scene_dir, meta, "instances", checks)
+    depth = volume(scene_dir, meta, "depth", checks, instances_of=instances)
     if with_rgb:
-        rgb = read_frames(scene_dir, meta)
-    else:
-        rgb = np.zeros((meta.n_frames, 0, 0, 3), np.uint8)
+        check_pngs(scene_dir, meta)
     scene = Scene(
         meta=meta,
-        rgb=rgb,
-        depth=arrays["depth"],
-        instances=arrays["instances"],
+        rgb=rgb_frames(scene_dir, meta),
+        depth=depth,
+        instances=instances,
         cameras=tables["cameras"].sort("frame"),
         objects=tables["objects"].sort("object_id"),
         object_poses=tables["object_poses"].sort("object_id", "frame"),
     )
-    validate_scene(scene, check_rgb=with_rgb, check_schemas=not _tables_checked(scene_dir))
+    validate_scene(scene, check_schemas=not _tables_checked(scene_dir))
     return scene
 
 
 def read_frames(scene_dir: str | Path, meta: SceneMeta, indices: list[int] | None = None) -> np.ndarray:
     """(K, H, W, 3) uint8 RGB frames ``indices`` (default all) of a scene, decoding only those PNGs."""
-    scene_dir = Path(scene_dir)
-    frames = []
-    for i in range(meta.n_frames) if indices is None else indices:
-        p = scene_dir / "rgb" / f"{i:05d}.png"
-        if not p.exists():
-            raise SceneError(meta.video_id, f"rgb/{p.name}", "missing frame")
-        img = cv2.imdecode(np.fromfile(p, np.uint8), cv2.IMREAD_COLOR)
-        if img is None:
-            raise SceneError(meta.video_id, f"rgb/{p.name}", "unreadable or truncated image")
-        frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    from fourdpqa.scene_frames import decode_png
+
+    frames = [decode_png(Path(scene_dir), meta, i) for i in (range(meta.n_frames) if indices is None else indices)]
     return np.stack(frames) if frames else np.zeros((0, meta.height, meta.width, 3), np.uint8)
 
 
 # -------------------------------------------------------------------------------------------------------- validate
 
 
-def validate_scene(scene: Scene, *, check_rgb: bool = True, check_schemas: bool = True) -> None:
+def validate_scene(scene: Scene, *, check_rgb: bool = True, check_schemas: bool = True,
+                   check_values: bool = True) -> None:
     """Raise :class:`SceneError` on the first problem found (table schema, shapes, dtypes, poses, indices).
-    ``check_schemas=False``: tables known to have passed the schema checks (see the module docstring)."""
+    ``check_schemas=False``: tables known to have passed the schema checks (see the module docstring). Depth and
+    instance values are checked here for NumPy arrays (``check_values``); frames read on demand check their own
+    values when read (``fourdpqa.scene_frames.FrameChecks``)."""
     m = scene.meta
     vid = m.video_id
     t, h, w = m.n_frames, m.height, m.width
@@ -302,7 +273,8 @@ def validate_scene(scene: Scene, *, check_rgb: bool = True, check_schemas: bool 
                 raise SceneError(vid, name, f"non-orthonormal rotation in rows {np.flatnonzero(err > ROTATION_TOL)[:10].tolist()}")
     _check_array(vid, "depth.npy", scene.depth, (t, h, w), np.float32)
     _check_array(vid, "instances.npy", scene.instances, (t, h, w), np.uint16)
-    _check_array_values(scene, known)
+    if check_values:
+        _check_array_values(scene, known)
     if check_rgb:
         _check_array(vid, "rgb/", scene.rgb, (t, h, w, 3), np.uint8)
 
@@ -310,18 +282,26 @@ def validate_scene(scene: Scene, *, check_rgb: bool = True, check_schemas: bool 
 def _check_array_values(scene: Scene, known: set[int]) -> None:
     """Depth and instance values. The exact scans (a masked copy of the depth, a bincount of the ids) run only when
     a cheap reduction (the NaN-ignoring minimum depth, the largest id) cannot rule the problem out: together they
-    were most of the cost of reading a valid scene."""
+    were most of the cost of reading a valid scene. Only NumPy arrays are scanned here: frames read on demand check
+    their values as they are read."""
     vid, d, inst = scene.video_id, scene.depth, scene.instances
+    if isinstance(inst, np.ndarray):
+        _check_ids(vid, inst, known)
+    if not isinstance(d, np.ndarray):
+        return
     lowest = np.fmin.reduce(d, axis=None) if d.size else 0.0  # NaN only if every value is NaN
     if not lowest >= 0 and np.any(d[np.isfinite(d)] < 0):
         raise SceneError(vid, "depth.npy", "negative depth values")
     if scene.meta.extra.get("depth_coverage") == "objects":  # depth rendered from object meshes only (HOT3D)
-        if not np.array_equal(np.isfinite(d), inst > 0):
+        if not np.array_equal(np.isfinite(d), np.asarray(inst) > 0):
             raise SceneError(vid, "depth.npy", "depth_coverage 'objects': depth must be valid exactly on object pixels")
     else:
         no_valid = ~np.isfinite(d).reshape(len(d), -1).any(axis=1)
         if no_valid.any():
             raise SceneError(vid, "depth.npy", f"frames without any valid depth: {np.flatnonzero(no_valid)[:10].tolist()}")
+
+
+def _check_ids(vid: str, inst: np.ndarray, known: set[int]) -> None:
     top = int(inst.max()) if inst.size else 0
     if known.issuperset(range(1, top + 1)):  # every id up to the largest present has an object row
         return
@@ -351,7 +331,7 @@ def _check_finite(vid: str, file: str, df: pl.DataFrame) -> None:
         raise SceneError(vid, file, f"NaN/inf values in rows {bad['row'].head(10).to_list()}")
 
 
-def _check_array(vid: str, file: str, a: np.ndarray, shape: tuple, dtype: type) -> None:
+def _check_array(vid: str, file: str, a: np.ndarray | FrameArray, shape: tuple, dtype: type) -> None:
     if a.dtype != dtype:
         raise SceneError(vid, file, f"dtype {a.dtype}, expected {np.dtype(dtype)}")
     if tuple(a.shape) != shape:

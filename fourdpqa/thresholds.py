@@ -66,4 +66,4 @@ THRESHOLD_PRESETS: dict[str, LabelThresholds] = {
 }
 # source kind -> preset name (a 4D reconstruction defaults to indoor: hand-held footage at room scale)
 KIND_PRESETS: dict[str, str] = {"kubric": "synthetic", "vkitti2": "driving", "shift": "driving", "adt": "indoor",
-                                "hot3d": "indoor", "recon": "indoor"}
+                                "hot3d": "indoor", "hot3d_clips": "indoor", "recon": "indoor"}

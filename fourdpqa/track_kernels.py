@@ -35,9 +35,9 @@ class TrackInputs:
     k: np.ndarray  # (T, 3, 3) intrinsics per clip frame
     query_cam_from_world: np.ndarray  # (N, 4, 4) camera of each point's query frame
     query_k: np.ndarray  # (N, 3, 3)
-    frames: np.ndarray  # (T,) int64 scene frame index of each clip frame
-    depth: np.ndarray  # (T_scene, H, W) float32 scene z depth (NaN/inf invalid)
-    instances: np.ndarray  # (T_scene, H, W) uint16 scene instance ids
+    frames: np.ndarray  # (T,) int64 index of each clip frame into ``depth`` / ``instances``
+    depth: np.ndarray  # (T_depth, H, W) float32 z depth (NaN/inf invalid): the clip's frames
+    instances: np.ndarray  # (T_depth, H, W) uint16 instance ids of the same frames
 
 
 def empty_outputs(n: int, n_t: int) -> dict[str, np.ndarray]:

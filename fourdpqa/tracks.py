@@ -168,6 +168,37 @@ def compute_tracks(
     return Tracks(frames=frames.astype(np.int64), queries=Queries(frame=q_frame, xy=q_xy), object_id=inputs.own, **out)
 
 
+def compute_window_tracks(scene: Scene, queries: Queries, windows: list[np.ndarray], **kwargs: object) -> Tracks:
+    """Tracks over the union of clip ``windows`` (sorted scene frames; ``queries.frame`` indexes that union),
+    computed window by window: each query over the frames of every window holding its query frame, NaN / occluded /
+    out of view at the other frames. Only one window's depth and ids are read at a time, and each query costs its
+    windows' frames, so time and memory grow with the clips' frames, not with the video's length or the number of
+    clips squared. ``kwargs`` go to :func:`compute_tracks`."""
+    frames = np.unique(np.concatenate(windows)).astype(np.int64)
+    n, n_t = len(queries), len(frames)
+    q_frame = np.asarray(queries.frame, np.int64)
+    q_xy = np.asarray(queries.xy, np.float64).reshape(-1, 2)
+    out = {name: np.full((n, n_t, 3), np.nan) for name in ("points_world", "points_cam", "points_query_cam")}
+    out |= {name: np.full((n, n_t, 2), np.nan) for name in ("visual_xy", "true_xy")}
+    out |= {"visual_occluded": np.ones((n, n_t), bool), "true_in_view": np.zeros((n, n_t), bool)}
+    object_id = np.zeros(n, np.int64)
+    covered = np.zeros(n, bool)
+    for w in windows:
+        w = np.asarray(w, np.int64)
+        cols = np.searchsorted(frames, w)
+        sel = np.flatnonzero(np.isin(frames[q_frame], w))
+        if not len(sel):
+            continue
+        local = np.searchsorted(w, frames[q_frame[sel]])  # windows are increasing scene frames
+        tr = compute_tracks(scene, Queries(frame=local, xy=q_xy[sel]), frames=w, **kwargs)  # type: ignore[arg-type]
+        for name, arr in out.items():
+            arr[np.ix_(sel, cols)] = getattr(tr, name)
+        object_id[sel], covered[sel] = tr.object_id, True
+    if not covered.all():
+        raise ValueError(f"video {scene.video_id!r}: queries {np.flatnonzero(~covered)[:10].tolist()} lie in no window")
+    return Tracks(frames=frames, queries=Queries(frame=q_frame, xy=q_xy), object_id=object_id, **out)
+
+
 def _track_inputs(scene: Scene, frames: np.ndarray, q_frame: np.ndarray, q_xy: np.ndarray) -> TrackInputs:
     """Validated queries -> the kernels' inputs: each query's 3D point in its object's frame (world frame for the
     background), its object (pose-table row and instance id) and the cameras of the clip and of its query frame."""
@@ -203,8 +234,8 @@ def _track_inputs(scene: Scene, frames: np.ndarray, q_frame: np.ndarray, q_xy: n
         local=geometry.transform_points(geometry.invert_pose(query_pose), x_world[:, None])[:, 0], rows=row,
         own=object_id, poses=_poses(scene, np.arange(len(scene.object_ids) + 1)[:, None], frames[None]),
         cam_from_world=geometry.invert_pose(scene.world_from_cam[frames]), k=scene.intrinsics[frames],
-        query_cam_from_world=geometry.invert_pose(wfc_q), query_k=k_q, frames=frames,
-        depth=scene.depth, instances=scene.instances,
+        query_cam_from_world=geometry.invert_pose(wfc_q), query_k=k_q, frames=np.arange(n_t, dtype=np.int64),
+        depth=scene.depth[frames], instances=scene.instances[frames],  # the clip's frames only, read on demand
     )
 
 

@@ -5,6 +5,7 @@ them without importing the sources package, which itself imports params."""
 SOURCE_KINDS: dict[str, str] = {
     "adt": "fourdpqa.sources.adt",
     "hot3d": "fourdpqa.sources.hot3d",
+    "hot3d_clips": "fourdpqa.sources.hot3d_clips",
     "kubric": "fourdpqa.sources.kubric",
     "vkitti2": "fourdpqa.sources.vkitti2",
     "shift": "fourdpqa.sources.shift",

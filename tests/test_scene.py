@@ -90,3 +90,32 @@ def test_value_checks_catch_what_their_cheap_bounds_cannot_rule_out() -> None:
     depth[1, 2, 3] = -0.5
     with pytest.raises(SceneError, match="negative depth"):
         validate_scene(replace(scene, depth=depth))
+
+
+def test_scenes_are_written_and_read_one_frame_at_a_time(tmp_path: Path) -> None:
+    """write_scene reads each frame of a lazily decoded scene once, in order; read_scene opens the frames without
+    reading them, gives back what was written, and checks a frame's values when that frame is read."""
+    from fourdpqa.frame_store import FrameArray
+
+    ref = random_scene(5, n_t=8)
+    reads: list[tuple[str, int]] = []
+
+    def lazy(name: str, a: np.ndarray) -> FrameArray:
+        return FrameArray(len(a), a.shape[1:], a.dtype, lambda i: (reads.append((name, i)), a[i].copy())[1])
+
+    streamed = replace(ref, rgb=lazy("rgb", ref.rgb), depth=lazy("depth", ref.depth),
+                       instances=lazy("instances", ref.instances))
+    out = write_scene(streamed, tmp_path / "toy")
+    assert sorted(reads) == sorted((n, i) for n in ("rgb", "depth", "instances") for i in range(8))
+    assert [i for n, i in reads if n == "depth"] == list(range(8))
+    back = read_scene(out)
+    for name in ("rgb", "depth", "instances"):
+        assert not isinstance(getattr(back, name), np.ndarray)
+        np.testing.assert_array_equal(np.asarray(getattr(back, name)), getattr(ref, name))
+    depth = np.load(out / "depth.npy")
+    depth[6, 1, 1] = -2.0
+    np.save(out / "depth.npy", depth)
+    opened = read_scene(out)  # opening reads no frame
+    opened.depth[0]
+    with pytest.raises(SceneError, match=r"depth.npy: negative depth values \(frame 6\)"):
+        opened.depth[6]

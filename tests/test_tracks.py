@@ -16,6 +16,7 @@ from fourdpqa.tracks import (
     Queries,
     allocate_per_segment,
     compute_tracks,
+    compute_window_tracks,
     load_tracks,
     sample_queries,
     save_tracks,
@@ -265,3 +266,27 @@ def test_overlay_panels_agree_for_static_camera_and_differ_otherwise():
         assert img.shape == (40 * scale + TITLE_H, 2 * 48 * scale + 6, 3)
         left, right = img[TITLE_H:, : 48 * scale], img[TITLE_H:, 48 * scale + 6:]
         assert np.array_equal(left, right) == same
+
+
+def test_window_tracks_follow_each_query_over_its_own_windows_only():
+    """Tracks over several clip windows, computed window by window: on the windows holding its query frame a query
+    equals the independent reference over that window alone; elsewhere it is absent (occluded, out of view, NaN)."""
+    scene = random_scene(11, n_t=14)
+    windows = [np.arange(0, 5), np.arange(3, 8), np.arange(10, 14)]  # two overlapping, one apart
+    union = np.unique(np.concatenate(windows))
+    queries, _ = sample_queries(scene, dense_params(), np.random.default_rng(2), frames=union)
+    tracks = compute_window_tracks(scene, queries, windows, device="cpu")
+    assert np.array_equal(tracks.frames, union) and len(tracks) == len(queries) > 100
+    q_scene = union[queries.frame]
+    for w in windows:
+        sel = np.flatnonzero(np.isin(q_scene, w))
+        cols = np.searchsorted(union, w)
+        ref = reference_tracks(scene, w, np.searchsorted(w, q_scene[sel]), queries.xy[sel])
+        np.testing.assert_allclose(tracks.visual_xy[np.ix_(sel, cols)], ref["visual_xy"], atol=1e-3, rtol=0)
+        np.testing.assert_array_equal(tracks.visual_occluded[np.ix_(sel, cols)], ref["visual_occluded"])
+        np.testing.assert_array_equal(tracks.object_id[sel], ref["object_id"])
+    inside = np.zeros((len(queries), len(union)), bool)
+    for w in windows:
+        inside[np.ix_(np.isin(q_scene, w), np.isin(union, w))] = True
+    assert tracks.visual_occluded[~inside].all() and not tracks.true_in_view[~inside].any()
+    assert np.isnan(tracks.points_world[~inside]).all() and (~inside).any()

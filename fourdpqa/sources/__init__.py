@@ -44,13 +44,29 @@ class RawVideo:
 
 
 def adapter_raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
-    """Videos of one source through the adapter registered for ``spec.kind``."""
+    """Videos of one source through the adapter registered for ``spec.kind``. Bad input met while listing (a
+    truncated split-wide archive, say) does not stop the other sources: the source then lists one item,
+    ``<name>_unlisted``, whose conversion raises that error, so it is quarantined with the file and the problem."""
+    from fourdpqa.errors import BadInput
+
     module = importlib.import_module(ADAPTER_MODULES[spec.kind])
-    return module.raw_videos(root, spec)
+    try:
+        return module.raw_videos(root, spec)
+    except BadInput as exc:
+        error, message = exc, f"unlisted: {exc}".encode()
+
+        def fail() -> Scene:
+            raise error
+
+        return [RawVideo(f"{spec.name}_unlisted", spec.name, root, fail, digest=lambda: message)]
 
 
 def check_options(spec: SourceSpec, allowed: dict[str, Any]) -> dict[str, Any]:
-    """``spec.options`` merged over an adapter's defaults; an unknown option is a configuration error."""
+    """``spec.options`` merged over an adapter's defaults and the frame-selection options every adapter takes
+    (``frame_plan``); an unknown option is a configuration error."""
+    from fourdpqa.sources.frame_plan import selection_options
+
+    allowed = {**selection_options(spec.kind), **allowed}
     unknown = sorted(set(spec.options) - set(allowed))
     if unknown:
         raise ValueError(f"standardize.sources[{spec.name!r}] (kind {spec.kind}): unknown options {unknown}; "

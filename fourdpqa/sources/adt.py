@@ -2,7 +2,16 @@
 
 Layout (SOURCES.md §D): ``<root>/<sequence>/`` with ``video.vrs`` (RGB stream 214-1 + device calibration),
 ``depth_images.vrs``, ``segmentations.vrs`` (or their ``*_with_skeleton`` variants), ``aria_trajectory.csv``,
-``scene_objects.csv``, ``3d_bounding_box.csv``, ``2d_bounding_box.csv``, ``instances.json``, ``metadata.json``.
+``scene_objects.csv``, ``3d_bounding_box.csv``, ``2d_bounding_box.csv``, ``instances.json``, ``metadata.json``
+(ADT 2.0). ADT 1.x (``dataset_version`` 1.0-1.2, or ``gt-metadata.json``): the sequence folder holds the metadata,
+whose ``subtours`` name one folder ``<sequence>/<subtour_name>/`` per device with the files above; each subtour is
+one video (named by its folder), read through ``get_datapaths_by_device_serial`` as projectaria-tools does.
+
+The wearer's body (``*_with_skeleton`` files render the wearer's body proxy into depth and masks): it stays in the
+depth (it does hide what is behind it) and becomes an object of its own, category ``camera wearer``, with **no
+pose rows**: it is never visible to question generation (no pose, visible fraction 0), never a tracking query (a
+query needs a posed object, or the background), and background queries elsewhere see it as an occluder. Removing
+it from depth instead would make background points behind the body look visible to the tracks' depth test.
 
 Conventions converted here:
 - frames are the ground-truth frames (depth/segmentation records, device-capture clock, ns); each takes the RGB
@@ -19,7 +28,9 @@ Conventions converted here:
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,10 +38,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from fourdpqa.scene import Scene, SceneError, SceneMeta
+from fourdpqa.frame_store import FrameArray
+from fourdpqa.scene import Scene, SceneError, SceneMeta, in_memory
 from fourdpqa.sources import RawVideo, check_options
 from fourdpqa.sources.adt_objects import ObjectTable, level_gravity
 from fourdpqa.sources.aria import Pinhole, Rectifier, check_vrs, pinhole_cameras, projectaria, read_csv, read_json
+from fourdpqa.sources.captions import fill_captions
+from fourdpqa.sources.frame_plan import plan_frames, selection_options
 
 if TYPE_CHECKING:
     from fourdpqa.params import SourceSpec
@@ -39,7 +53,8 @@ OPTIONS: dict[str, Any] = {
     "width": 512, "height": 512, "focal": 300.0, "upright": True, "stream": "214-1",
     "max_time_offset_ms": 2.0, "with_skeletons": True, "front_categories": [],
 }
-KNOWN_VERSIONS = {"1.0", "2.0"}
+KNOWN_VERSIONS = {"1.0", "1.1", "1.2", "2.0"}
+METADATA_FILES = ("metadata.json", "gt-metadata.json")  # the second: early ADT releases (kMetadataFileDeprecated)
 TRAJECTORY_COLS = ["tracking_timestamp_us", "tx_world_device", "ty_world_device", "tz_world_device", "qx_world_device",
                    "qy_world_device", "qz_world_device", "qw_world_device", "gravity_x_world", "gravity_y_world", "gravity_z_world"]
 OBJECT_COLS = ["object_uid", "timestamp[ns]", "t_wo_x[m]", "t_wo_y[m]", "t_wo_z[m]", "q_wo_w", "q_wo_x", "q_wo_y", "q_wo_z"]
@@ -60,32 +75,80 @@ def list_sequences(root: str | Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._" and ".tmp-" not in p.name)
 
 
+@dataclass(frozen=True)
+class Recording:
+    """One device's recording of a sequence: ADT 2.0 keeps it in the sequence folder; ADT 1.x in a subtour folder
+    ``<sequence>/<subtour_name>/`` per device (metadata.json ``subtours``), as projectaria-tools'
+    ``AriaDigitalTwinDataPathsProvider`` reads them."""
+
+    sequence: Path  # the folder holding metadata.json
+    folder: Path  # the folder holding the recording's files
+    serial: str  # the recording device's serial ("" when the metadata names none)
+    version: str
+
+
+def recordings(seq: Path) -> list[Recording]:
+    """The recordings of a sequence folder from its metadata (one for ADT 2.0, one per subtour for 1.x). A folder
+    whose metadata cannot be read gives one recording of the folder itself, so that loading it names the problem."""
+    meta_path = next((seq / n for n in METADATA_FILES if (seq / n).exists()), seq / METADATA_FILES[0])
+    try:
+        meta = json.loads(meta_path.read_text())
+        version = str(meta.get("dataset_version", "1.0"))  # kDatasetVersionDefault
+        if version >= "2.0":
+            return [Recording(seq, seq, str(meta.get("serial", "")), version)]
+        subtours = meta["subtours"].values()
+        return sorted((Recording(seq, seq / str(t["subtour_name"]), str(t["device_serial"]), version) for t in subtours),
+                      key=lambda r: r.serial)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return [Recording(seq, seq, "", "")]
+
+
 def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
+    """One video per recording: per sequence (ADT 2.0) or per subtour (ADT 1.x, named by the subtour folder)."""
     opts = check_options(spec, OPTIONS)
-    return [RawVideo(video_id_for(s), spec.name, s, partial(load_sequence, s, spec.name, opts)) for s in list_sequences(root)]
+    return [RawVideo(video_id_for(r.folder), spec.name, r.folder, partial(open_sequence, r.folder, spec.name, opts))
+            for s in list_sequences(root) for r in recordings(s)]
 
 
 def _variant(seq: Path, name: str, with_skeletons: bool) -> Path:
-    """``name`` or its ``*_with_skeleton`` variant (used when present and ``with_skeletons``)."""
-    skel = seq / name.replace(".", "_with_skeleton.", 1)
-    return skel if with_skeletons and skel.exists() else seq / name
+    """``name`` or its ``*_with_skeleton`` variant (``with_skeletons``: the recording has them, see
+    :func:`check_sequence`; then all three are read, as projectaria-tools' skeleton flag does)."""
+    return seq / name.replace(".", "_with_skeleton.", 1) if with_skeletons else seq / name
 
 
-def check_sequence(vid: str, seq: Path, opts: dict[str, Any]) -> dict[str, Any]:
-    """Validate every file the conversion reads before the C++ reader sees it; returns the parsed text files."""
+def sequence_of(folder: Path) -> Recording:
+    """The recording whose files are in ``folder``: the folder itself (ADT 2.0, or a folder whose metadata is
+    broken) or a subtour of its parent sequence (ADT 1.x)."""
+    if not any((folder / n).exists() for n in METADATA_FILES):
+        for r in recordings(folder.parent):
+            if r.folder == folder:
+                return r
+    return recordings(folder)[0]
+
+
+def check_sequence(vid: str, seq: Path, opts: dict[str, Any], rec: Recording | None = None) -> dict[str, Any]:
+    """Validate every file the conversion reads before the C++ reader sees it; returns the parsed text files.
+    ``seq`` is the folder holding the recording's files (``rec``: where its metadata lies)."""
     if not seq.is_dir():
         raise SceneError(vid, str(seq), "sequence directory missing")
-    meta = read_json(vid, seq / "metadata.json")
-    if not isinstance(meta, dict) or str(meta.get("dataset_version")) not in KNOWN_VERSIONS:
-        raise SceneError(vid, str(seq / "metadata.json"), f"unknown dataset_version {meta.get('dataset_version') if isinstance(meta, dict) else meta!r}; known: {sorted(KNOWN_VERSIONS)}")
+    rec = rec or sequence_of(seq)
+    meta_path = next((rec.sequence / n for n in METADATA_FILES if (rec.sequence / n).exists()), rec.sequence / METADATA_FILES[0])
+    meta = read_json(vid, meta_path)
+    version = str(meta.get("dataset_version", "1.0")) if isinstance(meta, dict) else None
+    if version not in KNOWN_VERSIONS:
+        raise SceneError(vid, str(meta_path), f"unknown dataset_version {version if isinstance(meta, dict) else meta!r}; known: {sorted(KNOWN_VERSIONS)}")
+    if version < "2.0" and rec.folder == rec.sequence:
+        raise SceneError(vid, str(meta_path), f"dataset_version {version} needs 'subtours' naming each device's "
+                         "subtour folder ({device_serial, subtour_name})")
     if meta.get("gt_time_domain", "DEVICE_CAPTURE") != "DEVICE_CAPTURE":
-        raise SceneError(vid, str(seq / "metadata.json"), f"gt_time_domain {meta['gt_time_domain']!r}; only DEVICE_CAPTURE is supported")
+        raise SceneError(vid, str(meta_path), f"gt_time_domain {meta['gt_time_domain']!r}; only DEVICE_CAPTURE is supported")
+    meta = {**meta, "serial": rec.serial or str(meta.get("serial", ""))}
     instances = read_json(vid, seq / "instances.json")
     if not isinstance(instances, dict) or not all(isinstance(v, dict) and "category" in v and "instance_type" in v for v in instances.values()):
         raise SceneError(vid, str(seq / "instances.json"), "must map instance uids to objects with 'category' and 'instance_type'")
-    skel = bool(opts["with_skeletons"])
+    skel = bool(opts["with_skeletons"]) and (seq / "segmentations_with_skeleton.vrs").exists()
     texts = {
-        "meta": meta, "instances": instances, "with_skeletons": skel and (seq / "segmentations_with_skeleton.vrs").exists(),
+        "meta": meta, "instances": instances, "with_skeletons": skel,
         "trajectory": read_csv(vid, seq / "aria_trajectory.csv", TRAJECTORY_COLS),
         "objects": read_csv(vid, seq / "scene_objects.csv", OBJECT_COLS),
         "box3d": read_csv(vid, seq / "3d_bounding_box.csv", BOX3D_COLS),
@@ -104,14 +167,18 @@ def check_sequence(vid: str, seq: Path, opts: dict[str, Any]) -> dict[str, Any]:
     if len(set(counts.values())) != 1:
         raise SceneError(vid, str(seq), f"depth and segmentation frame counts differ: {counts} (truncated file?)")
     texts["n_gt_frames"] = next(iter(counts.values()))
+    texts["recording"] = rec
     return texts
 
 
-def _provider(vid: str, seq: Path, with_skeletons: bool) -> Any:
+def _provider(vid: str, rec: Recording, with_skeletons: bool) -> Any:
     from projectaria_tools.projects.adt import AriaDigitalTwinDataPathsProvider, AriaDigitalTwinDataProvider
 
+    seq = rec.sequence
     try:
-        paths = AriaDigitalTwinDataPathsProvider(str(seq)).get_datapaths(with_skeletons)
+        provider = AriaDigitalTwinDataPathsProvider(str(seq))
+        paths = provider.get_datapaths(with_skeletons) if rec.version >= "2.0" else \
+            provider.get_datapaths_by_device_serial(rec.serial, with_skeletons)
         if paths is None:
             raise RuntimeError("projectaria-tools found no data paths")
         return AriaDigitalTwinDataProvider(paths)
@@ -145,42 +212,64 @@ def _at(vid: str, file: str, res: Any, tol_ns: int, what: str) -> Any:
 
 
 def load_sequence(seq: str | Path, source: str = "adt", options: dict[str, Any] | None = None) -> Scene:
-    """Read one ADT sequence into a :class:`Scene` (validated by the caller's ``write_scene``)."""
-    seq, opts = Path(seq), {**OPTIONS, **(options or {})}
+    """:func:`open_sequence` with every frame decoded and checked (small sequences, tests)."""
+    return in_memory(open_sequence(seq, source, options))
+
+
+def open_sequence(seq: str | Path, source: str = "adt", options: dict[str, Any] | None = None) -> Scene:
+    """Open one ADT sequence as a :class:`Scene` whose frames are decoded when read (``write_scene`` streams
+    them): the frames are chosen from the timestamps (``frame_plan`` options), one pass over their segmentation
+    finds the objects, and only the chosen frames are ever decoded."""
+    seq, opts = Path(seq), {**OPTIONS, **selection_options("adt"), **(options or {})}
     vid = video_id_for(seq)
     pinhole = Pinhole.from_options(vid, opts)
     texts = check_sequence(vid, seq, opts)
     pa = projectaria()
     sid = pa.StreamId(str(opts["stream"]))
     tol = int(float(opts["max_time_offset_ms"]) * 1e6)
-    gt = _provider(vid, seq, texts["with_skeletons"])
+    gt = _provider(vid, texts["recording"], texts["with_skeletons"])
     rgb_ts, gt_ts, dropped = match_frames(vid, seq, gt, sid, tol, texts["n_gt_frames"])
+    all_t = np.asarray(gt_ts, np.int64)
+    plan = plan_frames(vid, (all_t - all_t[0]) / 1e9, opts)
+    rgb_ts, gt_ts = [rgb_ts[i] for i in plan.frames], [gt_ts[i] for i in plan.frames]
     rect = Rectifier(gt.get_aria_camera_calibration(sid), pinhole)
-    coverage = rect.coverage()
     level = level_gravity(vid, seq / "aria_trajectory.csv", texts["trajectory"])
     table = ObjectTable(vid, seq, texts["instances"], str(texts["meta"].get("serial", "")), opts["front_categories"], level)
-    rgb, depth, cams = [], [], []
-    for k, (tr, tg) in enumerate(zip(rgb_ts, gt_ts)):
-        img = _at(vid, "video.vrs", gt.get_aria_image_by_timestamp_ns(tr, sid), tol, f"RGB image at frame {k}")
-        d = _at(vid, "depth_images.vrs", gt.get_depth_image_by_timestamp_ns(tg, sid), 0, f"depth at frame {k}")
-        s = _at(vid, "segmentations.vrs", gt.get_segmentation_image_by_timestamp_ns(tg, sid), tol, f"segmentation at frame {k}")
+
+    def seg_raw(k: int) -> np.ndarray:
+        s = _at(vid, "segmentations.vrs", gt.get_segmentation_image_by_timestamp_ns(gt_ts[k], sid), tol,
+                f"segmentation at frame {k}")
+        return s.to_numpy_array()
+
+    coverage = rect.coverage()
+    cams = []
+    for k, tg in enumerate(gt_ts):  # the objects pass: ids, visibility and poses (no image kept)
+        raw = seg_raw(k)
+        table.add_frame(k, rect(raw, nearest=True), raw, coverage, gt, tg, sid, tol)
         pose = _at(vid, "aria_trajectory.csv", gt.get_aria_3d_pose_by_timestamp_ns(tg), tol, f"device pose at frame {k}")
-        seg = s.to_numpy_array()
-        rgb.append(rect(img.to_numpy_array(), nearest=False))
-        mm = rect(d.to_numpy_array(), nearest=True)
-        depth.append(np.where(mm > 0, mm.astype(np.float32) / 1000.0, np.nan).astype(np.float32))
-        table.add_frame(k, rect(seg, nearest=True), seg, coverage, gt, tg, sid, tol)
         cams.append(level @ pose.transform_scene_device.to_matrix() @ rect.device_from_cam)
-    world_from_cam = np.stack(cams)
-    objects, poses, instances = table.finish()
+    objects, poses = table.finish()
+
+    def rgb(k: int) -> np.ndarray:
+        img = _at(vid, "video.vrs", gt.get_aria_image_by_timestamp_ns(rgb_ts[k], sid), tol, f"RGB image at frame {k}")
+        return rect(img.to_numpy_array(), nearest=False)
+
+    def depth(k: int) -> np.ndarray:
+        d = _at(vid, "depth_images.vrs", gt.get_depth_image_by_timestamp_ns(gt_ts[k], sid), 0, f"depth at frame {k}")
+        mm = rect(d.to_numpy_array(), nearest=True)
+        return np.where(mm > 0, mm.astype(np.float32) / 1000.0, np.nan).astype(np.float32)
+
     t = np.asarray(gt_ts, np.int64)
-    times = (t - t[0]) / 1e9
-    fps = (len(t) - 1) / times[-1] if len(t) > 1 and times[-1] > 0 else 30.0
-    n = len(t)
-    cameras = pinhole_cameras(rect.k, world_from_cam, times)
+    times = (t - all_t[0]) / 1e9
+    n, hw = len(t), (pinhole.height, pinhole.width)
+    frames = (FrameArray(n, (*hw, 3), np.uint8, rgb), FrameArray(n, hw, np.float32, depth),
+              FrameArray(n, hw, np.uint16, lambda k: table.instance_ids(rect(seg_raw(k), nearest=True))))
+    objects = fill_captions(objects, frames[0], frames[2], frames[1])
+    fps = (len(all_t) - 1) / ((all_t[-1] - all_t[0]) / 1e9) / plan.stride if len(all_t) > 1 and all_t[-1] > all_t[0] else 30.0
+    cameras = pinhole_cameras(rect.k, np.stack(cams), times)
     meta = SceneMeta(video_id=vid, source=source, fps=float(fps), width=pinhole.width, height=pinhole.height, n_frames=n,
                      extra={"raw_format": "adt", "scene": str(texts["meta"].get("scene", "")), "stream": str(opts["stream"]),
                             "timestamps_ns": t.tolist(), "rgb_timestamps_ns": list(map(int, rgb_ts)),
                             "rgb_frames_without_ground_truth": dropped, "with_skeletons": texts["with_skeletons"],
-                            "wearer": table.wearer, "raw_depth_kind": "z", "raw_world": "y_up"})
-    return Scene(meta, np.stack(rgb), np.stack(depth), instances, cameras, objects, poses)
+                            "wearer": table.wearer, "raw_depth_kind": "z", "raw_world": "y_up", **plan.extra()})
+    return Scene(meta, *frames, cameras, objects, poses)

@@ -7,7 +7,6 @@ frame). Both are expressed here in the standard object frame (+x front, +z up, o
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,14 @@ import polars as pl
 from fourdpqa import geometry
 from fourdpqa.scene import SceneError
 from fourdpqa.sources.aria import level_from_gravity
+from fourdpqa.sources.captions import STRUCTURAL
 
 GRAVITY_RANGE = (9.0, 10.5)  # |g| in m/s^2: anything else means other units or a broken file
 # Skeleton joints (AriaDigitalTwinSkeletonProvider.get_joint_labels order) used for an agent's heading.
 L_SHOULDER, R_SHOULDER, L_THIGH, R_THIGH = 5, 24, 43, 47
 # Joints lie inside the body: pad the joint extent to a body box (front/back, sides, top of head) [inferred].
 BODY_PADDING_M = np.array([0.25, 0.2, 0.15])
+WEARER_CATEGORY = "camera wearer"  # the wearer's body proxy: an object without poses (adt module docstring)
 POSE_SCHEMA = {"frame": pl.Int64, "object_id": pl.Int64, "qw": pl.Float64, "qx": pl.Float64, "qy": pl.Float64,
                "qz": pl.Float64, "tx": pl.Float64, "ty": pl.Float64, "tz": pl.Float64, "visible_fraction": pl.Float64}
 
@@ -68,24 +69,9 @@ def agent_pose(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return geometry.pose_matrix(rot, rot @ ((lo + hi) / 2)), hi - lo + BODY_PADDING_M
 
 
-def captions(categories: list[str], prototypes: list[str]) -> list[str]:
-    """'the book'; duplicates get their prototype ('the book (book fiction 7)'), then an ordinal, until unique."""
-    def words(name: str) -> str:
-        return re.sub(r"(?<=[a-z])(?=[A-Z0-9])|_", " ", name).lower().strip()
-
-    base = [f"the {words(c)}" for c in categories]
-    out = [f"{b} ({words(p)})" if base.count(b) > 1 else b for b, p in zip(base, prototypes)]
-    seen: dict[str, int] = {}
-    dup = {c for c in out if out.count(c) > 1}
-    for i, cap in enumerate(list(out)):
-        if cap in dup:
-            seen[cap] = seen.get(cap, 0) + 1
-            out[i] = f"{cap} number {seen[cap]}"
-    return out
-
-
 class ObjectTable:
-    """Collects per-frame masks, poses and visibility of the instances, then builds the standard tables."""
+    """Collects per-frame ids, poses and visibility of the instances (one pass over the masks, none kept), then
+    builds the standard tables and maps any later-decoded mask to object ids (:meth:`instance_ids`)."""
 
     def __init__(self, vid: str, seq: Path, instances: dict[str, dict], serial: str, front_categories: list[str],
                  level: np.ndarray):
@@ -93,8 +79,10 @@ class ObjectTable:
         self.front_categories = set(front_categories)
         self.wearer = [u for u, v in instances.items() if v["instance_type"] == "human"
                        and serial and str(v.get("associated_device_serial", serial_of(seq, u))) == serial]
-        self.masks: list[np.ndarray] = []
         self.frames: list[dict[str, Any]] = []
+        self.body: set[int] = set()  # wearer uids seen in the masks (their body proxy)
+        self.lut = np.zeros(0, np.uint64)  # sorted uids with an object id, set by finish
+        self.lut_ids = np.zeros(0, np.uint16)
 
     def add_frame(self, k: int, seg: np.ndarray, raw_seg: np.ndarray, coverage: np.ndarray, gt: Any, ts: int,
                   sid: Any, tol: int) -> None:
@@ -103,10 +91,10 @@ class ObjectTable:
         unknown = sorted(u for u in ids if str(u) not in self.instances)
         if unknown:
             raise SceneError(self.vid, "segmentations.vrs", f"frame {k}: instance ids {unknown[:5]} not in instances.json")
-        worn = sorted(u for u in ids if str(u) in self.wearer)
-        if worn:  # the wearer is the camera: never an object of its own video
-            seg[np.isin(seg, worn)] = 0
-            ids -= set(worn)
+        ids = {u for u in ids if str(self.instances[str(u)]["category"]).lower() not in STRUCTURAL}  # the room shell: background
+        body = {int(u) for u in self.wearer} & ids  # the wearer's body proxy (``*_with_skeleton`` files)
+        self.body |= body
+        ids -= body  # the wearer is the camera: never an object (with a pose) of its own video
         uids, raw_n = np.unique(raw_seg, return_counts=True)
         in_view = dict(zip(*np.unique(raw_seg[coverage], return_counts=True)))
         share = {int(u): in_view.get(u, 0) / n for u, n in zip(uids, raw_n) if int(u) in ids}
@@ -115,13 +103,12 @@ class ObjectTable:
         b3 = gt.get_object_3d_boundingboxes_by_timestamp_ns(ts)
         poses = {int(u): (b.transform_scene_object.to_matrix(), np.asarray(b.aabb)) for u, b in b3.data().items()} \
             if b3.is_valid() and abs(b3.dt_ns()) <= tol else {}
-        humans = [u for u in ids if self.instances[str(u)]["instance_type"] == "human"]
+        humans = [u for u in ids | body if self.instances[str(u)]["instance_type"] == "human"]
         joints = {}
         for u in humans:
             sk = gt.get_skeleton_by_timestamp_ns(ts, u)
             if sk.is_valid() and abs(sk.dt_ns()) <= tol:
                 joints[u] = np.asarray(sk.data().joints, np.float64)
-        self.masks.append(seg)
         self.frames.append({"ids": ids, "vis": {u: ratio.get(u, 0.0) * share.get(u, 0.0) for u in ids},
                             "poses": poses, "joints": joints})
 
@@ -137,8 +124,15 @@ class ObjectTable:
         pose, size = object_pose(m, aabb, ours_in_local(canon["front_vector"], canon["up_vector"]))
         return self.level @ pose, size
 
-    def finish(self) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
-        """(objects, object_poses, instances (T, H, W) uint16) over the instances seen in any rectified frame."""
+    def instance_ids(self, seg: np.ndarray) -> np.ndarray:
+        """(H, W) uint16 object ids of a rectified uid mask (after :meth:`finish`; the wearer and instances seen
+        in no rectified frame of the pass -> 0)."""
+        pos = np.minimum(np.searchsorted(self.lut, seg), max(len(self.lut) - 1, 0))
+        known = (seg > 0) & (self.lut[pos] == seg) if len(self.lut) else np.zeros(seg.shape, bool)
+        return np.where(known, self.lut_ids[pos], 0).astype(np.uint16)
+
+    def finish(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(objects, object_poses) over the instances seen in any rectified frame."""
         uids = sorted(set().union(*(f["ids"] for f in self.frames)))
         if len(uids) > 65535:
             raise SceneError(self.vid, "segmentations.vrs", f"{len(uids)} visible instances exceed the uint16 id range")
@@ -155,23 +149,36 @@ class ObjectTable:
                 q = geometry.matrix_to_quat(pose[:3, :3])
                 rows.append((k, oid, *q.tolist(), *pose[:3, 3].tolist(), float(np.clip(self.frames[k]["vis"].get(u, 0.0), 0, 1))))
         poses = pl.DataFrame(rows, schema=POSE_SCHEMA, orient="row").sort("object_id", "frame")
-        info = [self.instances[str(u)] for u in uids]
+        body = sorted(self.body)  # after the objects: object ids 1..N are those of the files without skeletons
+        for u in body:
+            sizes[u] = self._body_size(u)
+        every = uids + body
+        info = [self.instances[str(u)] for u in every]
         human = [i["instance_type"] == "human" for i in info]
+        category = [WEARER_CATEGORY if u in self.body else "person" if h else str(i["category"])
+                    for u, i, h in zip(every, info, human)]
         objects = pl.DataFrame({
-            "object_id": np.arange(1, len(uids) + 1, dtype=np.int64),
-            "category": ["person" if h else str(i["category"]) for i, h in zip(info, human)],
-            "caption": captions(["person" if h else str(i["category"]) for i, h in zip(info, human)],
-                                [str(i.get("prototype_name") or i.get("instance_name") or "") for i in info]),
-            "size_l": [float(sizes[u][0]) for u in uids], "size_w": [float(sizes[u][1]) for u in uids],
-            "size_h": [float(sizes[u][2]) for u in uids],
+            "object_id": np.arange(1, len(every) + 1, dtype=np.int64),
+            "category": category,
+            "caption": [""] * len(every),  # from the pixels: captions.fill_captions
+            "size_l": [float(sizes[u][0]) for u in every], "size_w": [float(sizes[u][1]) for u in every],
+            "size_h": [float(sizes[u][2]) for u in every],
             "has_front": [h or str(i["category"]) in self.front_categories for i, h in zip(info, human)],
-            "is_dynamic": [str(i.get("motion_type")) == "dynamic" for i in info],
-            "adt_uid": [str(u) for u in uids],
+            "is_dynamic": [str(i.get("motion_type")) == "dynamic" or u in self.body for u, i in zip(every, info)],
+            "adt_uid": [str(u) for u in every],
             "instance_name": [str(i.get("instance_name", "")) for i in info],
         }, schema_overrides={"size_l": pl.Float64, "size_w": pl.Float64, "size_h": pl.Float64})
-        lut = np.asarray(uids, np.uint64)
-        instances = np.stack([np.where(m > 0, np.searchsorted(lut, m) + 1, 0).astype(np.uint16) for m in self.masks])
-        return objects, poses, instances
+        order = np.argsort(np.asarray(every, np.uint64), kind="stable")
+        self.lut = np.asarray(every, np.uint64)[order]
+        self.lut_ids = (order + 1).astype(np.uint16)
+        return objects, poses
+
+    def _body_size(self, uid: int) -> np.ndarray:
+        """The wearer's body box from the first skeleton seen (a standing person's box when none was)."""
+        for f in self.frames:
+            if uid in f["joints"]:
+                return agent_pose(geometry.transform_points(self.level, f["joints"][uid][None])[0])[1]
+        return np.array([0.3, 0.5, 1.7])
 
 
 def serial_of(seq: Path, uid: str) -> str:

@@ -1,10 +1,18 @@
 """Object captions for sources that have none (paper Sec. 3.2: labels alone do not identify objects, so each object
-is captioned from its box and label).
+is captioned from its box and label), made from what a viewer sees in a frame.
 
-Offline default (no network): "the <colour> <label>" with the colour named from the object's own pixels, then — only
-for objects whose caption is still shared within the scene — a size rank ("larger", "smallest"), a distance rank where
-first seen ("nearer", "farthest"), the image side where first seen ("on the left"), and as a last resort an ordinal
-("number 2"). Every caption of a scene is therefore unique, which is what lets a question name an object by caption.
+Offline default (no network). A caption describes one frame, the ``caption_frame`` (where the object shows the most
+pixels): "the <colour> <category>", the colour named from the object's pixels that are not near-black (shadows carry
+no colour), or the colour the dataset gives. When other objects visible in that frame fit the same words, the
+caption adds the first attribute that singles the object out among them: its 3D box size ("the larger", "the
+smallest"), its distance ("the nearer", "the farthest"), its side ("on the left" / "on the right": the leftmost /
+rightmost of them) or its height in the image ("at the top" / "at the bottom"); an attribute counts only when the
+object beats the others by a visible margin. An object that none singles out keeps the plain caption and
+``caption_unique = false`` (the objects table's flag that question generation reads: such an object is never named by
+caption alone, only by a mark or a pixel); so does a caption another object of the scene also has. Never an asset
+name, an instance number or an ordinal.
+Structural elements (room shell, floor, walls, ceiling: :data:`STRUCTURAL`) are not objects; adapters leave them in
+the background.
 
 Optional VLM (``caption_model`` option of an adapter): a crop of the object's best-visible frame plus its label goes
 to a litellm model; the reply is accepted only if it is one short line containing the label word (the "slot"), and
@@ -40,6 +48,12 @@ PROMPT = ("The image is a crop of one {label} from a video frame. Describe it in
           "the word '{label}'. Reply with the description only.")
 
 
+STRUCTURAL = frozenset({"shelter", "room", "floor", "wall", "walls", "ceiling", "building", "structure"})
+DARK_MAX = 50  # a pixel whose brightest channel is below this is shadow: it names no colour
+MIN_PIXELS = 12  # an object shows at least this many pixels in a frame for an attribute to be read there
+SIZE_MARGIN, DEPTH_MARGIN, SIDE_MARGIN = 1.15, 1.1, 0.05  # the extreme beats the next by this (ratio / image share)
+
+
 @dataclass(frozen=True)
 class Seen:
     """What the captions are made from, for one object."""
@@ -49,15 +63,18 @@ class Seen:
     colour: str  # named colour ("" when never visible)
     size: float  # box volume in m^3 (size rank)
     frame: int  # frame with the most visible pixels, -1 = never visible
-    distance: float  # median depth (m) of the object's pixels in the first frame it is visible (nan = never)
     box: tuple[int, int, int, int]  # (x0, y0, x1, y1) pixel box of the object in ``frame`` (x1, y1 exclusive)
-    first_x: float  # mask centroid x / width in the first frame the object is visible (nan = never visible)
 
 
 def colour_name(pixels: np.ndarray) -> str:
-    """Name of the dominant colour of RGB ``pixels`` (N, 3) uint8: black/grey/white when unsaturated, else the
-    circular-mean hue of the saturated pixels (brown for dark oranges)."""
-    hsv = cv2.cvtColor(pixels.reshape(-1, 1, 3).astype(np.uint8), cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float64)
+    """Name of the dominant colour of RGB ``pixels`` (N, 3) uint8, from those that are not near-black (black when
+    fewer than a quarter are): black/grey/white when unsaturated, else the circular-mean hue of the saturated
+    pixels (brown for dark oranges)."""
+    px = pixels.reshape(-1, 3).astype(np.uint8)
+    lit = px.max(axis=1) >= DARK_MAX
+    if lit.sum() < max(1, 0.25 * len(px)):
+        return "black"
+    hsv = cv2.cvtColor(px[lit].reshape(-1, 1, 3), cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float64)
     sat, val = np.median(hsv[:, 1]), np.median(hsv[:, 2])
     if sat < MIN_SATURATION:
         return "black" if val < 70 else "white" if val > 185 else "grey"
@@ -68,53 +85,111 @@ def colour_name(pixels: np.ndarray) -> str:
     return "brown" if name in ("orange", "yellow") and val < 130 else name
 
 
-def observe(objects: pl.DataFrame, rgb: np.ndarray, instances: np.ndarray, depth: np.ndarray) -> list[Seen]:
+def pixel_counts(instances: np.ndarray, top: int) -> np.ndarray:
+    """(T, top) visible pixels of every id below ``top`` in every frame (one frame read at a time)."""
+    return np.stack([np.bincount(np.asarray(instances[i]).ravel(), minlength=top)[:top] for i in range(len(instances))])
+
+
+def observe(objects: pl.DataFrame, rgb: np.ndarray, counts: np.ndarray, instances: np.ndarray) -> list[Seen]:
     """One :class:`Seen` per row of ``objects`` (needs object_id, category, size_l/w/h) from ``rgb`` (T, H, W, 3)
-    uint8, ``instances`` (T, H, W) uint16 (value = object_id) and ``depth`` (T, H, W) float32 metres."""
-    t, h, w = instances.shape
-    ids = objects["object_id"].to_list()
-    top = max(ids, default=0) + 1
-    counts = np.stack([np.bincount(instances[i].ravel(), minlength=top)[:top] for i in range(t)])  # (T, top)
+    uint8 frames, ``counts`` (T, top) pixels per id and frame and ``instances`` (T, H, W) uint16 ids (frames may
+    be read on demand: only each object's best frame is read)."""
     out = []
     for row in objects.iter_rows(named=True):
         oid = row["object_id"]
-        visible = np.flatnonzero(counts[:, oid])
         size = float(row["size_l"] * row["size_w"] * row["size_h"])
-        if not visible.size:
-            out.append(Seen(oid, row["category"], "", size, -1, float("nan"), (0, 0, 0, 0), float("nan")))
+        if not counts[:, oid].any():
+            out.append(Seen(oid, row["category"], "", size, -1, (0, 0, 0, 0)))
             continue
         best = int(np.argmax(counts[:, oid]))
-        ys, xs = np.nonzero(instances[best] == oid)
-        first = instances[visible[0]] == oid
-        d = depth[visible[0]][first]
-        dist = float(np.median(d[np.isfinite(d)])) if np.isfinite(d).any() else float("nan")
-        out.append(Seen(oid, row["category"], colour_name(rgb[best][ys, xs]), size, best, dist,
-                        (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1),
-                        float(np.nonzero(first)[1].mean() / w)))
+        ys, xs = np.nonzero(np.asarray(instances[best]) == oid)
+        out.append(Seen(oid, row["category"], colour_name(np.asarray(rgb[best])[ys, xs]), size, best,
+                        (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)))
     return out
 
 
 # ------------------------------------------------------------------------------------------------ offline captions
 
 
-def _rank_words(values: list[float], two: tuple[str, str], many: tuple[str, str]) -> list[str]:
-    """Words for the single largest / smallest of ``values`` ("larger"/"smaller" for two); none for tied or NaN."""
-    if not np.isfinite(values).all():
-        return [""] * len(values)
-    hi, lo = max(values), min(values)
-    words = two if len(values) == 2 else many
-    unique_hi, unique_lo = values.count(hi) == 1, values.count(lo) == 1
-    return [words[0] if v == hi and unique_hi else words[1] if v == lo and unique_lo else "" for v in values]
+def _extremes(values: dict[int, float], words: tuple[str, str], margin: float, ratio: bool) -> dict[int, str]:
+    """{object: word} for the single largest (``words[0]``) and smallest (``words[1]``) of ``values`` when it beats
+    the next one by ``margin`` (a ratio, or an absolute difference)."""
+    if len(values) < 2:
+        return {}
+    order = sorted(values, key=values.get)
+    lo, lo2, hi2, hi = values[order[0]], values[order[1]], values[order[-2]], values[order[-1]]
+    beats = (lambda a, b: a >= b * margin) if ratio else (lambda a, b: a - b >= margin)
+    out = {}
+    if beats(hi, hi2):
+        out[order[-1]] = words[0]
+    if beats(lo2, lo) and order[0] not in out:
+        out[order[0]] = words[1]
+    return out
 
 
-RANKS = (("size", ("larger", "smaller"), ("largest", "smallest")),
-         ("distance", ("farther", "nearer"), ("farthest", "nearest")))
+def in_frame(rgb: np.ndarray, instances: np.ndarray, depth: np.ndarray, frame: int,
+             ids: list[int]) -> dict[int, tuple[str, float, float, float]]:
+    """{object: (colour, median depth, centroid x, centroid y as image shares)} of those of ``ids`` that show at
+    least :data:`MIN_PIXELS` pixels in ``frame``."""
+    inst, d, img = np.asarray(instances[frame]), np.asarray(depth[frame]), np.asarray(rgb[frame])
+    h, w = inst.shape
+    out = {}
+    for oid in ids:
+        ys, xs = np.nonzero(inst == oid)
+        if len(xs) < MIN_PIXELS:
+            continue
+        z = d[ys, xs]
+        z = z[np.isfinite(z)]
+        out[oid] = (colour_name(img[ys, xs]), float(np.median(z)) if len(z) else float("nan"),
+                    float(xs.mean()) / w, float(ys.mean()) / h)
+    return out
 
 
-def _side_word(x: float) -> str:
-    if not np.isfinite(x):
-        return ""
-    return "on the left" if x < 1 / 3 else "on the right" if x > 2 / 3 else "in the middle"
+def refine(target: int, alike: list[int], sizes: dict[int, float], there: dict[int, tuple]) -> str | None:
+    """The attribute phrase ("larger |", "| on the left", ...) that singles ``target`` out among the objects
+    ``alike`` it shares its words with in its caption frame (``there``: :func:`in_frame`), or None."""
+    two = len(alike) == 2
+    for values, words, margin, ratio, prefix in (
+            ({o: sizes[o] for o in alike}, ("larger", "smaller") if two else ("largest", "smallest"), SIZE_MARGIN, True, True),
+            ({o: there[o][1] for o in alike}, ("farther", "nearer") if two else ("farthest", "nearest"), DEPTH_MARGIN, True, True),
+            ({o: there[o][2] for o in alike}, ("on the right", "on the left"), SIDE_MARGIN, False, False),
+            ({o: there[o][3] for o in alike}, ("at the bottom", "at the top"), SIDE_MARGIN, False, False)):
+        if all(np.isfinite(list(values.values()))):
+            word = _extremes(values, words, margin, ratio).get(target)
+            if word:
+                return f"{word} |" if prefix else f"| {word}"
+    return None
+
+
+def offline_captions(seen: list[Seen], rgb: np.ndarray, instances: np.ndarray, depth: np.ndarray,
+                     colours: list[str] | None = None) -> tuple[list[str], list[int], list[bool]]:
+    """(caption, caption frame, singles it out) of every object (module docstring). ``colours``: the dataset's own
+    colour words where it has them (else the pixels' colour)."""
+    given = {s.object_id: c for s, c in zip(seen, colours or [""] * len(seen)) if c}
+    sizes = {s.object_id: s.size for s in seen}
+    ids = [s.object_id for s in seen]
+    frames: dict[int, dict] = {}
+    caps, unique = [], []
+    for s in seen:
+        if s.frame < 0:
+            caps.append(f"the {s.category}")
+            unique.append(False)
+            continue
+        there = frames.setdefault(s.frame, in_frame(rgb, instances, depth, s.frame, ids))
+        colour = {o: given.get(o, v[0]) for o, v in there.items()}
+        words = colour.get(s.object_id, given.get(s.object_id, s.colour))
+        alike = [o for o in there if seen[ids.index(o)].category == s.category and colour[o] == words]
+        base = f"the {words} {s.category}"
+        phrase = refine(s.object_id, alike, sizes, there) if s.object_id in there and len(alike) > 1 else None
+        if phrase:
+            before, after = (part.strip() for part in phrase.split("|"))
+            base = (base.replace("the ", f"the {before} ", 1) if before else base) + (f" {after}" if after else "")
+        caps.append(re.sub(r"\s+", " ", base.replace("_", " ")).strip().lower())
+        unique.append(s.object_id in there and (len(alike) == 1 or phrase is not None))  # barely seen: never named
+    for group in _duplicates(caps):  # the same words for two objects of the scene: neither is named by them
+        for i in group:
+            unique[i] = False
+    return caps, [s.frame for s in seen], unique
 
 
 def _duplicates(caps: list[str]) -> list[list[int]]:
@@ -122,30 +197,6 @@ def _duplicates(caps: list[str]) -> list[list[int]]:
     for i, c in enumerate(caps):
         groups.setdefault(c.lower(), []).append(i)
     return [g for g in groups.values() if len(g) > 1]
-
-
-def unique_captions(caps: list[str], seen: list[Seen]) -> list[str]:
-    """Make ``caps`` unique within the scene by refining only the shared ones: size rank, distance rank, the side
-    of the image where the object is first seen, then an ordinal."""
-    caps = list(caps)
-    for attr, two, many in RANKS:
-        for group in _duplicates(caps):
-            for i, word in zip(group, _rank_words([getattr(seen[i], attr) for i in group], two, many)):
-                caps[i] = caps[i].replace("the ", f"the {word} ", 1) if word else caps[i]
-    for group in _duplicates(caps):
-        for i in group:
-            side = _side_word(seen[i].first_x)
-            caps[i] = f"{caps[i]} {side}" if side else caps[i]
-    for group in _duplicates(caps):
-        for k, i in enumerate(sorted(group, key=lambda j: seen[j].object_id), start=1):
-            caps[i] = f"{caps[i]} number {k}"
-    return caps
-
-
-def offline_captions(seen: list[Seen]) -> list[str]:
-    """'the red car', refined where needed so that every caption of the scene is unique."""
-    base = [f"the {s.colour} {s.category}" if s.colour else f"the {s.category}" for s in seen]
-    return unique_captions([re.sub(r"\s+", " ", b.replace("_", " ")).strip().lower() for b in base], seen)
 
 
 # --------------------------------------------------------------------------------------------------- VLM captions
@@ -195,24 +246,31 @@ def _crop(rgb: np.ndarray, s: Seen, pad: float = 0.15) -> np.ndarray:
     x0, y0, x1, y1 = s.box
     dx, dy = int((x1 - x0) * pad) + 1, int((y1 - y0) * pad) + 1
     h, w = rgb.shape[1:3]
-    return rgb[s.frame, max(0, y0 - dy):min(h, y1 + dy), max(0, x0 - dx):min(w, x1 + dx)]
+    return np.asarray(rgb[s.frame])[max(0, y0 - dy):min(h, y1 + dy), max(0, x0 - dx):min(w, x1 + dx)]
 
 
 def fill_captions(objects: pl.DataFrame, rgb: np.ndarray, instances: np.ndarray, depth: np.ndarray,
-                  captioner: VLMCaptioner | None = None) -> pl.DataFrame:
-    """``objects`` with a scene-unique ``caption`` per row and ``color`` filled from the pixels where empty.
+                  captioner: VLMCaptioner | None = None, counts: np.ndarray | None = None,
+                  colours: list[str] | None = None) -> pl.DataFrame:
+    """``objects`` with a ``caption`` per row, the frame it describes (``caption_frame``, -1 = never visible),
+    whether it singles the object out (``caption_unique``) and ``color`` filled from the pixels where empty.
 
-    Arrays: ``rgb`` (T, H, W, 3) uint8, ``instances`` (T, H, W) uint16 with object_id values, ``depth`` (T, H, W)
-    float32 z depth in metres.
+    Arrays (NumPy or frames read on demand): ``rgb`` (T, H, W, 3) uint8, ``instances`` (T, H, W) uint16 with
+    object_id values, ``depth`` (T, H, W) float32 z depth in metres; ``counts`` (T, > max id) pixels per id and frame
+    when the caller has them (else one pass over ``instances``); ``colours`` the dataset's colour words per row.
     """
-    seen = observe(objects, rgb, instances, depth)
-    caps = offline_captions(seen)
+    top = int(max(objects["object_id"].to_list(), default=0)) + 1
+    counts = pixel_counts(instances, top) if counts is None else counts
+    seen = observe(objects, rgb, counts, instances)
+    caps, frames, unique = offline_captions(seen, rgb, instances, depth, colours)
     if captioner is not None:
         vlm = [captioner.caption(_crop(rgb, s), s.category) if s.frame >= 0 else None for s in seen]
         chosen = [v or c for v, c in zip(vlm, caps)]
         dup = {i for g in _duplicates(chosen) for i in g}
-        caps = unique_captions([caps[i] if i in dup else c for i, c in enumerate(chosen)], seen)
-    colours = [s.colour for s in seen]
+        unique = [u if i in dup or not vlm[i] else True for i, u in enumerate(unique)]
+        caps = [caps[i] if i in dup else c for i, c in enumerate(chosen)]
     given = objects["color"].to_list() if "color" in objects.columns else [""] * len(seen)
     return objects.with_columns(pl.Series("caption", caps, pl.Utf8),
-                                pl.Series("color", [g or c for g, c in zip(given, colours)], pl.Utf8))
+                                pl.Series("color", [g or s.colour for g, s in zip(given, seen)], pl.Utf8),
+                                pl.Series("caption_frame", frames, pl.Int64),
+                                pl.Series("caption_unique", unique, pl.Boolean))

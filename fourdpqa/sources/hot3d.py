@@ -26,8 +26,9 @@ import numpy as np
 import polars as pl
 
 from fourdpqa import geometry
-from fourdpqa.scene import Scene, SceneError
+from fourdpqa.scene import Scene, SceneError, in_memory
 from fourdpqa.sources import RawVideo, check_options
+from fourdpqa.sources.frame_plan import selection_options
 from fourdpqa.sources.aria import Pinhole, Rectifier, level_from_gravity, projectaria, quats_wxyz, read_csv, read_json
 from fourdpqa.sources.hot3d_frames import DEFAULT_STREAM, open_recording
 from fourdpqa.sources.hot3d_scene import build_scene, load_meshes
@@ -71,7 +72,7 @@ def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     opts = check_options(spec, OPTIONS)
     lib = root / str(opts["object_library"])
     models = root / str(opts["object_models"] or opts["object_library"])
-    return [RawVideo(f"hot3d_{s.name}", spec.name, s, partial(load_sequence, s, lib, spec.name, opts, models))
+    return [RawVideo(f"hot3d_{s.name}", spec.name, s, partial(open_sequence, s, lib, spec.name, opts, models))
             for s in list_sequences(root, str(opts["object_library"]))]
 
 
@@ -160,10 +161,16 @@ def read_sequence(seq: str | Path, library: str | Path) -> Hot3dSequence:
 
 def load_sequence(seq: str | Path, library: str | Path, source: str = "hot3d", options: dict[str, Any] | None = None,
                   models: str | Path | None = None) -> Scene:
-    """Read one HOT3D sequence into a :class:`Scene` (validated by the caller's ``write_scene``); meshes from
-    ``models`` (default: the object library folder)."""
+    """:func:`open_sequence` with every frame decoded, rendered and checked (small sequences, tests)."""
+    return in_memory(open_sequence(seq, library, source, options, models))
+
+
+def open_sequence(seq: str | Path, library: str | Path, source: str = "hot3d", options: dict[str, Any] | None = None,
+                  models: str | Path | None = None) -> Scene:
+    """Open one HOT3D sequence as a :class:`Scene` whose frames are decoded and rendered when read (``write_scene``
+    streams them); meshes from ``models`` (default: the object library folder)."""
     gt = read_sequence(seq, library)
-    opts = {**OPTIONS, **(options or {})}
+    opts = {**OPTIONS, **selection_options("hot3d"), **(options or {})}
     opts["stream"] = str(opts["stream"] or DEFAULT_STREAM[gt.headset])
     vrs = Path(seq) / "recording.vrs"
     pinhole = Pinhole.from_options(gt.video_id, {**opts, "upright": bool(opts["upright"]) and gt.headset == "Aria"})

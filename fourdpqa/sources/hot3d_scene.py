@@ -14,6 +14,7 @@ image border count; occlusion by hands and unmodelled scenery does not).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +22,14 @@ import numpy as np
 import polars as pl
 
 from fourdpqa import geometry
+from fourdpqa.frame_store import FrameArray
 from fourdpqa.scene import Scene, SceneError, SceneMeta
-from fourdpqa.sources.adt_objects import POSE_SCHEMA, captions, object_pose, ours_in_local
+from fourdpqa.sources.adt_objects import POSE_SCHEMA, object_pose, ours_in_local
 from fourdpqa.sources.aria import Rectifier, pinhole_cameras
+from fourdpqa.sources.captions import fill_captions
+from fourdpqa.sources.frame_plan import plan_frames
 from fourdpqa.sources.hot3d_frames import Recording, match_frames, nearest
-from fourdpqa.sources.raster import Mesh, rasterize
+from fourdpqa.sources.raster import Mesh, Raster, rasterize
 
 if TYPE_CHECKING:
     from fourdpqa.sources.hot3d import Hot3dSequence
@@ -34,14 +38,14 @@ MESH_EXTENT_M = (0.005, 3.0)  # a hand-held object's largest extent, metres: out
 LOCAL_FROM_OURS = ours_in_local(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
 
 
-def load_meshes(vid: str, folder: Path, uids: list[int]) -> dict[int, Mesh]:
-    """``<folder>/<uid>.glb`` of every object, loaded as HOT3D's render_3d.py does (trimesh, primitives merged,
-    node transforms applied, metres)."""
+def load_meshes(vid: str, folder: Path, uids: list[int], name: str = "{}.glb") -> dict[int, Mesh]:
+    """``<folder>/<uid>.glb`` (``name`` formats the file name) of every object, loaded as HOT3D's render_3d.py
+    does (trimesh, primitives merged, node transforms applied, metres)."""
     import trimesh
 
     out = {}
     for uid in uids:
-        path = folder / f"{uid}.glb"
+        path = folder / name.format(uid)
         if not path.exists():
             raise SceneError(vid, str(path), f"missing object model: no mesh of object {uid} in {folder} (option object_models)")
         try:
@@ -59,17 +63,14 @@ def load_meshes(vid: str, folder: Path, uids: list[int]) -> dict[int, Mesh]:
     return out
 
 
-def read_frames(vid: str, vrs: Path, rec: Recording, keep: np.ndarray, rect: Rectifier) -> np.ndarray:
-    """(T, height, width, 3) uint8 rectified frames (greyscale streams repeated over the 3 channels)."""
+def read_frame(vid: str, vrs: Path, rec: Recording, i: int, rect: Rectifier) -> np.ndarray:
+    """(height, width, 3) uint8 rectified frame ``i`` of the recording (greyscale streams repeated over 3 channels)."""
     w, h = (int(v) for v in rect.source.get_image_size())
-    out = []
-    for i in keep.tolist():
-        raw = rec.read(i)
-        if raw.shape[:2] != (h, w) or raw.dtype != np.uint8:
-            raise SceneError(vid, str(vrs), f"frame {i} is {raw.shape} {raw.dtype}, but the calibration is for {w}x{h} uint8 images")
-        img = rect(raw, nearest=False)
-        out.append(np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img)
-    return np.stack(out)
+    raw = rec.read(i)
+    if raw.shape[:2] != (h, w) or raw.dtype != np.uint8:
+        raise SceneError(vid, str(vrs), f"frame {i} is {raw.shape} {raw.dtype}, but the calibration is for {w}x{h} uint8 images")
+    img = rect(raw, nearest=False)
+    return np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
 
 
 def object_tracks(gt: Hot3dSequence, frame_ts: np.ndarray, tol_ns: int) -> tuple[list[int], np.ndarray]:
@@ -83,34 +84,54 @@ def object_tracks(gt: Hot3dSequence, frame_ts: np.ndarray, tol_ns: int) -> tuple
 
 
 def build_scene(gt: Hot3dSequence, vrs: Path, rec: Recording, rect: Rectifier, meshes: dict[int, Mesh], source: str,
-                opts: dict[str, Any]) -> Scene:
-    """``opts``: the adapter's options with ``stream`` resolved."""
-    """Frames matched to the ground truth, depth and instances rendered from the meshes, the standard tables."""
+                opts: dict[str, Any], raw_format: str = "hot3d") -> Scene:
+    """Frames matched to the ground truth and chosen by the ``frame_plan`` options, depth and instances rendered
+    from the meshes one frame at a time (a first pass renders each kept frame for the visibility of the objects;
+    the frames' depth, ids and RGB are rendered / decoded again when read), the standard tables. ``opts``: the
+    adapter's options with ``stream`` resolved."""
     tol = int(float(opts["max_time_offset_ms"]) * 1e6)
     keep, pose_idx, dropped = match_frames(gt.video_id, vrs, rec.timestamps, gt.device_ts, tol)
+    matched = rec.timestamps[keep]
+    plan = plan_frames(gt.video_id, (matched - matched[0]) / 1e9, opts)
+    keep, pose_idx = keep[plan.frames], pose_idx[plan.frames]
     frame_ts = rec.timestamps[keep]
-    rgb = read_frames(gt.video_id, vrs, rec, keep, rect)
     world_from_cam = gt.world_from_device[pose_idx] @ rect.device_from_cam
     uids, world_from_object = object_tracks(gt, frame_ts, tol)
     cam_from_object = geometry.invert_pose(world_from_cam)[:, None] @ world_from_object
     h, w = rect.out.height, rect.out.width
-    r = rasterize([meshes[u] for u in uids], cam_from_object, rect.k, h, w, margin=max(h, w) // 4, device=str(opts["device"]))
-    seen = np.flatnonzero(r.visible.sum(0) > 0)
+    mesh_list = [meshes[u] for u in uids]
+
+    @lru_cache(maxsize=2)
+    def render(j: int) -> Raster:
+        return rasterize(mesh_list, cam_from_object[j:j + 1], rect.k, h, w, margin=max(h, w) // 4,
+                         device=str(opts["device"]))
+
+    counts = [(render(j).visible[0], render(j).amodal[0]) for j in range(len(keep))]
+    visible, amodal = np.stack([c[0] for c in counts]), np.stack([c[1] for c in counts])
+    seen = np.flatnonzero(visible.sum(0) > 0)
     if not len(seen):
         raise SceneError(gt.video_id, str(vrs), f"no modelled object is visible in any of the {len(keep)} frames")
     lut = np.zeros(len(uids) + 1, np.uint16)
     lut[seen + 1] = np.arange(1, len(seen) + 1)
-    vis = np.where(r.amodal > 0, r.visible / np.maximum(r.amodal, 1), 0.0)
+    vis = np.where(amodal > 0, visible / np.maximum(amodal, 1), 0.0)
     objects, poses = _tables(gt, [uids[o] for o in seen], world_from_object[:, seen], vis[:, seen], meshes)
-    times = (frame_ts - frame_ts[0]) / 1e9
+    times = (frame_ts - matched[0]) / 1e9
     n = len(frame_ts)
-    fps = (n - 1) / times[-1] if n > 1 and times[-1] > 0 else 30.0
+    span = (matched[-1] - matched[0]) / 1e9
+    fps = (len(matched) - 1) / span / plan.stride if len(matched) > 1 and span > 0 else 30.0
     meta = SceneMeta(video_id=gt.video_id, source=source, fps=float(fps), width=w, height=h, n_frames=n,
-                     extra={"raw_format": "hot3d", "headset": gt.headset, "stream": str(opts["stream"]),
+                     extra={"raw_format": raw_format, "headset": gt.headset, "stream": str(opts["stream"]),
                             "timestamps_ns": frame_ts.tolist(), "frames_outside_ground_truth": dropped,
                             "depth_coverage": "objects", "hands": "not rendered",
-                            "raw_world": "z_up" if gt.headset == "Aria" else "y_up", "raw_depth_kind": "rendered_z"})
-    return Scene(meta, rgb, r.depth, lut[r.ids], pinhole_cameras(rect.k, world_from_cam, times), objects, poses)
+                            "raw_world": "z_up" if gt.headset == "Aria" else "y_up", "raw_depth_kind": "rendered_z",
+                            **plan.extra()})
+    frames = (FrameArray(n, (h, w, 3), np.uint8, lambda j: read_frame(gt.video_id, vrs, rec, int(keep[j]), rect)),
+              FrameArray(n, (h, w), np.float32, lambda j: render(j).depth[0].astype(np.float32)),
+              FrameArray(n, (h, w), np.uint16, lambda j: lut[render(j).ids[0]]))
+    counts = np.zeros((n, len(seen) + 1), np.int64)
+    counts[:, 1:] = visible[:, seen]  # the objects pass's pixel counts, by object id
+    objects = fill_captions(objects, frames[0], frames[2], frames[1], counts=counts)
+    return Scene(meta, *frames, pinhole_cameras(rect.k, world_from_cam, times), objects, poses)
 
 
 def _tables(gt: Hot3dSequence, uids: list[int], world_from_object: np.ndarray, vis: np.ndarray,
@@ -130,7 +151,7 @@ def _tables(gt: Hot3dSequence, uids: list[int], world_from_object: np.ndarray, v
     names = [gt.names[u] for u in uids]
     objects = pl.DataFrame({
         "object_id": np.arange(1, len(uids) + 1, dtype=np.int64), "category": names,
-        "caption": captions(names, [str(u) for u in uids]),
+        "caption": [""] * len(uids),  # from the pixels: captions.fill_captions
         "size_l": [float(s[0]) for s in sizes], "size_w": [float(s[1]) for s in sizes], "size_h": [float(s[2]) for s in sizes],
         "has_front": [False] * len(uids), "is_dynamic": [True] * len(uids), "hot3d_uid": [str(u) for u in uids],
     }, schema_overrides={"size_l": pl.Float64, "size_w": pl.Float64, "size_h": pl.Float64})

@@ -34,9 +34,12 @@ import polars as pl
 from PIL import Image
 
 from fourdpqa import geometry
-from fourdpqa.scene import Scene, SceneError, SceneMeta, validate_scene
+from fourdpqa.frame_store import FrameArray
+from fourdpqa.scene import Scene, SceneError, SceneMeta, in_memory, validate_scene
 from fourdpqa.sources import RawVideo, check_options
+from fourdpqa.sources.aria import pinhole_cameras
 from fourdpqa.sources.captions import CAPTION_OPTIONS, captioner_from_options, fill_captions
+from fourdpqa.sources.frame_plan import plan_frames, selection_options
 
 if TYPE_CHECKING:
     from fourdpqa.params import SourceSpec
@@ -56,14 +59,22 @@ def list_videos(root: str | Path) -> list[str]:
 def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     """Every worker directory under ``root`` (one video each, named by its directory)."""
     opts = check_options(spec, CAPTION_OPTIONS)
-    return [RawVideo(name, spec.name, root / name, partial(read_worker_dir, root / name, spec.name, name, opts))
+    return [RawVideo(name, spec.name, root / name, partial(open_worker_dir, root / name, spec.name, name, opts))
             for name in list_videos(root)]
 
 
 def read_worker_dir(path: str | Path, source: str = "kubric", video_id: str | None = None,
                     options: dict[str, Any] | None = None) -> Scene:
-    """Read one worker directory into a validated :class:`Scene` (``video_id`` defaults to the directory name);
-    ``options`` are the caption options (``captions.CAPTION_OPTIONS``) used when the instances carry no caption."""
+    """:func:`open_worker_dir` with every frame decoded and checked (small videos, tests)."""
+    return in_memory(open_worker_dir(path, source, video_id, options))
+
+
+def open_worker_dir(path: str | Path, source: str = "kubric", video_id: str | None = None,
+                    options: dict[str, Any] | None = None) -> Scene:
+    """Open one worker directory as a :class:`Scene` (``video_id`` defaults to the directory name); ``options``
+    are the caption options (``captions.CAPTION_OPTIONS``, used when the instances carry no caption) and the
+    frame-selection options (``frame_plan``). Frames are decoded when read (``write_scene`` streams them), only
+    those the plan keeps; a bad frame file raises when its frame is read."""
     path = Path(path)
     vid = video_id or path.name
     if not path.is_dir():
@@ -88,33 +99,35 @@ def read_worker_dir(path: str | Path, source: str = "kubric", video_id: str | No
     c2w_blender = geometry.pose_matrix(_quats(vid, cam, "camera", n), _vectors(vid, cam, "positions", "camera", n))
     world_from_cam = geometry.blender_to_opencv_world_from_cam(c2w_blender)
     instances = _get(vid, "metadata.json", meta, "instances", list)
+    plan = plan_frames(vid, np.arange(n) / fps, {**selection_options("kubric"), **(options or {})})
+    src, hw = plan.frames, (height, width)
 
-    rgb = np.empty((n, height, width, 3), np.uint8)
-    depth = np.empty((n, height, width), np.float32)
-    seg = np.empty((n, height, width), np.uint16)
-    for t in range(n):
-        rgb[t] = _read_rgba(vid, path / f"rgba_{t:05d}.png", (height, width))
-        depth[t] = _read_depth(vid, path / f"depth_{t:05d}.tiff", (height, width))
-        seg[t] = _read_segmentation(vid, path / f"segmentation_{t:05d}.png", (height, width))
-    too_big = int(seg.max(initial=0))
-    if too_big > len(instances):
-        raise SceneError(vid, "segmentation_*.png", f"segmentation value {too_big} but only {len(instances)} instances in metadata.json")
-    z = geometry.ray_to_z_depth(depth, k)
-    z[~np.isfinite(z) | (z <= 0)] = np.nan
+    def seg_frame(j: int) -> np.ndarray:
+        p = path / f"segmentation_{src[j]:05d}.png"
+        seg = _read_segmentation(vid, p, hw)
+        if int(seg.max(initial=0)) > len(instances):
+            raise SceneError(vid, p.name, f"segmentation value {int(seg.max())} but only {len(instances)} instances "
+                             "in metadata.json")
+        return seg.astype(np.uint16)
+
+    def z_frame(j: int) -> np.ndarray:
+        z = geometry.ray_to_z_depth(_read_depth(vid, path / f"depth_{src[j]:05d}.tiff", hw), k)
+        z[~np.isfinite(z) | (z <= 0)] = np.nan
+        return z
+
+    m = len(src)
+    rgb = FrameArray(m, (height, width, 3), np.uint8, lambda j: _read_rgba(vid, path / f"rgba_{src[j]:05d}.png", hw))
+    seg = FrameArray(m, hw, np.uint16, seg_frame)
+    z = FrameArray(m, hw, np.float32, z_frame)
 
     obj_rows, pose_rows = [], []
     for i, inst in enumerate(instances):
         obj, poses = _instance(vid, inst, i + 1, n)
         obj_rows.append(obj)
-        pose_rows.append(poses)
-    times = np.arange(n) / fps
-    q_cam = geometry.matrix_to_quat(world_from_cam[:, :3, :3])
-    cameras = pl.DataFrame({
-        "frame": np.arange(n, dtype=np.int64), "time_s": times,
-        "fx": np.full(n, k[0, 0]), "fy": np.full(n, k[1, 1]), "cx": np.full(n, k[0, 2]), "cy": np.full(n, k[1, 2]),
-        "qw": q_cam[:, 0], "qx": q_cam[:, 1], "qy": q_cam[:, 2], "qz": q_cam[:, 3],
-        "tx": world_from_cam[:, 0, 3], "ty": world_from_cam[:, 1, 3], "tz": world_from_cam[:, 2, 3],
-    })
+        pose_rows.append({key: (v[src] if key != "frame" else np.arange(m, dtype=np.int64)) for key, v in poses.items()})
+    times = src / fps
+    world_from_cam = world_from_cam[src]
+    cameras = pinhole_cameras(k, world_from_cam, times)
     objects = pl.DataFrame(obj_rows, schema={
         "object_id": pl.Int64, "category": pl.Utf8, "caption": pl.Utf8, "size_l": pl.Float64, "size_w": pl.Float64,
         "size_h": pl.Float64, "has_front": pl.Boolean, "is_dynamic": pl.Boolean, "color": pl.Utf8, "size_class": pl.Utf8,
@@ -125,9 +138,10 @@ def read_worker_dir(path: str | Path, source: str = "kubric", video_id: str | No
                    "qz": pl.Float64, "tx": pl.Float64, "ty": pl.Float64, "tz": pl.Float64, "visible_fraction": pl.Float64}
     object_poses = pl.concat([pl.DataFrame(p, schema=pose_schema) for p in pose_rows]) if pose_rows else pl.DataFrame(schema=pose_schema)
     scene = Scene(
-        meta=SceneMeta(video_id=vid, source=source, fps=fps, width=width, height=height, n_frames=n,
+        meta=SceneMeta(video_id=vid, source=source, fps=fps / plan.stride, width=width, height=height, n_frames=m,
                        extra={"raw_format": "kubric_worker", "raw_depth_kind": "ray",
-                              "data_ranges": _data_ranges(vid, path / "data_ranges.json")}),
+                              "data_ranges": _data_ranges(vid, path / "data_ranges.json"),
+                              **(plan.extra() if m < n or plan.clips else {})}),
         rgb=rgb, depth=z, instances=seg, cameras=cameras, objects=objects.sort("object_id"),
         object_poses=object_poses.sort("object_id", "frame"),
     )

@@ -54,6 +54,7 @@ BASE_SIZE: dict[str, dict[str, tuple[float, float, float]]] = {
     "person": {"small": (0.25, 0.4, 1.2), "large": (0.3, 0.5, 1.75)},
 }
 SIZE_WORDS = {"person": {"small": "short", "large": "tall"}}
+N_KINDS = len(CATEGORIES) * len(PALETTE) * 2  # distinct (category, colour, size class) looks
 HAS_FRONT = {"car": True, "box": True, "chair": True, "ball": False, "can": False, "person": True}
 
 # Motion magnitudes, chosen well above the label thresholds of params.yaml (qa.thresholds) so every label value
@@ -73,6 +74,11 @@ CAM_PUSH_PULL_REL = (0.4, 0.55)
 OBJ_PASS_PATH_M = (3.0, 4.5)
 OBJ_PASS_GAP_M = (0.15, 0.4)
 FOCAL_MM, SENSOR_MM = 35.0, 32.0  # Kubric defaults (horizontal field of view 0.8576 rad)
+# Cluttered scenes (generate.max_objects above CROWD_OBJECTS): the camera distance, and with it the disc objects are
+# placed on, grow with sqrt(max_objects / CROWD_OBJECTS) so that the density stays that of a 6-object scene, and
+# the camera looks down more steeply (CROWD_ELEV_DEG) so that objects behind others stay in view.
+CROWD_OBJECTS = 6
+CROWD_ELEV_DEG = (40.0, 60.0)
 
 
 @dataclass(frozen=True)
@@ -224,12 +230,14 @@ def _sign(rng: np.random.Generator) -> float:
     return 1.0 if rng.random() < 0.5 else -1.0
 
 
-def sample_camera(rng: np.random.Generator, mix: dict[str, float], n_frames: int) -> CameraSpec:
-    """A camera 5-10 m from the scene centre at 15-35 deg elevation looking at it; redrawn until the whole
-    trajectory stays above the ground, away from the scene centre, and looks no higher than the horizon."""
+def sample_camera(rng: np.random.Generator, mix: dict[str, float], n_frames: int, crowd: float = 1.0) -> CameraSpec:
+    """A camera 5-10 m from the scene centre at 15-35 deg elevation looking at it (``crowd`` > 1: that many times
+    farther, 40-60 deg); redrawn until the whole trajectory stays above the ground, away from the scene centre, and
+    looks no higher than the horizon."""
     kind = _pick(rng, mix, CAMERA_KINDS)
+    elev_range = CAM_ELEV_DEG if crowd == 1.0 else CROWD_ELEV_DEG
     for _ in range(200):
-        dist, elev, azim = rng.uniform(*CAM_DIST_M), np.radians(rng.uniform(*CAM_ELEV_DEG)), rng.uniform(-math.pi, math.pi)
+        dist, elev, azim = crowd * rng.uniform(*CAM_DIST_M), np.radians(rng.uniform(*elev_range)), rng.uniform(-math.pi, math.pi)
         target = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), rng.uniform(0.3, 0.6)])
         eye = target + dist * np.array([math.cos(elev) * math.cos(azim), math.cos(elev) * math.sin(azim), math.sin(elev)])
         if kind == "static":
@@ -272,21 +280,23 @@ def sample_video(params: GenerateParams, seed: int, index: int) -> VideoSpec:
     n_frames, fps = params.n_frames, params.fps
     times = frame_times(n_frames, fps)
     duration = max(times[-1], 1e-6)
-    cam = sample_camera(rng, params.camera_motion_mix, n_frames)
+    crowd = max(1.0, math.sqrt(params.max_objects / CROWD_OBJECTS))
+    cam = sample_camera(rng, params.camera_motion_mix, n_frames, crowd)
     cam_pos = camera_poses(cam, n_frames)[:, :3, 3]
     k = geometry.kubric_intrinsics(cam.focal_length_mm, cam.sensor_width_mm, params.width, params.height)
     first_cam = camera_poses(cam, 1)[0]
     disc = 0.3 * float(np.linalg.norm(np.asarray(cam.eye) - np.asarray(cam.target)))
     n_obj = int(rng.integers(params.min_objects, params.max_objects + 1))
     placed: list[tuple[dict, np.ndarray, float]] = []  # (attributes, (T, 3) centres, radius)
-    for _attempt in range(60 * n_obj):
+    for _attempt in range(60 * n_obj if crowd == 1.0 else 400 * n_obj):  # a crowd rejects more draws
         if len(placed) == n_obj:
             break
         cat = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
         size_class = "small" if rng.random() < 0.5 else "large"
         color = list(PALETTE)[int(rng.integers(len(PALETTE)))]
-        if any(a["category"] == cat and a["color"] == color and a["size_class"] == size_class for a, _, _ in placed):
-            continue
+        if len(placed) < N_KINDS and any(a["category"] == cat and a["color"] == color and a["size_class"] == size_class
+                                         for a, _, _ in placed):
+            continue  # a distinct look while any is left (beyond, a crowd repeats looks; captions then tell by place)
         dims = tuple(float(v) * rng.uniform(0.9, 1.1) for v in BASE_SIZE[cat][size_class])
         parts, size = build_parts(cat, dims, PALETTE[color])  # type: ignore[arg-type]
         motion = _pick(rng, params.object_motion_mix, OBJECT_KINDS)

@@ -31,10 +31,12 @@ import polars as pl
 from scipy.spatial.transform import Rotation
 
 from fourdpqa import geometry
-from fourdpqa.scene import Scene, SceneError, SceneMeta
+from fourdpqa.frame_store import FrameArray
+from fourdpqa.scene import Scene, SceneError, SceneMeta, in_memory
 from fourdpqa.sources import RawVideo, check_options
 from fourdpqa.sources import shift_io as io
 from fourdpqa.sources.captions import CAPTION_OPTIONS, captioner_from_options, fill_captions
+from fourdpqa.sources.frame_plan import plan_frames, selection_options
 from fourdpqa.sources.vkitti2 import KITTI_FROM_OURS, euler_yxz
 
 if TYPE_CHECKING:
@@ -55,11 +57,12 @@ def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     view, view_dir = str(opts["view"]), root / str(opts["view"])
     if not view_dir.is_dir():
         return []
-    seqs = sorted({m.split("/")[0] for m in io.GroupFiles(view_dir, "img").members() if "/" in m})
+    # a split-wide archive that cannot be listed is reported against the source (sources.adapter_raw_videos)
+    seqs = sorted({m.split("/")[0] for m in io.GroupFiles(view_dir, "img", f"{spec.name}_unlisted").members() if "/" in m})
     out = []
     for seq in seqs:
         vid = video_id_for(seq, view)
-        load = partial(load_sequence, view_dir, seq, spec.name, float(opts["scale"]), opts)
+        load = partial(open_sequence, view_dir, seq, spec.name, float(opts["scale"]), opts)
         out.append(RawVideo(vid, spec.name, view_dir, load, digest=partial(sequence_digest, view_dir, seq, vid, opts)))
     return out
 
@@ -163,35 +166,54 @@ def _camera_arrays(frames: list[dict], vid: str) -> tuple[np.ndarray, np.ndarray
     return intr, loc, rot
 
 
-def _read_frames(view_dir: Path, seq: str, view: str, numbers: np.ndarray, vid: str) -> tuple[np.ndarray, np.ndarray]:
-    """(rgb (T, H, W, 3) uint8, depth (T, H, W) float32 metres) of the sequence's frames."""
-    img, dep = io.GroupFiles(view_dir, "img", vid), io.GroupFiles(view_dir, "depth", vid)
-    rgb, depth = [], []
-    for n in numbers.tolist():
-        name = io.member_name(seq, n, "img", view, "jpg")
-        rgb.append(io.decode_image(img.read(name), vid, f"img:{name}"))
-        dname = io.member_name(seq, n, "depth", view, "png")
-        depth.append(io.decode_depth(dep.read(dname), vid, f"depth:{dname}"))
-        if depth[-1].shape != rgb[-1].shape[:2] or rgb[-1].shape != rgb[0].shape:
-            raise SceneError(vid, f"depth:{dname}", f"size {depth[-1].shape[::-1]} differs from the image "
-                             f"{rgb[-1].shape[1::-1]} or from the first frame {rgb[0].shape[1::-1]}")
-        if not np.isfinite(depth[-1]).any():
-            raise SceneError(vid, f"depth:{dname}", "no depth closer than the far plane")
-    return np.stack(rgb), np.stack(depth)
+class _Frames:
+    """Decoders of one sequence's frames (``numbers``: the 10 Hz counters of the kept frames), resized by ``scale``."""
+
+    def __init__(self, view_dir: Path, seq: str, numbers: np.ndarray, vid: str, scale: float):
+        self.seq, self.view, self.numbers, self.vid, self.scale = seq, view_dir.name, numbers, vid, scale
+        self.img, self.dep = io.GroupFiles(view_dir, "img", vid), io.GroupFiles(view_dir, "depth", vid)
+        d0 = self._raw_depth(0)
+        self.raw_hw = d0.shape
+        self.hw = (max(1, round(d0.shape[0] * scale)), max(1, round(d0.shape[1] * scale)))
+
+    def _raw_depth(self, t: int) -> np.ndarray:
+        name = io.member_name(self.seq, int(self.numbers[t]), "depth", self.view, "png")
+        d = io.decode_depth(self.dep.read(name), self.vid, f"depth:{name}")
+        if t and d.shape != self.raw_hw:
+            raise SceneError(self.vid, f"depth:{name}", f"size {d.shape[::-1]} differs from the first frame {self.raw_hw[::-1]}")
+        if not np.isfinite(d).any():
+            raise SceneError(self.vid, f"depth:{name}", "no depth closer than the far plane")
+        return d
+
+    def depth(self, t: int) -> np.ndarray:
+        d = self._raw_depth(t)
+        return d if self.scale == 1.0 else cv2.resize(d, self.hw[::-1], interpolation=cv2.INTER_NEAREST)
+
+    def rgb(self, t: int) -> np.ndarray:
+        name = io.member_name(self.seq, int(self.numbers[t]), "img", self.view, "jpg")
+        img = io.decode_image(self.img.read(name), self.vid, f"img:{name}")
+        if img.shape[:2] != self.raw_hw:
+            raise SceneError(self.vid, f"img:{name}", f"size {img.shape[1::-1]} differs from the depth "
+                             f"{self.raw_hw[::-1]}")
+        return img if self.scale == 1.0 else cv2.resize(img, self.hw[::-1], interpolation=cv2.INTER_AREA)
+
+    def mask(self, m: np.ndarray) -> np.ndarray:
+        return m if self.scale == 1.0 else cv2.resize(m.astype(np.uint8), self.hw[::-1], interpolation=cv2.INTER_NEAREST) > 0
 
 
-def _masks(view_dir: Path, seq: str, frames: list[dict], hw: tuple[int, int], vid: str) -> list[dict[str, np.ndarray]]:
-    """Per frame: label id -> (H, W) bool mask from det_insseg_2d.json (records matched by frame name)."""
+def _mask_records(view_dir: Path, seq: str, frames: list[dict], vid: str) -> list[dict]:
+    """Per frame: its det_insseg_2d.json record (matched by frame name; no labels when absent)."""
     by_name = {f["name"]: f for f in io.annotation_frames(view_dir / "det_insseg_2d.json", vid).get(seq, [])}
-    out = []
-    for f in frames:
-        rec = by_name.get(f["name"], {"labels": []})
-        masks = {}
-        for lab in rec.get("labels") or []:
-            if isinstance(lab, dict) and lab.get("rle") is not None:
-                masks[str(lab.get("id"))] = io.decode_rle(lab["rle"], hw, vid, f"det_insseg_2d.json {f['name']} label {lab.get('id')}")
-        out.append(masks)
-    return out
+    return [by_name.get(f["name"], {"name": f["name"], "labels": []}) for f in frames]
+
+
+def _masks(rec: dict, hw: tuple[int, int], vid: str) -> dict[str, np.ndarray]:
+    """Label id -> (H, W) bool mask of one det_insseg_2d.json frame record (RLEs decoded now)."""
+    masks = {}
+    for lab in rec.get("labels") or []:
+        if isinstance(lab, dict) and lab.get("rle") is not None:
+            masks[str(lab.get("id"))] = io.decode_rle(lab["rle"], hw, vid, f"det_insseg_2d.json {rec['name']} label {lab.get('id')}")
+    return masks
 
 
 def _labels(frames: list[dict], vid: str) -> list[list[tuple[str, str, np.ndarray, np.ndarray]]]:
@@ -213,20 +235,29 @@ def _labels(frames: list[dict], vid: str) -> list[list[tuple[str, str, np.ndarra
     return out
 
 
-def _objects(labels: list[list[tuple]], masks: list[dict[str, np.ndarray]], w_from_c: np.ndarray, k: np.ndarray,
-             depth: np.ndarray, vid: str) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
-    """(objects, object_poses, instances (T, H, W) uint16) from per-frame labels and masks."""
+def _instances(rows: list[tuple], masks: dict[str, np.ndarray], oid: dict[str, int], hw: tuple[int, int]) -> np.ndarray:
+    """(H, W) uint16 object ids of one frame: masks painted far to near (by box centre depth), nearer ones win."""
+    inst = np.zeros(hw, np.uint16)
+    for tid, _cat, cam_obj, _size in sorted(rows, key=lambda r: -r[2][2, 3]):
+        if tid in masks:
+            inst[masks[tid]] = oid[tid]
+    return inst
+
+
+def _objects(labels: list[list[tuple]], frames: _Frames, records: list[dict], w_from_c: np.ndarray, k: np.ndarray,
+             vid: str) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
+    """(objects, object_poses, track id -> object id) from per-frame labels, masks and depth (one frame at a time)."""
     tracks = sorted({tid for rows in labels for tid, *_ in rows}, key=lambda s: (len(s), s))
     if len(tracks) > 65535:
         raise SceneError(vid, "det_3d.json", f"{len(tracks)} tracks exceed the 65535 instance ids")
     oid = {tid: i + 1 for i, tid in enumerate(tracks)}
-    inst = np.zeros(depth.shape, np.uint16)
     poses, first = [], {}
     for t, rows in enumerate(labels):
-        for tid, cat, cam_obj, size in sorted(rows, key=lambda r: -r[2][2, 3]):  # far to near: nearer masks win
-            own = masks[t].get(tid, np.zeros(depth.shape[1:], bool))
-            inst[t][own] = oid[tid]
-            vis = box_visibility(box_corners(cam_obj, size), k[t], depth[t], own) if own.any() else 0.0
+        masks = {i: frames.mask(m) for i, m in _masks(records[t], frames.raw_hw, vid).items()}
+        depth = frames.depth(t) if any(tid in masks for tid, *_ in rows) else None
+        for tid, cat, cam_obj, size in rows:
+            own = masks.get(tid)
+            vis = box_visibility(box_corners(cam_obj, size), k[t], depth, own) if own is not None and own.any() else 0.0
             world = w_from_c[t] @ cam_obj
             poses.append((t, oid[tid], *geometry.matrix_to_quat(world[:3, :3]), *world[:3, 3], vis))
             first.setdefault(tid, (cat, size))
@@ -241,43 +272,50 @@ def _objects(labels: list[list[tuple]], masks: list[dict[str, np.ndarray]], w_fr
           "is_dynamic": bool(moved_by.get(oid[t], 0.0) > DYNAMIC_M), "track_id": t} for t in tracks],
         schema={"object_id": pl.Int64, "category": pl.Utf8, "caption": pl.Utf8, "size_l": pl.Float64, "size_w": pl.Float64,
                 "size_h": pl.Float64, "has_front": pl.Boolean, "is_dynamic": pl.Boolean, "track_id": pl.Utf8})
-    return objects, table, inst
+    return objects, table, oid
 
 
-def _rescale(rgb: np.ndarray, depth: np.ndarray, intr: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Frames resized by ``scale`` (area for RGB, nearest for depth) and intrinsics (T, 4) to match."""
-    h, w = depth.shape[1:]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    rgb = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in rgb])
-    depth = np.stack([cv2.resize(d, size, interpolation=cv2.INTER_NEAREST) for d in depth])
-    sx, sy = size[0] / w, size[1] / h
+def _scaled(intr: np.ndarray, raw_hw: tuple[int, int], hw: tuple[int, int]) -> np.ndarray:
+    """Intrinsics (T, 4) fx fy cx cy of frames resized from ``raw_hw`` to ``hw`` (pixel centres kept)."""
+    sx, sy = hw[1] / raw_hw[1], hw[0] / raw_hw[0]
     intr = intr * [sx, sy, 1.0, 1.0]
     intr[:, 2] = (intr[:, 2] + 0.5) * sx - 0.5
     intr[:, 3] = (intr[:, 3] + 0.5) * sy - 0.5
-    return rgb, depth, intr
+    return intr
 
 
 def load_sequence(view_dir: Path, seq: str, source: str = "shift", scale: float = 1.0,
                   options: dict[str, Any] | None = None) -> Scene:
-    """Read one SHIFT sequence of the view in ``view_dir`` into a :class:`Scene` (validated by write_scene)."""
+    """:func:`open_sequence` with every frame decoded and checked (small sequences, tests)."""
+    return in_memory(open_sequence(view_dir, seq, source, scale, options))
+
+
+def open_sequence(view_dir: Path, seq: str, source: str = "shift", scale: float = 1.0,
+                  options: dict[str, Any] | None = None) -> Scene:
+    """Open one SHIFT sequence of the view in ``view_dir`` as a :class:`Scene` whose frames are decoded when read
+    (``write_scene`` streams them); only the frames the ``frame_plan`` options keep are ever decoded."""
     view = view_dir.name
     vid = video_id_for(seq, view)
+    opts = {**selection_options("shift"), **(options or {})}
     if not scale > 0:
         raise SceneError(vid, "params.yaml", f"option scale={scale} must be positive")
     frames, numbers = _ordered_frames(view_dir, seq, vid)
+    plan = plan_frames(vid, numbers / COUNTER_HZ, opts)
+    frames, numbers = [frames[i] for i in plan.frames], numbers[plan.frames]
     intr, loc, rot = _camera_arrays(frames, vid)
-    rgb, depth = _read_frames(view_dir, seq, view, numbers, vid)
-    masks = _masks(view_dir, seq, frames, depth.shape[1:], vid)
-    if scale != 1.0:
-        rgb, depth, intr = _rescale(rgb, depth, intr, scale)
-        masks = [{i: cv2.resize(m.astype(np.uint8), depth.shape[:0:-1], interpolation=cv2.INTER_NEAREST) > 0
-                  for i, m in fm.items()} for fm in masks]
+    dec = _Frames(view_dir, seq, numbers, vid, float(scale))
+    intr = intr if scale == 1.0 else _scaled(intr, dec.raw_hw, dec.hw)
     k = geometry.intrinsics_matrix(*intr.T)
     w_from_c = world_from_cam(loc, rot)
-    objects, poses, inst = _objects(_labels(frames, vid), masks, w_from_c, k, depth, vid)
-    objects = fill_captions(objects, rgb, inst, depth, captioner_from_options(options or {}))
+    labels, records = _labels(frames, vid), _mask_records(view_dir, seq, frames, vid)
+    objects, poses, oid = _objects(labels, dec, records, w_from_c, k, vid)
+    t, hw = len(frames), dec.hw
+    rgb = FrameArray(t, (*hw, 3), np.uint8, dec.rgb)
+    depth = FrameArray(t, hw, np.float32, dec.depth)
+    inst = FrameArray(t, hw, np.uint16, lambda i: _instances(
+        labels[i], {j: dec.mask(m) for j, m in _masks(records[i], dec.raw_hw, vid).items()}, oid, hw))
+    objects = fill_captions(objects, rgb, inst, depth, captioner_from_options(opts))
     q = geometry.matrix_to_quat(w_from_c[:, :3, :3])
-    t = len(frames)
     cameras = pl.DataFrame({
         "frame": np.arange(t, dtype=np.int64), "time_s": (numbers - numbers[0]) / COUNTER_HZ,
         "fx": intr[:, 0], "fy": intr[:, 1], "cx": intr[:, 2], "cy": intr[:, 3],
@@ -285,9 +323,9 @@ def load_sequence(view_dir: Path, seq: str, source: str = "shift", scale: float 
         "tx": w_from_c[:, 0, 3], "ty": w_from_c[:, 1, 3], "tz": w_from_c[:, 2, 3]})
     step = float(np.median(np.diff(numbers))) if t > 1 else COUNTER_HZ
     attrs = frames[0].get("attributes") or {}
-    meta = SceneMeta(video_id=vid, source=source, fps=COUNTER_HZ / step, width=depth.shape[2], height=depth.shape[1],
+    meta = SceneMeta(video_id=vid, source=source, fps=COUNTER_HZ / step, width=hw[1], height=hw[0],
                      n_frames=t, extra={"raw_format": "shift", "sequence": seq, "view": view,
                                         "frame_numbers": numbers.tolist(),
                                         "weather": str(attrs.get("weather_coarse", "")),
-                                        "timeofday": str(attrs.get("timeofday_coarse", ""))})
+                                        "timeofday": str(attrs.get("timeofday_coarse", "")), **plan.extra()})
     return Scene(meta, rgb, depth, inst, cameras, objects, poses)

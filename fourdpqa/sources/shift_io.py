@@ -1,9 +1,10 @@
 """Reading SHIFT files as the devkit (SysCV/shift-dev) lays them out and decodes them (SOURCES.md §C).
 
 One split directory (``<root>/discrete/images/val``) holds one folder per camera view; a view folder holds, per data
-group, either the distributed archive ``<group>.zip`` or the unzipped folder ``<group>/``, each with members
-``<sequence>/<frame:08d>_<group>_<view>.<ext>``, plus the split-wide Scalabel annotation files ``det_3d.json`` and
-``det_insseg_2d.json`` (``{"frames": [...], "config": {...}}``).
+group, the distributed archive ``<group>.zip``, its HDF5 pack ``<group>.hdf5`` (shift-dev ``io/to_hdf5.py``: one
+HDF5 group per sequence, one uint8 dataset per file holding the file's bytes) or the unzipped folder ``<group>/``,
+each with members ``<sequence>/<frame:08d>_<group>_<view>.<ext>``, plus the split-wide Scalabel annotation files
+``det_3d.json`` and ``det_insseg_2d.json`` (``{"frames": [...], "config": {...}}``).
 
 Decoding follows shift-dev ``SHIFTDataset._load_depth``: the 24-bit depth PNG read in RGB order gives
 ``depth_m = (R + 256 G + 65536 B) / 2^24 * 1000``; the all-255 far plane (1000 m, sky) is invalid here. Instance masks
@@ -31,14 +32,18 @@ FAR_M = 999.0  # decoded depth at or beyond this is the far plane / sky
 
 
 class GroupFiles:
-    """The members of one data group (``img``, ``depth``, ...) of a view: from ``<group>.zip`` or ``<group>/``."""
+    """The members of one data group (``img``, ``depth``, ...) of a view: from ``<group>.zip``, ``<group>.hdf5`` or
+    ``<group>/`` (first found). Every read problem raises :class:`SceneError` naming the file."""
 
     def __init__(self, view_dir: Path, group: str, video_id: str = ""):
         self.group, self.video_id = group, video_id
-        self.zip_path, self.dir_path = view_dir / f"{group}.zip", view_dir / group
+        self.zip_path, self.h5_path, self.dir_path = view_dir / f"{group}.zip", view_dir / f"{group}.hdf5", view_dir / group
         self._zip: zipfile.ZipFile | None = None
-        if not self.zip_path.exists() and not self.dir_path.is_dir():
-            raise SceneError(video_id, str(self.zip_path), f"missing file (neither {group}.zip nor {group}/ exists)")
+        self._h5 = None
+        if not self.zip_path.exists() and not self.h5_path.exists() and not self.dir_path.is_dir():
+            raise SceneError(video_id, str(self.zip_path), f"missing file (neither {group}.zip, {group}.hdf5 nor "
+                             f"{group}/ exists)")
+        self.kind = "zip" if self.zip_path.exists() else "hdf5" if self.h5_path.exists() else "dir"
 
     def _archive(self) -> zipfile.ZipFile:
         if self._zip is None:
@@ -48,33 +53,58 @@ class GroupFiles:
                 raise SceneError(self.video_id, str(self.zip_path), f"unreadable zip archive: {exc}") from exc
         return self._zip
 
+    def _pack(self):  # noqa: ANN202 - an h5py.File
+        if self._h5 is None:
+            import h5py
+
+            try:
+                self._h5 = h5py.File(self.h5_path, "r")
+            except (OSError, ValueError) as exc:  # h5py: truncated or foreign files raise OSError
+                raise SceneError(self.video_id, str(self.h5_path), f"unreadable HDF5 pack: {exc}") from exc
+        return self._h5
+
     def members(self) -> list[str]:
         """Member names ``<sequence>/<file>`` (sorted)."""
-        if self.zip_path.exists():
+        if self.kind == "zip":
             return sorted(n for n in self._archive().namelist() if not n.endswith("/"))
+        if self.kind == "hdf5":
+            try:
+                pack = self._pack()
+                return sorted(f"{seq}/{name}" for seq in pack for name in pack[seq])
+            except (OSError, KeyError, TypeError, RuntimeError) as exc:
+                raise SceneError(self.video_id, str(self.h5_path), f"unreadable HDF5 pack: {exc}") from exc
         return sorted(p.relative_to(self.dir_path).as_posix() for p in self.dir_path.glob("*/*") if p.is_file())
 
     def read(self, member: str) -> bytes:
-        where = f"{self.zip_path}:{member}" if self.zip_path.exists() else str(self.dir_path / member)
+        where = {"zip": f"{self.zip_path}:{member}", "hdf5": f"{self.h5_path}:{member}"}.get(self.kind,
+                                                                                             str(self.dir_path / member))
         try:
-            if self.zip_path.exists():
+            if self.kind == "zip":
                 return self._archive().read(member)
+            if self.kind == "hdf5":
+                seq, name = member.split("/", 1)
+                data = self._pack()[seq][name]
+                if data.dtype != np.uint8 or data.ndim != 1:
+                    raise SceneError(self.video_id, where, f"a packed file must be a 1-D uint8 dataset, got {data.dtype} {data.shape}")
+                return np.asarray(data).tobytes()
             return (self.dir_path / member).read_bytes()
-        except KeyError as exc:
+        except (KeyError, FileNotFoundError) as exc:
             raise SceneError(self.video_id, where, "missing frame file") from exc
-        except FileNotFoundError as exc:
-            raise SceneError(self.video_id, where, "missing frame file") from exc
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:  # zlib errors are raised as zipfile/OS errors
+        except (OSError, zipfile.BadZipFile, EOFError, RuntimeError) as exc:  # zlib / HDF5 errors
             raise SceneError(self.video_id, where, f"unreadable member: {exc}") from exc
 
     def digest(self, sequence: str) -> bytes:
-        """Content digest of one sequence's members: CRC-32 and size from the zip directory (no decompression), or
-        the file bytes of an unzipped folder."""
+        """Content digest of one sequence's members: CRC-32 and size from the zip directory (no decompression), the
+        packed bytes of an HDF5 group, or the file bytes of an unzipped folder."""
         h = hashlib.sha256(self.group.encode())
-        if self.zip_path.exists():
+        if self.kind == "zip":
             for info in sorted(self._archive().infolist(), key=lambda i: i.filename):
                 if info.filename.startswith(sequence + "/"):
                     h.update(f"{info.filename}|{info.CRC}|{info.file_size}".encode())
+        elif self.kind == "hdf5":
+            for member in self.members():
+                if member.startswith(sequence + "/"):
+                    h.update(member.encode() + self.read(member))
         else:
             for p in sorted((self.dir_path / sequence).glob("*")):
                 h.update(p.name.encode() + p.read_bytes())

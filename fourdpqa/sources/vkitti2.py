@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -19,8 +19,11 @@ import polars as pl
 from PIL import Image
 
 from fourdpqa import geometry
-from fourdpqa.scene import Scene, SceneError, SceneMeta
-from fourdpqa.sources import RawVideo
+from fourdpqa.frame_store import FrameArray
+from fourdpqa.scene import Scene, SceneError, SceneMeta, in_memory
+from fourdpqa.sources import RawVideo, check_options
+from fourdpqa.sources.captions import fill_captions
+from fourdpqa.sources.frame_plan import plan_frames, selection_options
 
 if TYPE_CHECKING:
     from fourdpqa.params import SourceSpec
@@ -42,17 +45,48 @@ def list_sequences(root: str | Path) -> list[Path]:
 
 def raw_videos(root: Path, spec: SourceSpec) -> list[RawVideo]:
     """Camera 0 of every sequence under ``root`` (``SceneXX/<variation>`` holding ``extrinsic.txt``)."""
-    return [RawVideo(video_id_for(seq, 0), spec.name, seq, partial(load_sequence, seq, 0, spec.name))
+    opts = check_options(spec, {})
+    return [RawVideo(video_id_for(seq, 0), spec.name, seq, partial(open_sequence, seq, 0, spec.name, opts))
             for seq in list_sequences(root)]
 
 
+# columns each table must have (space-separated, header first), as the VKITTI2 README lists them
+COLUMNS = {
+    "intrinsic.txt": ["frame", "cameraID", "K[0,0]", "K[1,1]", "K[0,2]", "K[1,2]"],
+    "extrinsic.txt": ["frame", "cameraID"],
+    "pose.txt": ["frame", "cameraID", "trackID", "width", "height", "length", "camera_space_X", "camera_space_Y",
+                 "camera_space_Z", "rotation_camera_space_y", "rotation_camera_space_x", "rotation_camera_space_z"],
+    "bbox.txt": ["frame", "cameraID", "trackID", "truncation_ratio", "occupancy_ratio", "isMoving"],
+    "info.txt": ["trackID", "label", "model", "color"],
+}
+TEXT_COLUMNS = {"label", "model", "color", "isMoving"}
+
+
 def _table(path: Path, video_id: str) -> pl.DataFrame:
+    """One VKITTI2 text table with its columns checked: a missing or renamed column, a comma-separated file, a
+    non-numeric value or a table without rows is refused naming the file."""
     if not path.exists():
-        raise SceneError(video_id, path.name, "missing file")
+        raise SceneError(video_id, str(path), "missing file")
     try:
-        return pl.read_csv(path, separator=" ", has_header=True)
+        df = pl.read_csv(path, separator=" ", has_header=True)
     except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
-        raise SceneError(video_id, path.name, f"unreadable table: {exc}") from exc
+        raise SceneError(video_id, str(path), f"unreadable table: {exc}") from exc
+    want = COLUMNS[path.name]
+    if df.width == 1 and "," in df.columns[0] and len(want) > 1:
+        raise SceneError(video_id, str(path), f"comma-separated header {df.columns[0]!r}: VKITTI2 tables are "
+                         "space-separated")
+    missing = [c for c in want if c not in df.columns]
+    if missing:
+        raise SceneError(video_id, str(path), f"missing or renamed columns {missing}; header: {df.columns}")
+    if path.name == "extrinsic.txt" and df.width != 18:
+        raise SceneError(video_id, str(path), f"{df.width} columns, expected frame, cameraID and 16 matrix entries")
+    if df.height == 0:
+        raise SceneError(video_id, str(path), "the table has a header but no rows")
+    numeric = [c for c in df.columns if c not in TEXT_COLUMNS]
+    bad = [c for c in numeric if not df.schema[c].is_numeric()]
+    if bad:
+        raise SceneError(video_id, str(path), f"non-numeric values in columns {bad[:5]}")
+    return df
 
 
 def euler_yxz(ry: np.ndarray, rx: np.ndarray, rz: np.ndarray) -> np.ndarray:
@@ -76,10 +110,19 @@ def _read_image(path: Path, video_id: str, flags: int) -> np.ndarray:
     return img
 
 
-def load_sequence(sequence_dir: str | Path, camera: int = 0, source: str = "vkitti2") -> Scene:
-    """Read one VKITTI2 sequence/camera into a :class:`Scene` (validated by the caller's write_scene)."""
+def load_sequence(sequence_dir: str | Path, camera: int = 0, source: str = "vkitti2",
+                  options: dict[str, Any] | None = None) -> Scene:
+    """:func:`open_sequence` with every frame decoded and checked (small sequences, tests)."""
+    return in_memory(open_sequence(sequence_dir, camera, source, options))
+
+
+def open_sequence(sequence_dir: str | Path, camera: int = 0, source: str = "vkitti2",
+                  options: dict[str, Any] | None = None) -> Scene:
+    """Open one VKITTI2 sequence/camera as a :class:`Scene` whose frames are decoded when read (``write_scene``
+    streams them); only the frames the ``frame_plan`` options keep are decoded."""
     seq = Path(sequence_dir)
     vid = video_id_for(seq, camera)
+    opts = {**selection_options("vkitti2"), **(options or {})}
     intr = _table(seq / "intrinsic.txt", vid).filter(pl.col("cameraID") == camera).sort("frame")
     extr = _table(seq / "extrinsic.txt", vid).filter(pl.col("cameraID") == camera).sort("frame")
     frames = extr["frame"].to_numpy()
@@ -94,45 +137,65 @@ def load_sequence(sequence_dir: str | Path, camera: int = 0, source: str = "vkit
     level = np.eye(4)
     world_from_cam_src = geometry.invert_pose(cam_from_world)
     level[:3, :3] = geometry.level_rotation(-world_from_cam_src[:, :3, 1].mean(axis=0))  # mean camera up
-    world_from_cam = level @ world_from_cam_src
+    plan = plan_frames(vid, frames / FPS, opts)
+    src = frames[plan.frames]
+    world_from_cam = (level @ world_from_cam_src)[plan.frames]
+    intr = intr[plan.frames.tolist()]
+    cams_dir, t = seq / "frames", len(src)
+    depth_dir = cams_dir / "depth" / f"Camera_{camera}"
 
-    cams_dir, t = seq / "frames", len(frames)
-    rgb, depth, inst = [], [], []
-    for f in frames:
-        rgb.append(cv2.cvtColor(_read_image(cams_dir / "rgb" / f"Camera_{camera}" / f"rgb_{f:05d}.jpg", vid, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
-        d = _read_image(cams_dir / "depth" / f"Camera_{camera}" / f"depth_{f:05d}.png", vid, cv2.IMREAD_ANYDEPTH)
+    def rgb(j: int) -> np.ndarray:
+        p = cams_dir / "rgb" / f"Camera_{camera}" / f"rgb_{src[j]:05d}.jpg"
+        return cv2.cvtColor(_read_image(p, vid, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+    def depth(j: int) -> np.ndarray:
+        d = _read_image(depth_dir / f"depth_{src[j]:05d}.png", vid, cv2.IMREAD_ANYDEPTH)
         if d.dtype != np.uint16:
-            raise SceneError(vid, f"depth_{f:05d}.png", f"expected uint16 centimetres, got {d.dtype}")
-        depth.append(np.where(d >= SKY_CM, np.nan, d.astype(np.float32) / 100.0).astype(np.float32))
-        ip = cams_dir / "instanceSegmentation" / f"Camera_{camera}" / f"instancegt_{f:05d}.png"
+            raise SceneError(vid, f"depth_{src[j]:05d}.png", f"expected uint16 centimetres, got {d.dtype}")
+        return np.where(d >= SKY_CM, np.nan, d.astype(np.float32) / 100.0).astype(np.float32)
+
+    def inst(j: int) -> np.ndarray:
+        ip = cams_dir / "instanceSegmentation" / f"Camera_{camera}" / f"instancegt_{src[j]:05d}.png"
         if not ip.exists():
             raise SceneError(vid, str(ip), "missing frame")
         try:
-            inst.append(np.array(Image.open(ip)).astype(np.uint16))  # palette indices = trackID + 1
+            return np.array(Image.open(ip)).astype(np.uint16)  # palette indices = trackID + 1
         except OSError as exc:
             raise SceneError(vid, str(ip), f"unreadable instance PNG: {exc}") from exc
-    h, w = depth[0].shape
 
+    h, w = depth(0).shape
     q, tr = geometry.matrix_to_quat(world_from_cam[:, :3, :3]), world_from_cam[:, :3, 3]
     cameras = pl.DataFrame({
-        "frame": frames.astype(np.int64), "time_s": frames / FPS,
+        "frame": np.arange(t, dtype=np.int64), "time_s": src / FPS,
         "fx": intr["K[0,0]"].cast(pl.Float64), "fy": intr["K[1,1]"].cast(pl.Float64),
         "cx": intr["K[0,2]"].cast(pl.Float64), "cy": intr["K[1,2]"].cast(pl.Float64),
         "qw": q[:, 0], "qx": q[:, 1], "qy": q[:, 2], "qz": q[:, 3], "tx": tr[:, 0], "ty": tr[:, 1], "tz": tr[:, 2],
     })
-    objects, poses = _objects(seq, vid, camera, world_from_cam)
-    meta = SceneMeta(video_id=vid, source=source, fps=FPS, width=w, height=h, n_frames=t,
-                     extra={"sequence": str(seq.name), "scene": seq.parent.name, "camera": camera})
-    return Scene(meta, np.stack(rgb), np.stack(depth), np.stack(inst), cameras, objects, poses)
+    objects, poses = _objects(seq, vid, camera, world_from_cam, src, len(frames))
+    frames_ = (FrameArray(t, (h, w, 3), np.uint8, rgb), FrameArray(t, (h, w), np.float32, depth),
+               FrameArray(t, (h, w), np.uint16, inst))
+    objects = fill_captions(objects, frames_[0], frames_[2], frames_[1], colours=objects["color"].to_list())  # the dataset's colour words
+    meta = SceneMeta(video_id=vid, source=source, fps=FPS / plan.stride, width=w, height=h, n_frames=t,
+                     extra={"sequence": str(seq.name), "scene": seq.parent.name, "camera": camera,
+                            "depth_file": str(depth_dir / "depth_*.png"), **plan.extra()})
+    return Scene(meta, *frames_, cameras, objects, poses)
 
 
-def _objects(seq: Path, vid: str, camera: int, world_from_cam: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _objects(seq: Path, vid: str, camera: int, world_from_cam: np.ndarray, src: np.ndarray,
+             n_total: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(objects, object_poses) of the kept frames ``src`` (source frame numbers of a sequence of ``n_total``
+    frames; ``world_from_cam`` per kept frame)."""
     pose = _table(seq / "pose.txt", vid).filter(pl.col("cameraID") == camera).sort("trackID", "frame")
     info = _table(seq / "info.txt", vid).sort("trackID")
     bbox = _table(seq / "bbox.txt", vid).filter(pl.col("cameraID") == camera)
     f = pose["frame"].to_numpy()
-    if len(f) and f.max() >= len(world_from_cam):
+    if len(f) and f.max() >= n_total:
         raise SceneError(vid, "pose.txt", f"object pose for frame {int(f.max())}, which does not exist")
+    pose = pose.filter(pl.col("frame").is_in(src.tolist()))
+    bbox = bbox.filter(pl.col("frame").is_in(src.tolist()))
+    position = {int(v): i for i, v in enumerate(src.tolist())}
+    f = np.array([position[int(v)] for v in pose["frame"].to_list()], np.int64)
+    bbox = bbox.with_columns(pl.col("frame").replace_strict(position, return_dtype=pl.Int64))
     loc = pose.select("camera_space_X", "camera_space_Y", "camera_space_Z").to_numpy().astype(np.float64)
     r_cam_kitti = euler_yxz(*(pose[c].to_numpy().astype(np.float64) for c in
                                ("rotation_camera_space_y", "rotation_camera_space_x", "rotation_camera_space_z")))
@@ -161,11 +224,10 @@ def _objects(seq: Path, vid: str, camera: int, world_from_cam: np.ndarray) -> tu
         .with_columns((pl.col("trackID") + 1).cast(pl.Int64).alias("object_id"))
         .join(moving, on="object_id", how="left")
     )
-    captions = _captions(objects["label"].to_list(), objects["color"].to_list(), objects["model"].to_list())
     objects = objects.select(
         "object_id",
         pl.col("label").str.to_lowercase().alias("category"),
-        pl.Series("caption", captions),
+        pl.lit("").alias("caption"),
         pl.col("length").cast(pl.Float64).alias("size_l"),
         pl.col("width").cast(pl.Float64).alias("size_w"),
         pl.col("height").cast(pl.Float64).alias("size_h"),
@@ -175,21 +237,3 @@ def _objects(seq: Path, vid: str, camera: int, world_from_cam: np.ndarray) -> tu
     )
     poses = poses.select("frame", "object_id", "qw", "qx", "qy", "qz", "tx", "ty", "tz", "visible_fraction")
     return objects, poses
-
-
-def _captions(labels: list[str], colors: list[str], models: list[str]) -> list[str]:
-    """'the red car'; disambiguated with the model name, then an ordinal, until unique within the sequence."""
-    base = [f"the {c.lower()} {lab.lower()}" for c, lab in zip(colors, labels)]
-    if len(set(base)) == len(base):
-        return base
-    withmodel = [f"the {c.lower()} {m} {lab.lower()}" if base.count(b) > 1 else b
-                 for b, c, m, lab in zip(base, colors, models, labels)]
-    seen: dict[str, int] = {}
-    out = []
-    for cap in withmodel:
-        if withmodel.count(cap) > 1:
-            seen[cap] = seen.get(cap, 0) + 1
-            out.append(f"{cap} number {seen[cap]}")
-        else:
-            out.append(cap)
-    return out

@@ -23,9 +23,9 @@ from fourdpqa.phrasing import Phraser
 from fourdpqa.qa_tracks import stored_tracks
 from fourdpqa.questions import generate_clip, to_record
 from fourdpqa.questions.base import Ctx
-from fourdpqa.sampling import clip_windows
 from fourdpqa.seeding import rng
 from fourdpqa.scene import read_scene
+from fourdpqa.scene_clips import scene_windows
 from fourdpqa.stages import common, stage_list
 from fourdpqa.stages.protocol import Stage, StageReport, run_stage
 from fourdpqa.stages.pool import pool_runner
@@ -62,8 +62,7 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
     qa = params.qa_for(scene.meta.source, scene.meta.fps)
     th = params.thresholds_for(scene.meta.source)
     seed = params.base.seed
-    windows = clip_windows(scene.meta.n_frames, qa.clip_frames, qa.clip_stride, qa.clips_per_video,
-                           rng(seed, "qa-clips", video_id), qa.clip_max_overlap)
+    windows = scene_windows(params, scene.meta)
     tracks = stored_tracks(where.tracks, scene) if {12, 13} & set(qa.question_types or (12, 13)) else None
     times = scene.cameras["time_s"].to_numpy()
     records: list[dict] = []

@@ -54,15 +54,22 @@ def _rel(*paths: Path) -> tuple[str, ...]:
     return tuple(p.as_posix() for p in paths)
 
 
+# the qa clip settings that decide which frames a video's clips use (fourdpqa.scene_clips, sources.frame_plan)
+QA_CLIPS = tuple(f"qa.{k}" for k in ("clip_frames", "clip_stride", "clips_per_video", "clip_max_overlap", "sources"))
+
 STAGES: tuple[StageInfo, ...] = (
     StageInfo("generate", "render the built-in procedural source into Kubric worker folders",
               params=("base.seed", "generate"), outs=_rel(_AT.raw("procedural")), assets=("procedural_videos",),
               per_video=True),
     StageInfo("standardize", "every raw video of every configured source -> a validated standard scene",
-              upstream=("generate",), params=("standardize",), outs=_rel(_AT.scenes), assets=("standard_scenes",),
+              # + the qa clip settings: recorded sources decode only the clips QA will use (sources.frame_plan)
+              upstream=("generate",), params=("standardize", *QA_CLIPS), outs=_rel(_AT.scenes),
+              assets=("standard_scenes",),
               per_video=True, code=ADAPTERS),
     StageInfo("tracks", "visual / true-motion point tracks of every standard scene",
-              upstream=("standardize",), params=("base.seed", "tracks"), outs=_rel(_AT.tracks),
+              # the QA clip windows: tracks cover exactly the frames the QA clips use (fourdpqa.scene_clips)
+              upstream=("standardize",), params=("base.seed", "tracks", *QA_CLIPS),
+              outs=_rel(_AT.tracks),
               assets=("point_tracks",), per_video=True),
     StageInfo("qa", "QA records of every standard scene (13 paper types + metric)",
               upstream=("standardize", "tracks"), params=("base.seed", "qa", "phrasing", "tracks.depth_tolerance"),

@@ -14,6 +14,7 @@ from fourdpqa import layout
 from fourdpqa.params import Params, SourceSpec
 from fourdpqa.paths import UnsafePathError, resolve_inside
 from fourdpqa.sources import RawVideo, adapter_raw_videos
+from fourdpqa.sources.frame_plan import with_defaults
 from fourdpqa.stages import common, stage_list
 from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 from fourdpqa.stages.pool import pool_runner
@@ -38,7 +39,7 @@ def raw_videos(params: Params) -> dict[str, RawVideo]:
                           "(existing scenes are kept)")
     out: dict[str, RawVideo] = {}
     for source in params.standardize.sources:
-        for v in adapter_raw_videos(source_root(params, source), source):
+        for v in adapter_raw_videos(source_root(params, source), with_defaults(params, source)):
             if v.video_id in out:
                 raise StageFailed(f"standardize: video id {v.video_id!r} appears in sources {out[v.video_id].source!r} "
                                   f"and {v.source!r}")
@@ -63,11 +64,15 @@ def confined_path(params: Params, video_id: str) -> Path:
 
 
 def standardize_one(job: Job) -> None:
-    """Convert one raw video (any source) into ``<out>/<video_id>``; raises SceneError on bad input."""
+    """Convert one raw video (any source) into ``<out>/<video_id>``, its frames streamed one at a time; raises
+    SceneError on bad input (depth units off against the scene's own 3D boxes included)."""
     from fourdpqa.scene import write_scene
+    from fourdpqa.sources.depth_units import check_scene_depth
 
     confined_path(job.params, job.item)
-    scene = raw_videos(job.params)[job.item].load()
+    video = raw_videos(job.params)[job.item]
+    scene = video.load()
+    check_scene_depth(scene, video.path)
     write_scene(scene, job.out / layout.item_name(job.item))
 
 
@@ -91,8 +96,10 @@ STAGE = Stage(
     outputs=lambda params, vid: [layout.of(params).scene(vid)],
     inputs=raw_inputs,
     input_digests=raw_digest,
-    # where a source lives is not what a scene depends on (its content is, as inputs): moving data keeps scenes
-    settings=lambda params: [s.model_dump(mode="json", exclude={"root"}) for s in params.standardize.sources],
+    # where a source lives is not what a scene depends on (its content is, as inputs): moving data keeps scenes;
+    # the options include the frame selection the source's qa clip settings imply
+    settings=lambda params: [with_defaults(params, s).model_dump(mode="json", exclude={"root"})
+                             for s in params.standardize.sources],
 )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from fourdpqa import layout, seeding
 from fourdpqa.params import Params
 from fourdpqa.stages import common, stage_list
@@ -26,22 +28,28 @@ def outputs(params: Params, video_id: str) -> list[Path]:
 
 
 def tracks_one(job: Job) -> Path:
-    """Sample queries, compute tracks, write the npz (schema-checked) and the overlay picture; returns the npz path."""
+    """Sample queries on the frames of the QA clips, compute their tracks clip by clip, write the npz
+    (schema-checked) and the overlay picture; returns the npz path. Only the clips' frames are read, so a long
+    video costs what its clips cost (``fourdpqa.scene_clips``)."""
     from fourdpqa.qa_tracks import merge_queries, qa_queries
     from fourdpqa.scene import read_scene
-    from fourdpqa.tracks import compute_tracks, sample_queries, save_tracks
+    from fourdpqa.scene_clips import track_windows
+    from fourdpqa.tracks import compute_window_tracks, sample_queries, save_tracks
     from fourdpqa.viz_tracks import overlay_image, write_png
 
     params, video_id, where = job.params, job.item, job.where
     scene = read_scene(where.scene(video_id))
+    windows = track_windows(params, scene.meta)
+    frames = np.unique(np.concatenate(windows))
     rng = seeding.rng(params.base.seed, "tracks", video_id)
-    queries, _ = sample_queries(scene, params.tracks, rng)
+    queries, _ = sample_queries(scene, params.tracks, rng, frames)
     if params.tracks.qa_queries_every:  # the pixels tracking questions ask about, so QA reads them from here
-        queries = merge_queries(queries, qa_queries(scene, params.tracks.qa_queries_every, rng))
+        queries = merge_queries(queries, qa_queries(scene, params.tracks.qa_queries_every, rng, frames))
     if len(queries) == 0:
         raise ValueError(f"video {video_id!r}: no visible pixel with valid depth to query")
-    tracks = compute_tracks(scene, queries, device=params.base.device, chunk_points=params.tracks.chunk_points,
-                            depth_tolerance=params.tracks.depth_tolerance)
+    tracks = compute_window_tracks(scene, queries, windows, device=params.base.device,
+                                   chunk_points=params.tracks.chunk_points,
+                                   depth_tolerance=params.tracks.depth_tolerance)
     write_png(job.out / overlay_path(params, video_id).name, overlay_image(tracks, scene.rgb))
     return save_tracks(job.out / tracks_path(params, video_id).name, tracks, video_id, scene.meta.width,
                        scene.meta.height)

@@ -129,7 +129,8 @@ def _frame(seq: str, n: int, t: int, masks: dict | None) -> dict:
 
 
 def make_split(root: Path, sequences: tuple[str, ...] = ("abcd-0123",), layout: str = "zip") -> Path:
-    """Write the split directory ``root`` (returns ``root``); ``layout`` "zip" (as distributed) or "folder"."""
+    """Write the split directory ``root`` (returns ``root``); ``layout`` "zip" (as distributed), "hdf5" (as
+    shift-dev's io/to_hdf5.py packs a zip: a group per sequence, a uint8 dataset of each file's bytes) or "folder"."""
     view = root / "front"
     view.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict[str, bytes]] = {"img": {}, "depth": {}}
@@ -146,6 +147,13 @@ def make_split(root: Path, sequences: tuple[str, ...] = ("abcd-0123",), layout: 
             with zipfile.ZipFile(view / f"{group}.zip", "w", zipfile.ZIP_DEFLATED) as z:
                 for name, data in members.items():
                     z.writestr(name, data)
+        elif layout == "hdf5":
+            import h5py
+
+            with h5py.File(view / f"{group}.hdf5", "w") as h5:
+                for name, data in members.items():
+                    seq, frame = name.split("/")
+                    h5.require_group(seq).create_dataset(frame, data=np.frombuffer(data, dtype="uint8"))
         else:
             for name, data in members.items():
                 (view / group / name).parent.mkdir(parents=True, exist_ok=True)

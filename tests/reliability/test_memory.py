@@ -50,3 +50,41 @@ def test_track_extraction_memory_is_bounded_by_chunking():
     assert kernel["growth"] < 2 * kernel["out"] + 64 * 2**20, kernel
     assert small["growth"] < 2 * small["out"] + 64 * 2**20, small
     assert whole["growth"] > small["growth"] + 32 * 2**20, (whole, small)
+
+
+SCENE_IO = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    sys.path.insert(0, "tests")
+    from dataclasses import replace
+    from tests.helpers.track_scenes import random_scene
+    from fourdpqa.frame_store import FrameArray
+    from fourdpqa.scene import read_scene, write_scene
+    base = random_scene(0, n_t=2, width={w}, height={w}, n_boxes=2)
+    n = {n}
+    def lazy(a):  # frame i of a long video, decoded on demand (the two stored frames alternate)
+        return FrameArray(n, a.shape[1:], a.dtype, lambda i: a[i % 2].copy())
+    cams = base.cameras.vstack(base.cameras.sample(n - 2, with_replacement=True, seed=0)).with_columns(
+        frame=np.arange(n), time_s=np.arange(n) / 10.0)
+    poses = base.object_poses.filter(base.object_poses["frame"] == 0)
+    scene = replace(base, meta=replace(base.meta, n_frames=n), rgb=lazy(base.rgb), depth=lazy(base.depth),
+                    instances=lazy(base.instances), cameras=cams, object_poses=poses)
+    def status(key):
+        return int(next(l for l in open("/proc/self/status") if l.startswith(key)).split()[1]) * 1024
+    open("/proc/self/clear_refs", "w").write("5")
+    before = status("VmRSS:")
+    write_scene(scene, "{out}")
+    wrote = status("VmHWM:") - before
+    back = read_scene("{out}")
+    total = sum(float(np.nansum(back.depth[i])) + int(back.instances[i].sum()) + int(back.rgb[i].sum()) for i in range(n))
+    print(json.dumps({{"write": wrote, "read": status("VmHWM:") - before, "frame": base.depth[0].nbytes, "total": total}}))
+""")
+
+
+def test_writing_and_reading_a_long_scene_holds_a_few_frames(tmp_path):
+    """A 400-frame 256x256 scene (about 230 MB of frames) streamed through write_scene and read back frame by frame:
+    memory grows by the frame caches (8 frames per array) and a few frames, not by the video."""
+    out = _run(SCENE_IO.format(n=400, w=256, out=tmp_path / "long"))
+    video = 400 * out["frame"] * (1 + 0.5 + 0.75)  # depth + ids + rgb
+    assert out["write"] < 40 * 2**20 < video / 5, out
+    assert out["read"] < 40 * 2**20, out

@@ -78,7 +78,21 @@ SHIFT_FAULTS: list[tuple[str, str, str, Callable[[Path], None], str]] = [
      lambda v: _edit_json(v / "det_insseg_2d.json", lambda f: f["labels"][0]["rle"].update(size="[10, 10]")), "bad RLE mask"),
     ("repeated frame number", "zip", "det_3d.json",
      lambda v: _edit_json(v / "det_3d.json", lambda f: f.update(frameIndex=10)), "repeat"),
+    # HDF5 packs (shift-dev to_hdf5): a sequence missing from one pack, a member that is not a file's bytes
+    ("sequence missing from depth.hdf5", "hdf5", "depth.hdf5", lambda v: _h5_edit(v / "depth.hdf5", lambda h5: h5.pop(BAD_SEQ)),
+     "missing frame file"),
+    ("packed member not uint8 bytes", "hdf5", "img.hdf5",
+     lambda v: _h5_edit(v / "img.hdf5", lambda h5: (h5[BAD_SEQ].pop("00000020_img_front.jpg"),
+                                                   h5[BAD_SEQ].create_dataset("00000020_img_front.jpg", data=np.zeros(5)))),
+     "1-D uint8 dataset"),
 ]
+
+
+def _h5_edit(path: Path, fn: Callable) -> None:
+    import h5py
+
+    with h5py.File(path, "a") as h5:
+        fn(h5)
 
 
 @pytest.mark.parametrize(("case", "layout", "file", "corrupt", "fragment"), SHIFT_FAULTS, ids=[c[0] for c in SHIFT_FAULTS])
@@ -86,6 +100,30 @@ def test_shift_bad_sequence_is_quarantined_alone(tmp_path, ledger, case, layout,
     root = shift_fixture.make_split(tmp_path / "data" / "raw" / "shift", SEQS, layout=layout)
     corrupt(root / "front")
     _assert_alone(tmp_path, ("shift", "shift", root), f"shift_{BAD_SEQ}", ledger, f"shift: {case}", file, fragment)
+
+
+@pytest.mark.parametrize("layout", ["zip", "hdf5"])
+def test_an_unreadable_split_archive_is_quarantined_and_the_other_sources_go_on(tmp_path, ledger, layout):
+    """A truncated split-wide img archive cannot even be listed: it becomes one quarantined item naming the file
+    (not "video ''", not a traceback), and the other source's videos are converted."""
+    raw = tmp_path / "data" / "raw"
+    bad = shift_fixture.make_split(raw / "shift_bad", SEQS[:1], layout=layout) / "front" / f"img.{layout}"
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 3])
+    shift_fixture.make_split(raw / "shift_good", SEQS, layout="zip")
+    p = tmp_path / "params.yaml"
+    p.write_text(yaml.safe_dump({
+        "base": {"data_root": str(tmp_path / "data"), "allowed_roots": [str(tmp_path / "data")]},
+        "standardize": {"sources": [{"name": "bad", "kind": "shift", "root": str(raw / "shift_bad")},
+                                    {"name": "good", "kind": "shift", "root": str(raw / "shift_good")}]}}))
+    params = load_params(p)
+    report = standardize.run(params)
+    reason = report.quarantined.get("bad_unlisted", "")
+    good = [f"shift_{s}" for s in SEQS]
+    lost = sum(not (params.data / "scenes" / g / "scene.json").exists() for g in good)
+    handled = list(report.quarantined) == ["bad_unlisted"] and f"img.{layout}" in reason and "video ''" not in reason
+    ledger.record("standardize", f"shift: truncated split-wide img.{layout}", handled=handled, lost=lost)
+    assert handled and "unreadable" in reason, reason
+    assert sorted(report.done) == good and lost == 0
 
 
 def _npz_edit(path: Path, **changes: object) -> None:
@@ -105,7 +143,21 @@ RECON_FAULTS: list[tuple[str, str, Callable[[Path], None], str]] = [
     ("missing depth frame", "frame_0003.npy", lambda r: (r / "c" / "frame_0003.npy").unlink(), "unreadable depth"),
     ("mask of another size", "00002.png",
      lambda r: Image.fromarray(np.zeros((4, 4), np.uint8)).save(r / "b.masks" / "00002.png"), "do not fit"),
+    # issue 25.15: intrinsics of other shapes are named, not crashed on
+    ("intrinsics of shape (2, 3, 3)", "b.npz", lambda r: _npz_edit(r / "b.npz", intrinsic=np.stack([recon_fixture.K] * 2)),
+     "intrinsic must be (3, 3) or (T, 3, 3)"),
+    ("intrinsics of shape (3, 4)", "b.npz", lambda r: _npz_edit(r / "b.npz", intrinsic=np.zeros((3, 4))), "got (3, 4)"),
+    ("intrinsics of shape (4,)", "b.npz", lambda r: _npz_edit(r / "b.npz", intrinsic=np.array([40.0, 40.0, 23.5, 15.5])),
+     "got (4,)"),
+    # issue 25.8: depth in millimetres against the camera baseline
+    ("depth in millimetres", "b.npz", lambda r: _npz_scale_depth(r / "b.npz", 1000.0), "wrong depth units"),
 ]
+
+
+def _npz_scale_depth(path: Path, factor: float) -> None:
+    with np.load(path) as z:
+        depths = z["depths"].astype(np.float32) * factor
+    _npz_edit(path, depths=depths)
 
 
 @pytest.mark.parametrize(("case", "file", "corrupt", "fragment"), RECON_FAULTS, ids=[c[0] for c in RECON_FAULTS])

@@ -28,7 +28,26 @@ VKITTI_FAULTS: list[tuple[str, str, Callable[[Path], None], str]] = [
      lambda s: _edit(s / "pose.txt", lambda ls: ls + ["9 0 0 -1.57 1.8 1.5 4.0 2 1.6 10 0 0 0 2 1.6 10 0 0 0"]), "does not exist"),
     ("corrupt jpeg", "rgb_00001.jpg", lambda s: (s / "frames/rgb/Camera_0/rgb_00001.jpg").write_bytes(b"\xff\xd8\xff garbage"), "unreadable"),
     ("missing info.txt", "info.txt", lambda s: (s / "info.txt").unlink(), "missing file"),
+    # issue 25.15: malformed tables are named, not crashed on
+    ("renamed pose column", "pose.txt", lambda s: _edit(s / "pose.txt", lambda ls: [ls[0].replace("camera_space_Z", "camera_Z")] + ls[1:]),
+     "camera_space_Z"),
+    ("missing bbox column", "bbox.txt", lambda s: _edit(s / "bbox.txt", lambda ls: [" ".join(l.split()[:-1]) for l in ls]),
+     "isMoving"),
+    ("comma-separated intrinsics", "intrinsic.txt", lambda s: _edit(s / "intrinsic.txt", lambda ls: [l.replace(" ", ",") for l in ls]),
+     "comma"),
+    ("header-only info.txt", "info.txt", lambda s: _edit(s / "info.txt", lambda ls: ls[:1]), "no rows"),
+    # issue 25.8: depth in decimetres (x10) against the boxes' distances
+    ("depth x10", "depth_*.png", lambda s: _scale_depth(s, 10), "wrong depth units"),
 ]
+
+
+def _scale_depth(seq: Path, factor: int) -> None:
+    import cv2
+    import numpy as np
+
+    for p in sorted((seq / "frames/depth/Camera_0").glob("depth_*.png")):
+        d = cv2.imread(str(p), cv2.IMREAD_ANYDEPTH).astype(np.int64)
+        cv2.imwrite(str(p), np.where(d >= 65535, 65535, np.minimum(d * factor, 65534)).astype(np.uint16))
 
 
 @pytest.mark.parametrize(("case", "file", "corrupt", "fragment"), VKITTI_FAULTS, ids=[c[0] for c in VKITTI_FAULTS])

@@ -16,7 +16,7 @@ from scipy.spatial.transform import Rotation
 
 from fourdpqa.scene import read_scene, write_scene
 from fourdpqa.sources.adt import load_sequence
-from fourdpqa.sources.adt_objects import agent_pose, captions
+from fourdpqa.sources.adt_objects import agent_pose
 
 SEQ = Path(__file__).parents[1] / "data" / "adt" / "aria_digital_twin_test_data"
 OPTS = {"width": 160, "height": 160, "focal": 100.0}
@@ -122,16 +122,15 @@ def test_depth_at_each_mask_matches_the_object_pose(scene):
 
 def test_objects_captions_and_wearer(scene):
     objs = scene.objects
-    assert objs["caption"].n_unique() == objs.height and "person" not in objs["category"].to_list()  # wearer = camera
+    named = objs.filter(pl.col("caption_unique"))["caption"]  # captions that name one object (test_adt_captions.py)
+    assert named.n_unique() == len(named) > objs.height / 2 and "person" not in objs["category"].to_list()  # wearer = camera
     assert scene.meta.extra["wearer"] == ["6810803442292599"]
     fork = objs.filter(pl.col("instance_name") == "WoodenFork").row(0, named=True)
-    assert fork["is_dynamic"] and fork["caption"] == "the fork"
+    assert fork["is_dynamic"] and fork["caption"] == "the orange fork"  # the colour of its pixels
     # local AABB sizes carried over: the fork's longest side (from 3d_bounding_box.csv) is its length
     box = pl.read_csv(SEQ / "3d_bounding_box.csv").filter(pl.col("object_uid") == int(fork["adt_uid"])).row(0)
     ext = sorted(np.abs(np.diff(np.asarray(box[2:], dtype=float).reshape(3, 2), axis=1)).ravel())
     assert sorted([fork["size_l"], fork["size_w"], fork["size_h"]]) == pytest.approx(ext, abs=1e-6)
-    assert captions(["cup", "cup", "cup"], ["MugCat", "MugCat", "MugPlain"]) == [
-        "the cup (mug cat) number 1", "the cup (mug cat) number 2", "the cup (mug plain)"]
 
 
 def test_agent_pose_from_the_wearers_skeleton_faces_where_the_wearer_looks(scene):

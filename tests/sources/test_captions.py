@@ -39,26 +39,35 @@ def _scene(boxes: list[tuple[int, int, int, int, tuple[int, int, int]]], sizes: 
 RED, BLUE = (220, 20, 20), (30, 60, 210)
 
 
-def test_offline_captions_are_unique_and_refined_only_where_needed() -> None:
+def test_offline_captions_are_refined_only_where_needed_and_flag_what_they_cannot_single_out() -> None:
     boxes = [(2, 6, 2, 6, RED), (2, 6, 10, 14, RED), (10, 14, 30, 34, RED), (10, 14, 18, 22, BLUE),
              (14, 18, 2, 6, RED), (14, 18, 34, 38, RED)]
     objects, rgb, inst, depth = _scene(boxes, sizes=[2.0, 1.0, 1.0, 1.0, 4.0, 4.0], depths=[5, 5, 5, 5, 8, 12],
                                        categories=["car", "car", "car", "car", "bus", "bus"])
-    caps = fill_captions(objects, rgb, inst, depth)["caption"].to_list()
-    assert caps == [
-        "the largest red car",  # three red cars: size rank names the extremes ...
-        "the red car on the left",  # ... the two equal small ones differ by the side they are seen on
-        "the red car on the right",
+    out = fill_captions(objects, rgb, inst, depth)
+    assert out["caption"].to_list() == [
+        "the largest red car",  # three red cars: the 3D size singles out the largest ...
+        "the red car",  # ... nothing singles this one out (neither size, distance, side nor height): flagged
+        "the red car on the right",  # ... the rightmost of them
         "the blue car",  # unique already: untouched
-        "the nearer red bus",  # equal sizes: the distance rank separates them
+        "the nearer red bus",  # equal sizes: the distance separates them
         "the farther red bus",
     ]
+    assert out["caption_unique"].to_list() == [True, False, True, True, True, True]
+    assert out["caption_frame"].to_list() == [0, 0, 0, 0, 0, 0]
 
 
-def test_identical_objects_fall_back_to_ordinals() -> None:
+def test_identical_objects_are_told_apart_by_place_never_by_ordinals() -> None:
     objects, rgb, inst, depth = _scene([(2, 6, 2, 6, RED), (8, 12, 2, 6, RED)], [1.0, 1.0], [5, 5], ["box", "box"])
     assert fill_captions(objects, rgb, inst, depth)["caption"].to_list() == [
-        "the red box on the left number 1", "the red box on the left number 2"]
+        "the red box at the top", "the red box at the bottom"]
+
+
+def test_colour_ignores_near_black_shadow_pixels() -> None:
+    shadowed = np.tile(np.array([(10, 7, 5)], np.uint8), (100, 1))  # the SHIFT pedestrian of issue 23
+    assert colour_name(shadowed) == "black"
+    shadowed[:40] = RED  # lit pixels name the colour even where shadows are the majority of the rest
+    assert colour_name(shadowed) == "red"
 
 
 def test_slot_check() -> None:

@@ -207,3 +207,15 @@ def test_pass_by_and_push_pull_make_distances_turn(specs: list[P.VideoSpec]) -> 
             k = int(np.argmax(np.abs(d - d[0])))
             assert abs(k - (s.n_frames - 1) / 2) <= 1 and abs(d[k] / d[0] - 1) >= 0.25, (s.video_id, d[[0, k, -1]])
     assert n_pass >= 5 and n_push >= 5, (n_pass, n_push)
+
+
+def test_a_cluttered_scene_places_over_a_hundred_objects_in_view() -> None:
+    """generate.max_objects of 110 with a mostly static mix: every object is placed, rests on the ground, starts
+    in view and never overlaps another (the same checks as the default scenes), and the camera stands back."""
+    params = GenerateParams(n_frames=8, width=192, height=192, min_objects=110, max_objects=110,
+                            object_motion_mix={"static": 0.7, "rotate_cw": 0.1, "rotate_ccw": 0.1, "forward": 0.1})
+    spec = P.sample_video(params, 1234, 0)
+    assert len(spec.objects) == 110
+    test_objects_rest_on_ground_never_overlap_and_start_in_view([spec])
+    eye, target = np.asarray(spec.camera.eye), np.asarray(spec.camera.target)
+    assert np.linalg.norm(eye - target) > P.CAM_DIST_M[0] * math.sqrt(110 / P.CROWD_OBJECTS)
