@@ -3,9 +3,8 @@ motion in its own frame, (6) moved-distance comparison, (7) object-object distan
 
 from __future__ import annotations
 
-from itertools import combinations
-
 from fourdpqa import labels, motion
+from fourdpqa.questions import draws
 from fourdpqa.labels import NONE
 from fourdpqa.questions.base import Ctx, QuestionType, cap, comparison_fact
 from fourdpqa.questions.camera import DISTANCE_CHANGE, eligible
@@ -201,7 +200,7 @@ def _moved_assets(ctx: Ctx, fmt: str) -> list[dict]:
     objs = eligible(ctx)
     if fmt == "mc":
         return [{"objects": objs[:MC_OPTIONS], "mode": "which"}] if len(objs) >= MC_OPTIONS else []
-    return [{"objects": [a, b]} for a, b in combinations(objs, 2)]
+    return [{"objects": [a, b]} for a, b in draws.pairs(ctx.rng, objs)]
 
 
 YN_Q6 = {"greater": "longer", "less": "shorter"}
@@ -274,7 +273,7 @@ TEMPLATES_T7 = {
 
 OBJ_OBJ_CHANGE = QuestionType(
     7, "object_object_distance_change", "object_motion", ("mc", "yn", "free"),
-    assets=lambda ctx, fmt: [{"objects": [a, b]} for a, b in combinations(eligible(ctx), 2)],
+    assets=lambda ctx, fmt: ({"objects": [a, b]} for a, b in draws.pairs(ctx.rng, eligible(ctx))),
     derive=derive_obj_obj_change, templates=TEMPLATES_T7, slots=_pair_slots,
     values=lambda ctx, spec: {"distance_m": [round(float(x), 4) for x in
                                              motion.object_object_distance(ctx.motion, *spec["objects"])]},

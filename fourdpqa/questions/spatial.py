@@ -5,11 +5,12 @@ visible pixels. A comparison is mirrored (sides swapped) to reach the wanted ans
 
 from __future__ import annotations
 
-from itertools import combinations
+from collections.abc import Iterator
 
 import numpy as np
 
 from fourdpqa import labels, motion, sampling
+from fourdpqa.questions import draws
 from fourdpqa.questions.base import Ctx, QuestionType, comparison_fact
 from fourdpqa.sampling import Reference
 
@@ -17,10 +18,6 @@ from fourdpqa.sampling import Reference
 def _visible_ids(ctx: Ctx, k: int) -> list[int]:
     m = ctx.motion
     return [o for o in m.object_ids if sampling.has_pose(m, o) and sampling.visible_at(ctx.scene, m, o, k, ctx.th)]
-
-
-def _shuffled(ctx: Ctx, items: list) -> list:
-    return [items[i] for i in ctx.rng.permutation(len(items))]
 
 
 def _at(ref: Reference, k: int) -> str:
@@ -62,11 +59,12 @@ def derive_depth(scene, m, spec, th) -> str | None:
     return lab
 
 
-def _depth_assets(ctx: Ctx, multiview: bool) -> list[dict]:
+def _depth_assets(ctx: Ctx, multiview: bool) -> Iterator[dict]:
+    """Pairs of objects visible in their frames (one frame, or two frames far apart), drawn (:mod:`.draws`)."""
     i, j = _frame_pair(ctx) if multiview else (int(ctx.rng.integers(ctx.motion.n_frames)),) * 2
-    vis_j = set(_visible_ids(ctx, j))
-    pairs = [(a, b) for a in _visible_ids(ctx, i) for b in vis_j if a != b and (multiview or a < b)]
-    return [{"objects": [a, b], "frames": [i, j]} for a, b in _shuffled(ctx, pairs)]
+    vis_i = _visible_ids(ctx, i)
+    pairs = draws.ordered_pairs(ctx.rng, vis_i, _visible_ids(ctx, j)) if multiview else draws.pairs(ctx.rng, vis_i)
+    return ({"objects": [a, b], "frames": [i, j]} for a, b in pairs)
 
 
 def _depth_values(ctx: Ctx, spec: dict) -> dict:
@@ -135,11 +133,11 @@ def _mirror_pairs(spec: dict) -> dict:
     return out
 
 
-def _obj_dist_assets(ctx: Ctx, fmt: str) -> list[dict]:
+def _obj_dist_assets(ctx: Ctx, fmt: str) -> Iterator[dict]:
+    """Triples (a, r, b) visible in one frame: is a closer to the centre r than b is? Drawn (:mod:`.draws`)."""
     k = int(ctx.rng.integers(ctx.motion.n_frames))
-    vis = _visible_ids(ctx, k)
-    triples = [(a, r, b) for r in vis for a, b in combinations([o for o in vis if o != r], 2)]
-    return [{"objects": [a, r, b], "pairs": [[a, r], [b, r]], "frames": [k, k]} for a, r, b in _shuffled(ctx, triples)]
+    return ({"objects": [a, r, b], "pairs": [[a, r], [b, r]], "frames": [k, k]}
+            for a, r, b in draws.centred_triples(ctx.rng, _visible_ids(ctx, k)))
 
 
 OBJ_Q = {"less": "closer to", "greater": "farther from"}
@@ -161,18 +159,19 @@ OBJ_DIST = QuestionType(
 )
 
 
-def _mv_obj_dist_assets(ctx: Ctx, fmt: str) -> list[dict]:
+def _mv_obj_dist_assets(ctx: Ctx, fmt: str) -> Iterator[dict]:
     """The same pair at two frames ("are they closer together in frame i than in frame j?") or two different
-    pairs, one per frame; one layout per clip, drawn."""
+    pairs, one per frame; one layout per build, drawn (:mod:`.draws`: the C(V, 2)^2 pairs of pairs of the
+    "cross" layout are never listed)."""
     i, j = _frame_pair(ctx)
     vis_i, vis_j = _visible_ids(ctx, i), _visible_ids(ctx, j)
     if ctx.rng.integers(2):
-        both = [o for o in vis_i if o in vis_j]
-        return [{"objects": [a, b], "pairs": [[a, b], [a, b]], "frames": [i, j], "layout": "same"}
-                for a, b in _shuffled(ctx, list(combinations(both, 2)))]
-    groups = [(p, q) for p in combinations(vis_i, 2) for q in combinations(vis_j, 2) if set(p) != set(q)]
-    return [{"objects": list(dict.fromkeys([*p, *q])), "pairs": [list(p), list(q)], "frames": [i, j], "layout": "cross"}
-            for p, q in _shuffled(ctx, groups)]
+        in_j = set(vis_j)
+        both = [o for o in vis_i if o in in_j]
+        return ({"objects": [a, b], "pairs": [[a, b], [a, b]], "frames": [i, j], "layout": "same"}
+                for a, b in draws.pairs(ctx.rng, both))
+    return ({"objects": list(dict.fromkeys([*p, *q])), "pairs": [list(p), list(q)], "frames": [i, j],
+             "layout": "cross"} for p, q in draws.pairs_of_pairs(ctx.rng, vis_i, vis_j))
 
 
 def _mv_ref_frames(spec: dict) -> list[int | None]:
