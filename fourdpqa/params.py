@@ -70,12 +70,12 @@ class GenerateParams(_Section):
     max_objects: int = Field(6, ge=1)
     render_chunk_rays: int = Field(65536, ge=1024)
     camera_motion_mix: dict[str, float] = {
-        "static": 0.22, "pan": 0.1, "tilt": 0.06, "roll": 0.04, "dolly": 0.14, "truck": 0.12,
-        "pedestal": 0.06, "orbit": 0.1, "combined": 0.16, "push_pull": 0.15,
+        "static": 0.1, "pan": 0.1, "tilt": 0.08, "roll": 0.06, "dolly": 0.14, "truck": 0.12,
+        "pedestal": 0.08, "orbit": 0.1, "combined": 0.12, "push_pull": 0.1,
     }
     object_motion_mix: dict[str, float] = {
-        "static": 0.25, "translate": 0.15, "forward": 0.18, "backward": 0.1, "turn": 0.14,
-        "rotate_cw": 0.09, "rotate_ccw": 0.09, "pass_by": 0.15,
+        "static": 0.08, "translate": 0.14, "forward": 0.14, "backward": 0.1, "turn": 0.14,
+        "rotate_cw": 0.1, "rotate_ccw": 0.1, "pass_by": 0.1, "convoy": 0.1,
     }
 
     _mixes = field_validator("camera_motion_mix", "object_motion_mix")(check_mix)

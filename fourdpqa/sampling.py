@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from fourdpqa.framing import MIN_IN_FRAME
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import REFERENCE_MODES
 from fourdpqa.prompts import marks_overlap
@@ -53,9 +54,17 @@ def visible_at(scene: Scene, m: ClipMotion, object_id: int, k: int, th: LabelThr
 
 
 def visible_frames(scene: Scene, m: ClipMotion, object_id: int, th: LabelThresholds) -> np.ndarray:
-    """(T,) bool: clip frames in which the object is visible (reads the clip's pixel counts, ``m.pixels``)."""
+    """(T,) bool: clip frames in which the object is visible (reads the clip's pixel counts, ``m.pixels``): enough
+    of its silhouette (pixels outside the image count as hidden), enough pixels, and at least
+    :data:`~fourdpqa.framing.MIN_IN_FRAME` of its projected box inside the image."""
     i = m.index(object_id)
-    return (m.visible[i] >= th.min_visible_fraction) & (m.pixels[i] >= th.min_object_pixels)
+    seen = (m.visible[i] >= th.min_visible_fraction) & (m.pixels[i] >= th.min_object_pixels)
+    return seen if m.in_frame is None else seen & (m.in_frame[i] >= MIN_IN_FRAME)
+
+
+def uncut_at(m: ClipMotion, object_id: int, k: int) -> bool:
+    """The object's pixels stay off the image border in clip frame ``k`` (it can anchor a spatial comparison)."""
+    return m.at_border is None or not bool(m.at_border[m.index(object_id), k])
 
 
 def visible_throughout(scene: Scene, m: ClipMotion, object_id: int, th: LabelThresholds) -> bool:
@@ -160,14 +169,15 @@ def disc(h: int, w: int, x: float, y: float, radius: float) -> np.ndarray:
 
 
 def unambiguous(inst: np.ndarray, region: np.ndarray, object_id: int, max_other_share: float) -> bool:
-    """The mark ``region`` (H, W) bool holds the target and, of every other object visible in ``inst`` (H, W)
-    instance ids, at most ``max_other_share`` of its visible pixels."""
+    """The mark ``region`` (H, W) bool holds mostly its target: more of the target's pixels than of any other
+    object's, and of every other object visible in ``inst`` (H, W) instance ids at most ``max_other_share`` of its
+    visible pixels (issue 24.5: a small share of a big neighbour can still outnumber a small target)."""
     total = np.bincount(inst.ravel())
     inside = np.bincount(inst[region].ravel(), minlength=len(total))
     for oid in np.flatnonzero(total).tolist():
         if oid in (0, object_id):
             continue
-        if inside[oid] > max_other_share * total[oid]:
+        if inside[oid] > max_other_share * total[oid] or inside[oid] >= inside[object_id]:
             return False
     return bool(inside[object_id] > 0)
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from fourdpqa import labels, motion
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import QAParams
 from fourdpqa.sampling import Reference
@@ -33,6 +35,28 @@ class Ctx:
     rng: np.random.Generator
     depth_tolerance: float = 0.99  # occlusion depth test of point tracks (params.tracks.depth_tolerance)
     tracks: Tracks | None = None  # the stored point tracks of the video (data/tracks/<video>.npz), if any
+
+    @cached_property
+    def metres(self) -> LabelThresholds:
+        """``th`` with translation thresholds in metres (scaled by the median depth for ``median_depth``)."""
+        if self.th.translation_scale == "metres":
+            return self.th
+        return labels.scale_translation(self.th, motion.median_depth(self.scene, self.motion))
+
+    def translates(self, object_id: int | None = None) -> bool:
+        """The object (None: the camera) clearly translates: its centre gets ``translation_some_m`` from where it
+        started. What a motion detector sees (issue 24.1): an MC or yes/no question must not be answerable from
+        it, so facts it gives away are asked in free form only."""
+        m = self.motion
+        pos = m.cam_pos if object_id is None else m.obj_pos[m.index(object_id)]
+        return bool(np.linalg.norm(pos - pos[0], axis=-1).max() >= self.metres.translation_some_m)
+
+    def rotates(self, object_id: int | None = None) -> bool:
+        """The object's heading (None: the camera's yaw, pitch or roll) clearly turns (``rotation_some_deg``)."""
+        m = self.motion
+        angles = motion.camera_rotation(m) if object_id is None else \
+            motion.object_yaw_deg(m.obj_rot[m.index(object_id)])[:, None]
+        return bool(np.abs(angles - angles[0]).max() >= self.th.rotation_some_deg)
 
 
 @dataclass

@@ -54,7 +54,7 @@ def ordered_pairs(rng: np.random.Generator, first: Sequence, second: Sequence,
 
 def centred_triples(rng: np.random.Generator, items: Sequence, limit: int = MAX_CANDIDATES) -> Iterator[tuple]:
     """Triples (a, r, b) of distinct ``items``: a centre r and an unordered pair {a, b} of the others, drawn."""
-    per_centre = comb(len(items) - 1, 2)
+    per_centre = comb(max(len(items) - 1, 0), 2)
     for i in indices(rng, len(items) * per_centre, limit):
         r, rest = divmod(i, per_centre)
         a, b = unrank_pair(rest)  # a pair of the other items: positions past the centre's shift by one

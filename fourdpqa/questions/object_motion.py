@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fourdpqa import labels, motion
 from fourdpqa.questions import draws
-from fourdpqa.labels import NONE
 from fourdpqa.questions.base import Ctx, QuestionType, cap, comparison_fact
 from fourdpqa.questions.camera import DISTANCE_CHANGE, eligible
 
@@ -31,9 +30,9 @@ def derive_rotation(scene, m, spec, th) -> str | None:
 
 
 def rotation_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
-    """A rotating object is asked its own sense (yes) or the other one (no); one that clearly does not rotate is
-    asked either sense (no), which keeps every query word answered yes and no alike."""
-    return ([label] if label != NONE else []), [x for x in labels.ROTATION_LABELS if x != label]
+    """A rotating object is asked its own sense (yes) or the other one (no). An object that does not rotate is
+    not asked: "no" would come from seeing that it stands still, not from its sense of rotation (issue 24.1)."""
+    return [label], [x for x in labels.ROTATION_LABELS if x != label]
 
 
 TEMPLATES_T3 = {
@@ -55,7 +54,7 @@ ROTATION = QuestionType(
     3, "object_rotation", "object_motion", ("yn", "free"),
     assets=lambda ctx, fmt: _one(ctx, need_front=True), derive=derive_rotation, templates=TEMPLATES_T3,
     slots=lambda ctx, spec, refs: {"o": refs[0].text},
-    askable=lambda label, fmt, spec: label in labels.ROTATION_LABELS or (fmt == "yn" and label == NONE),
+    askable=lambda label, fmt, spec: label in labels.ROTATION_LABELS,
     yn_queries=rotation_queries,
     values=lambda ctx, spec: {"yaw_change_deg": _yaw_change(ctx, spec["objects"][0])}, reference_system="gravity",
 )
@@ -116,18 +115,22 @@ def _agent_assets(ctx: Ctx, fmt: str) -> list[dict]:
     return out
 
 
+TURNS = ("left", "right")  # the turn labels asked: "straight" is what anyone sees of an agent that does not turn
+
+
 def _agent_askable(label: str | None, fmt: str, spec: dict) -> bool:
-    if spec["aspect"] == "move":
-        return label in labels.AGENT_MOVE_LABELS or (fmt == "yn" and label == NONE)
-    return label in labels.AGENT_TURN_LABELS
+    """Only agents that move (forward / backward) or turn (left / right) are asked: "no" to "is it moving
+    forward?" of an agent standing still, or "yes" to "does it keep a straight heading?", would come from seeing
+    that it does not move, not from its direction (issue 24.1)."""
+    return label in (labels.AGENT_MOVE_LABELS if spec["aspect"] == "move" else TURNS)
 
 
 def agent_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
-    pool = labels.AGENT_MOVE_LABELS if spec["aspect"] == "move" else labels.AGENT_TURN_LABELS
-    return ([label] if label in pool else []), [x for x in pool if x != label]
+    pool = labels.AGENT_MOVE_LABELS if spec["aspect"] == "move" else TURNS
+    return [label], [x for x in pool if x != label]
 
 
-TURN_QUERY = {"left": "turning to its left", "right": "turning to its right", "straight": "keeping a straight heading"}
+TURN_QUERY = {"left": "turning to its left", "right": "turning to its right"}
 TEMPLATES_T5 = {
     "yn_move": {
         "a": "Relative to the direction it is facing, is {o} moving {q}?",
@@ -156,18 +159,9 @@ def _agent_values(ctx: Ctx, spec: dict) -> dict:
             "yaw_change_deg": _yaw_change(ctx, oid)}
 
 
-def _agent_label(ctx: Ctx, spec: dict) -> str | None:
-    label = derive_agent(ctx.scene, ctx.motion, spec, ctx.th)
-    if spec["aspect"] == "turn" and label == "straight":
-        moving = derive_agent(ctx.scene, ctx.motion, dict(spec, aspect="move"), ctx.th)
-        if moving not in labels.AGENT_MOVE_LABELS:
-            return None  # "does it keep a straight heading?" of an agent standing still says nothing
-    return label
-
-
 AGENT = QuestionType(
     5, "agent_motion", "object_motion", ("yn", "free"),
-    assets=_agent_assets, derive=derive_agent, measure=_agent_label, templates=TEMPLATES_T5,
+    assets=_agent_assets, derive=derive_agent, templates=TEMPLATES_T5,
     slots=lambda ctx, spec, refs: {"o": refs[0].text}, askable=_agent_askable,
     variant=lambda fmt, spec: f"yn_{spec['aspect']}" if fmt == "yn" else fmt, yn_queries=agent_queries,
     phrase=lambda query, spec: {"q": query if spec["aspect"] == "move" else TURN_QUERY[query]},
@@ -196,8 +190,9 @@ def derive_moved(scene, m, spec, th) -> str | None:
 
 def _moved_assets(ctx: Ctx, fmt: str) -> list[dict]:
     """MC: four candidates, every option an object (no filler options a model could learn to avoid); yes/no:
-    pairs."""
-    objs = eligible(ctx)
+    pairs. Every object asked about translates: which of two travels farther must not be told by which of them
+    moves at all (issue 24.1)."""
+    objs = [o for o in eligible(ctx) if ctx.translates(o)]
     if fmt == "mc":
         return [{"objects": objs[:MC_OPTIONS], "mode": "which"}] if len(objs) >= MC_OPTIONS else []
     return [{"objects": [a, b]} for a, b in draws.pairs(ctx.rng, objs)]
@@ -250,6 +245,14 @@ def derive_obj_obj_change(scene, m, spec, th) -> str | None:
     return labels.distance_change_label(motion.object_object_distance(m, a, b), th)
 
 
+def _obj_obj_assets(ctx: Ctx, fmt: str):
+    """Pairs of objects visible throughout, drawn; in MC and yes/no at least one of them translates (two objects
+    that stay in place keep their distance, which anyone sees without judging it)."""
+    objs = eligible(ctx)
+    moving = {o for o in objs if fmt == "free" or ctx.translates(o)}
+    return ({"objects": [a, b]} for a, b in draws.pairs(ctx.rng, objs) if a in moving or b in moving)
+
+
 TEMPLATES_T7 = {
     "mc": {
         "a": "How does the distance between {a} and {b} change during the video?",
@@ -273,7 +276,7 @@ TEMPLATES_T7 = {
 
 OBJ_OBJ_CHANGE = QuestionType(
     7, "object_object_distance_change", "object_motion", ("mc", "yn", "free"),
-    assets=lambda ctx, fmt: ({"objects": [a, b]} for a, b in draws.pairs(ctx.rng, eligible(ctx))),
+    assets=_obj_obj_assets,
     derive=derive_obj_obj_change, templates=TEMPLATES_T7, slots=_pair_slots,
     values=lambda ctx, spec: {"distance_m": [round(float(x), 4) for x in
                                              motion.object_object_distance(ctx.motion, *spec["objects"])]},

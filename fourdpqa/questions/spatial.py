@@ -16,8 +16,11 @@ from fourdpqa.sampling import Reference
 
 
 def _visible_ids(ctx: Ctx, k: int) -> list[int]:
+    """Objects a comparison in clip frame ``k`` may be about: posed, visible, and not cut by the image border (a
+    comparison of 3D centres must not rest on an object the picture shows only in part)."""
     m = ctx.motion
-    return [o for o in m.object_ids if sampling.has_pose(m, o) and sampling.visible_at(ctx.scene, m, o, k, ctx.th)]
+    return [o for o in m.object_ids if sampling.has_pose(m, o) and sampling.visible_at(ctx.scene, m, o, k, ctx.th)
+            and sampling.uncut_at(m, o, k)]
 
 
 def _at(ref: Reference, k: int) -> str:

@@ -39,3 +39,6 @@ def test_large_spaces_give_the_cap_of_distinct_candidates_and_the_same_draws_for
     triples = list(draws.centred_triples(np.random.default_rng(2), items, limit=300))
     assert len(triples) == len(set(triples)) == 300 and all(len({a, r, b}) == 3 for a, r, b in triples)
     assert len(set(draws.pairs(np.random.default_rng(3), items))) == draws.MAX_CANDIDATES
+    for few in ([], [1], [1, 2]):  # too few objects: nothing to draw
+        assert list(draws.centred_triples(np.random.default_rng(0), few)) == []
+        assert list(draws.pairs_of_pairs(np.random.default_rng(0), few, few)) == []

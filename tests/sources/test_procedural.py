@@ -207,3 +207,21 @@ def test_pass_by_and_push_pull_make_distances_turn(specs: list[P.VideoSpec]) -> 
             k = int(np.argmax(np.abs(d - d[0])))
             assert abs(k - (s.n_frames - 1) / 2) <= 1 and abs(d[k] / d[0] - 1) >= 0.25, (s.video_id, d[[0, k, -1]])
     assert n_pass >= 5 and n_push >= 5, (n_pass, n_push)
+
+
+def test_convoy_objects_travel_with_a_moving_object_at_a_constant_distance(specs: list[P.VideoSpec]) -> None:
+    """Issue 24.1: a convoy object and some straight-moving object both travel >= 1.5 m while the distance between
+    their centres stays the same (so a constant distance is also an answer about things that move)."""
+    n = 0
+    for s in specs:
+        t = _times(s)
+        paths = [P.object_poses(o, t)[:, :3, 3] for o in s.objects]
+        for i, o in enumerate(s.objects):
+            if o.motion != "convoy":
+                continue
+            n += 1
+            travel = np.linalg.norm(paths[i][-1] - paths[i][0])
+            gaps = [np.linalg.norm(paths[i] - paths[j], axis=1) for j, x in enumerate(s.objects)
+                    if j != i and x.motion in P.STRAIGHT]
+            assert travel >= 1.49 and any(np.ptp(g) < 1e-9 for g in gaps), s.video_id
+    assert n >= 5, n
