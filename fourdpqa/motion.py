@@ -74,8 +74,8 @@ class ClipMotion:
 def clip_motion(scene: Scene, frames: np.ndarray | list[int]) -> ClipMotion:
     """Gather camera and object poses of ``frames`` (scene frame indices, increasing)."""
     frames = np.asarray(frames, dtype=np.int64)
-    if frames.ndim != 1 or len(frames) < 2 or np.any(np.diff(frames) <= 0):
-        raise ValueError(f"video {scene.video_id!r}: clip frames must be >= 2 increasing indices, got {frames.tolist()}")
+    if frames.ndim != 1 or len(frames) < 1 or np.any(np.diff(frames) <= 0):
+        raise ValueError(f"video {scene.video_id!r}: clip frames must be >= 1 increasing indices, got {frames.tolist()}")
     if frames[-1] >= scene.meta.n_frames or frames[0] < 0:
         raise ValueError(f"video {scene.video_id!r}: clip frames {frames.tolist()} outside 0..{scene.meta.n_frames - 1}")
     t_all = scene.cameras["time_s"].to_numpy().astype(np.float64)

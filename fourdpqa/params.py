@@ -132,7 +132,7 @@ class SourceQAParams(_Section):
     """Per-source QA settings (``qa.sources.<source name>``); unset fields keep the ``qa`` value."""
 
     preset: Literal["synthetic", "driving", "indoor"] | None = None  # thresholds when qa.thresholds has no entry
-    clip_frames: int | None = Field(None, ge=2)
+    clip_frames: int | None = Field(None, ge=1)  # 1: single-frame clips (depth and distance questions only)
     clip_stride: int | None = Field(None, ge=1)
     clips_per_video: int | None = Field(None, ge=1)
     # frame sampling: clips play at about this rate (stride = round(video fps / sample_fps)); overrides clip_stride
@@ -141,7 +141,7 @@ class SourceQAParams(_Section):
 
 
 class QAParams(_Section):
-    clip_frames: int = Field(32, ge=2)
+    clip_frames: int = Field(32, ge=1)  # 1: single-frame clips (depth and distance questions only)
     clip_stride: int = Field(1, ge=1)
     clips_per_video: int = Field(1, ge=1)
     # clips of one video may share at most this share of their frames (0 = disjoint clips: independent facts)

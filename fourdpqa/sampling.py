@@ -30,10 +30,13 @@ FRAME_TRIES = 3  # frames tried per object for circle / pixel references before 
 def clip_windows(n_frames: int, clip_frames: int, stride: int, count: int, rng: np.random.Generator,
                  max_overlap: float = 1.0) -> list[np.ndarray]:
     """Up to ``count`` windows of ``clip_frames`` scene frames with ``stride`` (reduced if the video is too short
-    for it), spread over the video, any two sharing at most ``max_overlap`` of their time span (0 = disjoint);
-    raises ValueError when the video has fewer than clip_frames frames."""
+    for it), spread over the video, any two sharing at most ``max_overlap`` of their time span (0 = disjoint).
+    A video with fewer than ``clip_frames`` frames is one clip of all of them (issue 23.6: the questions a short
+    clip can carry are asked, the others skipped with their reason, :func:`fourdpqa.questions.skipped_types`)."""
+    if n_frames < 1:
+        raise ValueError(f"a video needs at least one frame to be clipped, got {n_frames}")
     if n_frames < clip_frames:
-        raise ValueError(f"video has {n_frames} frames, fewer than qa.clip_frames={clip_frames}")
+        return [np.arange(n_frames)]
     stride = max(1, min(stride, (n_frames - 1) // max(clip_frames - 1, 1)))
     span = (clip_frames - 1) * stride + 1
     gap = max(1, int(np.ceil(span * (1.0 - max_overlap) - 1e-9)))  # smallest start difference allowed

@@ -23,12 +23,33 @@ TYPES: dict[int, QuestionType] = {qt.qtype: qt for qt in (
     MV_DEPTH, MV_OBJ_DIST, VISUAL, TRUE,
 )}
 ATTEMPTS = 3  # builds tried per question slot (each draws new assets) before the slot is left empty
+SINGLE_FRAME_TYPES = frozenset({8, 9})  # depth and object-object distance: one frame is enough
+MOTION_TYPES = frozenset({0, 1, 2, 3, 4, 5, 6, 7})  # labels of motion over the clip (metric questions included)
+MIN_MOTION_S = 1.0  # a shorter clip in which nothing clearly moves cannot tell standing still from slow motion
 
 
 def enabled_types(ctx: Ctx) -> list[int]:
     if ctx.qa.question_types:
         return [t for t in ctx.qa.question_types if t in TYPES]
     return [t for t in sorted(TYPES) if t != 0 or ctx.qa.metric_questions]
+
+
+def skipped_types(ctx: Ctx) -> dict[int, str]:
+    """Enabled types this clip cannot carry, with the reason (issue 23.6): every type but depth and
+    object-object distance needs two frames; the motion types need a clip long enough, or motion large enough,
+    to reach the label thresholds ("static" of a head-mounted camera over 33 ms would be a guess)."""
+    enabled = enabled_types(ctx)
+    m = ctx.motion
+    if m.n_frames < 2:
+        return {t: "single-frame clip" for t in enabled if t not in SINGLE_FRAME_TYPES}
+    if m.duration_s >= MIN_MOTION_S:
+        return {}
+    posed = [o for o in m.object_ids if np.isfinite(m.obj_pos[m.index(o)]).all()]
+    if any(ctx.translates(o) or ctx.rotates(o) for o in [None, *posed]):
+        return {}
+    reason = (f"clip of {m.duration_s:.2f} s < {MIN_MOTION_S:g} s in which nothing moves "
+              f"{ctx.metres.translation_some_m:g} m or turns {ctx.th.rotation_some_deg:g} deg")
+    return {t: reason for t in enabled if t in MOTION_TYPES}
 
 
 def choose_format(ctx: Ctx, qt: QuestionType, used: Counter, exhausted: set[str]) -> str | None:
@@ -50,14 +71,15 @@ def generate_clip(ctx: Ctx) -> list[Draft]:
     """``qa.questions_per_clip`` question slots cycling over the enabled types (in a fresh random order each
     round, so every type gets its turn); each slot asks a fact not yet asked in its format in this clip (a yes/no
     slot yields every query of its fact, in both polarities); duplicates are dropped."""
-    types = enabled_types(ctx)
+    skipped = skipped_types(ctx)
+    types = [t for t in enabled_types(ctx) if t not in skipped]
     drafts: list[Draft] = []
     seen: set[tuple] = set()
     asked: set[tuple] = set()
     used: dict[int, Counter] = {t: Counter() for t in types}
     exhausted: dict[int, set[str]] = {t: set() for t in types}
     order: list[int] = []
-    for _ in range(ctx.qa.questions_per_clip):
+    for _ in range(ctx.qa.questions_per_clip if types else 0):
         if not order:
             order = [int(t) for t in ctx.rng.permutation(types)]
         qt = TYPES[order.pop()]

@@ -21,8 +21,9 @@ def test_clip_windows():
     assert len({int(w[0]) for w in wins}) == 3
     assert all((np.diff(w) == 2).all() for w in clip_windows(40, 16, 2, 2, rng))
     assert all((np.diff(w) == 1).all() for w in clip_windows(20, 16, 4, 2, rng))  # stride reduced to fit
-    with pytest.raises(ValueError, match="fewer than"):
-        clip_windows(10, 16, 1, 1, rng)
+    for n in (1, 2, 10):  # a video shorter than a clip is one clip of all its frames
+        assert [w.tolist() for w in clip_windows(n, 16, 1, 3, rng)] == [list(range(n))]
+    assert [w.tolist() for w in clip_windows(5, 1, 1, 5, rng)] == [[0], [1], [2], [3], [4]]
 
 
 @pytest.mark.parametrize("n_frames,clip,stride,overlap,count,expected", [
