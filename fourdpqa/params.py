@@ -23,7 +23,7 @@ from fourdpqa.vocabulary import CAMERA_MOTIONS, OBJECT_MOTIONS, SOURCE_KINDS
 REFERENCE_MODES = ("caption", "pixel", "circle", "box_mark")
 ANSWER_FORMATS = ("mc", "yn", "free", "trajectory", "numeric")
 QUESTION_TYPES = tuple(range(14))  # paper numbering 1..13, 0 = metric
-PREDICTORS = ("random", "blind", "oracle", "flow", "trained", "api")  # plus "hf:<model>" and "api:<model>"
+PREDICTORS = ("random", "blind", "oracle", "flow", "motion_presence", "direction_blind", "trained", "api")  # plus "hf:<model>" and "api:<model>"
 PREDICTOR_PREFIXES = ("hf:", "api:")
 
 
@@ -271,7 +271,7 @@ class TrainParams(_Section):
 
 
 class EvaluateParams(_Section):
-    predictors: list[str] = ["random", "blind", "oracle", "flow", "trained"]
+    predictors: list[str] = ["random", "blind", "motion_presence", "direction_blind", "oracle", "flow", "trained"]
     frames: int = Field(32, ge=1)
     max_new_tokens: int = Field(24, ge=1)
     batch_size: int = Field(4, ge=1)

@@ -13,8 +13,10 @@ source says ``translation_scale: median_depth``).
 
 Answers are the training split's: for every (question name, format, query word or option, knowledge of the objects
 and camera involved) the predictor counts how often each answer was right, and answers a question with the answer
-most often right for its knowledge, backing off to coarser keys where training never saw that one; formats outside
-MC and yes/no get the text-only prior's answer (:class:`~fourdpqa.predictors.blind.BlindPredictor`).
+most often right for its knowledge. Rates given the knowledge are shrunk towards the rate without it (``PRIOR``
+pseudo-counts), so a handful of training questions cannot make a rule of chance, while what the knowledge really
+gives away (every question about a still object answered "no") outweighs the prior at once. Formats outside MC and
+yes/no get the text-only prior's answer (:class:`~fourdpqa.predictors.blind.BlindPredictor`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from fourdpqa.scene import Scene, read_scene
 from schemas.qa import present
 
 KNOWLEDGE = ("presence", "direction_blind")
+PRIOR = 20.0  # pseudo-counts of the rate without knowledge in the rate given the knowledge
 PREDICTOR_NAMES = {"presence": "motion_presence", "direction_blind": "direction_blind"}
 
 
@@ -119,7 +122,7 @@ class LazyMotionPredictor(Predictor):
     # ----------------------------------------------------------------------------------------------------- keys
 
     def _keys(self, record: Mapping[str, Any]) -> list[tuple]:
-        """Keys from the most to the least specific: (name, format, query, knowledge), (name, format, query)."""
+        """(the key with the knowledge, the key without it): (name, format, query, knowledge), (name, format, query)."""
         spec = present(record["measurement"] or {}).get("spec") or {}
         base = (record["question_name"], record["answer_format"], spec.get("query"))
         if record["answer_format"] == "mc" and str(record["question_name"]) == "moved_distance":
@@ -134,10 +137,10 @@ class LazyMotionPredictor(Predictor):
         """What tells MC options apart to this observer: the option's label, or the known motion of the object an
         object option names."""
         spec = present(record["measurement"] or {}).get("spec") or {}
-        labels = list(spec.get("option_labels") or [normalize_text(o) for o in record["options"]])
-        if str(record["question_name"]) == "moved_distance":
-            return self._option_seen(record, spec)
-        return labels
+        labels = list(spec.get("option_labels") or [])
+        if len(labels) != len(record["options"]):  # a record without its option labels: the option texts
+            return [normalize_text(o) for o in record["options"]]
+        return self._option_seen(record, spec) if str(record["question_name"]) == "moved_distance" else labels
 
     # ---------------------------------------------------------------------------------------------- fit, predict
 
@@ -165,14 +168,18 @@ class LazyMotionPredictor(Predictor):
         fmt = record["answer_format"]
         if fmt not in ("mc", "yn"):
             return self.prior.predict([Sample([], "", record)])[0]
-        keys = self._keys(record)
+        known, text = self._keys(record)
         if fmt == "yn":
-            counts = next((self.counts[k] for k in keys if sum(self.counts[k].values())), Counter())
-            return max(("no", "yes"), key=lambda a: counts[a])  # ties -> "no"
-        features = self._option_features(record)
+            yes = _shrunk(self.counts[known]["yes"], sum(self.counts[known].values()),
+                          _shrunk(self.counts[text]["yes"], sum(self.counts[text].values()), 0.5))
+            return "yes" if yes > 0.5 else "no"  # ties -> "no"
         rates = []
-        for f in features:
-            counts = next((self.counts[k] for k in keys if self.counts[k][("shown", f)]), Counter())
-            shown = counts[("shown", f)]
-            rates.append(counts[("right", f)] / shown if shown else 0.0)
+        for f in self._option_features(record):
+            prior = _shrunk(self.counts[text][("right", f)], self.counts[text][("shown", f)], 0.0)
+            rates.append(_shrunk(self.counts[known][("right", f)], self.counts[known][("shown", f)], prior))
         return LETTERS[int(np.argmax(rates))]  # ties -> the first of them
+
+
+def _shrunk(hits: float, n: float, prior: float) -> float:
+    """hits / n pulled towards ``prior`` by :data:`PRIOR` pseudo-counts (``prior`` itself when n = 0)."""
+    return (hits + PRIOR * prior) / (n + PRIOR)
