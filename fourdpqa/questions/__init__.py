@@ -109,7 +109,7 @@ def draft_key(qt: QuestionType, d: Draft) -> tuple:
     if d.answer_format in ("mc", "free"):
         return (d.question_type, d.answer_format, qt.fact(d.spec, d.label))
     if d.answer_format == "yn":
-        return (d.question_type, "yn", dumps({k: v for k, v in d.spec.items()}))
+        return (d.question_type, "yn", dumps(d.spec.as_dict()))
     return (d.question, d.answer)
 
 
@@ -118,8 +118,8 @@ def fact_key(record: dict) -> tuple:
     record's spec and label). Coarser than (video, type, label, objects), never finer, so keeping one record per
     fact keeps at most one per (video, type, label, objects)."""
     qt = TYPES[int(record["question_type"])]
-    spec = present(record["measurement"] or {}).get("spec") or {"objects": list(record["object_ids"])}
-    return (record["video_id"], int(record["question_type"]), *qt.fact(spec, record["label"]))
+    stored = present(record["measurement"] or {}).get("spec") or {"objects": list(record["object_ids"])}
+    return (record["video_id"], int(record["question_type"]), *qt.fact(qt.spec_type.from_dict(stored), record["label"]))
 
 
 def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, clip_frames: list[int], fps: float,
@@ -133,7 +133,7 @@ def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, c
         "reference_mode": d.reference_mode, "answer_format": d.answer_format, "question": d.question,
         "options": list(d.options), "answer": d.answer, "answer_text": d.answer_text,
         "label": "" if continuous else d.label,
-        "measurement": typed_value("measurement", {"spec": d.spec, "values": d.values, "slots": d.slots}),
+        "measurement": typed_value("measurement", {"spec": d.spec.as_dict(), "values": d.values, "slots": d.slots}),
         "threshold": typed_value("threshold", d.threshold), "marks": typed_value("marks", d.marks),
         "object_ids": [int(o) for o in d.object_ids],
         "template_id": d.template_id, "seed": int(seed), "phrased": False,

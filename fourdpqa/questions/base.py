@@ -19,6 +19,7 @@ import numpy as np
 from fourdpqa import labels, motion
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import QAParams
+from fourdpqa.questions.specs import ObjectSpec, Spec
 from fourdpqa.sampling import Reference
 from fourdpqa.scene import Scene
 from fourdpqa.thresholds import LabelThresholds
@@ -72,7 +73,7 @@ class Draft:
     answer: str
     answer_text: str
     label: str
-    spec: dict  # everything :func:`answer_for` and ``derive`` need (objects, frames, query, option labels)
+    spec: Spec  # everything :func:`answer_for` and ``derive`` need (objects, frames, query, option labels)
     values: dict  # continuous measurements quoted in the record
     threshold: dict
     template_id: str
@@ -92,10 +93,10 @@ class Draft:
         return [mk for r in self.refs for mk in r.marks]
 
 
-Derive = Callable[[Scene, ClipMotion, dict, LabelThresholds], Any]
+Derive = Callable[[Scene, ClipMotion, Any, LabelThresholds], Any]  # the spec is the row's ``spec_type``
 
 
-def _no_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
+def _no_queries(label: str, spec: Spec) -> tuple[list[str], list[str]]:
     return [], []
 
 
@@ -103,8 +104,8 @@ def _no_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
 class QuestionType:
     """One row of the question-type table (paper Table 1 numbering; 0 = metric questions).
 
-    ``assets(ctx, fmt)`` yields candidate specs in the order to try (each holds ``objects``: the ids to refer to,
-    in template-slot order); ``derive`` labels a spec from geometry (``None`` = ambiguous, not asked);
+    ``assets(ctx, fmt)`` yields candidate specs (``spec_type`` instances, :mod:`.specs`) in the order to try (each
+    holds ``objects``: the ids to refer to, in template-slot order); ``derive`` labels a spec from geometry (``None`` = ambiguous, not asked);
     ``askable(label, fmt, spec)`` says whether that label may be asked in that format; ``templates`` maps a
     variant (``variant(fmt, spec)``, by default the format) to ``{template id: text}``; ``slots(ctx, spec, refs)``
     fills the template slots, ``phrase(query, spec)`` the yes/no query slots. Yes/no questions: ``yn_queries``
@@ -117,34 +118,35 @@ class QuestionType:
     name: str
     category: str
     formats: tuple[str, ...]
-    assets: Callable[[Ctx, str], Iterable[dict]]
+    assets: Callable[[Ctx, str], Iterable[Any]]
     derive: Derive
     templates: dict[str, dict[str, str]]
     slots: Callable[[Ctx, dict, list[Reference]], dict[str, str]]
-    askable: Callable[[Any, str, dict], bool] = lambda label, fmt, spec: label is not None
-    variant: Callable[[str, dict], str] = lambda fmt, spec: fmt
+    spec_type: type[Spec] = ObjectSpec  # the layout of its specs (how a record's stored spec is read back)
+    askable: Callable[[Any, str, Any], bool] = lambda label, fmt, spec: label is not None
+    variant: Callable[[str, Any], str] = lambda fmt, spec: fmt
     text: Callable[[str], str] = str  # answer text of a label (free-form answers, MC options; the oracle too)
     option_text: Callable[[str, list[Reference]], str] | None = None  # MC option text when it names references
-    distractors: Callable[[str, dict, np.random.Generator], list[str]] = lambda label, spec, rng: []
+    distractors: Callable[[str, Any, np.random.Generator], list[str]] = lambda label, spec, rng: []
     mc_labels: tuple[str, ...] = ()  # the fixed MC label space, when there is one (label shares are judged on it)
-    yn_queries: Callable[[str, dict], tuple[list[str], list[str]]] = _no_queries
-    yn: Callable[[dict, str], bool] = lambda spec, label: label == spec["query"]
-    phrase: Callable[[str, dict], dict[str, str]] = lambda query, spec: {"q": query}
+    yn_queries: Callable[[str, Any], tuple[list[str], list[str]]] = _no_queries
+    yn: Callable[[Any, str], bool] = lambda spec, label: label == spec.query
+    phrase: Callable[[str, Any], dict[str, str]] = lambda query, spec: {"q": query}
     queries: tuple[str, ...] = ()
-    mirror: Callable[[dict], dict] | None = None
-    references: Callable[[Ctx, dict], list[Reference] | None] | None = None  # default: sampling.refer
-    ref_frames: Callable[[dict], list[int | None]] = lambda spec: [None] * len(spec["objects"])
-    ref_modes: Callable[[Ctx, dict], dict[str, float]] = lambda ctx, spec: ctx.qa.reference_mode_mix
-    values: Callable[[Ctx, dict], dict] = lambda ctx, spec: {}
-    fact: Callable[[dict, str], tuple] = lambda spec, label: (label, tuple(sorted(spec["objects"])))
-    measure: Callable[[Ctx, dict], Any] | None = None  # how generation measures (default: ``derive``)
+    mirror: Callable[[Any], Any] | None = None
+    references: Callable[[Ctx, Any], list[Reference] | None] | None = None  # default: sampling.refer
+    ref_frames: Callable[[Any], list[int | None]] = lambda spec: [None] * len(spec.objects)
+    ref_modes: Callable[[Ctx, Any], dict[str, float]] = lambda ctx, spec: ctx.qa.reference_mode_mix
+    values: Callable[[Ctx, Any], dict] = lambda ctx, spec: {}
+    fact: Callable[[Any, str], tuple] = lambda spec, label: (label, tuple(sorted(spec.objects)))
+    measure: Callable[[Ctx, Any], Any] | None = None  # how generation measures (default: ``derive``)
     redraws: bool = False  # ``assets`` draws a random part (frames, window, query) anew on each call
-    name_of: Callable[[dict], str] | None = None  # question_name of a spec (metric kinds), default ``name``
+    name_of: Callable[[Any], str] | None = None  # question_name of a spec (metric kinds), default ``name``
     # reference system the question is posed in (paper Sec. 3.2): camera, first_camera_levelled, gravity, object,
     # world, screen, query_camera_screen
     reference_system: str = "world"
 
-    def label_of(self, ctx: Ctx, spec: dict):
+    def label_of(self, ctx: Ctx, spec: Spec):
         if self.measure is not None:
             return self.measure(ctx, spec)
         return self.derive(ctx.scene, ctx.motion, spec, ctx.th)
@@ -166,10 +168,10 @@ def mc_layout(rng: np.random.Generator, correct: str, distractors: list[str]) ->
     return chosen[:pos] + [correct] + chosen[pos:]
 
 
-def answer_for(qt: QuestionType, fmt: str, spec: dict, label: str, text_of: Callable[[str], str]) -> tuple[str, str]:
+def answer_for(qt: QuestionType, fmt: str, spec: Spec, label: str, text_of: Callable[[str], str]) -> tuple[str, str]:
     """(answer, answer_text) of a question given the derived label."""
     if fmt == "mc":
-        letter = LETTERS[spec["option_labels"].index(label)]
+        letter = LETTERS[spec.option_labels.index(label)]
         return letter, text_of(label)
     if fmt == "yn":
         yes = qt.yn(spec, label)
@@ -177,10 +179,10 @@ def answer_for(qt: QuestionType, fmt: str, spec: dict, label: str, text_of: Call
     return text_of(label), text_of(label)
 
 
-def comparison_fact(spec: dict, label: str) -> tuple:
+def comparison_fact(spec: Spec, label: str) -> tuple:
     """A comparison asks about a set of objects; its mirrored question (swapped sides, flipped label) and the same
     objects compared at other frames are not independent facts, so the fact is the object set alone."""
-    return ("compare", tuple(sorted(set(spec["objects"]))))
+    return ("compare", tuple(sorted(set(spec.objects))))
 
 
 def cap(text: str) -> str:
@@ -204,7 +206,7 @@ DIST_QUERY = {
 }
 
 
-def dist_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
+def dist_queries(label: str, spec: Spec) -> tuple[list[str], list[str]]:
     """Yes/no queries of a distance-change label: yes = the label; no = labels clearly false for it (a distance
     that rises then falls did increase for a while, so "does it keep increasing?" is not asked there)."""
     table = {

@@ -8,6 +8,7 @@ import numpy as np
 from fourdpqa import labels, motion, sampling
 from fourdpqa.labels import CAMERA_COMPONENTS, STATIC
 from fourdpqa.questions.base import DIST_QUERY, Ctx, QuestionType, dist_queries, dist_text, pick
+from fourdpqa.questions.specs import ObjectSpec, Spec
 
 MOVE = {"forward": "forward", "backward": "backward", "left": "to the left", "right": "to the right", "up": "up", "down": "down"}
 # roll is told from the viewer's side too: what the picture does on screen
@@ -50,7 +51,7 @@ def same_kind(component: str) -> tuple[str, ...]:
     return CAMERA_COMPONENTS[:n] if component in CAMERA_COMPONENTS[:n] else CAMERA_COMPONENTS[n:]
 
 
-def camera_distractors(label: str, spec: dict, rng: np.random.Generator) -> list[str]:
+def camera_distractors(label: str, spec: Spec, rng: np.random.Generator) -> list[str]:
     """Wrong labels that read like the truth. A motion of several components gets the same components with signs
     flipped by two random masks and their combination, so the four options are a coset of sign patterns: no
     option is structurally special (none is the "centre" the others were edited from) and none is an implausible
@@ -80,11 +81,11 @@ def derive_camera(scene, m, spec, th) -> str | None:
     return levelled if levelled == own else None
 
 
-def yn_camera(spec: dict, label: str) -> bool:
-    return spec["query"] in labels.camera_components(label)
+def yn_camera(spec: Spec, label: str) -> bool:
+    return spec.query in labels.camera_components(label)
 
 
-def camera_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
+def camera_queries(label: str, spec: Spec) -> tuple[list[str], list[str]]:
     """yes: the label's components; no: the other components of the kinds it has (a translating camera is asked
     about other translations, a turning one about other rotations), so knowing that the camera moves, or whether
     it translates or turns, answers none of them."""
@@ -93,12 +94,12 @@ def camera_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
     return comps, [c for c in CAMERA_COMPONENTS if c in kinds and c not in comps]
 
 
-def camera_phrase(query: str, spec: dict) -> dict[str, str]:
+def camera_phrase(query: str, spec: Spec) -> dict[str, str]:
     verb, _, rest = YN_PHRASE[query].partition(" ")
     return {"q": YN_PHRASE[query], "q3": f"{verb}s {rest}".strip()}
 
 
-def camera_values(ctx: Ctx, spec: dict) -> dict:
+def camera_values(ctx: Ctx, spec: Spec) -> dict:
     return {"translation_fwd_left_up": motion.camera_levelled_track(ctx.motion)[-1].tolist(),
             "rotation_yaw_pitch_roll_deg": motion.camera_rotation(ctx.motion)[-1].tolist()}
 
@@ -133,7 +134,7 @@ TEMPLATES_T1 = {
 
 CAMERA_MOVEMENT = QuestionType(
     1, "camera_movement", "camera_motion", ("mc", "yn", "free"),
-    assets=lambda ctx, fmt: [{"objects": []}], derive=derive_camera, templates=TEMPLATES_T1,
+    assets=lambda ctx, fmt: [ObjectSpec()], derive=derive_camera, templates=TEMPLATES_T1,
     slots=lambda ctx, spec, refs: {},
     # a still camera gives its answer away to anyone who sees that nothing moves: asked in free form only
     askable=lambda label, fmt, spec: label is not None and (fmt == "free" or label != STATIC),
@@ -157,7 +158,7 @@ def eligible(ctx: Ctx, need_front: bool = False, agents: bool = False) -> list[i
 
 
 def derive_cam_obj_distance(scene, m, spec, th) -> str | None:
-    return labels.distance_change_label(motion.camera_object_distance(m, spec["objects"][0]), th)
+    return labels.distance_change_label(motion.camera_object_distance(m, spec.objects[0]), th)
 
 
 TEMPLATES_T2 = {
@@ -185,7 +186,7 @@ STEADY = ("increasing", "decreasing", "constant")
 TURNING = ("increasing then decreasing", "decreasing then increasing")
 
 
-def distance_distractors(label: str, spec: dict, rng: np.random.Generator) -> list[str]:
+def distance_distractors(label: str, spec: Spec, rng: np.random.Generator) -> list[str]:
     """The 3 wrong options of a distance-change MC question (5 labels, 4 options): the steady labels are always
     offered, plus one turning label (the answer's own when it turns, else one drawn at random). A distance that
     turns within a short clip is rare (14 of 119 default-run questions), so offering a turning label as often as
@@ -203,11 +204,11 @@ DISTANCE_CHANGE = dict(
     phrase=lambda query, spec: {"q": DIST_QUERY[query]},
 )
 
-def _cam_obj_assets(ctx: Ctx, fmt: str) -> list[dict]:
+def _cam_obj_assets(ctx: Ctx, fmt: str) -> list[ObjectSpec]:
     """Objects visible throughout; in MC and yes/no only while the camera or the object translates (when neither
     does, anyone who sees that nothing travels knows the distance stays the same)."""
     moving_camera = fmt == "free" or ctx.translates()
-    return [{"objects": [o]} for o in eligible(ctx) if moving_camera or ctx.translates(o)]
+    return [ObjectSpec((o,)) for o in eligible(ctx) if moving_camera or ctx.translates(o)]
 
 
 CAM_OBJ_DISTANCE = QuestionType(
@@ -215,6 +216,6 @@ CAM_OBJ_DISTANCE = QuestionType(
     assets=_cam_obj_assets, derive=derive_cam_obj_distance,
     templates=TEMPLATES_T2, slots=lambda ctx, spec, refs: {"o": refs[0].text},
     values=lambda ctx, spec: {"distance_m": [round(float(x), 4) for x in
-                                             motion.camera_object_distance(ctx.motion, spec["objects"][0])]},
+                                             motion.camera_object_distance(ctx.motion, spec.objects[0])]},
     reference_system="camera", **DISTANCE_CHANGE,
 )

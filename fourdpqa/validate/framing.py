@@ -7,7 +7,8 @@ scene files and the exported frames, without the generator's code:
   other object as of the object it marks;
 * **convention-dependent camera clips**: camera-movement questions on clips where the first camera's own axes and
   the levelled frame (forward = the horizontal viewing direction, up = against gravity) classify some axis of the
-  camera's net motion differently (none, one way, the other way, or in between).
+  camera's motion differently (none, one way, the other way, or in between): its travel along forward, left and
+  up, the heading and elevation of its optical axis, and the tilt of that frame's "up" on screen.
 """
 
 from __future__ import annotations
@@ -79,23 +80,28 @@ def axis_classes(values: np.ndarray, none: float, some: float) -> tuple[str, ...
     return tuple(out)
 
 
-def rotation_vectors(cam_rot: np.ndarray) -> np.ndarray:
-    """(T, 3) world rotation vectors (axis x angle, degrees) of R_t R_0^T: the camera's turn since frame 0."""
-    out = [cv2.Rodrigues(r @ cam_rot[0].T)[0][:, 0] for r in cam_rot]
-    return np.degrees(np.array(out))
+def view_angles(cam_rot: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """(T, 3) degrees of how the view turns, seen in the frame ``axes`` (rows forward, left, up): the heading and
+    the elevation of the optical axis, and the angle at which that frame's "up" appears in the picture (the tilt
+    of the horizon on screen)."""
+    f = cam_rot[:, :, 2] @ axes.T  # optical axis as (forward, left, up)
+    heading = np.unwrap(np.arctan2(f[:, 1], f[:, 0]))
+    elevation = np.arcsin(np.clip(f[:, 2], -1.0, 1.0))
+    up_cam = np.einsum("tji,j->ti", cam_rot, axes[2])  # the frame's up in each camera's axes (x right, y down)
+    horizon = np.unwrap(np.arctan2(up_cam[:, 0], -up_cam[:, 1]))
+    return np.degrees(np.stack([heading, elevation, horizon], -1))
 
 
 def convention_classes(scene: Scene, frames: list[int], th: dict[str, Any]) -> tuple[tuple, tuple]:
-    """Axis classes of the camera's translation (forward, left, up) and turn (about up, left, forward: pan, tilt
-    down, roll) in the levelled frame and in the first camera's own axes."""
+    """Axis classes of the camera's translation (forward, left, up) and turn (heading, elevation, horizon) in the
+    levelled frame and in the first camera's own axes."""
     wfc = scene.world_from_cam[frames]
     pos, rot = wfc[:, :3, 3], wfc[:, :3, :3]
     own = np.stack([rot[0][:, 2], -rot[0][:, 0], -rot[0][:, 1]])  # forward z, left -x, up -y
-    turn = rotation_vectors(rot)
     per_frame = []
     for axes in (levelled_axes(rot[0]), own):
         moved = axis_classes((pos - pos[0]) @ axes.T, th["translation_none_m"], th["translation_some_m"])
-        turned = axis_classes(turn @ axes[[2, 1, 0]].T, th["rotation_none_deg"], th["rotation_some_deg"])
+        turned = axis_classes(view_angles(rot, axes), th["rotation_none_deg"], th["rotation_some_deg"])
         per_frame.append(moved + turned)
     return per_frame[0], per_frame[1]
 

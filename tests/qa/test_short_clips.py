@@ -42,7 +42,7 @@ def test_a_single_frame_clip_asks_depth_and_object_distance_only():
     # every other type is skipped for a reason the stage records
     assert skipped_types(ctx) == {t: "single-frame clip" for t in range(14) if t not in (8, 9)}
     for d in out:  # both objects named in frame 0 and in view there
-        assert d.spec["frames"] == [0, 0] and d.answer in ("yes", "no")
+        assert d.spec.frames == (0, 0) and d.answer in ("yes", "no")
 
 
 def test_a_short_clip_without_clear_motion_skips_the_motion_types():

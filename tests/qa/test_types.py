@@ -68,7 +68,7 @@ def check_common(scene, m, d: Draft) -> None:
     """Format invariants, visibility of references, pixel references on the object, oracle agreement."""
     if d.answer_format == "mc":
         assert len(d.options) == 4 and len(set(d.options)) == 4 and d.answer in LETTERS
-        assert d.spec["option_labels"].count(d.label) == 1
+        assert d.spec.option_labels.count(d.label) == 1
         assert d.options[LETTERS.index(d.answer)] == d.answer_text
     if d.answer_format == "yn":
         assert d.options == ["yes", "no"] and d.answer in ("yes", "no")
@@ -88,7 +88,7 @@ def check_common(scene, m, d: Draft) -> None:
             assert scene.instances[int(m.frames[r.frame]), row, col] == r.object_id
     if d.question_type in (1, 2, 3, 4, 5, 6, 7):
         assert all(visible_throughout(scene, m, o, TH) for o in d.object_ids)
-    for k in d.spec.get("frames", []) if d.question_type in (8, 9, 10, 11) else []:
+    for k in d.spec.frames if d.question_type in (8, 9, 10, 11) else []:
         assert k in range(m.n_frames)
     rec = to_record(d, rid="r", video_id=scene.video_id, source="toy", clip_id="c", clip_frames=list(range(N_T)), fps=10.0, seed=0)
     assert oracle_answer(rec, scene) == d.answer
@@ -114,9 +114,9 @@ def test_type1_camera_forward():
             correct = [i for i, o in enumerate(d.options) if o == describe_camera("forward")]
             assert correct == [LETTERS.index(d.answer)]
             # every distractor claims another translation: none can be ruled out by seeing that the camera travels
-            assert set(d.spec["option_labels"]) <= TRANSLATIONS
+            assert set(d.spec.option_labels) <= TRANSLATIONS
         elif d.answer_format == "yn":
-            q = d.spec["query"]
+            q = d.spec.query
             assert d.answer == yes(q == "forward") and q in TRANSLATIONS
         else:
             assert d.answer == "The camera moves forward"
@@ -161,7 +161,7 @@ def test_type2_camera_object_distance(rich):
     for d in drafts_of(rich, 2):
         assert d.label == truth[d.object_ids[0]]
         if d.answer_format == "yn":
-            assert d.answer == yes(d.spec["query"] == d.label)
+            assert d.answer == yes(d.spec.query == d.label)
 
 
 def test_type3_rotation(rich):
@@ -169,9 +169,9 @@ def test_type3_rotation(rich):
     for d in ds:  # only the spinning object is asked: "no" of a still one would not need its sense
         assert d.object_ids == [2] and d.label == "counter-clockwise"  # yaw rate > 0 = CCW from above
         if d.answer_format == "yn":
-            assert d.answer == yes(d.spec["query"] == "counter-clockwise")
+            assert d.answer == yes(d.spec.query == "counter-clockwise")
     # its own sense answered yes, the other sense answered no
-    answers = {(d.spec["query"], d.answer) for d in ds if d.answer_format == "yn"}
+    answers = {(d.spec.query, d.answer) for d in ds if d.answer_format == "yn"}
     assert answers == {("counter-clockwise", "yes"), ("clockwise", "no")}
 
 
@@ -189,18 +189,18 @@ def test_type5_agent(rich):
         assert oid in (1, 3)  # the car and the person; object 2 is a box, not an agent
         # both drive along their own +x without turning: "keeps a straight heading" is not asked (it would be
         # answered by seeing that they do not turn), so only how they move is
-        assert d.spec["aspect"] == "move" and d.label == "forward"
+        assert d.spec.aspect == "move" and d.label == "forward"
         if d.answer_format == "yn":
-            assert d.answer == yes(d.spec["query"] == d.label)
+            assert d.answer == yes(d.spec.query == d.label)
 
 
 def test_type6_moved_distance(rich):
     ds = drafts_of(rich, 6, n=40)
     assert {d.answer_format for d in ds} == {"yn"}  # three objects: too few for an MC of four objects
     for d in ds:
-        a, b = d.spec["objects"]
+        a, b = d.spec.objects
         longer = path(a) > path(b)
-        assert d.answer == yes(longer if d.spec["query"] == "greater" else not longer)
+        assert d.answer == yes(longer if d.spec.query == "greater" else not longer)
 
 
 def test_type6_moved_distance_mc_offers_only_objects():
@@ -212,7 +212,7 @@ def test_type6_moved_distance_mc_offers_only_objects():
     mc = [d for d in drafts_of(scene, 6, n=40) if d.answer_format == "mc"]
     assert mc
     for d in mc:
-        assert d.label == "obj:4" and sorted(d.spec["option_labels"]) == ["obj:1", "obj:2", "obj:3", "obj:4"]
+        assert d.label == "obj:4" and sorted(d.spec.option_labels) == ["obj:1", "obj:2", "obj:3", "obj:4"]
         names = {r.object_id: r.text[:1].upper() + r.text[1:] for r in d.refs}
         assert sorted(d.options) == sorted(names.values()) and d.answer_text == names[4]
 
@@ -220,7 +220,7 @@ def test_type6_moved_distance_mc_offers_only_objects():
 def test_type7_object_object_distance_change(rich):
     truth = {(1, 2): "increasing", (1, 3): "increasing", (2, 3): "decreasing"}
     for d in drafts_of(rich, 7, n=40):
-        pair = tuple(sorted(d.spec["objects"]))
+        pair = tuple(sorted(d.spec.objects))
         dist = [np.linalg.norm(pos(pair[0], k) - pos(pair[1], k)) for k in (0, N_T - 1)]
         assert (dist[1] > dist[0]) == (truth[pair] == "increasing")
         assert d.label == truth[pair]
@@ -229,21 +229,21 @@ def test_type7_object_object_distance_change(rich):
 @pytest.mark.parametrize("qtype", [8, 10])
 def test_types8_10_depth(rich, qtype):
     for d in drafts_of(rich, qtype):
-        (a, b), (i, j) = d.spec["objects"], d.spec["frames"]
+        (a, b), (i, j) = d.spec.objects, d.spec.frames
         assert (i == j) == (qtype == 8)
         closer = np.linalg.norm(pos(a, i) - CAM) < np.linalg.norm(pos(b, j) - CAM)
-        assert d.answer == yes(closer if d.spec["query"] == "less" else not closer)
+        assert d.answer == yes(closer if d.spec.query == "less" else not closer)
 
 
 @pytest.mark.parametrize("qtype", [9, 11])
 def test_types9_11_object_distance(rich, qtype):
     for d in drafts_of(rich, qtype):
-        (p, q), (i, j) = d.spec["pairs"], d.spec["frames"]
+        (p, q), (i, j) = d.spec.pairs, d.spec.frames
         d0 = np.linalg.norm(pos(p[0], i) - pos(p[1], i))
         d1 = np.linalg.norm(pos(q[0], j) - pos(q[1], j))
         assert abs(d0 - d1) / max(d0, d1) >= TH.distance_compare_margin_rel
         smaller = d0 < d1
-        assert d.answer == yes(smaller if d.spec["query"] == "less" else not smaller)
+        assert d.answer == yes(smaller if d.spec.query == "less" else not smaller)
 
 
 def _point_world(scene, k: int, x: int, y: int) -> np.ndarray:
@@ -264,8 +264,8 @@ def test_tracking_static_scene_moving_camera(qtype):
     h, w = scene.meta.height, scene.meta.width
     for d in drafts_of(scene, qtype, n=12):
         entries = parse_trajectory(d.answer)
-        assert sorted(entries) == d.spec["targets"] and list(entries) == d.spec["order"]
-        k, (x, y) = d.spec["query_frame"], d.spec["xy"]
+        assert sorted(entries) == list(d.spec.targets) and list(entries) == list(d.spec.order)
+        k, (x, y) = d.spec.query_frame, d.spec.xy
         xw = _point_world(scene, k, x, y)
         for t, (xn, yn, flag) in entries.items():
             cam_t = k if qtype == 13 else t
@@ -280,10 +280,10 @@ def test_tracking_static_scene_moving_camera(qtype):
 
 def test_metric_questions(rich):
     for d in drafts_of(rich, 0, n=30):
-        a, b = d.spec["frames"]
+        a, b = d.spec.frames
         if d.question_name == "metric_camera_travel":
             pytest.fail("a static camera has no travel distance question")
-        oid = d.spec["objects"][0]
+        oid = d.spec.objects[0]
         step = np.linalg.norm(OBJS[oid][1])
         expected = {"metric_path_length": step * (b - a), "metric_displacement": step * (b - a),
                     "metric_speed": step * 10.0}[d.question_name]  # fps 10
