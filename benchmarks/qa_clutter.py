@@ -41,6 +41,7 @@ sys.path[:0] = [str(ROOT)]
 from fourdpqa import questions  # noqa: E402
 from fourdpqa.params import BaseParams, GenerateParams, Params, QAParams  # noqa: E402
 from fourdpqa.questions import camera, object_motion, spatial  # noqa: E402
+from fourdpqa.questions.specs import DepthSpec, MovedSpec, ObjectSpec, PairsSpec  # noqa: E402
 
 GOAL_CPU_S, GOAL_RSS_GB = 2.0, 0.5
 
@@ -52,43 +53,43 @@ def shuffled(ctx, items: list) -> list:
     return [items[i] for i in ctx.rng.permutation(len(items))]
 
 
-def old_depth_assets(ctx, multiview: bool) -> list[dict]:
+def old_depth_assets(ctx, multiview: bool) -> list[DepthSpec]:
     i, j = spatial._frame_pair(ctx) if multiview else (int(ctx.rng.integers(ctx.motion.n_frames)),) * 2
     vis_j = set(spatial._visible_ids(ctx, j))
     pairs = [(a, b) for a in spatial._visible_ids(ctx, i) for b in vis_j if a != b and (multiview or a < b)]
-    return [{"objects": [a, b], "frames": [i, j]} for a, b in shuffled(ctx, pairs)]
+    return [DepthSpec((a, b), frames=(i, j)) for a, b in shuffled(ctx, pairs)]
 
 
-def old_obj_dist_assets(ctx, fmt: str) -> list[dict]:
+def old_obj_dist_assets(ctx, fmt: str) -> list[PairsSpec]:
     k = int(ctx.rng.integers(ctx.motion.n_frames))
     vis = spatial._visible_ids(ctx, k)
     triples = [(a, r, b) for r in vis for a, b in combinations([o for o in vis if o != r], 2)]
-    return [{"objects": [a, r, b], "pairs": [[a, r], [b, r]], "frames": [k, k]} for a, r, b in shuffled(ctx, triples)]
+    return [PairsSpec((a, r, b), pairs=((a, r), (b, r)), frames=(k, k)) for a, r, b in shuffled(ctx, triples)]
 
 
-def old_mv_obj_dist_assets(ctx, fmt: str) -> list[dict]:
+def old_mv_obj_dist_assets(ctx, fmt: str) -> list[PairsSpec]:
     i, j = spatial._frame_pair(ctx)
     vis_i, vis_j = spatial._visible_ids(ctx, i), spatial._visible_ids(ctx, j)
     if ctx.rng.integers(2):
         both = [o for o in vis_i if o in vis_j]
-        return [{"objects": [a, b], "pairs": [[a, b], [a, b]], "frames": [i, j], "layout": "same"}
+        return [PairsSpec((a, b), pairs=((a, b), (a, b)), frames=(i, j), layout="same")
                 for a, b in shuffled(ctx, list(combinations(both, 2)))]
     groups = [(p, q) for p in combinations(vis_i, 2) for q in combinations(vis_j, 2) if set(p) != set(q)]
-    return [{"objects": list(dict.fromkeys([*p, *q])), "pairs": [list(p), list(q)], "frames": [i, j], "layout": "cross"}
+    return [PairsSpec(tuple(dict.fromkeys([*p, *q])), pairs=(p, q), frames=(i, j), layout="cross")
             for p, q in shuffled(ctx, groups)]
 
 
-def old_moved_assets(ctx, fmt: str) -> list[dict]:
+def old_moved_assets(ctx, fmt: str) -> list[MovedSpec]:
     objs = [o for o in camera.eligible(ctx) if ctx.translates(o)]
     if fmt == "mc":
-        return [{"objects": objs[:object_motion.MC_OPTIONS], "mode": "which"}] if len(objs) >= object_motion.MC_OPTIONS else []
-    return [{"objects": [a, b]} for a, b in combinations(objs, 2)]
+        return [MovedSpec(tuple(objs[:object_motion.MC_OPTIONS]), mode="which")] if len(objs) >= object_motion.MC_OPTIONS else []
+    return [MovedSpec((a, b)) for a, b in combinations(objs, 2)]
 
 
-def old_obj_obj_assets(ctx, fmt: str) -> list[dict]:
+def old_obj_obj_assets(ctx, fmt: str) -> list[ObjectSpec]:
     objs = camera.eligible(ctx)
     moving = {o for o in objs if fmt == "free" or ctx.translates(o)}
-    return [{"objects": [a, b]} for a, b in combinations(objs, 2) if a in moving or b in moving]
+    return [ObjectSpec((a, b)) for a, b in combinations(objs, 2) if a in moving or b in moving]
 
 
 BASELINE = {6: old_moved_assets, 7: old_obj_obj_assets, 8: lambda ctx, fmt: old_depth_assets(ctx, False),
