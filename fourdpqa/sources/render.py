@@ -230,11 +230,11 @@ def _sphere_pixel_box(kt: torch.Tensor, centre: torch.Tensor, radius: float, w: 
         lo_v, hi_v = min((cy - radius) / z for z in zs), max((cy + radius) / z for z in zs)
     fx, fy, px, py = (float(kt[0, 0]), float(kt[1, 1]), float(kt[0, 2]), float(kt[1, 2]))
 
-    def clamp(v: float, size: int) -> int:
-        return int(min(max(v, -OUTSIDE_MAX * size), (OUTSIDE_MAX + 1) * size - 1))
+    def clamp(v: float, size: int, edge) -> int:  # infinite bounds (a sphere at the camera plane) included
+        return int(edge(min(max(v, -OUTSIDE_MAX * size), (OUTSIDE_MAX + 1) * size - 1)))
 
-    return (clamp(math.floor(fx * lo_u + px), w), clamp(math.ceil(fx * hi_u + px), w),
-            clamp(math.floor(fy * lo_v + py), h), clamp(math.ceil(fy * hi_v + py), h))
+    return (clamp(fx * lo_u + px, w, math.floor), clamp(fx * hi_u + px, w, math.ceil),
+            clamp(fy * lo_v + py, h, math.floor), clamp(fy * hi_v + py, h, math.ceil))
 
 
 def _checker(p: torch.Tensor, cell: float) -> torch.Tensor:

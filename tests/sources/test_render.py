@@ -154,3 +154,17 @@ def test_cuda_matches_cpu() -> None:
     b = SceneRenderer(spec, device="cuda").render(k, c2w, poses)
     assert (a.instances == b.instances).mean() > 0.995
     np.testing.assert_allclose(a.depth, b.depth, rtol=1e-4)
+
+
+def test_sphere_pixel_box_holds_the_projection_and_handles_the_camera_plane() -> None:
+    from fourdpqa.sources.render import OUTSIDE_MAX, _sphere_pixel_box
+
+    k = torch.tensor([[100.0, 0.0, 32.0], [0.0, 100.0, 32.0], [0.0, 0.0, 1.0]])
+    # a unit sphere 10 m ahead: its silhouette spans +-100 tan(asin 0.1) = +-10.05 px around the centre
+    x0, x1, y0, y1 = _sphere_pixel_box(k, torch.tensor([0.0, 0.0, 10.0]), 1.0, 64, 64)
+    half = 100 * math.tan(math.asin(0.1))
+    assert x0 <= 32 - half and x1 >= 32 + half and y0 <= 32 - half and y1 >= 32 + half and x1 - x0 < 30
+    # reaching the camera plane: the whole extended grid; wholly behind the camera: nothing
+    assert _sphere_pixel_box(k, torch.tensor([0.0, 0.0, 0.5]), 1.0, 64, 64) == (
+        -OUTSIDE_MAX * 64, (OUTSIDE_MAX + 1) * 64 - 1, -OUTSIDE_MAX * 64, (OUTSIDE_MAX + 1) * 64 - 1)
+    assert _sphere_pixel_box(k, torch.tensor([0.0, 0.0, -5.0]), 1.0, 64, 64) is None
