@@ -37,7 +37,8 @@ class Frame:
     rgb: np.ndarray  # (H, W, 3) uint8
     depth: np.ndarray  # (H, W) float32 ray distance from the camera centre, metres
     instances: np.ndarray  # (H, W) uint8, 0 = ground/sky, k = spec.objects[k-1]
-    amodal: np.ndarray  # (O,) int64 pixels covered by each object alone
+    amodal: np.ndarray  # (O,) int64 pixels covered by each object alone, past the image border included
+    outside: np.ndarray | None = None  # (O,) int64 of those pixels past the image border
 
 
 @dataclass
@@ -99,13 +100,14 @@ class SceneRenderer:
         for s in range(0, h * w, self.chunk):
             sl = slice(s, s + self.chunk)
             rgb[sl], depth[sl], inst[sl] = self._cast(origin, dirs[sl], poses, amodal)
-        amodal += self._amodal_outside(kt, c2w, poses)
+        outside = self._amodal_outside(kt, c2w, poses)
         to_u8 = (rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
         return Frame(
             rgb=to_u8.reshape(h, w, 3).cpu().numpy(),
             depth=depth.reshape(h, w).cpu().numpy().astype(np.float32),
             instances=inst.reshape(h, w).cpu().numpy(),
-            amodal=amodal.cpu().numpy(),
+            amodal=(amodal + outside).cpu().numpy(),
+            outside=outside.cpu().numpy(),
         )
 
     def _cast(
