@@ -70,6 +70,7 @@ bench: install
 	$(PY) benchmarks/tracks.py $(if $(BENCH_FULL),--full)
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/qa.py
+	$(PY) benchmarks/qa_clutter.py
 	$(PY) benchmarks/train_throughput.py $(if $(BENCH_FULL),--size 7b --steps 10)
 	$(PY) benchmarks/export.py $(if $(BENCH_FULL),--videos 96)
 	$(PY) benchmarks/startup.py

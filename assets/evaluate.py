@@ -14,7 +14,8 @@ INFO = stage_list.get("evaluate")
 
 
 @dg.asset(name=INFO.assets[0], group_name=INFO.name, deps=stage_list.upstream_assets(INFO.name),
-          description="Per-type accuracy (paper Table 2 layout) of random, blind, oracle, flow and trained predictors.")
+          description="Per-type accuracy (paper Table 2 layout) of random, blind, the lazy motion baselines, "
+                      "oracle, flow and trained predictors.")
 def evaluation(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.MaterializeResult:
     params = pipeline.load()
     produced: list[evaluate.EvaluationResult] = []

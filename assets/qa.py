@@ -43,6 +43,7 @@ def qa_pairs(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> dg.
         "n_records": df.height,
         "n_types": df["question_type"].n_unique() if df.height else 0,
         "phrased_share": float(df["phrased"].mean()) if df.height else 0.0,
+        "skipped_types": qa.read_skipped_counts(params, video_id),  # (clip, type) pairs a short clip cannot carry
         **{k: dg.MetadataValue.md(v) for k, v in tables.items()},
     }
     samples = qa.preview_records(df)

@@ -46,6 +46,7 @@ sys.path[:0] = [str(ROOT)]
 from fourdpqa import layout, qa_tracks, sampling
 from fourdpqa import scene as scene_module
 from fourdpqa.__main__ import main
+from fourdpqa.framing import MIN_IN_FRAME
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import load_params
 from fourdpqa.questions import tracking
@@ -64,7 +65,8 @@ def old_mask_pixels(scene: Scene, frame: int, object_id: int) -> int:
 def old_visible_at(scene: Scene, m: ClipMotion, object_id: int, k: int, th: LabelThresholds) -> bool:
     i = m.index(object_id)
     return bool(m.visible[i, k] >= th.min_visible_fraction
-                and old_mask_pixels(scene, int(m.frames[k]), object_id) >= th.min_object_pixels)
+                and old_mask_pixels(scene, int(m.frames[k]), object_id) >= th.min_object_pixels
+                and (m.in_frame is None or m.in_frame[i, k] >= MIN_IN_FRAME))  # the rule of issue 24.2
 
 
 def old_visible_frames(scene: Scene, m: ClipMotion, object_id: int, th: LabelThresholds) -> np.ndarray:
@@ -147,7 +149,7 @@ def old_unambiguous(inst: np.ndarray, region: np.ndarray, object_id: int, max_ot
     for oid, n in zip(ids.tolist(), total.tolist(), strict=True):
         if oid in (0, object_id):
             continue
-        if inside[oid] > max_other_share * n:
+        if inside[oid] > max_other_share * n or inside[oid] >= inside[object_id]:  # issue 24.5's rule too
             return False
     return bool(inside[object_id] > 0)
 

@@ -161,7 +161,12 @@ def differences(a: Frame, b: Frame) -> dict[str, float]:
     return {"instances_differing": float(1 - same.mean()),
             "max_depth_rel": float((np.abs(a.depth.astype(np.float64) - b.depth) / b.depth)[same].max()),
             "max_rgb": int(rgb.max()), "rgb_differing": float((rgb > 1).mean()),
-            "max_amodal_px": int(np.abs(a.amodal - b.amodal).max(initial=0))}
+            "max_amodal_px": int(np.abs(_inside(a) - _inside(b)).max(initial=0))}
+
+
+def _inside(frame: Frame) -> np.ndarray:
+    """Amodal pixels inside the image (the renderer also counts those past the border, in ``outside``)."""
+    return frame.amodal - (frame.outside if frame.outside is not None else 0)
 
 
 def main(argv: list[str] | None = None) -> dict:

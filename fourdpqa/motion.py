@@ -11,6 +11,10 @@ labels lives in :mod:`fourdpqa.labels`. Reference systems used:
   Camera translation labels use it too, so they agree with the gravity-referenced rotation angles: an orbit about
   the vertical keeps its height (no "up"), and a dolly along a downward-looking optical axis also moves down.
 - **own**: the object's frame (+x front, +y left, +z up); displacement integrated step by step.
+- **first camera's own view** (``own view``): the first camera's own axes as (forward, left, up) = (z, -x, -y):
+  up is the top of its first picture, not gravity. Camera labels are asked only where this frame and the
+  levelled one give the same answer (:func:`fourdpqa.questions.camera.derive_camera`), so a question may name
+  either without changing its answer.
 
 Angles: yaw increases counter-clockwise seen from above (turning left); pitch increases when the view tilts up;
 roll increases when the camera rotates clockwise as seen from behind it (its right side goes down).
@@ -23,7 +27,7 @@ from functools import cached_property
 
 import numpy as np
 
-from fourdpqa import geometry
+from fourdpqa import framing, geometry
 from fourdpqa.scene import Scene
 
 UP = np.array([0.0, 0.0, 1.0])
@@ -44,6 +48,8 @@ class ClipMotion:
     obj_rot: np.ndarray  # (O, T, 3, 3) world_from_object rotations
     visible: np.ndarray  # (O, T) visible fraction of each object's silhouette
     pixels: np.ndarray  # (O, T) int64 pixels of each object's instance mask in each clip frame
+    in_frame: np.ndarray | None = None  # (O, T) share of the projected 3D box inside the image (None: all of it)
+    at_border: np.ndarray | None = None  # (O, T) bool: instance pixels touch the image border (None: never)
 
     @property
     def n_frames(self) -> int:
@@ -68,8 +74,8 @@ class ClipMotion:
 def clip_motion(scene: Scene, frames: np.ndarray | list[int]) -> ClipMotion:
     """Gather camera and object poses of ``frames`` (scene frame indices, increasing)."""
     frames = np.asarray(frames, dtype=np.int64)
-    if frames.ndim != 1 or len(frames) < 2 or np.any(np.diff(frames) <= 0):
-        raise ValueError(f"video {scene.video_id!r}: clip frames must be >= 2 increasing indices, got {frames.tolist()}")
+    if frames.ndim != 1 or len(frames) < 1 or np.any(np.diff(frames) <= 0):
+        raise ValueError(f"video {scene.video_id!r}: clip frames must be >= 1 increasing indices, got {frames.tolist()}")
     if frames[-1] >= scene.meta.n_frames or frames[0] < 0:
         raise ValueError(f"video {scene.video_id!r}: clip frames {frames.tolist()} outside 0..{scene.meta.n_frames - 1}")
     t_all = scene.cameras["time_s"].to_numpy().astype(np.float64)
@@ -87,6 +93,8 @@ def clip_motion(scene: Scene, frames: np.ndarray | list[int]) -> ClipMotion:
         obj_rot=wfo[..., :3, :3].copy(),
         visible=scene.visible_fraction[:, frames].copy(),
         pixels=scene.pixel_counts(frames),
+        in_frame=framing.in_frame_share(scene, frames),
+        at_border=framing.at_border(scene, frames),
     )
 
 
@@ -142,6 +150,23 @@ def camera_levelled_track(m: ClipMotion) -> np.ndarray:
     """(T, 3) camera centre relative to the first frame in the levelled first-camera frame as (forward, left, up):
     forward = the first viewing direction projected on the ground, up = world +z (:attr:`ClipMotion.heading_axes`)."""
     return (m.cam_pos - m.cam_pos[0]) @ m.heading_axes.T
+
+
+def own_view_axes(cam_rot0: np.ndarray) -> np.ndarray:
+    """(3, 3) rows = forward, left, up of a camera's own view (its z, -x and -y axes), in world coordinates."""
+    return np.stack([cam_rot0[:, 2], -cam_rot0[:, 0], -cam_rot0[:, 1]])
+
+
+def camera_own_track(m: ClipMotion) -> np.ndarray:
+    """(T, 3) camera centre relative to the first frame as (forward, left, up) of the first camera's own view."""
+    return (m.cam_pos - m.cam_pos[0]) @ own_view_axes(m.cam_rot[0]).T
+
+
+def camera_own_rotation(m: ClipMotion) -> np.ndarray:
+    """(T, 3) (yaw, pitch, roll) change in degrees measured in the first camera's own view (its up axis playing
+    the part of gravity): pan about the picture's vertical, tilt about its horizontal, roll about the optical axis."""
+    a = camera_angles(own_view_axes(m.cam_rot[0]) @ m.cam_rot)
+    return a - a[0]
 
 
 def median_depth(scene: Scene, m: ClipMotion) -> float:

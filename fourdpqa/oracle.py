@@ -29,7 +29,7 @@ def oracle_answer(record: Mapping, scene: Scene) -> str:
     if qtype not in TYPES:
         raise ValueError(f"record {rid!r}: unknown question_type {qtype}")
     qt = TYPES[qtype]
-    spec = present(record["measurement"])["spec"]
+    spec = qt.spec_type.from_dict(present(record["measurement"])["spec"])
     th = LabelThresholds(**present(record["threshold"]))
     m = clip_motion(scene, list(record["clip_frames"]))
     derived = qt.derive(scene, m, spec, th)
@@ -41,9 +41,9 @@ def oracle_answer(record: Mapping, scene: Scene) -> str:
     if derived is None:
         raise ValueError(f"record {rid!r}: the geometry gives no unambiguous label")
     if fmt == "mc":
-        if derived not in spec["option_labels"]:
+        if derived not in (spec.option_labels or ()):
             raise ValueError(f"record {rid!r}: re-derived label {derived!r} is not among the options")
-        return LETTERS[spec["option_labels"].index(derived)]
+        return LETTERS[spec.option_labels.index(derived)]
     if fmt == "yn":
         return "yes" if qt.yn(spec, derived) else "no"
     return qt.text(derived)

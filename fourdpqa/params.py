@@ -23,7 +23,7 @@ from fourdpqa.vocabulary import CAMERA_MOTIONS, OBJECT_MOTIONS, SOURCE_KINDS
 REFERENCE_MODES = ("caption", "pixel", "circle", "box_mark")
 ANSWER_FORMATS = ("mc", "yn", "free", "trajectory", "numeric")
 QUESTION_TYPES = tuple(range(14))  # paper numbering 1..13, 0 = metric
-PREDICTORS = ("random", "blind", "oracle", "flow", "trained", "api")  # plus "hf:<model>" and "api:<model>"
+PREDICTORS = ("random", "blind", "oracle", "flow", "motion_presence", "direction_blind", "trained", "api")  # plus "hf:<model>" and "api:<model>"
 PREDICTOR_PREFIXES = ("hf:", "api:")
 
 
@@ -70,12 +70,12 @@ class GenerateParams(_Section):
     max_objects: int = Field(6, ge=1)
     render_chunk_rays: int = Field(65536, ge=1024)
     camera_motion_mix: dict[str, float] = {
-        "static": 0.22, "pan": 0.1, "tilt": 0.06, "roll": 0.04, "dolly": 0.14, "truck": 0.12,
-        "pedestal": 0.06, "orbit": 0.1, "combined": 0.16, "push_pull": 0.15,
+        "static": 0.1, "pan": 0.1, "tilt": 0.08, "roll": 0.06, "dolly": 0.14, "truck": 0.12,
+        "pedestal": 0.08, "orbit": 0.1, "combined": 0.12, "push_pull": 0.1,
     }
     object_motion_mix: dict[str, float] = {
-        "static": 0.25, "translate": 0.15, "forward": 0.18, "backward": 0.1, "turn": 0.14,
-        "rotate_cw": 0.09, "rotate_ccw": 0.09, "pass_by": 0.15,
+        "static": 0.08, "translate": 0.14, "forward": 0.14, "backward": 0.1, "turn": 0.14,
+        "rotate_cw": 0.1, "rotate_ccw": 0.1, "pass_by": 0.1, "convoy": 0.1,
     }
 
     _mixes = field_validator("camera_motion_mix", "object_motion_mix")(check_mix)
@@ -132,7 +132,7 @@ class SourceQAParams(_Section):
     """Per-source QA settings (``qa.sources.<source name>``); unset fields keep the ``qa`` value."""
 
     preset: Literal["synthetic", "driving", "indoor"] | None = None  # thresholds when qa.thresholds has no entry
-    clip_frames: int | None = Field(None, ge=2)
+    clip_frames: int | None = Field(None, ge=1)  # 1: single-frame clips (depth and distance questions only)
     clip_stride: int | None = Field(None, ge=1)
     clips_per_video: int | None = Field(None, ge=1)
     # frame sampling: clips play at about this rate (stride = round(video fps / sample_fps)); overrides clip_stride
@@ -141,7 +141,7 @@ class SourceQAParams(_Section):
 
 
 class QAParams(_Section):
-    clip_frames: int = Field(32, ge=2)
+    clip_frames: int = Field(32, ge=1)  # 1: single-frame clips (depth and distance questions only)
     clip_stride: int = Field(1, ge=1)
     clips_per_video: int = Field(1, ge=1)
     # clips of one video may share at most this share of their frames (0 = disjoint clips: independent facts)
@@ -271,7 +271,7 @@ class TrainParams(_Section):
 
 
 class EvaluateParams(_Section):
-    predictors: list[str] = ["random", "blind", "oracle", "flow", "trained"]
+    predictors: list[str] = ["random", "blind", "motion_presence", "direction_blind", "oracle", "flow", "trained"]
     frames: int = Field(32, ge=1)
     max_new_tokens: int = Field(24, ge=1)
     batch_size: int = Field(4, ge=1)

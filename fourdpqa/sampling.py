@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from fourdpqa.framing import MIN_IN_FRAME
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import REFERENCE_MODES
 from fourdpqa.prompts import marks_overlap
@@ -29,10 +30,13 @@ FRAME_TRIES = 3  # frames tried per object for circle / pixel references before 
 def clip_windows(n_frames: int, clip_frames: int, stride: int, count: int, rng: np.random.Generator,
                  max_overlap: float = 1.0) -> list[np.ndarray]:
     """Up to ``count`` windows of ``clip_frames`` scene frames with ``stride`` (reduced if the video is too short
-    for it), spread over the video, any two sharing at most ``max_overlap`` of their time span (0 = disjoint);
-    raises ValueError when the video has fewer than clip_frames frames."""
+    for it), spread over the video, any two sharing at most ``max_overlap`` of their time span (0 = disjoint).
+    A video with fewer than ``clip_frames`` frames is one clip of all of them (issue 23.6: the questions a short
+    clip can carry are asked, the others skipped with their reason, :func:`fourdpqa.questions.skipped_types`)."""
+    if n_frames < 1:
+        raise ValueError(f"a video needs at least one frame to be clipped, got {n_frames}")
     if n_frames < clip_frames:
-        raise ValueError(f"video has {n_frames} frames, fewer than qa.clip_frames={clip_frames}")
+        return [np.arange(n_frames)]
     stride = max(1, min(stride, (n_frames - 1) // max(clip_frames - 1, 1)))
     span = (clip_frames - 1) * stride + 1
     gap = max(1, int(np.ceil(span * (1.0 - max_overlap) - 1e-9)))  # smallest start difference allowed
@@ -53,9 +57,17 @@ def visible_at(scene: Scene, m: ClipMotion, object_id: int, k: int, th: LabelThr
 
 
 def visible_frames(scene: Scene, m: ClipMotion, object_id: int, th: LabelThresholds) -> np.ndarray:
-    """(T,) bool: clip frames in which the object is visible (reads the clip's pixel counts, ``m.pixels``)."""
+    """(T,) bool: clip frames in which the object is visible (reads the clip's pixel counts, ``m.pixels``): enough
+    of its silhouette (pixels outside the image count as hidden), enough pixels, and at least
+    :data:`~fourdpqa.framing.MIN_IN_FRAME` of its projected box inside the image."""
     i = m.index(object_id)
-    return (m.visible[i] >= th.min_visible_fraction) & (m.pixels[i] >= th.min_object_pixels)
+    seen = (m.visible[i] >= th.min_visible_fraction) & (m.pixels[i] >= th.min_object_pixels)
+    return seen if m.in_frame is None else seen & (m.in_frame[i] >= MIN_IN_FRAME)
+
+
+def uncut_at(m: ClipMotion, object_id: int, k: int) -> bool:
+    """The object's pixels stay off the image border in clip frame ``k`` (it can anchor a spatial comparison)."""
+    return m.at_border is None or not bool(m.at_border[m.index(object_id), k])
 
 
 def visible_throughout(scene: Scene, m: ClipMotion, object_id: int, th: LabelThresholds) -> bool:
@@ -163,14 +175,15 @@ def disc(h: int, w: int, x: float, y: float, radius: float) -> np.ndarray:
 
 
 def unambiguous(inst: np.ndarray, region: np.ndarray, object_id: int, max_other_share: float) -> bool:
-    """The mark ``region`` (H, W) bool holds the target and, of every other object visible in ``inst`` (H, W)
-    instance ids, at most ``max_other_share`` of its visible pixels."""
+    """The mark ``region`` (H, W) bool holds mostly its target: more of the target's pixels than of any other
+    object's, and of every other object visible in ``inst`` (H, W) instance ids at most ``max_other_share`` of its
+    visible pixels (issue 24.5: a small share of a big neighbour can still outnumber a small target)."""
     total = np.bincount(inst.ravel())
     inside = np.bincount(inst[region].ravel(), minlength=len(total))
     for oid in np.flatnonzero(total).tolist():
         if oid in (0, object_id):
             continue
-        if inside[oid] > max_other_share * total[oid]:
+        if inside[oid] > max_other_share * total[oid] or inside[oid] >= inside[object_id]:
             return False
     return bool(inside[object_id] > 0)
 

@@ -12,4 +12,4 @@ SOURCE_KINDS: dict[str, str] = {
     "recon": "fourdpqa.sources.recon",
 }
 CAMERA_MOTIONS = ("static", "pan", "tilt", "roll", "dolly", "truck", "pedestal", "orbit", "combined", "push_pull")
-OBJECT_MOTIONS = ("static", "translate", "forward", "backward", "turn", "rotate_cw", "rotate_ccw", "pass_by")
+OBJECT_MOTIONS = ("static", "translate", "forward", "backward", "turn", "rotate_cw", "rotate_ccw", "pass_by", "convoy")

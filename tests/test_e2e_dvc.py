@@ -84,7 +84,8 @@ def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path, monkeypatch
     assert _ran(_repro(repo)) == STAGES
     report = json.loads((repo / "data/eval/report.json").read_text())
     assert report["overall"]["oracle"] == pytest.approx(1.0)
-    assert set(report["overall"]) == {"random", "blind", "oracle", "flow", "trained"}
+    assert set(report["overall"]) == {"random", "blind", "motion_presence", "direction_blind", "oracle", "flow",
+                                      "trained"}
     assert (repo / "data/review/index.html").exists()
     assert json.loads((repo / "data/validation/report.json").read_text())["passed"]
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 opens file stores only with it

@@ -1,6 +1,7 @@
 """Predictor registry: ``build_predictor(name, params, **kw)`` builds any row of the evaluation table by name.
 
-Names: ``random``, ``blind``, ``oracle``, ``flow``, ``trained`` (the checkpoint of the train stage),
+Names: ``random``, ``blind``, ``oracle``, ``flow``, ``motion_presence`` and ``direction_blind`` (the lazy motion
+baselines of :mod:`fourdpqa.predictors.lazy`), ``trained`` (the checkpoint of the train stage),
 ``hf:<model id or path>``, ``api`` (``params.evaluate.api_model``) or ``api:<litellm model>``.
 """
 
@@ -26,7 +27,8 @@ def trained_model_dir(params: Params) -> Path:
 
 def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[str, Any]] = (),
                     **kw: Any) -> Predictor:
-    """The predictor called ``name``; text-prior baselines (blind, flow) are fitted on ``train_records``.
+    """The predictor called ``name``; text-prior baselines (blind, flow, the lazy motion baselines) are fitted on
+    ``train_records``.
     Extra keyword arguments go to the predictor's constructor."""
     if name == "random":
         from fourdpqa.predictors.random import RandomPredictor
@@ -41,6 +43,11 @@ def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[s
         from fourdpqa.predictors.flow import FlowPredictor
 
         return FlowPredictor(prior, **kw)
+    if name in ("motion_presence", "direction_blind"):
+        from fourdpqa.predictors.lazy import LazyMotionPredictor
+
+        knowledge = "presence" if name == "motion_presence" else "direction_blind"
+        return LazyMotionPredictor(layout.of(params).scenes, knowledge, **kw).fit(train_records)
     if name == "oracle":
         from fourdpqa.predictors.oracle import OraclePredictor
 

@@ -23,12 +23,33 @@ TYPES: dict[int, QuestionType] = {qt.qtype: qt for qt in (
     MV_DEPTH, MV_OBJ_DIST, VISUAL, TRUE,
 )}
 ATTEMPTS = 3  # builds tried per question slot (each draws new assets) before the slot is left empty
+SINGLE_FRAME_TYPES = frozenset({8, 9})  # depth and object-object distance: one frame is enough
+MOTION_TYPES = frozenset({0, 1, 2, 3, 4, 5, 6, 7})  # labels of motion over the clip (metric questions included)
+MIN_MOTION_S = 1.0  # a shorter clip in which nothing clearly moves cannot tell standing still from slow motion
 
 
 def enabled_types(ctx: Ctx) -> list[int]:
     if ctx.qa.question_types:
         return [t for t in ctx.qa.question_types if t in TYPES]
     return [t for t in sorted(TYPES) if t != 0 or ctx.qa.metric_questions]
+
+
+def skipped_types(ctx: Ctx) -> dict[int, str]:
+    """Enabled types this clip cannot carry, with the reason (issue 23.6): every type but depth and
+    object-object distance needs two frames; the motion types need a clip long enough, or motion large enough,
+    to reach the label thresholds ("static" of a head-mounted camera over 33 ms would be a guess)."""
+    enabled = enabled_types(ctx)
+    m = ctx.motion
+    if m.n_frames < 2:
+        return {t: "single-frame clip" for t in enabled if t not in SINGLE_FRAME_TYPES}
+    if m.duration_s >= MIN_MOTION_S:
+        return {}
+    posed = [o for o in m.object_ids if np.isfinite(m.obj_pos[m.index(o)]).all()]
+    if any(ctx.translates(o) or ctx.rotates(o) for o in [None, *posed]):
+        return {}
+    reason = (f"clip of {m.duration_s:.2f} s < {MIN_MOTION_S:g} s in which nothing moves "
+              f"{ctx.metres.translation_some_m:g} m or turns {ctx.th.rotation_some_deg:g} deg")
+    return {t: reason for t in enabled if t in MOTION_TYPES}
 
 
 def choose_format(ctx: Ctx, qt: QuestionType, used: Counter, exhausted: set[str]) -> str | None:
@@ -50,14 +71,15 @@ def generate_clip(ctx: Ctx) -> list[Draft]:
     """``qa.questions_per_clip`` question slots cycling over the enabled types (in a fresh random order each
     round, so every type gets its turn); each slot asks a fact not yet asked in its format in this clip (a yes/no
     slot yields every query of its fact, in both polarities); duplicates are dropped."""
-    types = enabled_types(ctx)
+    skipped = skipped_types(ctx)
+    types = [t for t in enabled_types(ctx) if t not in skipped]
     drafts: list[Draft] = []
     seen: set[tuple] = set()
     asked: set[tuple] = set()
     used: dict[int, Counter] = {t: Counter() for t in types}
     exhausted: dict[int, set[str]] = {t: set() for t in types}
     order: list[int] = []
-    for _ in range(ctx.qa.questions_per_clip):
+    for _ in range(ctx.qa.questions_per_clip if types else 0):
         if not order:
             order = [int(t) for t in ctx.rng.permutation(types)]
         qt = TYPES[order.pop()]
@@ -87,7 +109,7 @@ def draft_key(qt: QuestionType, d: Draft) -> tuple:
     if d.answer_format in ("mc", "free"):
         return (d.question_type, d.answer_format, qt.fact(d.spec, d.label))
     if d.answer_format == "yn":
-        return (d.question_type, "yn", dumps({k: v for k, v in d.spec.items()}))
+        return (d.question_type, "yn", dumps(d.spec.as_dict()))
     return (d.question, d.answer)
 
 
@@ -96,8 +118,8 @@ def fact_key(record: dict) -> tuple:
     record's spec and label). Coarser than (video, type, label, objects), never finer, so keeping one record per
     fact keeps at most one per (video, type, label, objects)."""
     qt = TYPES[int(record["question_type"])]
-    spec = present(record["measurement"] or {}).get("spec") or {"objects": list(record["object_ids"])}
-    return (record["video_id"], int(record["question_type"]), *qt.fact(spec, record["label"]))
+    stored = present(record["measurement"] or {}).get("spec") or {"objects": list(record["object_ids"])}
+    return (record["video_id"], int(record["question_type"]), *qt.fact(qt.spec_type.from_dict(stored), record["label"]))
 
 
 def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, clip_frames: list[int], fps: float,
@@ -111,7 +133,7 @@ def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, c
         "reference_mode": d.reference_mode, "answer_format": d.answer_format, "question": d.question,
         "options": list(d.options), "answer": d.answer, "answer_text": d.answer_text,
         "label": "" if continuous else d.label,
-        "measurement": typed_value("measurement", {"spec": d.spec, "values": d.values, "slots": d.slots}),
+        "measurement": typed_value("measurement", {"spec": d.spec.as_dict(), "values": d.values, "slots": d.slots}),
         "threshold": typed_value("threshold", d.threshold), "marks": typed_value("marks", d.marks),
         "object_ids": [int(o) for o in d.object_ids],
         "template_id": d.template_id, "seed": int(seed), "phrased": False,

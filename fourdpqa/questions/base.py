@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from fourdpqa import labels, motion
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import QAParams
+from fourdpqa.questions.specs import ObjectSpec, Spec
 from fourdpqa.sampling import Reference
 from fourdpqa.scene import Scene
 from fourdpqa.thresholds import LabelThresholds
@@ -34,6 +37,28 @@ class Ctx:
     depth_tolerance: float = 0.99  # occlusion depth test of point tracks (params.tracks.depth_tolerance)
     tracks: Tracks | None = None  # the stored point tracks of the video (data/tracks/<video>.npz), if any
 
+    @cached_property
+    def metres(self) -> LabelThresholds:
+        """``th`` with translation thresholds in metres (scaled by the median depth for ``median_depth``)."""
+        if self.th.translation_scale == "metres":
+            return self.th
+        return labels.scale_translation(self.th, motion.median_depth(self.scene, self.motion))
+
+    def translates(self, object_id: int | None = None) -> bool:
+        """The object (None: the camera) clearly translates: its centre gets ``translation_some_m`` from where it
+        started. What a motion detector sees (issue 24.1): an MC or yes/no question must not be answerable from
+        it, so facts it gives away are asked in free form only."""
+        m = self.motion
+        pos = m.cam_pos if object_id is None else m.obj_pos[m.index(object_id)]
+        return bool(np.linalg.norm(pos - pos[0], axis=-1).max() >= self.metres.translation_some_m)
+
+    def rotates(self, object_id: int | None = None) -> bool:
+        """The object's heading (None: the camera's yaw, pitch or roll) clearly turns (``rotation_some_deg``)."""
+        m = self.motion
+        angles = motion.camera_rotation(m) if object_id is None else \
+            motion.object_yaw_deg(m.obj_rot[m.index(object_id)])[:, None]
+        return bool(np.abs(angles - angles[0]).max() >= self.th.rotation_some_deg)
+
 
 @dataclass
 class Draft:
@@ -48,7 +73,7 @@ class Draft:
     answer: str
     answer_text: str
     label: str
-    spec: dict  # everything :func:`answer_for` and ``derive`` need (objects, frames, query, option labels)
+    spec: Spec  # everything :func:`answer_for` and ``derive`` need (objects, frames, query, option labels)
     values: dict  # continuous measurements quoted in the record
     threshold: dict
     template_id: str
@@ -68,10 +93,10 @@ class Draft:
         return [mk for r in self.refs for mk in r.marks]
 
 
-Derive = Callable[[Scene, ClipMotion, dict, LabelThresholds], Any]
+Derive = Callable[[Scene, ClipMotion, Any, LabelThresholds], Any]  # the spec is the row's ``spec_type``
 
 
-def _no_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
+def _no_queries(label: str, spec: Spec) -> tuple[list[str], list[str]]:
     return [], []
 
 
@@ -79,8 +104,8 @@ def _no_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
 class QuestionType:
     """One row of the question-type table (paper Table 1 numbering; 0 = metric questions).
 
-    ``assets(ctx, fmt)`` yields candidate specs in the order to try (each holds ``objects``: the ids to refer to,
-    in template-slot order); ``derive`` labels a spec from geometry (``None`` = ambiguous, not asked);
+    ``assets(ctx, fmt)`` yields candidate specs (``spec_type`` instances, :mod:`.specs`) in the order to try (each
+    holds ``objects``: the ids to refer to, in template-slot order); ``derive`` labels a spec from geometry (``None`` = ambiguous, not asked);
     ``askable(label, fmt, spec)`` says whether that label may be asked in that format; ``templates`` maps a
     variant (``variant(fmt, spec)``, by default the format) to ``{template id: text}``; ``slots(ctx, spec, refs)``
     fills the template slots, ``phrase(query, spec)`` the yes/no query slots. Yes/no questions: ``yn_queries``
@@ -93,34 +118,35 @@ class QuestionType:
     name: str
     category: str
     formats: tuple[str, ...]
-    assets: Callable[[Ctx, str], Iterable[dict]]
+    assets: Callable[[Ctx, str], Iterable[Any]]
     derive: Derive
     templates: dict[str, dict[str, str]]
     slots: Callable[[Ctx, dict, list[Reference]], dict[str, str]]
-    askable: Callable[[Any, str, dict], bool] = lambda label, fmt, spec: label is not None
-    variant: Callable[[str, dict], str] = lambda fmt, spec: fmt
+    spec_type: type[Spec] = ObjectSpec  # the layout of its specs (how a record's stored spec is read back)
+    askable: Callable[[Any, str, Any], bool] = lambda label, fmt, spec: label is not None
+    variant: Callable[[str, Any], str] = lambda fmt, spec: fmt
     text: Callable[[str], str] = str  # answer text of a label (free-form answers, MC options; the oracle too)
     option_text: Callable[[str, list[Reference]], str] | None = None  # MC option text when it names references
-    distractors: Callable[[str, dict, np.random.Generator], list[str]] = lambda label, spec, rng: []
+    distractors: Callable[[str, Any, np.random.Generator], list[str]] = lambda label, spec, rng: []
     mc_labels: tuple[str, ...] = ()  # the fixed MC label space, when there is one (label shares are judged on it)
-    yn_queries: Callable[[str, dict], tuple[list[str], list[str]]] = _no_queries
-    yn: Callable[[dict, str], bool] = lambda spec, label: label == spec["query"]
-    phrase: Callable[[str, dict], dict[str, str]] = lambda query, spec: {"q": query}
+    yn_queries: Callable[[str, Any], tuple[list[str], list[str]]] = _no_queries
+    yn: Callable[[Any, str], bool] = lambda spec, label: label == spec.query
+    phrase: Callable[[str, Any], dict[str, str]] = lambda query, spec: {"q": query}
     queries: tuple[str, ...] = ()
-    mirror: Callable[[dict], dict] | None = None
-    references: Callable[[Ctx, dict], list[Reference] | None] | None = None  # default: sampling.refer
-    ref_frames: Callable[[dict], list[int | None]] = lambda spec: [None] * len(spec["objects"])
-    ref_modes: Callable[[Ctx, dict], dict[str, float]] = lambda ctx, spec: ctx.qa.reference_mode_mix
-    values: Callable[[Ctx, dict], dict] = lambda ctx, spec: {}
-    fact: Callable[[dict, str], tuple] = lambda spec, label: (label, tuple(sorted(spec["objects"])))
-    measure: Callable[[Ctx, dict], Any] | None = None  # how generation measures (default: ``derive``)
+    mirror: Callable[[Any], Any] | None = None
+    references: Callable[[Ctx, Any], list[Reference] | None] | None = None  # default: sampling.refer
+    ref_frames: Callable[[Any], list[int | None]] = lambda spec: [None] * len(spec.objects)
+    ref_modes: Callable[[Ctx, Any], dict[str, float]] = lambda ctx, spec: ctx.qa.reference_mode_mix
+    values: Callable[[Ctx, Any], dict] = lambda ctx, spec: {}
+    fact: Callable[[Any, str], tuple] = lambda spec, label: (label, tuple(sorted(spec.objects)))
+    measure: Callable[[Ctx, Any], Any] | None = None  # how generation measures (default: ``derive``)
     redraws: bool = False  # ``assets`` draws a random part (frames, window, query) anew on each call
-    name_of: Callable[[dict], str] | None = None  # question_name of a spec (metric kinds), default ``name``
+    name_of: Callable[[Any], str] | None = None  # question_name of a spec (metric kinds), default ``name``
     # reference system the question is posed in (paper Sec. 3.2): camera, first_camera_levelled, gravity, object,
     # world, screen, query_camera_screen
     reference_system: str = "world"
 
-    def label_of(self, ctx: Ctx, spec: dict):
+    def label_of(self, ctx: Ctx, spec: Spec):
         if self.measure is not None:
             return self.measure(ctx, spec)
         return self.derive(ctx.scene, ctx.motion, spec, ctx.th)
@@ -142,10 +168,10 @@ def mc_layout(rng: np.random.Generator, correct: str, distractors: list[str]) ->
     return chosen[:pos] + [correct] + chosen[pos:]
 
 
-def answer_for(qt: QuestionType, fmt: str, spec: dict, label: str, text_of: Callable[[str], str]) -> tuple[str, str]:
+def answer_for(qt: QuestionType, fmt: str, spec: Spec, label: str, text_of: Callable[[str], str]) -> tuple[str, str]:
     """(answer, answer_text) of a question given the derived label."""
     if fmt == "mc":
-        letter = LETTERS[spec["option_labels"].index(label)]
+        letter = LETTERS[spec.option_labels.index(label)]
         return letter, text_of(label)
     if fmt == "yn":
         yes = qt.yn(spec, label)
@@ -153,10 +179,10 @@ def answer_for(qt: QuestionType, fmt: str, spec: dict, label: str, text_of: Call
     return text_of(label), text_of(label)
 
 
-def comparison_fact(spec: dict, label: str) -> tuple:
+def comparison_fact(spec: Spec, label: str) -> tuple:
     """A comparison asks about a set of objects; its mirrored question (swapped sides, flipped label) and the same
     objects compared at other frames are not independent facts, so the fact is the object set alone."""
-    return ("compare", tuple(sorted(set(spec["objects"]))))
+    return ("compare", tuple(sorted(set(spec.objects))))
 
 
 def cap(text: str) -> str:
@@ -180,7 +206,7 @@ DIST_QUERY = {
 }
 
 
-def dist_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
+def dist_queries(label: str, spec: Spec) -> tuple[list[str], list[str]]:
     """Yes/no queries of a distance-change label: yes = the label; no = labels clearly false for it (a distance
     that rises then falls did increase for a while, so "does it keep increasing?" is not asked there)."""
     table = {

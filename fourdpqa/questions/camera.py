@@ -8,6 +8,7 @@ import numpy as np
 from fourdpqa import labels, motion, sampling
 from fourdpqa.labels import CAMERA_COMPONENTS, STATIC
 from fourdpqa.questions.base import DIST_QUERY, Ctx, QuestionType, dist_queries, dist_text, pick
+from fourdpqa.questions.specs import ObjectSpec, Spec
 
 MOVE = {"forward": "forward", "backward": "backward", "left": "to the left", "right": "to the right", "up": "up", "down": "down"}
 # roll is told from the viewer's side too: what the picture does on screen
@@ -44,14 +45,23 @@ def _canon(comps: list[str]) -> str:
     return "+".join(comps) if comps else STATIC
 
 
-def camera_distractors(label: str, spec: dict, rng: np.random.Generator) -> list[str]:
+def same_kind(component: str) -> tuple[str, ...]:
+    """The components of the kind of ``component``: the six translations or the six rotations."""
+    n = 2 * len(labels.CAMERA_TRANSLATION_AXES)
+    return CAMERA_COMPONENTS[:n] if component in CAMERA_COMPONENTS[:n] else CAMERA_COMPONENTS[n:]
+
+
+def camera_distractors(label: str, spec: Spec, rng: np.random.Generator) -> list[str]:
     """Wrong labels that read like the truth. A motion of several components gets the same components with signs
     flipped by two random masks and their combination, so the four options are a coset of sign patterns: no
     option is structurally special (none is the "centre" the others were edited from) and none is an implausible
-    mix of axes the truth never had. One component or "static" gets the other one-component labels and static."""
+    mix of axes the truth never had. One component gets other components of its kind (a translation other
+    translations, a rotation other rotations): an observer who sees only that the camera moves, or that it
+    translates rather than turns, cannot rule any option out (issue 24.1). "static" is never offered: a still
+    camera is asked in free form only."""
     comps = labels.camera_components(label)
     if len(comps) < 2:
-        return [x for x in (STATIC, *CAMERA_COMPONENTS) if x != label]
+        return [x for x in same_kind(label) if x != label]
     k = len(comps)
     m1, m2 = (int(v) for v in rng.choice(np.arange(1, 2**k), size=2, replace=False))
 
@@ -62,66 +72,72 @@ def camera_distractors(label: str, spec: dict, rng: np.random.Generator) -> list
 
 
 def derive_camera(scene, m, spec, th) -> str | None:
+    """The camera label in the levelled first-camera frame, or None (not asked) when the first camera's own view
+    gives another one: a pitched camera moving along its optical axis also moves down in the levelled frame, so
+    the two readings of "forward" and "up" disagree there, and no wording could make the answer unambiguous."""
     th = labels.scale_translation(th, motion.median_depth(scene, m)) if th.translation_scale != "metres" else th
-    return labels.camera_movement_label(motion.camera_levelled_track(m), motion.camera_rotation(m), th)
+    levelled = labels.camera_movement_label(motion.camera_levelled_track(m), motion.camera_rotation(m), th)
+    own = labels.camera_movement_label(motion.camera_own_track(m), motion.camera_own_rotation(m), th)
+    return levelled if levelled == own else None
 
 
-def yn_camera(spec: dict, label: str) -> bool:
-    q = spec["query"]
-    return label == STATIC if q == STATIC else q in labels.camera_components(label)
+def yn_camera(spec: Spec, label: str) -> bool:
+    return spec.query in labels.camera_components(label)
 
 
-def camera_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
+def camera_queries(label: str, spec: Spec) -> tuple[list[str], list[str]]:
+    """yes: the label's components; no: the other components of the kinds it has (a translating camera is asked
+    about other translations, a turning one about other rotations), so knowing that the camera moves, or whether
+    it translates or turns, answers none of them."""
     comps = labels.camera_components(label)
-    yes = [STATIC] if label == STATIC else comps
-    no = [c for c in CAMERA_COMPONENTS if c not in comps] + ([STATIC] if comps else [])
-    return yes, no
+    kinds = {c for comp in comps for c in same_kind(comp)}
+    return comps, [c for c in CAMERA_COMPONENTS if c in kinds and c not in comps]
 
 
-def camera_phrase(query: str, spec: dict) -> dict[str, str]:
-    if query == STATIC:
-        return {}
+def camera_phrase(query: str, spec: Spec) -> dict[str, str]:
     verb, _, rest = YN_PHRASE[query].partition(" ")
     return {"q": YN_PHRASE[query], "q3": f"{verb}s {rest}".strip()}
 
 
-def camera_values(ctx: Ctx, spec: dict) -> dict:
+def camera_values(ctx: Ctx, spec: Spec) -> dict:
     return {"translation_fwd_left_up": motion.camera_levelled_track(ctx.motion)[-1].tolist(),
             "rotation_yaw_pitch_roll_deg": motion.camera_rotation(ctx.motion)[-1].tolist()}
 
 
+# Every template names the frame: the first camera's own view (forward = where it first looks, up = the top of
+# its first picture). Answers are computed in the levelled frame and asked only where the two agree.
 TEMPLATES_T1 = {
     "mc": {
-        "a": "How does the camera move during the video?",
-        "b": "Which option best describes the camera's motion from the first to the last frame?",
-        "c": "Relative to its initial viewing direction, how does the camera move over the clip?",
-        "d": "What camera motion does this video show?",
+        "a": "Relative to its own view in the first frame, how does the camera move during the video?",
+        "b": "Taking the camera's first view as the reference (forward = where it looks, up = the top of that "
+             "image), which option best describes its motion over the clip?",
+        "c": "Relative to its initial viewing direction and the top of its first image, how does the camera move "
+             "over the clip?",
+        "d": "Measured in the camera's own frame at the start of the video, what camera motion does the video show?",
     },
     "yn": {
-        "a": "Does the camera {q} during the video?",
-        "b": "Over the course of the clip, does the camera {q}?",
-        "c": "Relative to its initial viewing direction, does the camera {q}?",
-        "d": "Is it true that the camera {q3} in this video?",
-    },
-    "yn_static": {
-        "a": "Is the camera stationary during the whole video?",
-        "b": "Does the camera stay still throughout the clip?",
-        "c": "Is the video filmed from a fixed, non-moving camera?",
-        "d": "Is the camera static in this video?",
+        "a": "Relative to its own view in the first frame, does the camera {q} during the video?",
+        "b": "Taking the camera's first view as the reference (forward = where it looks, up = the top of that "
+             "image), does the camera {q} over the clip?",
+        "c": "Relative to its initial viewing direction and the top of its first image, does the camera {q}?",
+        "d": "Measured in the camera's own frame at the start, is it true that the camera {q3} in this video?",
     },
     "free": {
-        "a": "Describe how the camera moves during the video.",
-        "b": "How does the camera move relative to its initial viewing direction?",
-        "c": "What is the motion of the camera in this clip?",
-        "d": "Summarise the camera's translation and rotation over the video.",
+        "a": "Relative to its own view in the first frame, describe how the camera moves during the video.",
+        "b": "How does the camera move relative to its initial viewing direction and the top of its first image?",
+        "c": "Taking the camera's first view as the reference (forward = where it looks, up = the top of that "
+             "image), what is the motion of the camera in this clip?",
+        "d": "Measured in the camera's own frame at the start, summarise the camera's translation and rotation "
+             "over the video.",
     },
 }
 
 CAMERA_MOVEMENT = QuestionType(
     1, "camera_movement", "camera_motion", ("mc", "yn", "free"),
-    assets=lambda ctx, fmt: [{"objects": []}], derive=derive_camera, templates=TEMPLATES_T1,
+    assets=lambda ctx, fmt: [ObjectSpec()], derive=derive_camera, templates=TEMPLATES_T1,
     slots=lambda ctx, spec, refs: {},
-    variant=lambda fmt, spec: "yn_static" if fmt == "yn" and spec["query"] == STATIC else fmt,
+    # a still camera gives its answer away to anyone who sees that nothing moves: asked in free form only
+    askable=lambda label, fmt, spec: label is not None and (fmt == "free" or label != STATIC),
     text=describe_camera, distractors=camera_distractors, yn_queries=camera_queries, yn=yn_camera,
     phrase=camera_phrase, values=camera_values, reference_system="first_camera_levelled",
 )
@@ -142,7 +158,7 @@ def eligible(ctx: Ctx, need_front: bool = False, agents: bool = False) -> list[i
 
 
 def derive_cam_obj_distance(scene, m, spec, th) -> str | None:
-    return labels.distance_change_label(motion.camera_object_distance(m, spec["objects"][0]), th)
+    return labels.distance_change_label(motion.camera_object_distance(m, spec.objects[0]), th)
 
 
 TEMPLATES_T2 = {
@@ -170,7 +186,7 @@ STEADY = ("increasing", "decreasing", "constant")
 TURNING = ("increasing then decreasing", "decreasing then increasing")
 
 
-def distance_distractors(label: str, spec: dict, rng: np.random.Generator) -> list[str]:
+def distance_distractors(label: str, spec: Spec, rng: np.random.Generator) -> list[str]:
     """The 3 wrong options of a distance-change MC question (5 labels, 4 options): the steady labels are always
     offered, plus one turning label (the answer's own when it turns, else one drawn at random). A distance that
     turns within a short clip is rare (14 of 119 default-run questions), so offering a turning label as often as
@@ -188,11 +204,18 @@ DISTANCE_CHANGE = dict(
     phrase=lambda query, spec: {"q": DIST_QUERY[query]},
 )
 
+def _cam_obj_assets(ctx: Ctx, fmt: str) -> list[ObjectSpec]:
+    """Objects visible throughout; in MC and yes/no only while the camera or the object translates (when neither
+    does, anyone who sees that nothing travels knows the distance stays the same)."""
+    moving_camera = fmt == "free" or ctx.translates()
+    return [ObjectSpec((o,)) for o in eligible(ctx) if moving_camera or ctx.translates(o)]
+
+
 CAM_OBJ_DISTANCE = QuestionType(
     2, "camera_object_distance", "camera_motion", ("mc", "yn", "free"),
-    assets=lambda ctx, fmt: [{"objects": [o]} for o in eligible(ctx)], derive=derive_cam_obj_distance,
+    assets=_cam_obj_assets, derive=derive_cam_obj_distance,
     templates=TEMPLATES_T2, slots=lambda ctx, spec, refs: {"o": refs[0].text},
     values=lambda ctx, spec: {"distance_m": [round(float(x), 4) for x in
-                                             motion.camera_object_distance(ctx.motion, spec["objects"][0])]},
+                                             motion.camera_object_distance(ctx.motion, spec.objects[0])]},
     reference_system="camera", **DISTANCE_CHANGE,
 )

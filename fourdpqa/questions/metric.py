@@ -8,6 +8,7 @@ import numpy as np
 
 from fourdpqa import motion, sampling
 from fourdpqa.questions.base import Ctx, QuestionType, pick
+from fourdpqa.questions.specs import MetricSpec
 
 KINDS = ("metric_speed", "metric_displacement", "metric_path_length", "metric_camera_travel")
 
@@ -18,9 +19,9 @@ def seconds(t: float) -> str:
 
 
 def derive_metric(scene, m, spec, th) -> float:
-    a, b = spec["frames"]
-    kind = spec["kind"]
-    pts = m.cam_pos[a:b + 1] if kind == "metric_camera_travel" else m.obj_pos[m.index(spec["objects"][0]), a:b + 1]
+    a, b = spec.frames
+    kind = spec.kind
+    pts = m.cam_pos[a:b + 1] if kind == "metric_camera_travel" else m.obj_pos[m.index(spec.objects[0]), a:b + 1]
     if kind == "metric_displacement":
         return float(np.linalg.norm(pts[-1] - pts[0]))
     length = motion.path_length(pts)
@@ -61,7 +62,7 @@ TEMPLATES = {
 }
 
 
-def _metric_assets(ctx: Ctx, fmt: str) -> list[dict]:
+def _metric_assets(ctx: Ctx, fmt: str) -> list[MetricSpec]:
     """One time window (the whole clip, or with ``timestamp_cues`` half the time a sub-window) and one kind; the
     object kinds need an object visible at both ends and through most of the window, that clearly moves."""
     m, th = ctx.motion, ctx.th
@@ -74,40 +75,40 @@ def _metric_assets(ctx: Ctx, fmt: str) -> list[dict]:
         frames = [0, t - 1]
     kind = pick(ctx.rng, KINDS)
     if kind == "metric_camera_travel":
-        return [{"kind": kind, "frames": frames, "objects": []}]
+        return [MetricSpec(kind=kind, frames=tuple(frames))]
     a, b = frames
     cands = [o for o in m.object_ids if sampling.has_pose(m, o)
              and sampling.visible_at(ctx.scene, m, o, a, th) and sampling.visible_at(ctx.scene, m, o, b, th)
              and sampling.visible_frames(ctx.scene, m, o, th)[a:b + 1].mean() >= th.min_visible_frames_share]
     ctx.rng.shuffle(cands)
-    return [{"kind": kind, "frames": frames, "objects": [o]} for o in cands]
+    return [MetricSpec((o,), kind=kind, frames=tuple(frames)) for o in cands]
 
 
-def _measure(ctx: Ctx, spec: dict) -> str | None:
+def _measure(ctx: Ctx, spec: MetricSpec) -> str | None:
     """The answer text, or None when the motion is too small for a relative-accuracy score to mean anything."""
     m, th = ctx.motion, ctx.th
     value = derive_metric(ctx.scene, m, spec, th)
-    path = dict(spec, kind="metric_path_length")
-    length = value if spec["kind"] == "metric_camera_travel" else derive_metric(ctx.scene, m, path, th)
-    if not _big_enough(length, th) or (spec["kind"] == "metric_displacement" and value < th.translation_some_m):
+    path = spec.with_(kind="metric_path_length")
+    length = value if spec.kind == "metric_camera_travel" else derive_metric(ctx.scene, m, path, th)
+    if not _big_enough(length, th) or (spec.kind == "metric_displacement" and value < th.translation_some_m):
         return None
     return format_number(value)
 
 
-def _when(ctx: Ctx, spec: dict) -> str:
-    a, b = spec["frames"]
+def _when(ctx: Ctx, spec: MetricSpec) -> str:
+    a, b = spec.frames
     if (a, b) == (0, ctx.motion.n_frames - 1):
         return "during the video"
     return f"between {seconds(ctx.motion.times[a])} and {seconds(ctx.motion.times[b])}"
 
 
-def _slots(ctx: Ctx, spec: dict, refs) -> dict[str, str]:
+def _slots(ctx: Ctx, spec: MetricSpec, refs) -> dict[str, str]:
     when = _when(ctx, spec)
     return {"o": refs[0].text if refs else "", "w": when, "W": when[:1].upper() + when[1:]}
 
 
-def _values(ctx: Ctx, spec: dict) -> dict:
-    a, b = spec["frames"]
+def _values(ctx: Ctx, spec: MetricSpec) -> dict:
+    a, b = spec.frames
     return {"value": round(derive_metric(ctx.scene, ctx.motion, spec, ctx.th), 6),
             "times_s": [round(float(ctx.motion.times[a]), 4), round(float(ctx.motion.times[b]), 4)]}
 
@@ -118,8 +119,9 @@ def _big_enough(length: float, th) -> bool:
 
 
 METRIC = QuestionType(
-    0, "metric", "metric", ("numeric",), assets=_metric_assets, derive=derive_metric, measure=_measure,
+    0, "metric", "metric", ("numeric",), assets=_metric_assets, spec_type=MetricSpec, derive=derive_metric,
+    measure=_measure,
     templates=TEMPLATES, slots=_slots,
-    variant=lambda fmt, spec: spec["kind"], values=_values, name_of=lambda spec: spec["kind"], redraws=True,
-    fact=lambda spec, label: (spec["kind"], tuple(spec["frames"]), tuple(spec["objects"])),
+    variant=lambda fmt, spec: spec.kind, values=_values, name_of=lambda spec: spec.kind, redraws=True,
+    fact=lambda spec, label: (spec.kind, tuple(spec.frames), tuple(spec.objects)),
 )

@@ -3,16 +3,15 @@ motion in its own frame, (6) moved-distance comparison, (7) object-object distan
 
 from __future__ import annotations
 
-from itertools import combinations
-
 from fourdpqa import labels, motion
-from fourdpqa.labels import NONE
+from fourdpqa.questions import draws
 from fourdpqa.questions.base import Ctx, QuestionType, cap, comparison_fact
 from fourdpqa.questions.camera import DISTANCE_CHANGE, eligible
+from fourdpqa.questions.specs import AgentSpec, MovedSpec, ObjectSpec, Spec
 
 
-def _one(ctx: Ctx, **kw) -> list[dict]:
-    return [{"objects": [o]} for o in eligible(ctx, **kw)]
+def _one(ctx: Ctx, **kw) -> list[ObjectSpec]:
+    return [ObjectSpec((o,)) for o in eligible(ctx, **kw)]
 
 
 def _yaw_change(ctx: Ctx, oid: int) -> float:
@@ -28,13 +27,13 @@ def _scaled(th, scene, m):
 
 
 def derive_rotation(scene, m, spec, th) -> str | None:
-    return labels.rotation_label(motion.object_yaw_deg(m.obj_rot[m.index(spec["objects"][0])]), th)
+    return labels.rotation_label(motion.object_yaw_deg(m.obj_rot[m.index(spec.objects[0])]), th)
 
 
-def rotation_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
-    """A rotating object is asked its own sense (yes) or the other one (no); one that clearly does not rotate is
-    asked either sense (no), which keeps every query word answered yes and no alike."""
-    return ([label] if label != NONE else []), [x for x in labels.ROTATION_LABELS if x != label]
+def rotation_queries(label: str, spec: Spec) -> tuple[list[str], list[str]]:
+    """A rotating object is asked its own sense (yes) or the other one (no). An object that does not rotate is
+    not asked: "no" would come from seeing that it stands still, not from its sense of rotation (issue 24.1)."""
+    return [label], [x for x in labels.ROTATION_LABELS if x != label]
 
 
 TEMPLATES_T3 = {
@@ -56,9 +55,9 @@ ROTATION = QuestionType(
     3, "object_rotation", "object_motion", ("yn", "free"),
     assets=lambda ctx, fmt: _one(ctx, need_front=True), derive=derive_rotation, templates=TEMPLATES_T3,
     slots=lambda ctx, spec, refs: {"o": refs[0].text},
-    askable=lambda label, fmt, spec: label in labels.ROTATION_LABELS or (fmt == "yn" and label == NONE),
+    askable=lambda label, fmt, spec: label in labels.ROTATION_LABELS,
     yn_queries=rotation_queries,
-    values=lambda ctx, spec: {"yaw_change_deg": _yaw_change(ctx, spec["objects"][0])}, reference_system="gravity",
+    values=lambda ctx, spec: {"yaw_change_deg": _yaw_change(ctx, spec.objects[0])}, reference_system="gravity",
 )
 
 
@@ -69,7 +68,7 @@ DIRECTION_TEXT = {"away from the camera": "Away from the camera", "toward the ca
 
 
 def derive_direction(scene, m, spec, th) -> str | None:
-    return labels.direction_label(motion.object_positions(m, spec["objects"][0], "heading"), _scaled(th, scene, m))
+    return labels.direction_label(motion.object_positions(m, spec.objects[0], "heading"), _scaled(th, scene, m))
 
 
 _T4 = {
@@ -81,8 +80,8 @@ _T4 = {
 TEMPLATES_T4 = {"mc": _T4, "free": dict(_T4)}
 
 
-def _heading_change(ctx: Ctx, spec: dict) -> dict:
-    track = motion.object_positions(ctx.motion, spec["objects"][0], "heading")
+def _heading_change(ctx: Ctx, spec: Spec) -> dict:
+    track = motion.object_positions(ctx.motion, spec.objects[0], "heading")
     return {"translation_heading": [round(float(x), 4) for x in track[-1] - track[0]]}
 
 
@@ -101,34 +100,38 @@ DIRECTION = QuestionType(
 
 
 def derive_agent(scene, m, spec, th) -> str | None:
-    oid = spec["objects"][0]
-    if spec["aspect"] == "move":
+    oid = spec.objects[0]
+    if spec.aspect == "move":
         return labels.agent_motion_label(motion.own_frame_displacement(m, oid), _scaled(th, scene, m))
     return labels.agent_turn_label(motion.object_yaw_deg(m.obj_rot[m.index(oid)]), th)
 
 
-def _agent_assets(ctx: Ctx, fmt: str) -> list[dict]:
+def _agent_assets(ctx: Ctx, fmt: str) -> list[AgentSpec]:
     """Agents (categories with intent, ``agent_categories``) with a front, each asked how it moves along its own
     heading (forward / backward) or how it turns ("straight" only of an agent that travels)."""
     out = []
     for oid in eligible(ctx, need_front=True, agents=True):
         aspects = ["move"] if fmt == "free" else list(ctx.rng.permutation(["move", "turn"]))
-        out += [{"objects": [oid], "aspect": str(a)} for a in aspects]
+        out += [AgentSpec((oid,), aspect=str(a)) for a in aspects]
     return out
 
 
-def _agent_askable(label: str | None, fmt: str, spec: dict) -> bool:
-    if spec["aspect"] == "move":
-        return label in labels.AGENT_MOVE_LABELS or (fmt == "yn" and label == NONE)
-    return label in labels.AGENT_TURN_LABELS
+TURNS = ("left", "right")  # the turn labels asked: "straight" is what anyone sees of an agent that does not turn
 
 
-def agent_queries(label: str, spec: dict) -> tuple[list[str], list[str]]:
-    pool = labels.AGENT_MOVE_LABELS if spec["aspect"] == "move" else labels.AGENT_TURN_LABELS
-    return ([label] if label in pool else []), [x for x in pool if x != label]
+def _agent_askable(label: str | None, fmt: str, spec: AgentSpec) -> bool:
+    """Only agents that move (forward / backward) or turn (left / right) are asked: "no" to "is it moving
+    forward?" of an agent standing still, or "yes" to "does it keep a straight heading?", would come from seeing
+    that it does not move, not from its direction (issue 24.1)."""
+    return label in (labels.AGENT_MOVE_LABELS if spec.aspect == "move" else TURNS)
 
 
-TURN_QUERY = {"left": "turning to its left", "right": "turning to its right", "straight": "keeping a straight heading"}
+def agent_queries(label: str, spec: AgentSpec) -> tuple[list[str], list[str]]:
+    pool = labels.AGENT_MOVE_LABELS if spec.aspect == "move" else TURNS
+    return [label], [x for x in pool if x != label]
+
+
+TURN_QUERY = {"left": "turning to its left", "right": "turning to its right"}
 TEMPLATES_T5 = {
     "yn_move": {
         "a": "Relative to the direction it is facing, is {o} moving {q}?",
@@ -151,27 +154,18 @@ TEMPLATES_T5 = {
 }
 
 
-def _agent_values(ctx: Ctx, spec: dict) -> dict:
-    oid = spec["objects"][0]
+def _agent_values(ctx: Ctx, spec: AgentSpec) -> dict:
+    oid = spec.objects[0]
     return {"translation_own": [round(float(x), 4) for x in motion.own_frame_displacement(ctx.motion, oid)],
             "yaw_change_deg": _yaw_change(ctx, oid)}
 
 
-def _agent_label(ctx: Ctx, spec: dict) -> str | None:
-    label = derive_agent(ctx.scene, ctx.motion, spec, ctx.th)
-    if spec["aspect"] == "turn" and label == "straight":
-        moving = derive_agent(ctx.scene, ctx.motion, dict(spec, aspect="move"), ctx.th)
-        if moving not in labels.AGENT_MOVE_LABELS:
-            return None  # "does it keep a straight heading?" of an agent standing still says nothing
-    return label
-
-
 AGENT = QuestionType(
     5, "agent_motion", "object_motion", ("yn", "free"),
-    assets=_agent_assets, derive=derive_agent, measure=_agent_label, templates=TEMPLATES_T5,
+    assets=_agent_assets, spec_type=AgentSpec, derive=derive_agent, templates=TEMPLATES_T5,
     slots=lambda ctx, spec, refs: {"o": refs[0].text}, askable=_agent_askable,
-    variant=lambda fmt, spec: f"yn_{spec['aspect']}" if fmt == "yn" else fmt, yn_queries=agent_queries,
-    phrase=lambda query, spec: {"q": query if spec["aspect"] == "move" else TURN_QUERY[query]},
+    variant=lambda fmt, spec: f"yn_{spec.aspect}" if fmt == "yn" else fmt, yn_queries=agent_queries,
+    phrase=lambda query, spec: {"q": query if spec.aspect == "move" else TURN_QUERY[query]},
     values=_agent_values, reference_system="object",
 )
 
@@ -183,11 +177,11 @@ MC_OPTIONS = 4
 
 def derive_moved(scene, m, spec, th) -> str | None:
     """MC: ``obj:<id>`` of the clear winner among the candidates; yes/no: compare_label of the first vs second."""
-    objs = spec["objects"]
+    objs = spec.objects
     lengths = [motion.path_length(m.obj_pos[m.index(o)]) for o in objs]
     if max(lengths) < _scaled(th, scene, m).translation_some_m:
         return None
-    if spec.get("mode") == "which":
+    if spec.mode == "which":
         order = sorted(range(len(objs)), key=lambda i: -lengths[i])
         if labels.compare_label(lengths[order[0]], lengths[order[1]], th.moved_distance_margin_rel) != "greater":
             return None
@@ -195,13 +189,14 @@ def derive_moved(scene, m, spec, th) -> str | None:
     return labels.compare_label(lengths[0], lengths[1], th.moved_distance_margin_rel)
 
 
-def _moved_assets(ctx: Ctx, fmt: str) -> list[dict]:
+def _moved_assets(ctx: Ctx, fmt: str) -> list[MovedSpec]:
     """MC: four candidates, every option an object (no filler options a model could learn to avoid); yes/no:
-    pairs."""
-    objs = eligible(ctx)
+    pairs. Every object asked about translates: which of two travels farther must not be told by which of them
+    moves at all (issue 24.1)."""
+    objs = [o for o in eligible(ctx) if ctx.translates(o)]
     if fmt == "mc":
-        return [{"objects": objs[:MC_OPTIONS], "mode": "which"}] if len(objs) >= MC_OPTIONS else []
-    return [{"objects": [a, b]} for a, b in combinations(objs, 2)]
+        return [MovedSpec(tuple(objs[:MC_OPTIONS]), mode="which")] if len(objs) >= MC_OPTIONS else []
+    return [MovedSpec((a, b)) for a, b in draws.pairs(ctx.rng, objs)]
 
 
 YN_Q6 = {"greater": "longer", "less": "shorter"}
@@ -221,24 +216,24 @@ TEMPLATES_T6 = {
 }
 
 
-def _moved_values(ctx: Ctx, spec: dict) -> dict:
+def _moved_values(ctx: Ctx, spec: MovedSpec) -> dict:
     m = ctx.motion
     # in spec order, the MC "which" mode included (one list type for the typed measurement column)
-    return {"path_length_m": [round(motion.path_length(m.obj_pos[m.index(o)]), 4) for o in spec["objects"]]}
+    return {"path_length_m": [round(motion.path_length(m.obj_pos[m.index(o)]), 4) for o in spec.objects]}
 
 
-def _pair_slots(ctx: Ctx, spec: dict, refs) -> dict[str, str]:
+def _pair_slots(ctx: Ctx, spec: Spec, refs) -> dict[str, str]:
     return {"a": refs[0].text, "b": refs[1].text} if len(refs) == 2 else {}
 
 
 MOVED = QuestionType(
     6, "moved_distance", "object_motion", ("mc", "yn"),
-    assets=_moved_assets, derive=derive_moved, templates=TEMPLATES_T6, slots=_pair_slots,
+    assets=_moved_assets, spec_type=MovedSpec, derive=derive_moved, templates=TEMPLATES_T6, slots=_pair_slots,
     option_text=lambda label, refs: next(cap(r.text) for r in refs if f"obj:{r.object_id}" == label),
-    distractors=lambda label, spec, rng: [f"obj:{o}" for o in spec["objects"]],
-    queries=("greater", "less"), mirror=lambda spec: dict(spec, objects=spec["objects"][::-1]),
+    distractors=lambda label, spec, rng: [f"obj:{o}" for o in spec.objects],
+    queries=("greater", "less"), mirror=lambda spec: spec.with_(objects=spec.objects[::-1]),
     phrase=lambda query, spec: {"q": YN_Q6[query]}, values=_moved_values,
-    fact=lambda spec, label: (label, tuple(sorted(spec["objects"]))) if spec.get("mode") == "which"
+    fact=lambda spec, label: (label, tuple(sorted(spec.objects))) if spec.mode == "which"
     else comparison_fact(spec, label),
 )
 
@@ -247,8 +242,16 @@ MOVED = QuestionType(
 
 
 def derive_obj_obj_change(scene, m, spec, th) -> str | None:
-    a, b = spec["objects"]
+    a, b = spec.objects
     return labels.distance_change_label(motion.object_object_distance(m, a, b), th)
+
+
+def _obj_obj_assets(ctx: Ctx, fmt: str):
+    """Pairs of objects visible throughout, drawn; in MC and yes/no at least one of them translates (two objects
+    that stay in place keep their distance, which anyone sees without judging it)."""
+    objs = eligible(ctx)
+    moving = {o for o in objs if fmt == "free" or ctx.translates(o)}
+    return (ObjectSpec((a, b)) for a, b in draws.pairs(ctx.rng, objs) if a in moving or b in moving)
 
 
 TEMPLATES_T7 = {
@@ -274,9 +277,9 @@ TEMPLATES_T7 = {
 
 OBJ_OBJ_CHANGE = QuestionType(
     7, "object_object_distance_change", "object_motion", ("mc", "yn", "free"),
-    assets=lambda ctx, fmt: [{"objects": [a, b]} for a, b in combinations(eligible(ctx), 2)],
+    assets=_obj_obj_assets,
     derive=derive_obj_obj_change, templates=TEMPLATES_T7, slots=_pair_slots,
     values=lambda ctx, spec: {"distance_m": [round(float(x), 4) for x in
-                                             motion.object_object_distance(ctx.motion, *spec["objects"])]},
+                                             motion.object_object_distance(ctx.motion, *spec.objects)]},
     **DISTANCE_CHANGE,
 )

@@ -5,22 +5,23 @@ visible pixels. A comparison is mirrored (sides swapped) to reach the wanted ans
 
 from __future__ import annotations
 
-from itertools import combinations
+from collections.abc import Iterator
 
 import numpy as np
 
 from fourdpqa import labels, motion, sampling
+from fourdpqa.questions import draws
 from fourdpqa.questions.base import Ctx, QuestionType, comparison_fact
+from fourdpqa.questions.specs import DepthSpec, PairsSpec, Spec
 from fourdpqa.sampling import Reference
 
 
 def _visible_ids(ctx: Ctx, k: int) -> list[int]:
+    """Objects a comparison in clip frame ``k`` may be about: posed, visible, and not cut by the image border (a
+    comparison of 3D centres must not rest on an object the picture shows only in part)."""
     m = ctx.motion
-    return [o for o in m.object_ids if sampling.has_pose(m, o) and sampling.visible_at(ctx.scene, m, o, k, ctx.th)]
-
-
-def _shuffled(ctx: Ctx, items: list) -> list:
-    return [items[i] for i in ctx.rng.permutation(len(items))]
+    return [o for o in m.object_ids if sampling.has_pose(m, o) and sampling.visible_at(ctx.scene, m, o, k, ctx.th)
+            and sampling.uncut_at(m, o, k)]
 
 
 def _at(ref: Reference, k: int) -> str:
@@ -51,7 +52,7 @@ COMPARISON = dict(queries=("less", "greater"), askable=lambda label, fmt, spec: 
 def derive_depth(scene, m, spec, th) -> str | None:
     """compare_label of camera distance of object a in clip frame i vs object b in clip frame j ("less" = a is
     closer); None if within the margin or if the median depth of their pixels orders them the other way."""
-    (a, b), (i, j) = spec["objects"], spec["frames"]
+    (a, b), (i, j) = spec.objects, spec.frames
     da = float(np.linalg.norm(m.obj_pos[m.index(a), i] - m.cam_pos[i]))
     db = float(np.linalg.norm(m.obj_pos[m.index(b), j] - m.cam_pos[j]))
     lab = labels.compare_label(da, db, th.distance_compare_margin_rel)
@@ -62,16 +63,17 @@ def derive_depth(scene, m, spec, th) -> str | None:
     return lab
 
 
-def _depth_assets(ctx: Ctx, multiview: bool) -> list[dict]:
+def _depth_assets(ctx: Ctx, multiview: bool) -> Iterator[DepthSpec]:
+    """Pairs of objects visible in their frames (one frame, or two frames far apart), drawn (:mod:`.draws`)."""
     i, j = _frame_pair(ctx) if multiview else (int(ctx.rng.integers(ctx.motion.n_frames)),) * 2
-    vis_j = set(_visible_ids(ctx, j))
-    pairs = [(a, b) for a in _visible_ids(ctx, i) for b in vis_j if a != b and (multiview or a < b)]
-    return [{"objects": [a, b], "frames": [i, j]} for a, b in _shuffled(ctx, pairs)]
+    vis_i = _visible_ids(ctx, i)
+    pairs = draws.ordered_pairs(ctx.rng, vis_i, _visible_ids(ctx, j)) if multiview else draws.pairs(ctx.rng, vis_i)
+    return (DepthSpec((a, b), frames=(i, j)) for a, b in pairs)
 
 
-def _depth_values(ctx: Ctx, spec: dict) -> dict:
+def _depth_values(ctx: Ctx, spec: DepthSpec) -> dict:
     m = ctx.motion
-    sides = list(zip(spec["objects"], spec["frames"], strict=True))
+    sides = list(zip(spec.objects, spec.frames, strict=True))
     return {"camera_distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(o), f] - m.cam_pos[f])), 4)
                                   for o, f in sides],
             "pixel_depth_m": [round(motion.instance_depth(ctx.scene, int(m.frames[f]), o), 4) for o, f in sides]}
@@ -90,20 +92,20 @@ TEMPLATES_T10 = {"yn": {
     "c": "Across the two frames, is {a} positioned {q} {b}?",
     "d": "Taking each object at its own frame, is {a} {q} {b}?",
 }}
-DEPTH_ROW = dict(derive=derive_depth, ref_frames=lambda spec: list(spec["frames"]),
-                 mirror=lambda spec: dict(spec, objects=spec["objects"][::-1], frames=spec["frames"][::-1]),
+DEPTH_ROW = dict(spec_type=DepthSpec, derive=derive_depth, ref_frames=lambda spec: list(spec.frames),
+                 mirror=lambda spec: spec.with_(objects=spec.objects[::-1], frames=spec.frames[::-1]),
                  phrase=lambda query, spec: {"q": DEPTH_Q[query]}, values=_depth_values, reference_system="camera",
                  **COMPARISON)
 
 DEPTH = QuestionType(
     8, "depth", "spatial", ("yn",), assets=lambda ctx, fmt: _depth_assets(ctx, False), templates=TEMPLATES_T8,
-    slots=lambda ctx, spec, refs: {"k": str(spec["frames"][0]), "a": _in(refs[0], spec["frames"][0]),
-                                   "b": _in(refs[1], spec["frames"][0])}, **DEPTH_ROW,
+    slots=lambda ctx, spec, refs: {"k": str(spec.frames[0]), "a": _in(refs[0], spec.frames[0]),
+                                   "b": _in(refs[1], spec.frames[0])}, **DEPTH_ROW,
 )
 MV_DEPTH = QuestionType(
     10, "multiview_depth", "spatial", ("yn",), assets=lambda ctx, fmt: _depth_assets(ctx, True),
     templates=TEMPLATES_T10,
-    slots=lambda ctx, spec, refs: {"a": _at(refs[0], spec["frames"][0]), "b": _at(refs[1], spec["frames"][1])},
+    slots=lambda ctx, spec, refs: {"a": _at(refs[0], spec.frames[0]), "b": _at(refs[1], spec.frames[1])},
     **DEPTH_ROW,
 )
 
@@ -113,33 +115,33 @@ MV_DEPTH = QuestionType(
 
 def derive_obj_dist(scene, m, spec, th) -> str | None:
     """compare_label of |pair0| in clip frame i vs |pair1| in clip frame j."""
-    (p, q), (i, j) = spec["pairs"], spec["frames"]
+    (p, q), (i, j) = spec.pairs, spec.frames
     d0 = float(np.linalg.norm(m.obj_pos[m.index(p[0]), i] - m.obj_pos[m.index(p[1]), i]))
     d1 = float(np.linalg.norm(m.obj_pos[m.index(q[0]), j] - m.obj_pos[m.index(q[1]), j]))
     return labels.compare_label(d0, d1, th.distance_compare_margin_rel)
 
 
-def _pair_distances(ctx: Ctx, spec: dict) -> dict:
+def _pair_distances(ctx: Ctx, spec: PairsSpec) -> dict:
     m = ctx.motion
     return {"distance_m": [round(float(np.linalg.norm(m.obj_pos[m.index(x), f] - m.obj_pos[m.index(y), f])), 4)
-                           for (x, y), f in zip(spec["pairs"], spec["frames"], strict=True)]}
+                           for (x, y), f in zip(spec.pairs, spec.frames, strict=True)]}
 
 
-def _mirror_pairs(spec: dict) -> dict:
-    (p, q), (i, j) = spec["pairs"], spec["frames"]
-    out = dict(spec, pairs=[q, p], frames=[j, i])
-    if spec.get("layout") == "cross":
-        out["objects"] = list(dict.fromkeys([*q, *p]))
-    elif spec.get("layout") is None:  # type 9: reference r in the middle, compared objects a and b around it
-        out["objects"] = [q[0], p[1], p[0]]
+def _mirror_pairs(spec: PairsSpec) -> PairsSpec:
+    (p, q), (i, j) = spec.pairs, spec.frames
+    out = spec.with_(pairs=(q, p), frames=(j, i))
+    if spec.layout == "cross":
+        return out.with_(objects=tuple(dict.fromkeys([*q, *p])))
+    if spec.layout is None:  # type 9: reference r in the middle, compared objects a and b around it
+        return out.with_(objects=(q[0], p[1], p[0]))
     return out
 
 
-def _obj_dist_assets(ctx: Ctx, fmt: str) -> list[dict]:
+def _obj_dist_assets(ctx: Ctx, fmt: str) -> Iterator[PairsSpec]:
+    """Triples (a, r, b) visible in one frame: is a closer to the centre r than b is? Drawn (:mod:`.draws`)."""
     k = int(ctx.rng.integers(ctx.motion.n_frames))
-    vis = _visible_ids(ctx, k)
-    triples = [(a, r, b) for r in vis for a, b in combinations([o for o in vis if o != r], 2)]
-    return [{"objects": [a, r, b], "pairs": [[a, r], [b, r]], "frames": [k, k]} for a, r, b in _shuffled(ctx, triples)]
+    return (PairsSpec((a, r, b), pairs=((a, r), (b, r)), frames=(k, k))
+            for a, r, b in draws.centred_triples(ctx.rng, _visible_ids(ctx, k)))
 
 
 OBJ_Q = {"less": "closer to", "greater": "farther from"}
@@ -153,39 +155,40 @@ TEMPLATES_T9 = {"yn": {
 }}
 
 OBJ_DIST = QuestionType(
-    9, "object_object_distance", "spatial", ("yn",), assets=_obj_dist_assets, derive=derive_obj_dist,
-    templates=TEMPLATES_T9, ref_frames=lambda spec: [spec["frames"][0]] * 3, mirror=_mirror_pairs,
-    slots=lambda ctx, spec, refs: {"k": str(spec["frames"][0]),
-                                   **{n: _in(r, spec["frames"][0]) for n, r in zip("arb", refs, strict=True)}},
+    9, "object_object_distance", "spatial", ("yn",), assets=_obj_dist_assets, spec_type=PairsSpec, derive=derive_obj_dist,
+    templates=TEMPLATES_T9, ref_frames=lambda spec: [spec.frames[0]] * 3, mirror=_mirror_pairs,
+    slots=lambda ctx, spec, refs: {"k": str(spec.frames[0]),
+                                   **{n: _in(r, spec.frames[0]) for n, r in zip("arb", refs, strict=True)}},
     phrase=lambda query, spec: {"q": OBJ_Q[query], "q2": DIST_Q[query]}, values=_pair_distances, **COMPARISON,
 )
 
 
-def _mv_obj_dist_assets(ctx: Ctx, fmt: str) -> list[dict]:
+def _mv_obj_dist_assets(ctx: Ctx, fmt: str) -> Iterator[PairsSpec]:
     """The same pair at two frames ("are they closer together in frame i than in frame j?") or two different
-    pairs, one per frame; one layout per clip, drawn."""
+    pairs, one per frame; one layout per build, drawn (:mod:`.draws`: the C(V, 2)^2 pairs of pairs of the
+    "cross" layout are never listed)."""
     i, j = _frame_pair(ctx)
     vis_i, vis_j = _visible_ids(ctx, i), _visible_ids(ctx, j)
     if ctx.rng.integers(2):
-        both = [o for o in vis_i if o in vis_j]
-        return [{"objects": [a, b], "pairs": [[a, b], [a, b]], "frames": [i, j], "layout": "same"}
-                for a, b in _shuffled(ctx, list(combinations(both, 2)))]
-    groups = [(p, q) for p in combinations(vis_i, 2) for q in combinations(vis_j, 2) if set(p) != set(q)]
-    return [{"objects": list(dict.fromkeys([*p, *q])), "pairs": [list(p), list(q)], "frames": [i, j], "layout": "cross"}
-            for p, q in _shuffled(ctx, groups)]
+        in_j = set(vis_j)
+        both = [o for o in vis_i if o in in_j]
+        return (PairsSpec((a, b), pairs=((a, b), (a, b)), frames=(i, j), layout="same")
+                for a, b in draws.pairs(ctx.rng, both))
+    return (PairsSpec(tuple(dict.fromkeys([*p, *q])), pairs=(p, q), frames=(i, j),
+                      layout="cross") for p, q in draws.pairs_of_pairs(ctx.rng, vis_i, vis_j))
 
 
-def _mv_ref_frames(spec: dict) -> list[int | None]:
-    (p, _), (i, j) = spec["pairs"], spec["frames"]
-    if spec["layout"] == "same":
+def _mv_ref_frames(spec: PairsSpec) -> list[int | None]:
+    (p, _), (i, j) = spec.pairs, spec.frames
+    if spec.layout == "same":
         return [i, i]
-    return [i if o in p else j for o in spec["objects"]]
+    return [i if o in p else j for o in spec.objects]
 
 
-def _mv_slots(ctx: Ctx, spec: dict, refs) -> dict[str, str]:
-    i, j = (str(f) for f in spec["frames"])
+def _mv_slots(ctx: Ctx, spec: PairsSpec, refs) -> dict[str, str]:
+    i, j = (str(f) for f in spec.frames)
     by_id = {r.object_id: r.text for r in refs}
-    (a, b), (c, d) = spec["pairs"]
+    (a, b), (c, d) = spec.pairs
     return {"a": by_id[a], "b": by_id[b], "c": by_id[c], "d": by_id[d], "i": i, "j": j}
 
 
@@ -205,12 +208,13 @@ TEMPLATES_T11 = {
 }
 
 MV_OBJ_DIST = QuestionType(
-    11, "multiview_object_distance", "spatial", ("yn",), assets=_mv_obj_dist_assets, derive=derive_obj_dist,
+    11, "multiview_object_distance", "spatial", ("yn",), assets=_mv_obj_dist_assets, spec_type=PairsSpec,
+    derive=derive_obj_dist,
     templates=TEMPLATES_T11, ref_frames=_mv_ref_frames, mirror=_mirror_pairs, slots=_mv_slots,
-    variant=lambda fmt, spec: f"yn_{spec['layout']}",
+    variant=lambda fmt, spec: f"yn_{spec.layout}",
     # frame-anchored references (pixel, circle) would name one frame while the other pair is asked in another
-    ref_modes=lambda ctx, spec: ctx.qa.reference_mode_mix if spec["layout"] == "same" else (
+    ref_modes=lambda ctx, spec: ctx.qa.reference_mode_mix if spec.layout == "same" else (
         {k: v for k, v in ctx.qa.reference_mode_mix.items() if k in ("caption", "box_mark")} or {"caption": 1.0}),
-    phrase=lambda query, spec: {"q": (PAIR_Q if spec["layout"] == "same" else DIST_Q)[query]},
+    phrase=lambda query, spec: {"q": (PAIR_Q if spec.layout == "same" else DIST_Q)[query]},
     values=_pair_distances, **COMPARISON,
 )

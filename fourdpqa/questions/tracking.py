@@ -15,6 +15,7 @@ from fourdpqa import qa_tracks
 from fourdpqa import tracks as tr
 from fourdpqa.qa_format import normalise_xy, serialise_trajectory
 from fourdpqa.questions.base import Ctx, QuestionType
+from fourdpqa.questions.specs import TrackSpec
 from fourdpqa.sampling import Reference
 
 MOVING_SHARE = 0.7  # share of tracking questions asked about points on moving objects (when there are some)
@@ -41,17 +42,17 @@ def _entries(t: tr.Tracks, i: int, kind: str, columns: list[int], frames: list[i
 def derive_track(scene, m, spec, th) -> str:
     """Serialised trajectory of the spec's query point (pixel ``xy`` in clip frame ``query_frame``), recomputed
     from the scene for this one query (the oracle's path; generation reads the stored tracks)."""
-    q = tr.Queries(frame=np.array([spec["query_frame"]], np.int64), xy=np.array([spec["xy"]], np.float64))
-    t = tr.compute_tracks(scene, q, frames=m.frames, device="cpu", depth_tolerance=spec["depth_tolerance"])
-    order = spec["order"]
-    return serialise_trajectory(_entries(t, 0, spec["kind"], order, order, scene.meta.width, scene.meta.height))
+    q = tr.Queries(frame=np.array([spec.query_frame], np.int64), xy=np.array([spec.xy], np.float64))
+    t = tr.compute_tracks(scene, q, frames=m.frames, device="cpu", depth_tolerance=spec.depth_tolerance)
+    order = spec.order
+    return serialise_trajectory(_entries(t, 0, spec.kind, order, order, scene.meta.width, scene.meta.height))
 
 
-def _stored_answer(ctx: Ctx, spec: dict) -> str | None:
-    """The trajectory read from the stored tracks (query ``spec["track"]``)."""
+def _stored_answer(ctx: Ctx, spec: TrackSpec) -> str | None:
+    """The trajectory read from the stored tracks (query ``spec.track``)."""
     cols = qa_tracks.clip_columns(ctx.tracks, ctx.motion.frames)
-    order = spec["order"]
-    return serialise_trajectory(_entries(ctx.tracks, spec["track"], spec["kind"], [int(cols[k]) for k in order],
+    order = spec.order
+    return serialise_trajectory(_entries(ctx.tracks, spec.track, spec.kind, [int(cols[k]) for k in order],
                                          order, ctx.scene.meta.width, ctx.scene.meta.height))
 
 
@@ -85,7 +86,7 @@ def _candidate(ctx: Ctx) -> tuple[int, int, int] | None:
     return first.get(False, first.get(True))
 
 
-def _assets(ctx: Ctx, kind: str) -> list[dict]:
+def _assets(ctx: Ctx, kind: str) -> list[TrackSpec]:
     m = ctx.motion
     lo, hi = ctx.qa.track_target_frames
     specs = []
@@ -95,21 +96,22 @@ def _assets(ctx: Ctx, kind: str) -> list[dict]:
         n = int(ctx.rng.integers(lo, min(hi, len(others)) + 1))
         targets = sorted(int(f) for f in ctx.rng.choice(others, size=n, replace=False))
         xy = [int(v) if float(v).is_integer() else float(v) for v in ctx.tracks.queries.xy[i]]
-        specs.append({"kind": kind, "query_frame": k, "xy": xy, "order": [int(f) for f in ctx.rng.permutation(targets)],
-                      "targets": targets, "depth_tolerance": ctx.depth_tolerance, "objects": [oid], "track": i})
+        specs.append(TrackSpec((oid,), kind=kind, query_frame=k, xy=tuple(xy),
+                               order=tuple(int(f) for f in ctx.rng.permutation(targets)), targets=tuple(targets),
+                               depth_tolerance=ctx.depth_tolerance, track=i))
     return specs
 
 
-def _reference(ctx: Ctx, spec: dict) -> list[Reference]:
-    xn, yn = normalise_xy(spec["xy"][0], spec["xy"][1], ctx.scene.meta.width, ctx.scene.meta.height)
-    return [Reference(spec["objects"][0], "pixel", f"({xn:.3f}, {yn:.3f})", spec["query_frame"])]
+def _reference(ctx: Ctx, spec: TrackSpec) -> list[Reference]:
+    xn, yn = normalise_xy(spec.xy[0], spec.xy[1], ctx.scene.meta.width, ctx.scene.meta.height)
+    return [Reference(spec.objects[0], "pixel", f"({xn:.3f}, {yn:.3f})", spec.query_frame)]
 
 
-def _slots(ctx: Ctx, spec: dict, refs) -> dict[str, str]:
-    targets = spec["targets"]
+def _slots(ctx: Ctx, spec: TrackSpec, refs) -> dict[str, str]:
+    targets = spec.targets
     frames_text = f"frame {targets[0]}" if len(targets) == 1 else "frames " + ", ".join(str(i) for i in targets)
-    xn, yn = normalise_xy(spec["xy"][0], spec["xy"][1], ctx.scene.meta.width, ctx.scene.meta.height)
-    return {"x": f"{xn:.3f}", "y": f"{yn:.3f}", "k": str(spec["query_frame"]), "f": frames_text}
+    xn, yn = normalise_xy(spec.xy[0], spec.xy[1], ctx.scene.meta.width, ctx.scene.meta.height)
+    return {"x": f"{xn:.3f}", "y": f"{yn:.3f}", "k": str(spec.query_frame), "f": frames_text}
 
 
 TEMPLATES_T12 = {"trajectory": {
@@ -129,9 +131,9 @@ TEMPLATES_T13 = {"trajectory": {
     "d": "Ignoring camera motion, trace the point at ({x}, {y}) in frame {k} as seen by the frame-{k} camera in {f}.",
 }}
 
-TRACKING_ROW = dict(derive=derive_track, measure=_stored_answer, references=_reference, slots=_slots, redraws=True,
-                    values=lambda ctx, spec: {"object_id": spec["objects"][0]},
-                    fact=lambda spec, label: (spec["kind"], spec["query_frame"], tuple(spec["xy"])))
+TRACKING_ROW = dict(spec_type=TrackSpec, derive=derive_track, measure=_stored_answer, references=_reference, slots=_slots, redraws=True,
+                    values=lambda ctx, spec: {"object_id": spec.objects[0]},
+                    fact=lambda spec, label: (spec.kind, spec.query_frame, tuple(spec.xy)))
 VISUAL = QuestionType(12, "visual_tracking", "point_tracking", ("trajectory",),
                       assets=lambda ctx, fmt: _assets(ctx, "visual"), templates=TEMPLATES_T12,
                       reference_system="screen", **TRACKING_ROW)

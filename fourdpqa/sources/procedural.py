@@ -16,6 +16,9 @@ Conventions of the spec (all world-frame, +z up, metres, radians unless the name
   ``move_cam`` is reached at mid-video and undone by the end (in then out, or out then in).
 - ``pass_by`` objects translate at constant velocity on a straight path whose closest approach to another
   (non-translating) object falls at mid-video, so their distance decreases then increases.
+- ``convoy`` objects travel with the velocity of an object placed before them that moves straight (translate,
+  forward, backward, pass_by, convoy), beside or behind it: two moving objects whose distance stays the same, so
+  "the distance stays about the same" is also the answer about things that move (issue 24.1).
 """
 
 from __future__ import annotations
@@ -64,6 +67,12 @@ CAM_ORBIT_DEG = (20.0, 45.0)
 CAM_MOVE_M = (1.0, 3.0)
 CAM_DIST_M = (5.0, 10.0)
 CAM_ELEV_DEG = (15.0, 35.0)
+# Cameras that dolly, pedestal, pan or orbit start level: from a pitched start, "forward" and "up" along the
+# camera's own axes and in the levelled frame differ (a dolly along a downward optical axis also moves down),
+# and QA asks camera motion only where the two readings agree (fourdpqa.questions.camera.derive_camera).
+LEVEL_ELEV_DEG = (0.0, 1.5)
+LEVEL_TARGET_Z_M = (1.0, 2.0)
+LEVEL_COMPONENTS = ("dolly", "pedestal", "pan", "orbit")
 OBJ_PATH_M = (1.5, 4.0)
 OBJ_TURN_DEG = (45.0, 120.0)
 OBJ_ROTATE_DEG = (60.0, 180.0)
@@ -73,6 +82,8 @@ CAM_PUSH_PULL_REL = (0.4, 0.55)
 # pass_by: path length over the video and the extra clearance (beyond both radii) at the closest approach.
 OBJ_PASS_PATH_M = (3.0, 4.5)
 OBJ_PASS_GAP_M = (0.15, 0.4)
+OBJ_CONVOY_GAP_M = (0.3, 1.2)  # convoy: clearance beyond both radii to the object it travels with
+STRAIGHT = ("translate", "forward", "backward", "pass_by", "convoy")  # motions a convoy can travel with
 FOCAL_MM, SENSOR_MM = 35.0, 32.0  # Kubric defaults (horizontal field of view 0.8576 rad)
 # Cluttered scenes (generate.max_objects above CROWD_OBJECTS): the camera distance, and with it the disc objects are
 # placed on, grow with sqrt(max_objects / CROWD_OBJECTS) so that the density stays that of a 6-object scene, and
@@ -171,7 +182,7 @@ def object_poses(obj: ObjectSpec, times: np.ndarray) -> np.ndarray:
     t = times
     if obj.motion == "static":
         x, y, yaw = np.full_like(t, x0), np.full_like(t, y0), np.full_like(t, th0)
-    elif obj.motion in ("translate", "pass_by"):
+    elif obj.motion in ("translate", "pass_by", "convoy"):
         x, y, yaw = x0 + obj.speed * t * math.cos(obj.direction), y0 + obj.speed * t * math.sin(obj.direction), np.full_like(t, th0)
     elif obj.motion in ("forward", "backward"):
         v = obj.speed if obj.motion == "forward" else -obj.speed
@@ -231,15 +242,12 @@ def _sign(rng: np.random.Generator) -> float:
 
 
 def sample_camera(rng: np.random.Generator, mix: dict[str, float], n_frames: int, crowd: float = 1.0) -> CameraSpec:
-    """A camera 5-10 m from the scene centre at 15-35 deg elevation looking at it (``crowd`` > 1: that many times
-    farther, 40-60 deg); redrawn until the whole trajectory stays above the ground, away from the scene centre, and
-    looks no higher than the horizon."""
+    """A camera 5-10 m from the scene centre looking at it, at 15-35 deg elevation, or level when its program
+    dollies, pedestals, pans or orbits (:data:`LEVEL_COMPONENTS`); ``crowd`` > 1 (cluttered scenes): that many times
+    farther and looking down at 40-60 deg whatever the program, so objects behind others stay in view. Redrawn until
+    the whole trajectory stays above the ground, away from the scene centre, and looks no higher than the horizon."""
     kind = _pick(rng, mix, CAMERA_KINDS)
-    elev_range = CAM_ELEV_DEG if crowd == 1.0 else CROWD_ELEV_DEG
     for _ in range(200):
-        dist, elev, azim = crowd * rng.uniform(*CAM_DIST_M), np.radians(rng.uniform(*elev_range)), rng.uniform(-math.pi, math.pi)
-        target = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), rng.uniform(0.3, 0.6)])
-        eye = target + dist * np.array([math.cos(elev) * math.cos(azim), math.cos(elev) * math.sin(azim), math.sin(elev)])
         if kind == "static":
             comps: tuple[str, ...] = ()
         elif kind == "push_pull":
@@ -249,6 +257,12 @@ def sample_camera(rng: np.random.Generator, mix: dict[str, float], n_frames: int
             comps = tuple(sorted(COMBINABLE[i] for i in rng.choice(len(COMBINABLE), n, replace=False)))
         else:
             comps = (kind,)
+        level = crowd == 1.0 and any(c in LEVEL_COMPONENTS for c in comps)
+        dist, azim = crowd * rng.uniform(*CAM_DIST_M), rng.uniform(-math.pi, math.pi)
+        elev = np.radians(rng.uniform(*(CROWD_ELEV_DEG if crowd > 1.0 else LEVEL_ELEV_DEG if level else CAM_ELEV_DEG)))
+        target = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3),
+                           rng.uniform(*LEVEL_TARGET_Z_M) if level else rng.uniform(0.3, 0.6)])
+        eye = target + dist * np.array([math.cos(elev) * math.cos(azim), math.cos(elev) * math.sin(azim), math.sin(elev)])
         args: dict = {}
         move = np.zeros(3)
         for c in comps:
@@ -272,6 +286,24 @@ def sample_camera(rng: np.random.Generator, mix: dict[str, float], n_frames: int
 
 def _object_radius(size: tuple[float, float, float]) -> float:
     return 0.5 * math.hypot(size[0], size[1])
+
+
+def _velocity_heading(attrs: dict) -> float:
+    """World heading of a straight motion's constant velocity."""
+    if attrs["motion"] in ("forward", "backward"):
+        return attrs["start_yaw"] + (0.0 if attrs["motion"] == "forward" else math.pi)
+    return attrs["direction"]
+
+
+def _convoy(leader: dict, radius: float, rng: np.random.Generator) -> dict:
+    """Start, speed and direction of an object travelling with ``leader`` at a fixed offset (beside or behind it,
+    clear of it by both radii and a gap)."""
+    heading = _velocity_heading(leader)
+    side = float(rng.uniform(-math.pi, math.pi))
+    gap = radius + _object_radius(leader["size"]) + rng.uniform(*OBJ_CONVOY_GAP_M)
+    lx, ly = leader["start_xy"]
+    return dict(start_xy=(lx + gap * math.cos(heading + side), ly + gap * math.sin(heading + side)),
+                speed=leader["speed"], direction=heading)
 
 
 def sample_video(params: GenerateParams, seed: int, index: int) -> VideoSpec:
@@ -318,6 +350,11 @@ def sample_video(params: GenerateParams, seed: int, index: int) -> VideoSpec:
             u, n = np.array([math.cos(heading), math.sin(heading)]), np.array([-math.sin(heading), math.cos(heading)])
             start = anchor[0, :2] + offset * n - speed * (duration / 2) * u
             attrs.update(start_xy=(float(start[0]), float(start[1])), speed=speed, direction=heading)
+        elif motion == "convoy":
+            leaders = [a for a, _, _ in placed if a["motion"] in STRAIGHT]
+            if not leaders:
+                continue
+            attrs.update(_convoy(leaders[int(rng.integers(len(leaders)))], radius, rng))
         elif motion in ("translate", "forward", "backward", "turn"):
             attrs["speed"] = rng.uniform(*OBJ_PATH_M) / duration
         if motion == "translate":

@@ -6,7 +6,9 @@ is first culled with its own 3D box, then all its parts of a kind are intersecte
 Background: the ground plane z = 0 inside a sky dome (sphere of radius ``DOME_RADIUS_M`` centred on the world
 origin), like Kubric's dome, so *every* pixel has a finite ray depth (sky pixels report the dome distance) and
 instance id 0. Outputs per frame: RGB, exact ray-distance depth, instance id (object index + 1) and the AMODAL
-pixel count of every object (its own hit mask, ignoring the others) so visible fraction = visible / amodal.
+pixel count of every object (its own hit mask, ignoring the others) so visible fraction = visible / amodal. The
+amodal count covers the object's whole projection, also where it runs past the image border (rays cast on the
+pixel grid extended over the projection of its bounding sphere), so pixels outside the frame count as hidden.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ AMBIENT, DIFFUSE = 0.35, 0.65
 KIND_IDS = {"box": 0, "sphere": 1, "cylinder": 2}
 GROUND_CELL_M, GROUND_GRID = 0.2, 256  # value-noise lattice spacing and size (wraps every 51.2 m)
 _EPS = 1e-6
+OUTSIDE_MAX = 2  # the pixel grid past the border reaches this many image sizes on each side (objects behind the camera)
 GROUND_TINTS = ((0.55, 0.6, 0.5), (0.62, 0.56, 0.45), (0.5, 0.55, 0.62), (0.45, 0.6, 0.4), (0.6, 0.6, 0.6))
 
 
@@ -36,7 +39,8 @@ class Frame:
     rgb: np.ndarray  # (H, W, 3) uint8
     depth: np.ndarray  # (H, W) float32 ray distance from the camera centre, metres
     instances: np.ndarray  # (H, W) uint8, 0 = ground/sky, k = spec.objects[k-1]
-    amodal: np.ndarray  # (O,) int64 pixels covered by each object alone
+    amodal: np.ndarray  # (O,) int64 pixels covered by each object alone, past the image border included
+    outside: np.ndarray | None = None  # (O,) int64 of those pixels past the image border
 
 
 @dataclass
@@ -98,12 +102,14 @@ class SceneRenderer:
         for s in range(0, h * w, self.chunk):
             sl = slice(s, s + self.chunk)
             rgb[sl], depth[sl], inst[sl] = self._cast(origin, dirs[sl], poses, amodal)
+        outside = self._amodal_outside(kt, c2w, poses)
         to_u8 = (rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
         return Frame(
             rgb=to_u8.reshape(h, w, 3).cpu().numpy(),
             depth=depth.reshape(h, w).cpu().numpy().astype(np.float32),
             instances=inst.reshape(h, w).cpu().numpy(),
-            amodal=amodal.cpu().numpy(),
+            amodal=(amodal + outside).cpu().numpy(),
+            outside=outside.cpu().numpy(),
         )
 
     def _cast(
@@ -135,6 +141,31 @@ class SceneRenderer:
             inst[sel] = i + 1
             color[sel] = self._shade(geo.color[part_sel] * _checker(local, 0.08), normal, dirs[sel])
         return color, best_t, inst
+
+    def _amodal_outside(self, kt: torch.Tensor, c2w: torch.Tensor, poses: torch.Tensor) -> torch.Tensor:
+        """(O,) pixels of each object's own projection outside the image: rays through the pixel centres past the
+        border, over a box that holds the projection of the object's bounding sphere (clamped to ``OUTSIDE_MAX``
+        image sizes on each side)."""
+        h, w = self.height, self.width
+        f = dict(device=self.device, dtype=self.dtype)
+        out = torch.zeros(len(self.objects), dtype=torch.int64, device=self.device)
+        origin, rot = c2w[:3, 3], c2w[:3, :3]
+        for i, geo in enumerate(self.objects):
+            box = _sphere_pixel_box(kt, rot.T @ (poses[i, :3, 3] - origin), geo.radius, w, h)
+            if box is None or (box[0] >= 0 and box[2] >= 0 and box[1] <= w - 1 and box[3] <= h - 1):
+                continue  # wholly behind the camera, or its projection lies inside the image
+            x0, x1, y0, y1 = box
+            ys, xs = torch.meshgrid(torch.arange(y0, y1 + 1, **f), torch.arange(x0, x1 + 1, **f), indexing="ij")
+            outside = (xs < 0) | (xs > w - 1) | (ys < 0) | (ys > h - 1)
+            xs, ys = xs[outside], ys[outside]
+            r, p = poses[i, :3, :3], poses[i, :3, 3]
+            for s in range(0, xs.numel(), self.chunk):
+                xc, yc = xs[s:s + self.chunk], ys[s:s + self.chunk]
+                d = torch.stack([(xc - kt[0, 2]) / kt[0, 0], (yc - kt[1, 2]) / kt[1, 1], torch.ones_like(xc)], -1)
+                d = (d / d.norm(dim=-1, keepdim=True)) @ rot.T
+                t, _ = self._hit_object(geo, (origin - p) @ r, d @ r)
+                out[i] += torch.isfinite(t).sum()
+        return out
 
     # ------------------------------------------------------------------------------------------- intersections
 
@@ -184,6 +215,30 @@ class SceneRenderer:
         normal = torch.where(((normal * dirs).sum(-1, keepdim=True) > 0), -normal, normal)
         lam = (normal @ self.light).clamp(min=0)
         return albedo * (AMBIENT + DIFFUSE * lam)[:, None]
+
+
+def _sphere_pixel_box(kt: torch.Tensor, centre: torch.Tensor, radius: float, w: int,
+                      h: int) -> tuple[int, int, int, int] | None:
+    """Integer pixel bounds (x0, x1, y0, y1) holding the projection of a sphere (``centre`` in camera axes): every
+    point of it has x/z and y/z between the extremes over z in [cz - r, cz + r]; a sphere reaching the camera plane
+    gets the whole extended grid, one wholly behind the camera none."""
+    cx, cy, cz = (float(v) for v in centre)
+    if cz + radius <= 0:
+        return None
+    if cz - radius <= 1e-3:
+        lo_u = lo_v = -math.inf
+        hi_u = hi_v = math.inf
+    else:
+        zs = (cz - radius, cz + radius)
+        lo_u, hi_u = min((cx - radius) / z for z in zs), max((cx + radius) / z for z in zs)
+        lo_v, hi_v = min((cy - radius) / z for z in zs), max((cy + radius) / z for z in zs)
+    fx, fy, px, py = (float(kt[0, 0]), float(kt[1, 1]), float(kt[0, 2]), float(kt[1, 2]))
+
+    def clamp(v: float, size: int, edge) -> int:  # infinite bounds (a sphere at the camera plane) included
+        return int(edge(min(max(v, -OUTSIDE_MAX * size), (OUTSIDE_MAX + 1) * size - 1)))
+
+    return (clamp(fx * lo_u + px, w, math.floor), clamp(fx * hi_u + px, w, math.ceil),
+            clamp(fy * lo_v + py, h, math.floor), clamp(fy * hi_v + py, h, math.ceil))
 
 
 def _checker(p: torch.Tensor, cell: float) -> torch.Tensor:

@@ -10,6 +10,8 @@ byte-identical parquet files. A bad video is quarantined and the rest go on.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 from collections import Counter
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from fourdpqa.motion import clip_motion, summarise
 from fourdpqa.params import Params
 from fourdpqa.phrasing import Phraser
 from fourdpqa.qa_tracks import stored_tracks
-from fourdpqa.questions import generate_clip, to_record
+from fourdpqa.questions import generate_clip, skipped_types, to_record
 from fourdpqa.questions.base import Ctx
 from fourdpqa.seeding import rng
 from fourdpqa.scene import read_scene
@@ -32,6 +34,7 @@ from fourdpqa.stages.pool import pool_runner
 from fourdpqa.stages.scene_items import scene_items
 from schemas.qa import MARK, MEASUREMENT, THRESHOLD, validate_qa
 
+log = logging.getLogger("fourdpqa.qa")
 QA_COLUMNS: dict[str, pl.DataType] = {
     "id": pl.Utf8, "video_id": pl.Utf8, "source": pl.Utf8, "clip_id": pl.Utf8, "clip_frames": pl.List(pl.Int64),
     "fps": pl.Float64, "question_type": pl.Int64, "question_name": pl.Utf8, "category": pl.Utf8,
@@ -69,12 +72,13 @@ def generate_records(params: Params, video_id: str, measurements: dict | None = 
     for c, frames in enumerate(windows):
         clip_id = f"{video_id}-c{c}"
         m = clip_motion(scene, frames)
-        if measurements is not None:
-            measurements[clip_id] = {"clip_frames": frames.tolist(), **summarise(m)}
         dt = float(times[frames[-1]] - times[frames[0]])
         fps = (len(frames) - 1) / dt if dt > 0 else scene.meta.fps
         ctx = Ctx(scene, m, th, qa, rng(seed, "qa", clip_id), depth_tolerance=params.tracks.depth_tolerance,
                   tracks=tracks)
+        if measurements is not None:  # types a short clip cannot carry are listed with the reason
+            skipped = {str(t): why for t, why in skipped_types(ctx).items()}
+            measurements[clip_id] = {"clip_frames": frames.tolist(), **summarise(m), "skipped_types": skipped}
         counts: Counter[int] = Counter()
         for d in generate_clip(ctx):
             n = counts[d.question_type]
@@ -102,7 +106,20 @@ def qa_one(params: Params, video_id: str, out: Path | None = None, phraser: Phra
     table = folder / qa_path(params, video_id).name
     write_parquet(table, df)
     write_json(folder / measurements_path(params, video_id).name, measurements)
+    for reason, n in skipped_counts(measurements).items():
+        log.info("qa: %s: %d (clip, type) pairs skipped: %s", video_id, n, reason)
     return table
+
+
+def skipped_counts(measurements: dict) -> dict[str, int]:
+    """(clip, question type) pairs a video's clips could not carry, per reason (a video's measurements JSON)."""
+    return dict(Counter(why for clip in measurements.values() for why in clip.get("skipped_types", {}).values()))
+
+
+def read_skipped_counts(params: Params, video_id: str) -> dict[str, int]:
+    """:func:`skipped_counts` of the video's stored measurements (empty when it has none yet)."""
+    path = measurements_path(params, video_id)
+    return skipped_counts(json.loads(path.read_text())) if path.exists() else {}
 
 
 def summary(df: pl.DataFrame) -> dict[str, str]:

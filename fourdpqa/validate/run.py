@@ -14,6 +14,7 @@ from fourdpqa.layout import Layout
 from fourdpqa.params import ValidateParams
 from fourdpqa.validate.balance import check_label_balance
 from fourdpqa.validate.consistency import Oracle, check_answer_consistency
+from fourdpqa.validate.framing import check_framing
 from fourdpqa.validate.figures import build_figures
 from fourdpqa.validate.leakage import FrameLoader, check_leakage, scene_frame_loader
 from fourdpqa.validate.learnability import check_pixel_learnability
@@ -22,6 +23,7 @@ from fourdpqa.validate.marks import InstanceLoader, check_marks, scene_instances
 from fourdpqa.validate.oracle_gate import check_oracle
 from fourdpqa.validate.result import CheckResult
 from fourdpqa.validate.schema import check_schema
+from fourdpqa.validate.shortcuts import check_lazy_baselines
 from fourdpqa.validate.summary import summarize, write_plots
 from fourdpqa.validate.text_bias import check_blind_bias
 
@@ -85,6 +87,8 @@ def run_checks(train: pl.DataFrame, benchmark: pl.DataFrame, params: ValidatePar
             check_marks(train, where.dataset, instances, params.mark_foreign_share,
                         params.max_ambiguous_mark_share, "train").renamed("check_marks_train"),
             blind,
+            check_lazy_baselines(train, benchmark, sources.scenes, params.blind_margin),
+            check_framing(benchmark, sources.scenes, where.dataset),
         ]
         if params.probe.enabled:
             checks.append(check_pixel_learnability(train, benchmark, where.dataset, blind.details["per_type"],

@@ -57,7 +57,7 @@ def test_image_entries_write_the_full_image_and_link_it(tmp_path):
 
 
 def test_every_metadata_entry_of_per_video_partitions_is_at_most_100kb(tmp_path):
-    params_file = write_params_file(tmp_path, TINY_RUN, generate={"width": 128, "height": 96})
+    params_file = write_params_file(tmp_path, TINY_RUN, generate={"width": 192, "height": 144})
     resources = {"pipeline": PipelineParams(params_path=str(params_file))}
     instance = dg.DagsterInstance.ephemeral()
     ingest, scenes = standardize_assets.build(load_params(params_file))

@@ -283,7 +283,7 @@ def test_run_validation_writes_report_and_figures(assembled):
     names = [c["name"] for c in written["checks"]]
     assert names == ["check_schema", "check_label_balance", "check_label_balance_train", "check_leakage",
                      "check_answer_consistency", "check_oracle", "check_marks", "check_marks_train", "check_blind_bias",
-                     "check_pixel_learnability"]
+                     "check_lazy_baselines", "check_framing", "check_pixel_learnability"]
     assert [c.name for c in report.blocking_failures] == ["check_oracle"] and not written["passed"]
     oracle = next(c for c in written["checks"] if c["name"] == "check_oracle")
     d = oracle["details"]

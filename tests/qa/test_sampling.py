@@ -21,8 +21,9 @@ def test_clip_windows():
     assert len({int(w[0]) for w in wins}) == 3
     assert all((np.diff(w) == 2).all() for w in clip_windows(40, 16, 2, 2, rng))
     assert all((np.diff(w) == 1).all() for w in clip_windows(20, 16, 4, 2, rng))  # stride reduced to fit
-    with pytest.raises(ValueError, match="fewer than"):
-        clip_windows(10, 16, 1, 1, rng)
+    for n in (1, 2, 10):  # a video shorter than a clip is one clip of all its frames
+        assert [w.tolist() for w in clip_windows(n, 16, 1, 3, rng)] == [list(range(n))]
+    assert [w.tolist() for w in clip_windows(5, 1, 1, 5, rng)] == [[0], [1], [2], [3], [4]]
 
 
 @pytest.mark.parametrize("n_frames,clip,stride,overlap,count,expected", [
@@ -59,7 +60,7 @@ def test_nested_circle_is_rejected():
     """A small box standing in front of a wide one: a circle around the wide box would enclose the small one
     entirely, so it is rejected; the small box's own circle holds almost nothing of the wide one."""
     cams = cam_track((0, 0, 1.5), velocity=(0, 0, 0))
-    objs = [((0.5, 8.0, 3.0), obj_track((9, 0.0, 1.5))), ((0.4, 0.4, 0.4), obj_track((5, 0.2, 0.9)))]
+    objs = [((0.5, 8.0, 3.0), obj_track((9, 0.0, 1.5))), ((0.8, 0.8, 0.8), obj_track((5, 0.2, 0.9)))]
     scene = build_scene(cams, objs, captions=["wall", "cube"], width=128, height=96)
     m = clip_motion(scene, np.arange(N_T))
     h, w = scene.meta.height, scene.meta.width
@@ -73,6 +74,20 @@ def test_nested_circle_is_rejected():
     disc = (xx - (xn * w - 0.5)) ** 2 + (yy - (yn * h - 0.5)) ** 2 <= r * r
     assert (inst[disc] == 2).sum() == (inst == 2).sum()
     assert (inst[disc] == 1).sum() <= 0.1 * (inst == 1).sum()
+    assert (inst[disc] == 2).sum() > (inst[disc] == 1).sum()
+
+
+def test_a_mark_holding_more_of_another_object_than_of_its_target_is_rejected():
+    """Issue 24.5: 10% of a big neighbour can outnumber a small target inside its mark (counted here by hand)."""
+    inst = np.zeros((40, 40), np.uint16)
+    inst[:, 20:] = 2  # a wall: 800 px
+    inst[10:15, 14:19] = 1  # a small target: 25 px, just in front of it
+    region = np.zeros((40, 40), bool)
+    region[8:17, 12:24] = True  # holds the target and 9 x 4 = 36 px of the wall (4.5 % of it)
+    assert (inst[region] == 2).sum() == 36 <= 0.1 * 800 and (inst[region] == 1).sum() == 25
+    assert not unambiguous(inst, region, 1, 0.1)
+    region[:, 20:] = False  # the mark stops short of the wall: the target is all it holds
+    assert unambiguous(inst, region, 1, 0.1)
 
 
 def test_marks_of_one_question_never_overlap():

@@ -19,7 +19,7 @@ from tests.qa.conftest import build_scene, cam_track, obj_track
 
 
 def _scene(video_id: str):
-    cams = cam_track((0, 0, 1.5), velocity=(0.2, 0.0, 0.0), n_t=16)  # dolly in along the level viewing direction
+    cams = cam_track((0, 0, 1.5), (6.0, 0.0, 0.0), velocity=(0.2, 0.0, 0.0), n_t=16)  # a level camera dollying in
     objs = [((1.0, 0.5, 0.5), obj_track((8, 1.5, 0.25), (0, 0.12, 0), np.pi / 2, n_t=16)),
             ((0.8, 0.8, 0.8), obj_track((9, -1.5, 0.4), yaw_rate=0.08, n_t=16)),
             ((0.6, 0.6, 0.6), obj_track((7, 0, 0.3), (0.2, 0, 0), n_t=16))]

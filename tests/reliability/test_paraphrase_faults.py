@@ -22,7 +22,7 @@ from tests.helpers.llm_mock import FailingEndpoint, ScriptedModel
 from tests.helpers.params_file import write_params_file
 
 OPPOSITE = "Answer the opposite of the truth."
-N_VIDEOS = 3  # enough MC questions (>= 10) for the named-option case
+N_VIDEOS = 5  # enough MC questions (>= 10) for the named-option case
 
 
 def _params(root: Path, model: str | None = None, **calls: float) -> Params:

@@ -29,7 +29,7 @@ def _write(root: Path, train_size: int = 120) -> Path:
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump({
         "base": {"data_root": str(data), "allowed_roots": [str(data)], "device": "cpu"},
-        "generate": {"n_videos": 4, "n_frames": 10, "width": 32, "height": 32, "max_objects": 3},
+        "generate": {"n_videos": 4, "n_frames": 10, "width": 64, "height": 64, "max_objects": 3},
         "standardize": {"sources": [{"name": "procedural", "kind": "kubric", "root": str(data / "raw" / "procedural")}]},
         "tracks": {"queries_per_video": 16},
         "qa": {"clip_frames": 8, "clips_per_video": 2, "out_width": 32, "out_height": 32},

@@ -189,18 +189,14 @@ def test_pass_by_and_push_pull_make_distances_turn(specs: list[P.VideoSpec]) -> 
     """pass_by objects come closest to a non-translating object at mid-video, clear of it; push_pull cameras
     dolly there and back, so both distance kinds decrease then increase (or, pulling out, increase then decrease)."""
     n_pass = n_push = 0
+    for s, i, poses in _with_motion(specs, "pass_by"):
+        n_pass += 1
+        gaps = [np.linalg.norm(poses[i][:, :2] - poses[j][:, :2], axis=1) for j, x in enumerate(s.objects)
+                if x.motion in ("static", "rotate_cw", "rotate_ccw")]
+        mid = (s.n_frames - 1) / 2
+        # some object that keeps its place is passed: closest at mid-video, clearly farther at both ends
+        assert any(abs(int(np.argmin(g)) - mid) <= 1 and min(g[0], g[-1]) >= 1.15 * g.min() for g in gaps), s.video_id
     for s in specs:
-        t = _times(s)
-        poses = [P.object_poses(o, t)[:, :3, 3] for o in s.objects]
-        for i, o in enumerate(s.objects):
-            if o.motion != "pass_by":
-                continue
-            n_pass += 1
-            gaps = [np.linalg.norm(poses[i][:, :2] - poses[j][:, :2], axis=1) for j, x in enumerate(s.objects)
-                    if x.motion in ("static", "rotate_cw", "rotate_ccw")]
-            mid = (s.n_frames - 1) / 2
-            # some object that keeps its place is passed: closest at mid-video, clearly farther at both ends
-            assert any(abs(int(np.argmin(g)) - mid) <= 1 and min(g[0], g[-1]) >= 1.15 * g.min() for g in gaps), s.video_id
         if s.camera.kind == "push_pull":
             n_push += 1
             d = np.linalg.norm(P.camera_poses(s.camera, s.n_frames)[:, :3, 3] - np.asarray(s.camera.target), axis=1)
@@ -219,3 +215,25 @@ def test_a_cluttered_scene_places_over_a_hundred_objects_in_view() -> None:
     test_objects_rest_on_ground_never_overlap_and_start_in_view([spec])
     eye, target = np.asarray(spec.camera.eye), np.asarray(spec.camera.target)
     assert np.linalg.norm(eye - target) > P.CAM_DIST_M[0] * math.sqrt(110 / P.CROWD_OBJECTS)
+
+
+def test_convoy_objects_travel_with_a_moving_object_at_a_constant_distance(specs: list[P.VideoSpec]) -> None:
+    """Issue 24.1: a convoy object and some straight-moving object both travel >= 1.5 m while the distance between
+    their centres stays the same (so a constant distance is also an answer about things that move)."""
+    n = 0
+    for s, i, paths in _with_motion(specs, "convoy"):
+        n += 1
+        travel = np.linalg.norm(paths[i][-1] - paths[i][0])
+        gaps = [np.linalg.norm(paths[i] - paths[j], axis=1) for j, x in enumerate(s.objects)
+                if j != i and x.motion in P.STRAIGHT]
+        assert travel >= 1.49 and any(np.ptp(g) < 1e-9 for g in gaps), s.video_id
+    assert n >= 5, n
+
+
+def _with_motion(specs: list[P.VideoSpec], motion: str):
+    """(spec, object index, every object's (T, 3) centres) for each object of ``specs`` with ``motion``."""
+    for s in specs:
+        centres = [P.object_poses(o, _times(s))[:, :3, 3] for o in s.objects]
+        for i, o in enumerate(s.objects):
+            if o.motion == motion:
+                yield s, i, centres

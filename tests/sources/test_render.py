@@ -102,8 +102,33 @@ def test_batched_renderer_matches_per_pixel_reference(dtype: torch.dtype, tol: f
     assert same.mean() >= (1.0 if dtype == torch.float64 else 0.99)
     assert (frame.instances > 0).sum() > 20  # the check covers object pixels, not only ground
     assert np.abs(ref[..., 0] - frame.depth)[same].max() < tol * ref[..., 0].max()
-    amodal_alone = [SceneRenderer(_only(spec, i), dtype=dtype).render(k, c2w, poses[i:i + 1]).instances.astype(bool).sum() for i in range(len(spec.objects))]
+    # amodal = the object's pixels when rendered alone on a canvas wide enough for all of it (past the border too)
+    amodal_alone = [_wide_alone(spec, i, k, c2w, poses[i], dtype) for i in range(len(spec.objects))]
     np.testing.assert_array_equal(frame.amodal, amodal_alone)
+
+
+def _wide_alone(spec: P.VideoSpec, i: int, k: np.ndarray, c2w: np.ndarray, pose: np.ndarray, dtype, pad: int = 120) -> int:
+    """Pixels of object ``i`` rendered alone on the image grid extended by ``pad`` pixels on every side."""
+    wide = P.VideoSpec(**{**_only(spec, i).__dict__, "width": spec.width + 2 * pad, "height": spec.height + 2 * pad})
+    k_wide = k.copy()
+    k_wide[:2, 2] += pad
+    frame = SceneRenderer(wide, dtype=dtype).render(k_wide, c2w, pose[None])
+    assert not frame.instances[[0, -1]].any() and not frame.instances[:, [0, -1]].any()  # the canvas holds it all
+    return int(frame.instances.astype(bool).sum())
+
+
+def test_objects_cut_by_the_border_count_their_pixels_outside_as_hidden(tmp_path: Path) -> None:
+    """Issue 24.2: a box half out of the picture has visible fraction about 1/2, not 1."""
+    box = _object(1, "box", (0.8, 0.8, 0.8), (0.0, 2.6))
+    spec = _spec([box], eye=(6.0, 0.0, 0.6), target=(0.0, 0.0, 0.4), size=65)
+    k, c2w = P.intrinsics(spec), P.camera_poses(spec.camera, 1)[0]
+    pose = P.object_poses(spec.objects[0], np.zeros(1))[0]
+    frame = SceneRenderer(spec).render(k, c2w, pose[None])
+    inside = int((frame.instances == 1).sum())
+    full = _wide_alone(spec, 0, k, c2w, pose, torch.float32)
+    assert 0 < inside < full and frame.amodal[0] == full
+    scene = _standardized(spec, tmp_path)
+    assert scene.visible_fraction[0, 0] == pytest.approx(inside / full) and 0.2 < inside / full < 0.8
 
 
 def _only(spec: P.VideoSpec, i: int) -> P.VideoSpec:
@@ -129,3 +154,17 @@ def test_cuda_matches_cpu() -> None:
     b = SceneRenderer(spec, device="cuda").render(k, c2w, poses)
     assert (a.instances == b.instances).mean() > 0.995
     np.testing.assert_allclose(a.depth, b.depth, rtol=1e-4)
+
+
+def test_sphere_pixel_box_holds_the_projection_and_handles_the_camera_plane() -> None:
+    from fourdpqa.sources.render import OUTSIDE_MAX, _sphere_pixel_box
+
+    k = torch.tensor([[100.0, 0.0, 32.0], [0.0, 100.0, 32.0], [0.0, 0.0, 1.0]])
+    # a unit sphere 10 m ahead: its silhouette spans +-100 tan(asin 0.1) = +-10.05 px around the centre
+    x0, x1, y0, y1 = _sphere_pixel_box(k, torch.tensor([0.0, 0.0, 10.0]), 1.0, 64, 64)
+    half = 100 * math.tan(math.asin(0.1))
+    assert x0 <= 32 - half and x1 >= 32 + half and y0 <= 32 - half and y1 >= 32 + half and x1 - x0 < 30
+    # reaching the camera plane: the whole extended grid; wholly behind the camera: nothing
+    assert _sphere_pixel_box(k, torch.tensor([0.0, 0.0, 0.5]), 1.0, 64, 64) == (
+        -OUTSIDE_MAX * 64, (OUTSIDE_MAX + 1) * 64 - 1, -OUTSIDE_MAX * 64, (OUTSIDE_MAX + 1) * 64 - 1)
+    assert _sphere_pixel_box(k, torch.tensor([0.0, 0.0, -5.0]), 1.0, 64, 64) is None

@@ -31,7 +31,7 @@ def write_params(root: Path, n_videos: int) -> Path:
     """Relative paths, as in the repository's params.yaml: outputs must not depend on where the root lives."""
     params = {
         "base": {"data_root": "data", "allowed_roots": ["data"], "device": "cpu", "num_threads": 1},
-        "generate": {"n_videos": n_videos, "n_frames": 10, "width": 32, "height": 32, "max_objects": 3},
+        "generate": {"n_videos": n_videos, "n_frames": 10, "width": 64, "height": 64, "max_objects": 3},
         "tracks": {"queries_per_video": 16},
         "qa": {"clip_frames": 8, "clips_per_video": 2, "out_width": 32, "out_height": 32},
         "assemble": {"train_size": 120, "benchmark_size": 40, "benchmark_video_share": 0.4, "export_mp4": False},
