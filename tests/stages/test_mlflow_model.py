@@ -61,10 +61,8 @@ def _rows(params: Params) -> pl.DataFrame:
 
 def _prompt_rows(samples: list) -> Any:
     """The same questions as ready prompts with absolute frame paths (no frames_root)."""
-    import pandas as pd
-
-    return pd.DataFrame({"frames": [[str(f) for f in s.frames] for s in samples],
-                         "prompt": [s.prompt for s in samples]})
+    return pl.DataFrame({"frames": [[str(f) for f in s.frames] for s in samples],
+                         "prompt": [s.prompt for s in samples]}).to_pandas()
 
 
 def test_pyfunc_answers_benchmark_rows_as_the_trained_predictor(registered):

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import polars as pl
 import pytest
 from tests.helpers.vlm_data import TINY_TRAIN as TINY, write_export
@@ -93,8 +92,8 @@ def test_training_run_holds_dataset_curve_and_registered_model(tmp_path):
     assert answers == [c.answer for c in convs]  # memorised training answers, through the registered copy
     assert answers == VLMRunner(root / "models" / "trained", device="cpu").generate(items, max_new_tokens=6)
     # and through MLflow's pyfunc loader (free generation: these prompts carry no answer format)
-    rows = pd.DataFrame({"frames": [list(c.frames) for c in convs], "video": [c.video for c in convs],
-                         "prompt": [c.prompt for c in convs]})  # the last clip is an mp4 only
+    rows = pl.DataFrame({"frames": [list(c.frames) for c in convs], "video": [c.video for c in convs],
+                         "prompt": [c.prompt for c in convs]}).to_pandas()  # the last clip is an mp4 only
     pyfunc = mlflow.pyfunc.load_model(f"models:/{mlflow_runs.REGISTERED_MODEL}/1", model_config={"max_new_tokens": 6})
     assert pyfunc.predict(rows) == answers
 
