@@ -49,7 +49,7 @@ TAG_TRAIN_RUN = "fourdpqa.train_run_id"  # evaluation runs: the training run of 
 TAG_OWNER = "fourdpqa.owner"  # "<host>:<pid>" of the process holding the run open
 
 
-# ------------------------------------------------------------------------------------------------------ the store
+# ------------------------------------------------------------------------------------------- the store, stale runs
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 

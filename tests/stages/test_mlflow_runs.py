@@ -114,7 +114,7 @@ def test_trained_model_asset_materializes_with_metadata(tmp_path, monkeypatch):
     md = mat.metadata
     summary = json.loads((params.data / "models" / "trained_metrics.json").read_text())
     assert md["steps"].value == 2 and md["final_loss"].value == pytest.approx(summary["final_loss"])
-    (run,) = _runs(mlflow_runs.store_uri(params.data), mlflow_runs.TRAIN_EXPERIMENT)  # default store: <data>/mlruns
+    (run,) = _runs(mlflow_runs.store_uri(params.data), mlflow_runs.TRAIN_EXPERIMENT)  # default store: <data>/mlflow
     assert md["mlflow_run_id"].value == run.info.run_id and run.info.status == "FINISHED"
     assert "data:image/" in md["loss_curve"].value
 

@@ -30,9 +30,9 @@ from fourdpqa import layout
 from fourdpqa.train import DEFAULT_EXPORT, read_conversations
 from fourdpqa.vlm.runner import VLMRunner
 from tests.helpers.dataset_data import toy_oracle, write_data_root
+from tests.helpers.repo_copy import copy_repo
 from tests.helpers.vlm_data import TINY_TRAIN, write_export
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MODEL = f"models:/{mlflow_runs.REGISTERED_MODEL}/1"
 
@@ -112,12 +112,7 @@ def _run(repo: Path, *cmd: str | Path, timeout: int = 900) -> str:
 
 def _repo(dst: Path) -> Path:
     """A git repository with the project's tracked files (no data) and a tiny configuration."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-                           capture_output=True, text=True).stdout.splitlines()
-    for f in files:
-        if (ROOT / f).is_file() and not f.startswith("data/"):
-            (dst / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dst / f)
+    copy_repo(dst)
     params = yaml.safe_load((dst / "params.yaml").read_text())
     params["base"]["num_threads"] = 1
     params["qa"].update(out_width=32, out_height=32)
