@@ -154,22 +154,29 @@ def sample(row: Mapping[str, Any], frames_root: Path, index: int = 0) -> Sample:
     from fourdpqa.frames import read_video
     from fourdpqa.qa_format import format_prompt
 
-    name = f"row {index} ({row.get('id') or 'no id'})"
+    name = f"row {index} ({_text(row, 'id') or 'no id'})"
     frames = row.get("frames")
-    if frames is not None and len(frames):
+    if frames is not None and not isinstance(frames, float) and len(frames):
         clip: list = [frames_root / str(f) for f in frames]
-    elif row.get("video"):
+    elif _text(row, "video"):
         clip = read_video(frames_root / str(row["video"]))
     else:
         raise BadInput(f"{name}: no clip (neither 'frames' nor 'video')")
-    record = {k: row[k] for k in ("id", *QA_FIELDS) if row.get(k) is not None}
-    record.setdefault("options", [])
-    prompt = row.get("prompt")
+    record: dict[str, Any] = {k: _text(row, k) for k in ("id", "question", "answer_format") if _text(row, k)}
+    options = row.get("options")
+    record["options"] = [] if options is None or isinstance(options, float) else [str(o) for o in options]
+    prompt = _text(row, "prompt")
     if not prompt:
         if "question" not in record or "answer_format" not in record:
             raise BadInput(f"{name}: needs a 'prompt' or the benchmark fields {', '.join(QA_FIELDS)}")
         prompt = format_prompt(record)
-    return Sample(clip, str(prompt), record)
+    return Sample(clip, prompt, record)
+
+
+def _text(row: Mapping[str, Any], key: str) -> str | None:
+    """A text cell, None when absent or missing (pandas fills missing cells of an optional column with NaN)."""
+    value = row.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _load_pyfunc(path: str, model_config: Mapping[str, Any] | None = None) -> BenchmarkAnswerer:

@@ -82,6 +82,21 @@ def test_pyfunc_answers_benchmark_rows_as_the_trained_predictor(registered):
     assert free.predict(_prompt_rows(samples)) == build_predictor("trained", params, constrained=False).predict(samples)
 
 
+def test_a_row_without_a_clip_or_a_question_is_bad_input_naming_it(tmp_path):
+    from fourdpqa.errors import BadInput
+    from fourdpqa.qa_format import format_prompt
+    from fourdpqa.stages.mlflow_model import sample
+
+    with pytest.raises(BadInput, match=r"row 3 \(q7\): no clip"):
+        sample({"id": "q7", "prompt": "Is it?"}, tmp_path, 3)
+    with pytest.raises(BadInput, match=r"row 0 \(no id\): needs a 'prompt'"):
+        sample({"frames": ["a.jpg"], "prompt": float("nan")}, tmp_path)  # pandas' missing cell
+    row = {"frames": ["a.jpg"], "question": "Is the cube moving left?", "answer_format": "yn", "options": None,
+           "prompt": float("nan")}
+    got = sample(row, tmp_path)
+    assert got.prompt == format_prompt({**row, "options": []}) and got.frames == [tmp_path / "a.jpg"]
+
+
 def test_transformers_flavour_gives_model_tokenizer_and_processor(registered):
     import mlflow
 
