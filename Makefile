@@ -57,8 +57,11 @@ ui: install
 	mkdir -p $(DAGSTER_HOME)
 	FOURDPQA_AUTOMATION=$(AUTOMATION) $(VENV)/bin/dagster dev -m dagster_project.definitions -h $(HOST) -p $(UI_PORT)
 
+# The store is laid out as `mlflow server` keeps its own (fourdpqa/stages/mlflow_store.py): database + proxied artifacts.
+MLFLOW_STORE ?= data/mlflow
 mlflow: install
-	MLFLOW_ALLOW_FILE_STORE=true $(VENV)/bin/mlflow ui --backend-store-uri data/mlruns --host $(HOST) --port $(MLFLOW_PORT)
+	$(VENV)/bin/mlflow server --backend-store-uri sqlite:///$(MLFLOW_STORE)/mlflow.db \
+	  --artifacts-destination $(MLFLOW_STORE)/mlartifacts --host $(HOST) --port $(MLFLOW_PORT)
 
 # Performance figures, each next to the baseline a peer would write and the ratio (benchmarks/*.py; about a minute on
 # a CPU, plus a few minutes for the export's pipeline inputs). BENCH_FULL=1: the issue-16 sizes (tracks at 16,384

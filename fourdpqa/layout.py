@@ -178,8 +178,9 @@ class Layout:
         return self.root / "quarantine" / stage
 
     @property
-    def mlruns(self) -> Path:
-        return self.root / "mlruns"
+    def mlflow(self) -> Path:
+        """The MLflow store (``fourdpqa.stages.mlflow_store``), versioned by DVC as an output of evaluate."""
+        return self.root / "mlflow"
 
     def previews(self, video_id: str) -> Path:
         """Full-size images of one video that the Dagster event log links to (it holds only thumbnails)."""

@@ -19,6 +19,7 @@ from fourdpqa.report import summarize as summarize_scores
 from fourdpqa.stages import records
 from fourdpqa.validate import CheckResult, ValidationReport, summarize
 from tests.helpers.dataset_data import make_records
+from tests.helpers.repo_copy import copy_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 DVC = Path(sys.executable).parent / "dvc"  # the venv's dvc (make install links the DVC tool environment there)
@@ -33,13 +34,7 @@ def dvc(repo: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    dst = tmp_path_factory.mktemp("dvcrepo")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-                           capture_output=True, text=True).stdout.splitlines()
-    for f in files:
-        if (ROOT / f).is_file() and not f.startswith("data/"):
-            (dst / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dst / f)
+    dst = copy_repo(tmp_path_factory.mktemp("dvcrepo"))
     dvc(dst, "config", "core.no_scm", "true")
     return dst
 

@@ -54,9 +54,12 @@ def _assert_mlflow_links_dataset_model_and_evaluations(repo: Path) -> None:
     the registered model comes from the training run, which the evaluation and its `trained` child name."""
     from mlflow.tracking import MlflowClient
 
+    from fourdpqa.stages.mlflow_store import store_uri
+
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     (md5,) = [o["md5"] for o in lock["stages"]["assemble"]["outs"] if o["path"] == "data/dataset"]
-    client = MlflowClient(tracking_uri=(repo / "data" / "mlruns").as_uri())
+    assert "data/mlflow" in {o["path"] for o in lock["stages"]["evaluate"]["outs"]}  # versioned with the data
+    client = MlflowClient(tracking_uri=store_uri(repo / "data"))  # the store dvc.lock records as evaluate's output
     runs = {}
     for experiment in ("fourdpqa-train", "fourdpqa-evaluate"):
         exp = client.get_experiment_by_name(experiment)
@@ -72,7 +75,7 @@ def _assert_mlflow_links_dataset_model_and_evaluations(repo: Path) -> None:
 
 
 @pytest.mark.slow
-def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path, monkeypatch):
+def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path):
     repo = tmp_path / "repo"
     _copy_repo(repo)
     params = yaml.safe_load((repo / "params.yaml").read_text())
@@ -88,7 +91,6 @@ def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path, monkeypatch
                                       "trained"}
     assert (repo / "data/review/index.html").exists()
     assert json.loads((repo / "data/validation/report.json").read_text())["passed"]
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 opens file stores only with it
     _assert_mlflow_links_dataset_model_and_evaluations(repo)
 
     assert _ran(_repro(repo)) == []

@@ -43,7 +43,7 @@ def test_mlflow_command_line_reads_the_project_store(tmp_path):
     mlflow = mlflow_runs.open_store(tmp_path / "data", mlflow_runs.TRAIN_EXPERIMENT)
     with mlflow.start_run(run_name="trained-0123abcd") as run:
         mlflow.log_metric("final_loss", 0.5)
-    env = {"MLFLOW_TRACKING_URI": mlflow_runs.store_uri(tmp_path / "data"), "MLFLOW_ALLOW_FILE_STORE": "true"}
+    env = {"MLFLOW_TRACKING_URI": mlflow_runs.store_uri(tmp_path / "data")}
     runs = _run([BIN / "mlflow", "runs", "list", "--experiment-id", run.info.experiment_id], tmp_path, env)
     assert run.info.run_id in runs and "trained-0123abcd" in runs
 

@@ -19,8 +19,9 @@ HEADER = """\
 # (tests/stages/test_dvc_yaml.py fails when this file and the stage list disagree).
 # deps = upstream outputs + the stage's import closure (so a code edit reruns exactly the stages that run it);
 # outs persist: the stage protocol skips up-to-date items itself and replaces dataset folders in one rename.
-# Quarantine records (data/quarantine/), locks (data/.locks/) and the MLflow store (data/mlruns/) are shared
-# bookkeeping, not stage outputs; metrics/ and plots/ (cache: false) are kept in git for dvc metrics / plots diff.
+# Quarantine records (data/quarantine/) and locks (data/.locks/) are shared bookkeeping, not stage outputs; the
+# MLflow store (data/mlflow/) is an output of evaluate, its last writer; metrics/ and plots/ (cache: false) are
+# kept in git for dvc metrics / plots diff.
 """
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the library (polars, predictors) loads when evaluating, not
 
 def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | None = None,
              tracking_uri: str | None = None) -> EvaluationResult:
-    """:func:`fourdpqa.evaluate.evaluate` recorded in MLflow (``tracking_uri``, else ``<data_root>/mlruns``)."""
+    """:func:`fourdpqa.evaluate.evaluate` recorded in MLflow (``tracking_uri``, else the store ``<data_root>/mlflow``)."""
     from fourdpqa import evaluate as library
     from fourdpqa.predictors import trained_model_dir
     from fourdpqa.stages.mlflow_runs import EvaluationTracker

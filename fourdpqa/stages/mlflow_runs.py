@@ -1,20 +1,19 @@
 """MLflow records of the drivers (train, evaluate, vlm4d; the library itself logs nothing).
 
-Runs go to ``--tracking-uri``, else the local file store ``<data_root>/mlruns`` (what ``make mlflow`` serves; not
+Runs go to ``--tracking-uri``, else the project's store ``<data_root>/mlflow`` (``fourdpqa.stages.mlflow_store``:
+SQLite + proxied ``mlflow-artifacts:`` locations, so it travels with the data; what ``make mlflow`` serves; not
 ``$MLFLOW_TRACKING_URI``, which ``mlflow.set_tracking_uri`` overwrites for child processes). A training run is
 named ``<model>-<fingerprint>``, carries the training set as an MLflow dataset input (digest: the DVC md5 of
-``data/dataset`` from dvc.lock, else the file's content hash), per-step loss / lr, and the model logged in the
-transformers flavour and registered as ``fourdpqa-vlm``. An evaluation is one parent run with one nested run per
-predictor, each opened before its work and tagged with the training run of the model it evaluates. Runs that a
-killed process left RUNNING are closed as FAILED the next time a store is opened, and a copied store is re-rooted
-so it never writes into the original.
+``data/dataset`` from dvc.lock, else the file's content hash), per-step loss / lr, and the model
+(``fourdpqa.stages.mlflow_model``: transformers + pyfunc flavours) registered as ``fourdpqa-vlm``. An evaluation is
+one parent run with one nested run per predictor, each opened before its work and tagged with the training run of
+the model it evaluates. Runs that a killed process left RUNNING are closed as FAILED the next time a store is opened.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -29,6 +28,8 @@ import polars as pl
 
 from fourdpqa.layout import Layout
 from fourdpqa.stages.dvc_lock import dvc_md5
+from fourdpqa.stages.mlflow_model import log_model
+from fourdpqa.stages.mlflow_store import prepare_store, store_uri
 from fourdpqa.params import Params
 from fourdpqa.train import TrainCallback, TrainingJob, prepare_training, run_training
 from fourdpqa.vlm.model import RUN_CONFIG
@@ -40,61 +41,15 @@ def metric_key(name: str) -> str:
     """An MLflow metric name from a column or predictor name (MLflow allows letters, digits, ``_-. /``)."""
     return re.sub(r"[^\w.\- /]", "_", name)
 
-STORE_DIR = "mlruns"
 TRAIN_EXPERIMENT = "fourdpqa-train"
 EVAL_EXPERIMENT = "fourdpqa-evaluate"
 REGISTERED_MODEL = "fourdpqa-vlm"
 TAG_FINGERPRINT = "fourdpqa.fingerprint"  # training runs: parameters + seed + data of the model they produce
 TAG_TRAIN_RUN = "fourdpqa.train_run_id"  # evaluation runs: the training run of the evaluated model
 TAG_OWNER = "fourdpqa.owner"  # "<host>:<pid>" of the process holding the run open
-_LOCATION_KEYS = ("artifact_location: ", "artifact_uri: ", "storage_location: ")
 
 
-# ------------------------------------------------------------------------------------------------------ the store
-def store_uri(data_root: str | Path) -> str:
-    """The local file store under ``<data_root>/mlruns``; no server."""
-    return Path(data_root, STORE_DIR).resolve().as_uri()
-
-
-def relocate_store(root: str | Path) -> int:
-    """Point the artifact locations of a copied or moved file store at its new place; returns the files changed.
-
-    MLflow records absolute locations only (mlflow/mlflow#3144), so a copied repository would keep writing
-    artifacts into the original one. An experiment's default location is ``<store uri>/<experiment id>``; when
-    that prefix is not this store's, every recorded location under it is rewritten.
-    """
-    root = Path(root).resolve()
-    new = root.as_uri()
-    olds = set()
-    for meta in root.glob("*/meta.yaml"):
-        for line in meta.read_text(encoding="utf-8").splitlines():
-            suffix = f"/{meta.parent.name}"
-            if line.startswith(_LOCATION_KEYS[0]) and line.endswith(suffix):
-                old = line[len(_LOCATION_KEYS[0]):-len(suffix)]
-                if old.startswith("file:") and old != new:
-                    olds.add(old)
-    changed = 0
-    for meta in root.rglob("meta.yaml") if olds else ():
-        text = meta.read_text(encoding="utf-8")
-        lines = [_rerooted(line, olds, new) for line in text.splitlines(keepends=True)]
-        if "".join(lines) != text:
-            tmp = meta.with_name(f"meta.yaml.tmp-{os.getpid()}")
-            tmp.write_text("".join(lines), encoding="utf-8")
-            tmp.replace(meta)
-            changed += 1
-    if changed:
-        log.info("MLflow store %s was copied or moved: re-rooted %d records", root, changed)
-    return changed
-
-
-def _rerooted(line: str, olds: set[str], new: str) -> str:
-    for key in _LOCATION_KEYS:
-        for old in olds:
-            if line.startswith(f"{key}{old}/"):
-                return f"{key}{new}/{line[len(key) + len(old) + 1:]}"
-    return line
-
-
+# ------------------------------------------------------------------------------------------- the store, stale runs
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -125,16 +80,13 @@ def close_stale_runs(client: Any, experiment_id: str) -> list[str]:
 
 
 def open_store(data_root: str | Path, experiment: str, tracking_uri: str | None = None) -> Any:
-    """``mlflow`` pointed at the store (re-rooted if it is a local copy), ``experiment`` selected, stale runs closed."""
+    """``mlflow`` pointed at the store (created on first use), ``experiment`` selected, stale runs closed."""
     import mlflow  # heavy import, only needed by the drivers
 
     uri = tracking_uri or store_uri(data_root)
-    if uri.startswith("file:"):
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps file stores behind this switch
-        from mlflow.utils.file_utils import local_file_uri_to_path
-
-        if Path(local_file_uri_to_path(uri)).is_dir():
-            relocate_store(local_file_uri_to_path(uri))
+    if uri.startswith("file:"):  # a file store given explicitly: MLflow 3 keeps them behind this switch
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    prepare_store(uri, experiment)
     mlflow.set_tracking_uri(uri)
     exp = mlflow.set_experiment(experiment)
     close_stale_runs(mlflow.tracking.MlflowClient(), exp.experiment_id)
@@ -201,52 +153,6 @@ class MlflowTrainLogger(TrainCallback):
         return {"mlflow_run_id": self.run_id}
 
 
-@contextlib.contextmanager
-def _pipeline_classes_resolved() -> Iterator[None]:
-    """MLflow (<= 3.18) logs a local checkpoint by reading ``check_task(task)[1]["impl"].__name__``; transformers 5
-    stores that class as a dotted string. Resolve it for the duration of the call."""
-    from transformers import pipelines
-
-    original = pipelines.check_task
-
-    def check_task(task: str) -> Any:
-        name, meta, options = original(task)
-        if isinstance(meta.get("impl"), str):
-            module, _, cls = meta["impl"].rpartition(".")
-            meta = {**meta, "impl": getattr(importlib.import_module(module), cls)}
-        return name, meta, options
-
-    pipelines.check_task = check_task
-    quiet = logging.getLogger("mlflow.transformers")  # "unsupported task type for signature inference"
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        pipelines.check_task = original
-        quiet.setLevel(level)
-
-
-def log_model(mlflow: Any, job: TrainingJob) -> str:
-    """Log the saved model directory in the transformers flavour (task image-text-to-text) and register it as
-    ``fourdpqa-vlm``; returns the model URI. Offline: the model card is ours, pip requirements are given."""
-    import torch
-    import transformers
-    from huggingface_hub import ModelCard
-
-    base = job.params.train.model or "a tiny Qwen2.5-VL built in-process"
-    licence = "apache-2.0" if job.params.train.model is None else "other"
-    card = ModelCard(f"---\nlicense: {licence}\n---\n# fourdpqa {job.name}\n\nQwen2.5-VL fine-tuned on "
-                     f"{len(job.conversations)} 4DP-QA training examples from {base} "
-                     f"(fingerprint {job.fingerprint}).\n")
-    reqs = [f"torch=={torch.__version__.split('+')[0]}", f"transformers=={transformers.__version__}"]
-    with _pipeline_classes_resolved():
-        info = mlflow.transformers.log_model(str(job.out_dir), name="model", task="image-text-to-text",
-                                             registered_model_name=REGISTERED_MODEL, model_card=card,
-                                             pip_requirements=reqs)
-    return info.model_uri
-
-
 def _train_params(job: TrainingJob) -> dict[str, str]:
     out = {f"train.{k}": str(v) for k, v in job.params.train.model_dump().items()}
     out.update({"base.seed": str(job.params.base.seed), "n_examples": str(len(job.conversations)),
@@ -297,7 +203,7 @@ def train_with_tracking(params: Params, export: str | Path | None = None, name: 
                                                           "seconds", "samples_per_s", "resumed_from")})
         for suffix in ("_metrics.json", "_loss.png"):
             mlflow.log_artifact(str(job.output(suffix)))
-        model_uri = log_model(mlflow, job) if summary["model_dir"] else None
+        model_uri = log_model(job, REGISTERED_MODEL) if summary["model_dir"] else None
     return {**summary, "mlflow_run_id": run.info.run_id, "model_uri": model_uri}
 
 

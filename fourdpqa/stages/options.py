@@ -25,7 +25,7 @@ def _videos(p: argparse.ArgumentParser) -> None:
 
 
 def _tracking_uri(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: <data_root>/mlruns)")
+    p.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: the store in <data_root>/mlflow)")
 
 
 def _tracks(p: argparse.ArgumentParser) -> None:

@@ -97,8 +97,10 @@ STAGES: tuple[StageInfo, ...] = (
               assets=("trained_model",)),
     StageInfo("evaluate", "every configured predictor on the benchmark -> Table-2 report (MLflow runs)",
               upstream=("standardize", "assemble", "train"), params=("base.seed", "evaluate"),
+              # the MLflow store: evaluate writes into it last (after train), so the store DVC versions holds
+              # the training run, the registered model and the evaluation runs of these outputs
               outs=_rel(_AT.predictions, *_AT.eval_report_files,
-                        _AT.eval / MANIFEST_DIR),
+                        _AT.eval / MANIFEST_DIR, _AT.mlflow),
               metrics=_rel(_AT.metrics("evaluate")), assets=("evaluation",)),
     StageInfo("vlm4d", "run a predictor on a local copy of the VLM4D benchmark", in_pipeline=False),
 )

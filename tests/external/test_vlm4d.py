@@ -149,6 +149,7 @@ def test_bad_entries_are_named(tmp_path: Path) -> None:
 
 def test_cli_stage(vlm4d_dir: Path, tmp_path: Path, capsys) -> None:
     from fourdpqa.__main__ import main
+    from fourdpqa.stages.mlflow_store import store_uri
 
     data_root = tmp_path / "data"
     params = tmp_path / "params.yaml"
@@ -172,8 +173,8 @@ def test_the_mlflow_run_spans_the_evaluation(vlm4d_dir: Path, tmp_path: Path, mo
     from mlflow.tracking import MlflowClient
 
     from fourdpqa.__main__ import main
+    from fourdpqa.stages.mlflow_store import store_uri
 
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     spans = []
     real = vlm4d.evaluate_vlm4d
 
@@ -190,7 +191,7 @@ def test_the_mlflow_run_spans_the_evaluation(vlm4d_dir: Path, tmp_path: Path, mo
     params.write_text(f"base: {{data_root: {data_root}, allowed_roots: [{data_root}]}}\n")
     assert main(["vlm4d", "--params", str(params), "--data", str(vlm4d_dir), "--predictor", "random",
                  "--frames", "2", "--limit", "3"]) == 0
-    client = MlflowClient(tracking_uri=(data_root / "mlruns").as_uri())
+    client = MlflowClient(tracking_uri=store_uri(data_root))  # the project's store, <data_root>/mlflow
     (run,) = client.search_runs([client.get_experiment_by_name("fourdpqa-vlm4d").experiment_id])
     ((start, end),) = spans
     assert run.info.run_name == "vlm4d-random-cot" and run.info.status == "FINISHED"
