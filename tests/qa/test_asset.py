@@ -19,7 +19,9 @@ def test_qa_pairs_asset_for_one_partition(tmp_path):
         "qa": {"clip_frames": 8, "clips_per_video": 1, "questions_per_clip": 30,
                "thresholds": {"default": {"min_object_pixels": 4}}},
     }))
-    ctx = dg.build_asset_context(partition_key="toy_00001")
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("videos", ["toy_00001"])  # as the new_videos sensor registers it
+    ctx = dg.build_asset_context(partition_key="toy_00001", instance=instance)
     result = qa_pairs(ctx, PipelineParams(params_path=str(params_file)))
     meta = result.metadata
     assert (tmp_path / "qa" / "toy_00001.parquet").exists()
