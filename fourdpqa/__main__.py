@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = mod.run(params, args)
     except StageFailed as exc:
-        print(f"error: {args.stage}: {exc}", file=sys.stderr)
+        message = str(exc)  # most messages already open with the stage's name
+        print(f"error: {message if message.startswith(f'{args.stage}:') else f'{args.stage}: {message}'}",
+              file=sys.stderr)
         return 1
     if report is not None and hasattr(report, "summary"):
         print(report.summary())

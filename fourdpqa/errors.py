@@ -13,3 +13,9 @@ class BadInput(ValueError):
     """One item's input is wrong; the message names the file (or video) and what is wrong with it.
 
     It subclasses ``ValueError`` so that callers which already catch ``ValueError`` around parsing keep working."""
+
+
+class WriteFailed(OSError):
+    """Writing an output failed: a full disk, a quota, a file-size limit, a short write (``np.save`` reports one
+    without an errno). The environment's fault, never the item's: the stage fails and nothing already produced is
+    removed. Raised by :mod:`fourdpqa.atomic` for any ``OSError`` while it writes; ``filename`` names the output."""

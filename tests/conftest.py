@@ -25,10 +25,17 @@ torch.set_num_threads(1)
 LEDGER = Path(os.environ.get("FOURDPQA_RELIABILITY_LEDGER", "/tmp/fourdpqa-reliability-ledger.jsonl"))
 
 
+# The classes of faults (issue 25): what goes wrong when a fault is not handled.
+FAULT_CLASSES = ("lose data", "silently wrong", "hang or stall", "crash, escape or exposure")
+
+
 class Ledger:
-    def record(self, stage: str, case: str, handled: bool, lost: int) -> None:
+    def record(self, stage: str, case: str, handled: bool, lost: int, kind: str = "crash, escape or exposure") -> None:
+        """One injected fault: ``kind`` is its class (:data:`FAULT_CLASSES`), ``lost`` the good items it cost."""
+        assert kind in FAULT_CLASSES, kind
         with open(LEDGER, "a") as fh:
-            fh.write(json.dumps({"stage": stage, "case": case, "handled": handled, "lost": lost}) + "\n")
+            fh.write(json.dumps({"stage": stage, "case": case, "handled": bool(handled), "lost": int(lost),
+                                 "kind": kind}) + "\n")
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +57,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     handled = sum(r["handled"] for r in rows)
     lost = sum(r["lost"] for r in rows)
     stages = sorted({r["stage"] for r in rows})
+    kinds = {k: [r for r in rows if r.get("kind", FAULT_CLASSES[-1]) == k] for k in FAULT_CLASSES}
+    by_kind = "; ".join(f"{k} {len(rs)} ({sum(r['handled'] for r in rs)} handled)" for k, rs in kinds.items() if rs)
     terminalreporter.write_line(
         f"reliability: {len(rows)} bad inputs tried over stages {', '.join(stages)}; "
-        f"{handled} handled; {lost} good items lost"
+        f"{handled} handled; {lost} good items lost; by class: {by_kind}"
     )

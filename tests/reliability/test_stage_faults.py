@@ -123,16 +123,19 @@ def test_truncated_scene_file_is_named_and_standardize_rebuilds_it(root, ledger)
     reason = report.quarantined.get(VIDEOS[2], "")
     handled = "depth.npy" in reason and VIDEOS[2] in reason and sorted(report.skipped) == VIDEOS[:2]
     assert standardize.run(params).done == [VIDEOS[2]] and depth.read_bytes() == good
-    assert tracks.run(params, None).done == [VIDEOS[2]]
+    # the quarantined video kept its tracks, made from the same scene it has again: up to date, released
+    again = tracks.run(params, None)
+    assert sorted(again.skipped) == VIDEOS and not list_quarantined(params.base.data_root, "tracks")
     ledger.record("tracks", "truncated depth.npy of a scene", handled=handled, lost=0)
     assert handled, reason
 
 
-def test_every_video_failing_fails_qa_and_leaves_no_stale_table(root, capsys, ledger):
+def test_every_video_failing_fails_qa_and_keeps_the_previous_tables(root, capsys, ledger):
+    before = _digests(Layout(root / "data").qa)
     code, err = _cli(root, "qa", capsys, qa={"clip_frames": 50})  # longer than every video: all bad input
-    tables = list(Layout(root / "data").qa.glob("*.parquet"))
-    handled = code == 1 and "3 of 3" in err and not tables
-    ledger.record("qa", "every video quarantined", handled=handled, lost=0)
+    lost = len(set(before.items()) - set(_digests(Layout(root / "data").qa).items()))
+    handled = code == 1 and "3 of 3" in err and lost == 0
+    ledger.record("qa", "every video quarantined", handled=handled, lost=lost)
     assert handled, err
 
 
