@@ -83,7 +83,9 @@ async function answer(card, value) {
   const seconds = Math.round((Date.now() - shown) / 100) / 10;
   if (served) {
     try {
-      const r = await fetch("/api/answers", {method: "POST", headers: {"Content-Type": "application/json"},
+      const token = (document.querySelector('meta[name="review-token"]') || {}).content || "";
+      const r = await fetch("/api/answers", {method: "POST",
+        headers: {"Content-Type": "application/json", "X-Review-Token": token},
         body: JSON.stringify({id: card.id, answer: value, seconds: seconds})});
       if (!r.ok) throw new Error(await r.text());
     } catch (e) { served = false; }
