@@ -105,6 +105,17 @@ def load_qa(qa_dir: str | Path) -> QAInputs:
     return QAInputs(qa, bad)
 
 
+def _check_input_share(inputs: QAInputs, max_share: float) -> None:
+    """Refuse (before anything is selected) when more than ``max_share`` of the videos' QA tables were set aside: a
+    dataset built from the few readable ones would silently replace a complete one."""
+    bad, total = len(inputs.quarantined), len(inputs.quarantined) + inputs.qa["video_id"].n_unique()
+    if bad and bad / total > max_share:
+        first = next(iter(sorted(inputs.quarantined.items())))
+        raise AssemblyRefused([CheckResult(
+            "check_input_share", False, True, f"{bad} of {total} videos' QA tables unreadable",
+            f"at most base.max_failed_share={max_share} of them", {"first": f"{first[0]}: {first[1]}"})])
+
+
 # ------------------------------------------------------------------------------------------------------ assembly
 
 
@@ -135,6 +146,7 @@ def assemble(
     where = Layout(root)
     seed = params.base.seed
     inputs = load_qa(where.qa)
+    _check_input_share(inputs, params.base.max_failed_share)
     for vid, reason in inputs.quarantined.items():
         quarantine.quarantine(root, "assemble", vid, reason)
         log.warning("assemble: quarantined QA table %s: %s", vid, reason)

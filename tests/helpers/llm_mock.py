@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import re
 import threading
+import time
 from collections.abc import Callable
 
 import litellm
@@ -65,6 +66,46 @@ class FailingEndpoint:
         self.url = f"http://127.0.0.1:{self._server.server_port}/v1"
 
     def __enter__(self) -> FailingEndpoint:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class TricklingEndpoint:
+    """A local endpoint that answers every request with HTTP 200 and then one byte every ``every_s`` seconds for
+    ``for_s`` seconds: each byte resets an HTTP read timeout, so only a wall-clock bound ends the call."""
+
+    def __init__(self, every_s: float = 0.5, for_s: float = 60.0) -> None:
+        self.hits = 0
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                endpoint.hits += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(int(for_s / every_s) + 2))
+                self.end_headers()
+                try:
+                    for _ in range(int(for_s / every_s)):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(every_s)
+                except OSError:  # the client gave up
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}/v1"
+
+    def __enter__(self) -> TricklingEndpoint:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

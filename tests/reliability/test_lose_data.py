@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import resource
 import shutil
 import subprocess
@@ -24,42 +23,23 @@ from filelock import FileLock
 from fourdpqa.layout import Layout
 from fourdpqa.params import load_params
 from fourdpqa.quarantine import list_quarantined
-from fourdpqa.stages import generate, qa, standardize, tracks
+from fourdpqa.stages import tracks
 from fourdpqa.stages.protocol import item_lock, prune
-from tests.helpers.params_file import TINY_RUN, write_params_file
+from tests.helpers.small_root import VIDEOS, build_small_root, copy_small_root, digests, lost
+from tests.helpers.small_root import write_small_params as _write_params
 
 ROOT = Path(__file__).resolve().parents[2]
-VIDEOS = ["proc_00000", "proc_00001", "proc_00002"]
 SOURCE = {"name": "procedural", "kind": "kubric"}
-
-
-def _write_params(root: Path, **sections: dict) -> Path:
-    return write_params_file(root, TINY_RUN, {"generate": {"n_videos": 3, "max_objects": 3}}, sections)
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("lose-data")
-    params = load_params(_write_params(root))
-    for mod in (generate, standardize, tracks, qa):
-        mod.run(params)
-    return root
+    return build_small_root(tmp_path_factory.mktemp("lose-data"))
 
 
 @pytest.fixture
 def root(pristine, tmp_path) -> Path:
-    shutil.copytree(pristine / "data", tmp_path / "data", symlinks=True)
-    _write_params(tmp_path)
-    return tmp_path
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "_report.json"}
-
-
-def _lost(before: dict[str, str], folder: Path) -> int:
-    return len(set(before.items()) - set(_digests(folder).items()))
+    return copy_small_root(pristine, tmp_path)
 
 
 def _limited(stage: str, params: Path, limit_bytes: int) -> subprocess.CompletedProcess:
@@ -79,12 +59,12 @@ def _limited(stage: str, params: Path, limit_bytes: int) -> subprocess.Completed
 def test_a_full_disk_fails_the_stage_and_keeps_every_output(root, ledger, stage, change, folder):
     if change.get("standardize"):
         change["standardize"]["sources"][0]["root"] = str(root / "data" / "raw" / "procedural")
-    before = _digests(root / "data" / folder)
+    before = digests(root / "data" / folder)
     proc = _limited(stage, _write_params(root, **change), 16 * 1024)
-    lost = _lost(before, root / "data" / folder)
+    cost = lost(before, root / "data" / folder)
     handled = (proc.returncode == 1 and "write" in proc.stderr and "Traceback" not in proc.stderr
-               and not list_quarantined(root / "data", stage) and lost == 0)
-    ledger.record(stage, f"disk full (RLIMIT_FSIZE 16 KiB) during a rerun of {stage}", handled=handled, lost=lost,
+               and not list_quarantined(root / "data", stage) and cost == 0)
+    ledger.record(stage, f"disk full (RLIMIT_FSIZE 16 KiB) during a rerun of {stage}", handled=handled, lost=cost,
                   kind="lose data")
     assert handled, proc.stderr[-3000:]
     assert not [p for p in (root / "data" / folder).rglob("*") if ".tmp-" in p.name]
@@ -96,15 +76,15 @@ def test_every_raw_video_truncated_after_a_good_run_keeps_the_last_good_scenes(r
     from fourdpqa.__main__ import main
 
     scenes = Layout(root / "data").scenes
-    before = _digests(scenes)
+    before = digests(scenes)
     for vid in VIDEOS:
         png = root / "data" / "raw" / "procedural" / vid / "rgba_00001.png"
         png.write_bytes(png.read_bytes()[:50])
     code = main(["standardize", "--params", str(root / "params.yaml")])
     err = capsys.readouterr().err
-    lost = _lost(before, scenes)
-    handled = code == 1 and "3 of 3" in err and lost == 0 and len(list_quarantined(root / "data", "standardize")) == 3
-    ledger.record("standardize", "every raw video truncated after a good run", handled=handled, lost=lost,
+    cost = lost(before, scenes)
+    handled = code == 1 and "3 of 3" in err and cost == 0 and len(list_quarantined(root / "data", "standardize")) == 3
+    ledger.record("standardize", "every raw video truncated after a good run", handled=handled, lost=cost,
                   kind="lose data")
     assert handled, err
     assert main(["tracks", "--params", str(root / "params.yaml")]) == 0  # downstream still has its scenes
@@ -120,14 +100,14 @@ def test_an_empty_source_root_is_refused_while_another_source_remains(root, caps
                {"name": "extra", "kind": "kubric", "root": str(extra)}]
     params = _write_params(root, standardize={"sources": sources})
     assert main(["standardize", "--params", str(params)]) == 0
-    before = _digests(data / "scenes")
+    before = digests(data / "scenes")
     for entry in extra.iterdir():  # the drive is unmounted: its mount point is an empty folder
         shutil.rmtree(entry)
     code = main(["standardize", "--params", str(params)])
     err = capsys.readouterr().err
-    lost = _lost(before, data / "scenes")
-    handled = code == 1 and "'extra'" in err and "no videos" in err and lost == 0 and err.count("standardize:") == 1
-    ledger.record("standardize", "empty source root beside a good one", handled=handled, lost=lost, kind="lose data")
+    cost = lost(before, data / "scenes")
+    handled = code == 1 and "'extra'" in err and "no videos" in err and cost == 0 and err.count("standardize:") == 1
+    ledger.record("standardize", "empty source root beside a good one", handled=handled, lost=cost, kind="lose data")
     assert handled, err
 
 
