@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from fourdpqa.errors import BadInput
 from fourdpqa.metrics import TAPVID_SIZE, mra, tapvid_metrics
 from fourdpqa.qa_format import parse_trajectory
 
@@ -259,7 +260,7 @@ def score_answer(record: Mapping[str, Any], response: str) -> Score:
         return Score(said, float(said in truth))
     if fmt == "trajectory":
         return _score_trajectory(record, response)
-    raise ValueError(f"QA {record.get('id')!r}: unknown answer_format {fmt!r}")
+    raise BadInput(f"QA {record.get('id')!r}: unknown answer_format {fmt!r}")
 
 
 _TRAJ_ENTRY = re.compile(

@@ -24,6 +24,7 @@ import polars as pl
 from fourdpqa import quarantine
 from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.clips import MarkDrawer, export_clips
+from fourdpqa.errors import BadInput
 from fourdpqa.export import export_all
 from fourdpqa.layout import Layout
 from fourdpqa.params import Params
@@ -97,11 +98,11 @@ def load_qa(qa_dir: str | Path) -> QAInputs:
             continue
         tables.append(df)
     if not tables:
-        raise ValueError(f"{qa_dir}: no valid QA tables ({len(bad)} rejected)")
+        raise BadInput(f"{qa_dir}: no valid QA tables ({len(bad)} rejected)")
     qa = pl.concat(tables, how="vertical_relaxed")
     dup = qa.filter(pl.col("id").is_duplicated())["id"].unique().sort().to_list()
     if dup:
-        raise ValueError(f"{qa_dir}: QA ids repeated across tables: {dup[:10]}")
+        raise BadInput(f"{qa_dir}: QA ids repeated across tables: {dup[:10]}")
     return QAInputs(qa, bad)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from fourdpqa.errors import BadInput
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import REFERENCE_MODES
 from fourdpqa.prompts import marks_overlap
@@ -32,7 +33,7 @@ def clip_windows(n_frames: int, clip_frames: int, stride: int, count: int, rng: 
     for it), spread over the video, any two sharing at most ``max_overlap`` of their time span (0 = disjoint);
     raises ValueError when the video has fewer than clip_frames frames."""
     if n_frames < clip_frames:
-        raise ValueError(f"video has {n_frames} frames, fewer than qa.clip_frames={clip_frames}")
+        raise BadInput(f"video has {n_frames} frames, fewer than qa.clip_frames={clip_frames}")
     stride = max(1, min(stride, (n_frames - 1) // max(clip_frames - 1, 1)))
     span = (clip_frames - 1) * stride + 1
     gap = max(1, int(np.ceil(span * (1.0 - max_overlap) - 1e-9)))  # smallest start difference allowed

@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from fourdpqa.atomic import atomic_dir, write_text
+from fourdpqa.errors import BadInput
 from fourdpqa.export.card import dataset_card
 from fourdpqa.params import Params
 from schemas.qa import (
@@ -99,5 +100,5 @@ def load_hf(dataset_dir: str | Path) -> Any:
             r["video"] = {"bytes": None, "path": str(root / r["video"]["path"])} if r["video"] else None
         out[path.stem] = datasets.Dataset.from_list(rows, features=datasets.Features.from_arrow_schema(table.schema))
     if not out:
-        raise FileNotFoundError(f"{root / 'hf' / DATA_DIR}: no exported split (run the assemble stage)")
+        raise BadInput(f"{root / 'hf' / DATA_DIR}: no exported split (run the assemble stage)")
     return datasets.DatasetDict(out)

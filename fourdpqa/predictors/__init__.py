@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fourdpqa import layout
+from fourdpqa.errors import BadInput
 from fourdpqa.params import PREDICTOR_PREFIXES, PREDICTORS, Params
 from fourdpqa.predictors.base import Predictor, Sample, load_frames, sample_frames
 
@@ -51,7 +52,7 @@ def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[s
         if name == "trained":  # our checkpoint records the frame count it was trained with
             path: Path | str = trained_model_dir(params)
             if not Path(path).is_dir():
-                raise FileNotFoundError(f"no trained model at {path}: run the train stage first")
+                raise BadInput(f"no trained model at {path}: run the train stage first")
         else:
             path = name[3:]
             kw.setdefault("frames", params.evaluate.frames)

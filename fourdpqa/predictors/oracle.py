@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fourdpqa.errors import BadInput
 from fourdpqa.layout import scene_dir
 from fourdpqa.predictors.base import Predictor, Sample
 from fourdpqa.scene import Scene, read_scene
@@ -32,6 +33,6 @@ class OraclePredictor(Predictor):
         if self._scene is None or self._scene.video_id != video_id:
             path = scene_dir(self.scenes_dir, video_id)
             if not path.is_dir():
-                raise FileNotFoundError(f"oracle: no scene directory {path} for video {video_id!r}")
+                raise BadInput(f"oracle: no scene directory {path} for video {video_id!r}")
             self._scene = read_scene(path, with_rgb=False)
         return self._scene

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from fourdpqa import layout, quarantine, report
 from fourdpqa.answers import score_answer
 from fourdpqa.atomic import write_json, write_jsonl
+from fourdpqa.errors import BadInput
 from fourdpqa.params import Params
 from fourdpqa.predictors import Predictor, Sample, build_predictor, trained_model_dir
 from fourdpqa.predictors.contract import MAX_RESPONSE_CHARS, PredictorContractError, unanswered
@@ -65,7 +66,7 @@ def predictions_path(params: Params, name: str) -> Path:
 def read_split(params: Params, split: str) -> pl.DataFrame:
     path = layout.of(params).split_table(split)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no {split} table; run the assemble stage first")
+        raise BadInput(f"{path}: no {split} table; run the assemble stage first")
     return pl.read_parquet(path)
 
 

@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 
 from fourdpqa import layout, seeding
+from fourdpqa.errors import BadInput
 from fourdpqa.params import Params
 from fourdpqa.stages import common, stage_list
-from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 from fourdpqa.stages.pool import pool_runner
+from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 from fourdpqa.stages.scene_items import scene_items
 
 
@@ -39,7 +40,7 @@ def tracks_one(job: Job) -> Path:
     if params.tracks.qa_queries_every:  # the pixels tracking questions ask about, so QA reads them from here
         queries = merge_queries(queries, qa_queries(scene, params.tracks.qa_queries_every, rng))
     if len(queries) == 0:
-        raise ValueError(f"video {video_id!r}: no visible pixel with valid depth to query")
+        raise BadInput(f"video {video_id!r}: no visible pixel with valid depth to query")
     tracks = compute_tracks(scene, queries, device=params.base.device, chunk_points=params.tracks.chunk_points,
                             depth_tolerance=params.tracks.depth_tolerance)
     write_png(job.out / overlay_path(params, video_id).name, overlay_image(tracks, scene.rgb))
