@@ -65,7 +65,7 @@ def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[s
 
         model = name[4:] if name.startswith("api:") else params.evaluate.api_model
         if not model:
-            raise ValueError("predictor 'api' needs params.evaluate.api_model (or use the name 'api:<model>')")
+            raise BadInput("predictor 'api' needs params.evaluate.api_model (or use the name 'api:<model>')")
         kw.setdefault("frames", params.evaluate.frames)
         kw.setdefault("calls", params.evaluate.api_calls)
         return ApiPredictor(model, **kw)
