@@ -64,4 +64,5 @@ bench: install
 	$(PY) benchmarks/qa.py
 	$(PY) benchmarks/train_throughput.py $(if $(BENCH_FULL),--size 7b --steps 10)
 	$(PY) benchmarks/export.py $(if $(BENCH_FULL),--videos 96)
+	$(PY) benchmarks/hash_once.py $(if $(BENCH_FULL),--raw data/raw/procedural)
 	$(if $(VLM4D),$(PY) benchmarks/vlm4d_extractor.py $(VLM4D))
