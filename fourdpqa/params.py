@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from fourdpqa.thresholds import KIND_PRESETS, THRESHOLD_PRESETS, LabelThresholds
+from fourdpqa.yaml_keys import first_duplicate_key
 from fourdpqa.vocabulary import CAMERA_MOTIONS, OBJECT_MOTIONS, SOURCE_KINDS
 
 # The names a mix or list may use. The modules that draw from them import these tuples, so the check and the use
@@ -374,28 +375,6 @@ with warnings.catch_warnings():
 
 class ParamsError(ValueError):
     """params.yaml is unreadable or does not match the expected types and ranges."""
-
-
-def first_duplicate_key(node: yaml.Node | None, path: tuple[str, ...] = ()) -> str | None:
-    """"<key path>: duplicate key (lines a and b)" for the first key given twice in one mapping, else None.
-    Plain YAML keeps the last value silently, so a pasted block would override an earlier setting unseen."""
-    if isinstance(node, yaml.MappingNode):
-        lines: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            here = path + (key,)
-            if key in lines:
-                return f"{'.'.join(here)}: duplicate key (lines {lines[key]} and {key_node.start_mark.line + 1})"
-            lines[key] = key_node.start_mark.line + 1
-            found = first_duplicate_key(value_node, here)
-            if found:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found = first_duplicate_key(item, path + (str(i),))
-            if found:
-                return found
-    return None
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -23,13 +23,13 @@ from tqdm import tqdm
 from fourdpqa import layout, quarantine, report
 from fourdpqa.answers import score_answer
 from fourdpqa.atomic import write_json, write_jsonl
-from fourdpqa.errors import BadInput
+from fourdpqa.errors import BAD_INPUT, BadInput
 from fourdpqa.params import Params
 from fourdpqa.predictors import Predictor, Sample, build_predictor, trained_model_dir
 from fourdpqa.predictors.contract import MAX_RESPONSE_CHARS, PredictorContractError, unanswered
 from fourdpqa.qa_format import format_prompt
 from fourdpqa.stages import stage_list
-from fourdpqa.stages.protocol import BAD_INPUT, Job, Stage, StageFailed, StageReport, run_stage
+from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 from fourdpqa.stages.records import write_evaluation_records
 
 log = logging.getLogger("fourdpqa.evaluate")

@@ -13,9 +13,9 @@ stages), what each item reads and writes, the params and the code it depends on,
 * **replace only with better** — a per-video item is built in a staging folder (``<out>/<item>.tmp-*``) and its
   outputs replace the previous ones only once the whole item passed; a quarantined item keeps its previous outputs
   (the last good ones) and its quarantine record says why it was not updated;
-* **quarantine** — only bad-input errors (:class:`fourdpqa.errors.BadInput`) set an item aside with the reason; a
-  failed write (:class:`fourdpqa.errors.WriteFailed`: disk full, file-size limit, short write), a programming error or
-  a misconfigured device fails the stage and removes nothing; so does a failure share above
+* **quarantine** — only bad-input errors (:class:`fourdpqa.errors.BadInput`, for now also a ``ValueError`` or an
+  ``OSError``) set an item aside with the reason; a failed write (:class:`fourdpqa.errors.WriteFailed`: disk full, file-size limit, short write) or a
+  misconfigured device fails the stage and removes nothing; so does a failure share above
   ``base.max_failed_share``;
 * **determinism** — ``set_determinism`` before any work;
 * **integrity** — inputs recorded in an upstream manifest must still match it (a truncated intermediate is named);
@@ -28,7 +28,6 @@ stages), what each item reads and writes, the params and the code it depends on,
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -42,7 +41,7 @@ from filelock import FileLock, Timeout
 
 from fourdpqa import quarantine
 from fourdpqa.atomic import TMP_MARK, publish_dir, staging_dir, sweep_siblings, write_json, writing
-from fourdpqa.errors import BadInput, WriteFailed
+from fourdpqa.errors import ENVIRONMENT_WHAT, is_bad_input, is_environment_error
 from fourdpqa.layout import MANIFEST_DIR, REPORT_FILE, Layout, item_name
 from fourdpqa.stages.manifest import input_digests, is_up_to_date, item_fingerprint, where_of, write_manifest
 from fourdpqa.stages.stage_list import StageInfo
@@ -52,32 +51,7 @@ if TYPE_CHECKING:  # params (pydantic) load when a stage runs, not for --help
 
 log = logging.getLogger("fourdpqa")
 
-# Errors that may mean "this item's input is bad" (:func:`is_bad_input` decides): the item is quarantined with the
-# message and the stage goes on.
-BAD_INPUT: tuple[type[Exception], ...] = (ValueError, OSError)
-# OSErrors that are about the machine, not the item: they fail the stage (so does any WriteFailed).
-ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENOMEM, errno.EFBIG}
-_ENVIRONMENT_WHAT = {errno.ENOSPC: "disk full (ENOSPC)", errno.EDQUOT: "disk quota exceeded (EDQUOT)",
-                     errno.EROFS: "read-only file system (EROFS)", errno.ENOMEM: "out of memory (ENOMEM)",
-                     errno.EFBIG: "file size limit exceeded (EFBIG)"}
-# OSErrors raised while *reading* that mean the item's input file is missing or misplaced (a file named in its
-# metadata that is not there, a folder where a file belongs, a symlink loop): bad input, not a failing machine.
-INPUT_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP}
 ITEM_LOCK_TIMEOUT_S = 600.0
-
-
-def is_environment_error(exc: BaseException) -> bool:
-    """A failed write (:class:`WriteFailed`) or an OSError about the machine (disk full, quota, read-only, memory)."""
-    return isinstance(exc, WriteFailed) or (isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS)
-
-
-def is_bad_input(exc: BaseException) -> bool:
-    """Whether ``exc`` means the item's input is wrong (quarantine it) rather than a bug or a failing machine."""
-    if isinstance(exc, BadInput):
-        return True
-    if is_environment_error(exc):
-        return False
-    return isinstance(exc, BAD_INPUT)
 
 
 class StageFailed(RuntimeError):
@@ -167,7 +141,7 @@ def _remove(paths: Sequence[Path]) -> None:
 
 
 def _environment_failure(stage: Stage, item: str, exc: OSError) -> StageFailed:
-    what = _ENVIRONMENT_WHAT.get(exc.errno, "a write failed")  # a short write carries no errno
+    what = ENVIRONMENT_WHAT.get(exc.errno, "a write failed")  # a short write carries no errno
     where = exc.filename or stage.name
     return StageFailed(f"{stage.name}: {what} while writing {where} for {item!r} ({exc.strerror or exc}); free "
                        "space or raise the limit and rerun (finished items and previous outputs are kept)")
