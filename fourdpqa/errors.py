@@ -24,8 +24,8 @@ class WriteFailed(OSError):
 
 
 # Errors that may mean "this item's input is bad" (:func:`is_bad_input` decides): the item is quarantined with the
-# message and the stage goes on.
-BAD_INPUT: tuple[type[Exception], ...] = (ValueError, OSError)
+# message and the stage goes on. A plain ValueError is a bug and fails the stage.
+BAD_INPUT: tuple[type[Exception], ...] = (BadInput, OSError)
 # OSErrors that are about the machine, not the item: they fail the stage (so does any WriteFailed).
 ENVIRONMENT_WHAT = {errno.ENOSPC: "disk full (ENOSPC)", errno.EDQUOT: "disk quota exceeded (EDQUOT)",
                     errno.EROFS: "read-only file system (EROFS)", errno.ENOMEM: "out of memory (ENOMEM)",
@@ -47,4 +47,4 @@ def is_bad_input(exc: BaseException) -> bool:
         return True
     if is_environment_error(exc):
         return False
-    return isinstance(exc, BAD_INPUT)
+    return isinstance(exc, OSError) and exc.errno in INPUT_ERRNOS

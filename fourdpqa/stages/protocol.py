@@ -13,9 +13,10 @@ stages), what each item reads and writes, the params and the code it depends on,
 * **replace only with better** — a per-video item is built in a staging folder (``<out>/<item>.tmp-*``) and its
   outputs replace the previous ones only once the whole item passed; a quarantined item keeps its previous outputs
   (the last good ones) and its quarantine record says why it was not updated;
-* **quarantine** — only bad-input errors (:class:`fourdpqa.errors.BadInput`, for now also a ``ValueError`` or an
-  ``OSError``) set an item aside with the reason; a failed write (:class:`fourdpqa.errors.WriteFailed`: disk full, file-size limit, short write) or a
-  misconfigured device fails the stage and removes nothing; so does a failure share above
+* **quarantine** — only bad-input errors (:class:`fourdpqa.errors.BadInput`, or an ``OSError`` of reading an input
+  file that is missing or misplaced: ``fourdpqa.errors.INPUT_ERRNOS``) set an item aside with the reason; a plain
+  ``ValueError`` (a bug), a failed write (:class:`fourdpqa.errors.WriteFailed`: disk full, file-size limit, short
+  write) or a misconfigured device fails the stage and removes nothing; so does a failure share above
   ``base.max_failed_share``;
 * **determinism** — ``set_determinism`` before any work;
 * **integrity** — inputs recorded in an upstream manifest must still match it (a truncated intermediate is named);

@@ -222,3 +222,43 @@ def test_symlinked_source_root_is_refused_in_one_line(root, tmp_path_factory, ca
     handled = code == 1 and "outside the allowed roots" in err and "Traceback" not in err and len(err.splitlines()) == 1
     ledger.record("standardize", "symlinked source root", handled=handled, lost=0)
     assert handled, err
+
+
+@pytest.mark.parametrize(("case", "error", "quarantined"), [
+    ("a plain ValueError from a bug", ValueError("operands could not be broadcast together"), False),
+    ("a KeyError from a bug", KeyError("object_id"), False),
+    ("a BadInput naming the file", None, True),
+    ("a missing input file (ENOENT)", FileNotFoundError(errno.ENOENT, "No such file or directory", "x/rgba_00003.png"), True),
+])
+def test_only_typed_bad_input_is_quarantined(root, monkeypatch, ledger, case, error, quarantined):
+    """Issue 25.15: the protocol counted any ValueError / OSError as bad input, so a bug became a quarantined video
+    and exit 0. Only a BadInput (or reading a missing input file) sets a video aside; a bug fails the stage loudly
+    and removes nothing."""
+    import fourdpqa.tracks
+    from fourdpqa.errors import BadInput
+
+    error = error or BadInput(f"video {VIDEOS[1]!r}: depth.npy: values in millimetres")
+
+    def failing(scene, *args, **kwargs):
+        if scene.video_id == VIDEOS[1]:
+            raise error
+        return real(scene, *args, **kwargs)
+
+    real = fourdpqa.tracks.compute_tracks
+    monkeypatch.setattr(fourdpqa.tracks, "compute_tracks", failing)
+    params = load_params(_write_params(root, tracks={"queries_per_video": 17}))
+    before = _digests(Layout(root / "data").tracks)
+    try:
+        report = tracks.run(params, None)
+        raised = None
+    except type(error) as exc:
+        report, raised = None, exc
+    failing_item = {(k, v) for k, v in before.items() if k.startswith(VIDEOS[1])}  # its outputs stay as they were
+    lost = len(failing_item - set(_digests(Layout(root / "data").tracks).items()))
+    records = [r.item_id for r in list_quarantined(params.base.data_root, "tracks")]
+    if quarantined:
+        handled = report is not None and list(report.quarantined) == [VIDEOS[1]] and records == [VIDEOS[1]]
+    else:
+        handled = raised is not None and not records and any("tracks" in n for n in raised.__notes__)
+    ledger.record("tracks", case, handled=handled and lost == 0, lost=lost)
+    assert handled and lost == 0, (report and report.summary(), raised, records)
