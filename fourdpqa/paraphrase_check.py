@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
+FRAME_SLOT = re.compile(r"^frames? \d+(?:, \d+)*$")  # a frame mention kept as a slot (questions.builder.FRAME_MENTION)
 _SENTENCE_END = re.compile(r"[.?!](?=\s+[A-Z(\"']|\s*$)")
 _CCW = re.compile(r"\b(?:counter|anti)[\s-]?clockwise\b", re.I)
 NEGATIONS = {"not", "no", "never", "none", "nothing", "neither", "nor", "without", "nobody", "nowhere", "fail",
@@ -81,19 +82,30 @@ def _slot_order(text: str, slots: Sequence[str]) -> list[str]:
     return sorted(slots, key=lambda s: text.find(s))
 
 
+def _free_numbers(text: str, phrases: Sequence[str]) -> list[str]:
+    """The numbers of ``text`` outside ``phrases`` (frame indices, timestamps, counts), in order."""
+    for phrase in sorted(phrases, key=len, reverse=True):
+        text = text.replace(phrase, " ")
+    return NUMBER.findall(text)
+
+
 def slots_kept(template: str, paraphrase: str, slots: Sequence[str]) -> bool:
-    """Every slot string of the template occurs in the paraphrase (case-insensitively) as often and in the same
-    order, and the numbers are the same in the same order (slots that only occur in the options are checked
-    through the numbers and the options). A slot nested in another ("the cube" in "the red cube") is checked
-    through the longer one."""
+    """Every slot string of the template occurs in the paraphrase (case-insensitively) as often; the references
+    and phrases among them (not frame mentions) keep their order, so compared objects cannot swap; the numbers
+    outside them (frame indices, timestamps) keep theirs, so "frame 4 ... frame 6" cannot become "frame 6 ...
+    frame 4"; and the multiset of numbers is unchanged (slots that only occur in the options are checked through the
+    numbers and the options). A frame mention may move ("In frame 3, is A ..." for "Is A ... in frame 3?"), and a
+    slot nested in another ("the cube" in "the red cube") is ordered through the longer one."""
     low, low_template = paraphrase.lower(), template.lower()
     asked = [s.lower() for s in dict.fromkeys(slots) if s and s.lower() in low_template]
-    outer = [s for s in asked if not any(s != o and s in o for o in asked)]
     if any(low.count(s) != low_template.count(s) for s in asked):
         return False
+    refs = [s for s in asked if not FRAME_SLOT.match(s)]
+    outer = [s for s in refs if not any(s != o and s in o for o in refs)]
     if _slot_order(low, outer) != _slot_order(low_template, outer):
         return False
-    return NUMBER.findall(template) == NUMBER.findall(paraphrase)
+    return (_free_numbers(low, outer) == _free_numbers(low_template, outer)
+            and Counter(NUMBER.findall(template)) == Counter(NUMBER.findall(paraphrase)))
 
 
 def _question_kind(record: Mapping[str, Any], text: str) -> str | None:

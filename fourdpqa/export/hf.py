@@ -12,13 +12,13 @@ not use is null).
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from fourdpqa.atomic import atomic_dir, write_text
-from fourdpqa.errors import BadInput
 from fourdpqa.export.card import dataset_card
 from fourdpqa.params import Params
 from schemas.qa import (
@@ -100,5 +100,5 @@ def load_hf(dataset_dir: str | Path) -> Any:
             r["video"] = {"bytes": None, "path": str(root / r["video"]["path"])} if r["video"] else None
         out[path.stem] = datasets.Dataset.from_list(rows, features=datasets.Features.from_arrow_schema(table.schema))
     if not out:
-        raise BadInput(f"{root / 'hf' / DATA_DIR}: no exported split (run the assemble stage)")
+        raise FileNotFoundError(errno.ENOENT, f"{root / 'hf' / DATA_DIR}: no exported split (run the assemble stage)")
     return datasets.DatasetDict(out)

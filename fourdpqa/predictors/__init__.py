@@ -6,6 +6,7 @@ Names: ``random``, ``blind``, ``oracle``, ``flow``, ``trained`` (the checkpoint 
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[s
         if name == "trained":  # our checkpoint records the frame count it was trained with
             path: Path | str = trained_model_dir(params)
             if not Path(path).is_dir():
-                raise BadInput(f"no trained model at {path}: run the train stage first")
+                raise FileNotFoundError(errno.ENOENT, f"no trained model at {path}: run the train stage first")
         else:
             path = name[3:]
             kw.setdefault("frames", params.evaluate.frames)

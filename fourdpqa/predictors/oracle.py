@@ -6,9 +6,9 @@ It re-derives every answer with :func:`fourdpqa.oracle.oracle_answer`, so on our
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
-from fourdpqa.errors import BadInput
 from fourdpqa.layout import scene_dir
 from fourdpqa.predictors.base import Predictor, Sample
 from fourdpqa.scene import Scene, read_scene
@@ -33,6 +33,6 @@ class OraclePredictor(Predictor):
         if self._scene is None or self._scene.video_id != video_id:
             path = scene_dir(self.scenes_dir, video_id)
             if not path.is_dir():
-                raise BadInput(f"oracle: no scene directory {path} for video {video_id!r}")
+                raise FileNotFoundError(errno.ENOENT, f"oracle: no scene directory {path} for video {video_id!r}")
             self._scene = read_scene(path, with_rgb=False)
         return self._scene

@@ -8,6 +8,7 @@ shows the running human-label agreement per type. Image paths are relative; noth
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import os
@@ -17,7 +18,6 @@ import numpy as np
 import polars as pl
 
 from fourdpqa.atomic import write_json, write_text
-from fourdpqa.errors import BadInput
 from fourdpqa.review.answers import allowed_answers
 from fourdpqa.seeding import rng as seeded_rng
 from schemas.qa import LETTERS, present
@@ -196,7 +196,7 @@ def load_cards(dataset_dir: str | Path, ids: list[str] | None = None) -> pl.Data
     tables = [pl.read_parquet(dataset_dir / f"{s}.parquet") for s in ("benchmark", "train")
               if (dataset_dir / f"{s}.parquet").exists()]
     if not tables:
-        raise BadInput(f"{dataset_dir}: no train.parquet or benchmark.parquet (run assemble first)")
+        raise FileNotFoundError(errno.ENOENT, f"{dataset_dir}: no train.parquet or benchmark.parquet (run assemble first)")
     df = pl.concat(tables, how="diagonal_relaxed")
     return df if ids is None else df.filter(pl.col("id").is_in(ids))
 

@@ -11,6 +11,7 @@ others go on.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from fourdpqa import layout, quarantine, report
 from fourdpqa.answers import score_answer
 from fourdpqa.atomic import write_json, write_jsonl
-from fourdpqa.errors import BAD_INPUT, BadInput
+from fourdpqa.errors import BAD_INPUT
 from fourdpqa.params import Params
 from fourdpqa.predictors import Predictor, Sample, build_predictor, trained_model_dir
 from fourdpqa.predictors.contract import MAX_RESPONSE_CHARS, PredictorContractError, unanswered
@@ -66,7 +67,7 @@ def predictions_path(params: Params, name: str) -> Path:
 def read_split(params: Params, split: str) -> pl.DataFrame:
     path = layout.of(params).split_table(split)
     if not path.exists():
-        raise BadInput(f"{path}: no {split} table; run the assemble stage first")
+        raise FileNotFoundError(errno.ENOENT, f"{path}: no {split} table; run the assemble stage first")
     return pl.read_parquet(path)
 
 

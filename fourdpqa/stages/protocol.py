@@ -309,19 +309,13 @@ def prune(stage: Stage, params: Params, items: Sequence[str]) -> list[str]:
     return sorted(p.name for p in stale if TMP_MARK not in p.name)
 
 
-def check_failed_share(stage: str, params: Params, quarantined: dict[str, str], n: int, what: str = "items",
-                       report: StageReport | None = None) -> None:
-    """StageFailed when more than ``base.max_failed_share`` of ``n`` items (or a dataset stage's per-video
-    inputs, ``what``) were set aside: a run that lost most of its inputs must not replace a good result."""
-    if quarantined and len(quarantined) / max(n, 1) > params.base.max_failed_share:
-        first = next(iter(sorted(quarantined.items())))
-        raise StageFailed(f"{stage}: {len(quarantined)} of {n} {what} quarantined (more than "
+def _check_failures(stage: Stage, params: Params, report: StageReport, n: int) -> None:
+    share = len(report.quarantined) / n
+    if report.quarantined and share > params.base.max_failed_share:
+        first = next(iter(sorted(report.quarantined.items())))
+        raise StageFailed(f"{stage.name}: {len(report.quarantined)} of {n} items quarantined (more than "
                           f"base.max_failed_share={params.base.max_failed_share}); first: {first[0]}: {first[1]}",
                           report)
-
-
-def _check_failures(stage: Stage, params: Params, report: StageReport, n: int) -> None:
-    check_failed_share(stage.name, params, report.quarantined, n, report=report)
 
 
 Rows = list[tuple[str, str, str | None]]  # (item, status, reason) in item order

@@ -3,6 +3,7 @@ the data order, a pure function of the seed and the step so a resumed run sees e
 
 from __future__ import annotations
 
+import errno
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,7 @@ def read_conversations(path: str | Path, limit: int | None = None) -> list[Conve
     content holds a {"type": "video"} item and the prompt text, assistant content the answer text."""
     path = Path(path)
     if not path.is_file():
-        raise BadInput(f"training export {path} does not exist (run the assemble stage first)")
+        raise FileNotFoundError(errno.ENOENT, f"training export {path} does not exist (run the assemble stage first)")
     out: list[Conversation] = []
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -116,7 +117,7 @@ def load_training_set(data_root: str | Path, export: str | Path | None = None,
         return read_conversations(path, limit), path
     table = root / TRAIN_TABLE
     if not table.is_file():
-        raise BadInput(f"no training data: neither {path} nor {table} exists (run the assemble stage)")
+        raise FileNotFoundError(errno.ENOENT, f"no training data: neither {path} nor {table} exists (run the assemble stage)")
     return conversations_from_table(table, root / "dataset", limit), table
 
 

@@ -25,21 +25,11 @@ from fourdpqa.params import load_params
 from fourdpqa.quarantine import list_quarantined
 from fourdpqa.stages import tracks
 from fourdpqa.stages.protocol import item_lock, prune
-from tests.helpers.small_root import VIDEOS, build_small_root, copy_small_root, digests, lost
+from tests.helpers.small_root import VIDEOS, digests, lost
 from tests.helpers.small_root import write_small_params as _write_params
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = {"name": "procedural", "kind": "kubric"}
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory) -> Path:
-    return build_small_root(tmp_path_factory.mktemp("lose-data"))
-
-
-@pytest.fixture
-def root(pristine, tmp_path) -> Path:
-    return copy_small_root(pristine, tmp_path)
 
 
 def _limited(stage: str, params: Path, limit_bytes: int) -> subprocess.CompletedProcess:

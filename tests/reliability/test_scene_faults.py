@@ -22,19 +22,9 @@ from fourdpqa.layout import Layout
 from fourdpqa.params import load_params
 from fourdpqa.scene import CHECKED, _checked_record, read_scene, write_scene
 from fourdpqa.stages import qa, standardize, tracks
-from tests.helpers.small_root import VIDEOS, build_small_root, copy_small_root, digests, lost, write_small_params
+from tests.helpers.small_root import VIDEOS, digests, lost, write_small_params
 
 TABLES = ("cameras.parquet", "objects.parquet", "object_poses.parquet")
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory) -> Path:
-    return build_small_root(tmp_path_factory.mktemp("scene-faults"))
-
-
-@pytest.fixture
-def root(pristine, tmp_path) -> Path:
-    return copy_small_root(pristine, tmp_path)
 
 
 def _swap_tables(scenes: Path, with_record: bool) -> None:
