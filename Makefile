@@ -79,4 +79,5 @@ bench: install
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/dagster_partitions.py $(if $(BENCH_FULL),--videos 24 --frames 32 --size 256,--videos 24)
 	$(PY) benchmarks/long_video.py $(if $(BENCH_FULL),--full)
+	$(PY) benchmarks/hash_once.py $(if $(BENCH_FULL),--raw data/raw/procedural)
 	$(if $(VLM4D),$(PY) benchmarks/vlm4d_extractor.py $(VLM4D))

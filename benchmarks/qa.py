@@ -156,7 +156,7 @@ def old_unambiguous(inst: np.ndarray, region: np.ndarray, object_id: int, max_ot
 
 BASELINE = [(sampling, "visible_at", old_visible_at), (sampling, "visible_frames", old_visible_frames),
             (sampling, "make_reference", old_make_reference), (Scene, "object_row", old_object_row),
-            (tracking, "_candidate", old_candidate), (scene_module, "_tables_checked", lambda scene_dir: False)]
+            (tracking, "_candidate", old_candidate), (scene_module, "_checked_state", lambda scene_dir: (False, None))]
 
 
 def previous_start_up() -> None:

@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mod.run(params, args)  # the stage protocol logs the run's summary line
     except StageFailed as exc:
-        print(f"error: {args.stage}: {exc}", file=sys.stderr)
+        message = str(exc)  # most messages already open with the stage's name
+        print(f"error: {message if message.startswith(f'{args.stage}:') else f'{args.stage}: {message}'}",
+              file=sys.stderr)
         return 1
     return 0
 

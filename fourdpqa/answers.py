@@ -3,7 +3,9 @@
 Models answer in many styles ("B", "(B)", "**B**", "The answer is B", "Therefore, the final answer is: B", the option
 text itself, "Yes.", "about 2.5 m"). Scoring with a naive first-token match (as lmms-eval's VSI-Bench task does)
 marks many correct chain-of-thought answers wrong, so every predictor — and the VLM4D scorer — goes through the
-extractors here. Scores: exact match for MC / yes-no / free, mean relative accuracy for numeric answers, TAP-Vid
+extractors here. A response that names an answer only to deny it ("The answer is not B.", "B is wrong.",
+"Definitely not no."), hedges between answers ("B or C", "2 or 3 m") or gives several ("B and C") gives no answer,
+like the VLM4D judge's "No Valid Answer": a predictor answering "not <truth>" must score 0, not 100%. Scores: exact match for MC / yes-no / free, mean relative accuracy for numeric answers, TAP-Vid
 average Jaccard for trajectory answers (metrics from :mod:`fourdpqa.metrics`).
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from fourdpqa.errors import BadInput
 from fourdpqa.metrics import TAPVID_SIZE, mra, tapvid_metrics
 from fourdpqa.qa_format import parse_trajectory
 
@@ -37,7 +40,26 @@ _EXPLICIT = [re.compile(p, re.I | re.M) for p in (
     r"\b(?:option|choice)\s*\(?([A-H])\)?\s+is\s+(?:the\s+)?correct",
     r"\(([A-H])\)\s+is\s+(?:the\s+)?correct",
 )]
-_HEDGE = re.compile(r"[$}'\"`)\]]*\s*(?:or|/)\s*[$'\"`(\[]*[A-H]\b")
+_HEDGE = re.compile(r"[$}'\"`)\]]*\s*(?:or|/|and|&|,|\+)\s*[$'\"`(\[]*[A-H](?![\w'])(?!\s+[a-z])")
+# A mention of an answer (letter, option text, yes/no, number) is denied when a negation leads to it over a few
+# filler words ("not B", "isn't it option B", "definitely not no", "rather than left") or a verdict follows it
+# ("B is wrong", "(C) is not correct", "left can be ruled out").
+_FILLER = (r"(?:the|an?|option|choice|answer|letter|definitely|certainly|surely|really|just|simply|exactly|"
+           r"necessarily|quite|it|it's|it\s+is|that|this|i\s+would|i'd|say|choose|pick|select|be|is|was|are|"
+           r"moving|move|moves|going|to\s+the)")
+_NEG_BEFORE = re.compile(
+    r"(?:\bnot|n't|\bnever|\bnor|\bneither|\brather\s+than|\binstead\s+of|\bexcept(?:\s+for)?|\bother\s+than|"
+    rf"\banything\s+but|\bruled?\s+out|\bexclud(?:e|ing)|\beliminat(?:e|ing))\s*[:,]?\s*(?:{_FILLER}\s+)*"
+    r"[\s(\[\"'`*$]*$", re.I)
+_NEG_AFTER = re.compile(
+    r"^[)\]\"'`*$.:]*\s*(?:is|was|would\s+be|seems|appears|looks|can\s+be|must\s+be|should\s+be)?\s*"
+    r"(?:not\s+(?:correct|right|true|valid|possible|likely|it\b|the\s+(?:correct\s+|right\s+|best\s+)?answer)|"
+    r"wrong|incorrect|false|ruled\s+out|excluded|eliminated|unlikely|impossible|invalid)\b", re.I)
+# Two numbers offered as alternatives ("2 or 3 m", "between 2 and 3 m"): no single answer.
+_NUMBER_HEDGE = re.compile(r"\bbetween\s+[-+]?\.?\d[\d.,]*\s*[a-z%]*\s+and\s+[-+]?\.?\d|"
+                           r"\d\s*(?:m|cm|s|%|metres?|meters?|seconds?|times)?\s+or\s+(?:about\s+|maybe\s+)?[-+]?\.?\d",
+                           re.I)
+_YN_HEDGE = re.compile(r"\b(yes|no)\s*,?\s*(?:or|and|/|&)\s*(?!\1\b)(?:yes|no)\b")
 # Whole response is a bare letter: "B", "(b)", "B.", "[B]", "B:".
 _BARE = re.compile(r"^[\[(]?\s*([A-Ha-h])\s*[\])]?\s*[.:)]?$")
 # Response opens with a letter label: "B. left", "(B) left", "B) left", "B: left", "B - left".
@@ -105,6 +127,12 @@ def _clean(text: str) -> str:
     return re.sub(r"[ \t]+", " ", _MD.sub("", text)).strip()
 
 
+def denied(text: str, start: int, end: int) -> bool:
+    """Whether the mention ``text[start:end]`` of an answer is negated or rejected (see ``_NEG_BEFORE``)."""
+    before = text[max(0, start - 60):start].split("\n")[-1]
+    return bool(_NEG_BEFORE.search(before) or _NEG_AFTER.match(text[end:end + 60]))
+
+
 def extract_choice(response: str, options: Sequence[Any]) -> str | None:
     """Letter ("A", "B", ...) the response selects among ``options`` (display order), or None if it selects none.
 
@@ -121,23 +149,24 @@ def extract_choice(response: str, options: Sequence[Any]) -> str | None:
         matches = [m for m in pattern.finditer(text) if m.group(1).upper() in valid]
         if matches:
             last = matches[-1]
-            if _HEDGE.match(text, last.end()):  # "the final answer is: B or C" commits to nothing
+            if _HEDGE.match(text, last.end()) or denied(text, *last.span(1)):  # "...: B or C", "...: B is wrong"
                 return None
             return last.group(1).upper()
     m = _BARE.match(text)
     if m and m.group(1).upper() in valid:
         return m.group(1).upper()
     m = _LEADING.match(text)
-    if m and m.group(1) in valid and "\n" not in text:  # a multi-line answer opening "A." restates the options
-        return m.group(1)
+    if m and m.group(1) in valid and "\n" not in text and not denied(text, *m.span(1)):  # a multi-line answer
+        return m.group(1)  # opening "A." restates the options
     by_text = _match_option_text(text, options)
     if by_text is None:  # reasoning that weighs several options: the conclusion is the last line / sentence
         last = re.split(r"\n|(?<=[.!?])\s+", text.rstrip(" .!?\n"))[-1]
         by_text = _match_option_text(last, options) if last != text else None
     if by_text is not None:
         return valid[by_text]
-    letters = {m.group(1) for m in _STANDALONE.finditer(text)
-               if not (m.group(1) == "A" and re.match(r"A\s+[a-z]", text[m.start():]))}
+    mentions = [m for m in _STANDALONE.finditer(text) if not (m.group(1) == "A" and re.match(r"A\s+[a-z]", text[m.start():]))]
+    rejected = {m.group(1) for m in mentions if denied(text, *m.span(1))}  # "B? No, B is false." commits to nothing
+    letters = {m.group(1) for m in mentions} - rejected
     letters &= set(valid)
     if len(letters) == 1:
         return letters.pop()
@@ -153,7 +182,8 @@ def _match_option_text(text: str, options: Sequence[Any]) -> int | None:
         norm = re.sub(r"[a-z]+", lambda m: str(_COUNT_WORDS.get(m.group(0), m.group(0))), norm)
     if norm in keys and keys.count(norm) == 1:
         return keys.index(norm)
-    found = [i for i, k in enumerate(keys) if k and re.search(rf"(?<![\w+]){re.escape(k)}(?![\w+])", norm)]
+    spans = {i: [m.span() for m in re.finditer(rf"(?<![\w+]){re.escape(k)}(?![\w+])", norm)] for i, k in enumerate(keys) if k}
+    found = [i for i, sp in spans.items() if sp and not any(denied(norm, *x) for x in sp)]
     if not found:
         return None
     longest = max(found, key=lambda i: len(keys[i]))
@@ -166,13 +196,15 @@ def extract_yes_no(response: str) -> str | None:
     if is_abstention(response, ("yes", "no")):
         return None
     text = normalize_text(response)
+    if _YN_HEDGE.search(text):  # "yes or no", "yes and no"
+        return None
     m = re.search(r"(?:final\s+answer|answer)\s*(?:is|:)?\s*:?\s*(yes|no|true|false)\b", text)
-    if m:
+    if m and not denied(text, *m.span(1)):
         return "yes" if m.group(1) in _YES else "no"
     words = re.findall(r"[a-z]+", text)
-    if words and words[0] in _YES | _NO:
+    if words and words[0] in _YES | _NO and not _NEG_AFTER.match(text[len(words[0]):]):
         return "yes" if words[0] in _YES else "no"
-    said = {("yes" if w in _YES else "no") for w in words if w in {"yes", "no"}}
+    said = {m.group(0) for m in re.finditer(r"\b(?:yes|no)\b", text) if not denied(text, *m.span())}
     return said.pop() if len(said) == 1 else None
 
 
@@ -181,14 +213,16 @@ def extract_number(response: str) -> float | None:
     if is_abstention(response):
         return None
     text = _clean(str(response)).lower()
+    if _NUMBER_HEDGE.search(text):
+        return None
     m = re.search(r"answer\s*(?:is|:)\s*:?\s*(.*)", text, re.S)
     for part in ([m.group(1)] if m else []) + [text]:
-        n = _NUMBER.search(part)
+        n = next((n for n in _NUMBER.finditer(part) if not denied(part, *n.span())), None)
         if n:
             return float(n.group(0).replace(",", ""))
-        for word in re.findall(r"[a-z]+", part):
-            if word in _WORD_NUMBERS:
-                return float(_WORD_NUMBERS[word])
+        for word in re.finditer(r"[a-z]+", part):
+            if word.group(0) in _WORD_NUMBERS and not denied(part, *word.span()):
+                return float(_WORD_NUMBERS[word.group(0)])
     return None
 
 
@@ -226,7 +260,7 @@ def score_answer(record: Mapping[str, Any], response: str) -> Score:
         return Score(said, float(said in truth))
     if fmt == "trajectory":
         return _score_trajectory(record, response)
-    raise ValueError(f"QA {record.get('id')!r}: unknown answer_format {fmt!r}")
+    raise BadInput(f"QA {record.get('id')!r}: unknown answer_format {fmt!r}")
 
 
 _TRAJ_ENTRY = re.compile(

@@ -24,6 +24,7 @@ import polars as pl
 from fourdpqa import quarantine
 from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.clips import MarkDrawer, export_clips
+from fourdpqa.errors import BadInput
 from fourdpqa.export import export_all
 from fourdpqa.layout import SPLIT_RECORD, Layout
 from fourdpqa.params import Params
@@ -97,12 +98,23 @@ def load_qa(qa_dir: str | Path) -> QAInputs:
             continue
         tables.append(df)
     if not tables:
-        raise ValueError(f"{qa_dir}: no valid QA tables ({len(bad)} rejected)")
+        raise BadInput(f"{qa_dir}: no valid QA tables ({len(bad)} rejected)")
     qa = pl.concat(tables, how="vertical_relaxed")
     dup = qa.filter(pl.col("id").is_duplicated())["id"].unique().sort().to_list()
     if dup:
-        raise ValueError(f"{qa_dir}: QA ids repeated across tables: {dup[:10]}")
+        raise BadInput(f"{qa_dir}: QA ids repeated across tables: {dup[:10]}")
     return QAInputs(qa, bad)
+
+
+def _check_input_share(inputs: QAInputs, max_share: float) -> None:
+    """Refuse (before anything is selected) when more than ``max_share`` of the videos' QA tables were set aside: a
+    dataset built from the few readable ones would silently replace a complete one."""
+    bad, total = len(inputs.quarantined), len(inputs.quarantined) + inputs.qa["video_id"].n_unique()
+    if bad and bad / total > max_share:
+        first = next(iter(sorted(inputs.quarantined.items())))
+        raise AssemblyRefused([CheckResult(
+            "check_input_share", False, True, f"{bad} of {total} videos' QA tables unreadable",
+            f"at most base.max_failed_share={max_share} of them", {"first": f"{first[0]}: {first[1]}"})])
 
 
 # ------------------------------------------------------------------------------------------------------ assembly
@@ -135,6 +147,7 @@ def assemble(
     where = Layout(root)
     seed = params.base.seed
     inputs = load_qa(where.qa)
+    _check_input_share(inputs, params.base.max_failed_share)
     for vid, reason in inputs.quarantined.items():
         quarantine.quarantine(root, "assemble", vid, reason)
         log.warning("assemble: quarantined QA table %s: %s", vid, reason)

@@ -1,7 +1,9 @@
 """Crash-safe writes: every artifact is written to a temporary sibling and renamed into place.
 
 A process killed mid-write leaves at most a ``.tmp-*`` sibling (ignored by readers and swept on the next run),
-never a half-written file under the final name.
+never a half-written file under the final name. Any ``OSError`` while writing (disk full, ``RLIMIT_FSIZE``, a short
+write without errno) becomes :class:`fourdpqa.errors.WriteFailed` naming the output, so the stage protocol can tell
+a failing machine from a bad input.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fourdpqa.errors import WriteFailed
+
 if TYPE_CHECKING:  # numpy and polars load with the first array / table written, not with every stage's --help
     import numpy as np
     import polars as pl
@@ -27,32 +31,53 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def write_failed(path: str | Path, exc: OSError) -> WriteFailed:
+    """``exc`` (raised while writing ``path``) as a :class:`WriteFailed` naming the output and the cause."""
+    if isinstance(exc, WriteFailed):
+        return exc
+    return WriteFailed(exc.errno, f"cannot write {path}: {exc.strerror or exc}", str(path))
+
+
+@contextlib.contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn any ``OSError`` raised in the block into :class:`WriteFailed` naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        raise write_failed(path, exc) from exc
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success fsync and rename it over ``path``."""
+    """Yield a temporary path beside ``path``; on success fsync and rename it over ``path``. An ``OSError`` in the
+    block (the writer's) or in the fsync / rename raises :class:`WriteFailed`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + TMP_MARK, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual permissions
+    tmp_path: Path | None = None
     try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=path.name + TMP_MARK, dir=path.parent)
+            os.close(fd)
+            tmp_path = Path(tmp)
+            os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual permissions
+            yield tmp_path
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp_path, path)
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
 
 @contextlib.contextmanager
 def staging_dir(path: str | Path) -> Iterator[Path]:
-    """A fresh temporary folder beside ``path`` (removed again unless it was published)."""
+    """A fresh temporary folder beside ``path`` (removed again unless it was published). The block may read inputs
+    too, so only the folder's creation raises :class:`WriteFailed`; the writers inside raise it themselves."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=path.name + TMP_MARK, dir=path.parent))
-    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp creates 0700
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=path.name + TMP_MARK, dir=path.parent))
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp creates 0700
     try:
         yield tmp
     finally:
@@ -99,10 +124,12 @@ def restore_dir(path: str | Path) -> bool:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a fresh temporary directory; on success it replaces ``path`` as a whole."""
+    """Yield a fresh temporary directory to write into (any ``OSError`` there raises :class:`WriteFailed`); on
+    success it replaces ``path`` as a whole."""
     with staging_dir(path) as tmp:
-        yield tmp
-        publish_dir(tmp, path)
+        with writing(path):
+            yield tmp
+            publish_dir(tmp, path)
 
 
 def sweep_siblings(path: str | Path) -> int:
@@ -155,8 +182,15 @@ def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
 
 def write_parquet(path: str | Path, df: pl.DataFrame) -> None:
     """Parquet without wall-clock metadata: the same frame always gives the same bytes."""
+    import polars as pl
+
     with atomic_path(path) as tmp:
-        df.write_parquet(tmp, compression="zstd", statistics=False)
+        try:
+            df.write_parquet(tmp, compression="zstd", statistics=False)
+        except pl.exceptions.PolarsError as exc:  # polars reports a failed write (EFBIG, ENOSPC) as its own error
+            if "IO error" not in str(exc) and "os error" not in str(exc):
+                raise
+            raise WriteFailed(None, f"cannot write {path}: {exc}", str(path)) from exc
 
 
 def write_npy(path: str | Path, array: np.ndarray) -> None:

@@ -43,6 +43,7 @@ import polars as pl
 from tqdm import tqdm
 
 from fourdpqa.atomic import TMP_MARK
+from fourdpqa.errors import BadInput
 from fourdpqa.layout import item_name, scene_dir
 from schemas.qa import present
 
@@ -185,7 +186,7 @@ def _read_sources(scenes_root: Path, job: ClipJob) -> tuple[list[bytes], list[st
     for i in job.indices:
         path = rgb / f"{i:05d}.png"
         if i < 0 or not path.is_file():
-            raise ValueError(f"video {job.video_id}: clip frame {i} has no source image {path}")
+            raise BadInput(f"video {job.video_id}: clip frame {i} has no source image {path}")
         blobs.append(path.read_bytes())
     return blobs, [hashlib.sha256(b).hexdigest() for b in blobs]
 
@@ -223,7 +224,7 @@ def _output_frames(blobs: list[bytes], job: ClipJob, width: int, height: int) ->
     """The clip's source PNGs decoded and resized: (T, height, width, 3) RGB uint8."""
     decoded = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in blobs]
     if any(img is None for img in decoded):
-        raise ValueError(f"video {job.video_id}: an unreadable source frame among {list(job.indices)}")
+        raise BadInput(f"video {job.video_id}: an unreadable source frame among {list(job.indices)}")
     return resize_clip(np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in decoded]), width, height)
 
 

@@ -11,6 +11,7 @@ go on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from tqdm import tqdm
 from fourdpqa import layout, quarantine, report
 from fourdpqa.answers import score_answer
 from fourdpqa.atomic import write_json, write_jsonl
+from fourdpqa.errors import BAD_INPUT
 from fourdpqa.params import Params
 from fourdpqa.predictors import Predictor, Sample, build_predictor
 from fourdpqa.predictors.contract import MAX_RESPONSE_CHARS, PredictorContractError, unanswered
@@ -30,7 +32,7 @@ from fourdpqa.qa_format import format_prompt
 
 log = logging.getLogger("fourdpqa.evaluate")
 # A predictor that cannot be built or run (no trained model yet, no API model configured) is set aside.
-PREDICTOR_ERRORS: tuple[type[Exception], ...] = (ValueError, OSError)
+PREDICTOR_ERRORS: tuple[type[Exception], ...] = BAD_INPUT
 # A question whose clip cannot be read or whose model call fails gets an empty (wrong) answer; bugs propagate.
 ANSWER_ERRORS: tuple[type[Exception], ...] = (*PREDICTOR_ERRORS, RuntimeError)
 # QA fields copied into each prediction row (enough to re-aggregate without the benchmark table).
@@ -98,7 +100,7 @@ def predictions_path(params: Params, name: str) -> Path:
 def read_split(params: Params, split: str) -> pl.DataFrame:
     path = layout.of(params).split_table(split)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no {split} table; run the assemble stage first")
+        raise FileNotFoundError(errno.ENOENT, f"{path}: no {split} table; run the assemble stage first")
     return pl.read_parquet(path)
 
 

@@ -4,6 +4,12 @@ One module for every "has this changed?" question of the pipeline. Digests are S
 mtimes: outputs move between machines and DVC checkouts), and file lists are sorted by path relative to a root,
 so the same content anywhere gives the same digest.
 
+Each file is hashed once: a :class:`DigestCache` (one SQLite file per data root, ``<data_root>/.cache``) remembers
+the digest of a file under its (device, inode) together with its size and ``mtime_ns``, the key DVC's own state
+database uses; a file whose size or mtime changed (a rewrite, a truncation, a replacement) is hashed again. The cache
+is local bookkeeping, never an output (the manifests, which DVC tracks, keep only content digests, so they stay
+byte-identical on any machine); without it (a read-only root, ``FOURDPQA_DIGEST_CACHE=off``) every file is hashed.
+
 The code digest follows a stage's *import closure*: the project modules it imports, directly or lazily inside
 functions, read statically from the source (nothing is executed). It is what makes an edit in
 ``fourdpqa/questions/`` redo QA and an edit in ``fourdpqa/train.py`` leave QA alone, and the same file list
@@ -16,6 +22,9 @@ import ast
 import functools
 import hashlib
 import json
+import logging
+import os
+import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,14 +35,78 @@ from fourdpqa.layout import MANIFEST_DIR, REPORT_FILE
 CODE_ROOT = Path(__file__).resolve().parents[1]  # the repository (or site-packages) holding fourdpqa/ and schemas/
 PROJECT_PACKAGES = ("fourdpqa", "schemas")
 CHUNK = 1 << 20
+CACHE_ENV = "FOURDPQA_DIGEST_CACHE"  # "off": hash every file every time (the reference the benchmark compares with)
+log = logging.getLogger("fourdpqa")
+_hashed = {"files": 0, "bytes": 0}  # what this process read to hash (benchmarks/hash_once.py prints it)
 
 
-def file_digest(path: str | Path) -> str:
-    """SHA-256 hex digest of one file's bytes (read in 1 MiB chunks)."""
+def hashed() -> dict[str, int]:
+    """Files and bytes this process has read to compute digests so far."""
+    return dict(_hashed)
+
+
+class DigestCache:
+    """File digests by (device, inode), valid while the file keeps its size and ``mtime_ns``.
+
+    An atomic rename keeps inode and mtime, so a digest taken in a staging folder stays valid once published, and a
+    hard-linked copy shares it. SQLite serialises the writers (pool workers, a Dagster run beside the CLI); any
+    error of the cache itself (locked too long, read-only, corrupt) only means hashing the file again."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self._pid = -1
+        self.enabled = os.environ.get(CACHE_ENV, "on").lower() not in {"off", "0", "false", "no"}
+
+    def _conn(self) -> sqlite3.Connection | None:
+        if not self.enabled:
+            return None
+        if self._db is None or self._pid != os.getpid():  # a forked worker opens its own connection
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("CREATE TABLE IF NOT EXISTS digests (dev INTEGER, ino INTEGER, size INTEGER, "
+                           "mtime_ns INTEGER, sha256 TEXT, PRIMARY KEY (dev, ino))")
+            except (OSError, sqlite3.Error) as exc:
+                log.debug("digest cache %s unavailable (%s): hashing every file", self.path, exc)
+                self.enabled = False
+                return None
+            self._db, self._pid = db, os.getpid()
+        return self._db
+
+    def digest(self, path: str | Path) -> str:
+        """The SHA-256 of ``path``: the cached one when the file is unchanged, else computed and remembered."""
+        st = os.stat(path)
+        key = (st.st_dev, st.st_ino)
+        db = self._conn()
+        if db is not None:
+            try:
+                row = db.execute("SELECT size, mtime_ns, sha256 FROM digests WHERE dev=? AND ino=?", key).fetchone()
+                if row is not None and row[:2] == (st.st_size, st.st_mtime_ns):
+                    return row[2]
+            except sqlite3.Error as exc:
+                log.debug("digest cache %s: %s", self.path, exc)
+        value = file_digest(path)
+        if db is not None and os.stat(path).st_mtime_ns == st.st_mtime_ns:  # not rewritten while being read
+            try:
+                db.execute("INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?)",
+                           (*key, st.st_size, st.st_mtime_ns, value))
+            except sqlite3.Error as exc:
+                log.debug("digest cache %s: %s", self.path, exc)
+        return value
+
+
+def file_digest(path: str | Path, cache: DigestCache | None = None) -> str:
+    """SHA-256 hex digest of one file's bytes (read in 1 MiB chunks), through ``cache`` when given."""
+    if cache is not None:
+        return cache.digest(path)
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
+            _hashed["bytes"] += len(chunk)
+    _hashed["files"] += 1
     return h.hexdigest()
 
 
@@ -58,14 +131,14 @@ def tree_files(path: str | Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file() and _content(p.relative_to(path)))
 
 
-def digest_files(paths: Iterable[str | Path], root: str | Path) -> dict[str, str]:
+def digest_files(paths: Iterable[str | Path], root: str | Path, cache: DigestCache | None = None) -> dict[str, str]:
     """``{path (posix): sha256}`` of every file under ``paths``: relative to ``root`` for files below it, else
     relative to the parent of the given path (a source folder outside the data root)."""
     root = Path(root)
     out = {}
     for path in map(Path, paths):
         base = root if path.is_relative_to(root) else path.parent
-        out.update({p.relative_to(base).as_posix(): file_digest(p) for p in tree_files(path)})
+        out.update({p.relative_to(base).as_posix(): file_digest(p, cache) for p in tree_files(path)})
     return out
 
 

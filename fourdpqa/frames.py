@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fourdpqa.errors import BadInput
+
 Frame = np.ndarray | str | Path  # RGB uint8 (H, W, 3) array, or the path of an image file
 
 
@@ -21,7 +23,7 @@ def load_frame(frame: Frame) -> np.ndarray:
         return frame
     bgr = cv2.imread(str(frame), cv2.IMREAD_COLOR)
     if bgr is None:
-        raise OSError(f"cannot read frame image {frame}")
+        raise BadInput(f"cannot read frame image {frame}")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -50,7 +52,7 @@ def read_video(path: str | Path, n_frames: int | None = None) -> list[np.ndarray
     frames = []
     try:
         if not cap.isOpened():
-            raise OSError(f"cannot open video {path}")
+            raise BadInput(f"cannot open video {path}")
         while True:
             ok, bgr = cap.read()
             if not ok:
@@ -59,6 +61,6 @@ def read_video(path: str | Path, n_frames: int | None = None) -> list[np.ndarray
     finally:
         cap.release()
     if not frames:
-        raise OSError(f"video {path} has no decodable frames")
+        raise BadInput(f"video {path} has no decodable frames")
     picked = frames if n_frames is None else sample_frames(frames, n_frames)
     return [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in picked]

@@ -27,9 +27,10 @@ SPLIT_RECORD = "split.json"  # inside the dataset folder: which videos went to w
 
 def item_name(item_id: str) -> str:
     """File-system name of an item id: the id itself when it is at most MAX_NAME_BYTES long, holds no path
-    separator or control character and does not start with ``.`` or ``_`` (hidden files, the stages' bookkeeping);
-    otherwise a cleaned prefix plus ``-`` and 12 hex digits of the id's SHA-256 (distinct ids stay distinct)."""
-    clean = re.sub(r"[/\\\x00-\x1f\x7f]", "_", item_id).lstrip("._")
+    separator or control character, does not start with ``.`` or ``_`` (hidden files, the stages' bookkeeping) and
+    holds no ``.tmp-`` (the temporaries' marker, which the stages sweep); otherwise a cleaned prefix plus ``-`` and
+    12 hex digits of the id's SHA-256 (distinct ids stay distinct)."""
+    clean = re.sub(r"[/\\\x00-\x1f\x7f]", "_", item_id).lstrip("._").replace(".tmp-", "_tmp-")
     if clean == item_id and 0 < len(clean.encode("utf-8")) <= MAX_NAME_BYTES:
         return clean
     digest = hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:12]
@@ -185,6 +186,11 @@ class Layout:
     def previews(self, video_id: str) -> Path:
         """Full-size images of one video that the Dagster event log links to (it holds only thumbnails)."""
         return self.root / "previews" / item_name(video_id)
+
+    @property
+    def digest_cache(self) -> Path:
+        """File digests by inode, size and mtime (fourdpqa.fingerprint.DigestCache): local, never an output."""
+        return self.root / ".cache" / "digests.sqlite"
 
     def lock(self, stage: str, item: str | None = None) -> Path:
         """Lock file of a whole stage run, or of one item of it (per-partition runs)."""

@@ -7,7 +7,13 @@ about 15 s per question. One :class:`LLMClient` serves one stage run and also ke
 
 - a rate limit (``requests_per_minute``);
 - a time budget: once ``budget_s`` of wall time has passed since its first call, it sends nothing more;
+- a wall-clock bound on every attempt: ``timeout_s`` (never past the budget) counts from the request to the last
+  byte of the reply, so an endpoint trickling a byte every few seconds (which resets an HTTP read timeout forever)
+  is abandoned at the bound and the attempt counts as a timeout;
 - a circuit breaker: once ``breaker_failures`` calls in a row have failed (after their retries), it sends nothing more.
+
+:class:`CachedCompletion` adds the on-disk cache that question phrasing and object captioning share (a reply is
+stored under the SHA-256 of model, temperature and prompt, so reruns are free and reproducible).
 
 A call that is not sent or fails returns ``None``; the caller keeps its fallback (the template text, an empty and
 scored-wrong answer) and ``stats`` counts attempts, retries, failures and calls not sent, for the stage report.
@@ -16,20 +22,53 @@ API keys are read by litellm from the environment; nothing here logs request arg
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_exponential
 
+from fourdpqa.atomic import write_json
 from fourdpqa.params import LLMCallParams
 
 log = logging.getLogger("fourdpqa.llm")
 MAX_WAIT_S = 60.0  # longest backoff between two attempts
+
+
+class CallTimedOut(TimeoutError):
+    """An attempt got no complete reply within its wall-clock bound (a transient error: it may be retried)."""
+
+
+def bounded(fn: Callable[[], Any], seconds: float) -> Any:
+    """``fn()`` in a daemon thread, waited for at most ``seconds`` of wall time: :class:`CallTimedOut` after that
+    (the abandoned request ends with its connection; nothing waits for it)."""
+    if seconds <= 0:
+        raise CallTimedOut("no time left in the budget for another attempt")
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="fourdpqa-llm-call").start()
+    if not done.wait(seconds):
+        raise CallTimedOut(f"no complete reply within {seconds:.1f} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def litellm_module() -> Any:
@@ -42,8 +81,8 @@ def litellm_module() -> Any:
 
 def transient_errors(litellm: Any) -> tuple[type[BaseException], ...]:
     """Errors worth another attempt; anything else (bad key, bad request) fails the call at once."""
-    return (litellm.Timeout, litellm.RateLimitError, litellm.APIConnectionError, litellm.ServiceUnavailableError,
-            litellm.InternalServerError)
+    return (CallTimedOut, litellm.Timeout, litellm.RateLimitError, litellm.APIConnectionError,
+            litellm.ServiceUnavailableError, litellm.InternalServerError)
 
 
 class LLMClient:
@@ -117,7 +156,38 @@ class LLMClient:
             self._sleep(min(wait, max(self.remaining_s(), 0.0)))
         self._last_attempt = self._clock()
         self.stats["attempts"] += 1
-        timeout = max(1.0, min(self.policy.timeout_s, self.remaining_s()))
-        response = completion(model=self.model, messages=messages, timeout=timeout, max_retries=0,
-                              **{**self.call_kwargs, **kwargs})
+        timeout = min(self.policy.timeout_s, max(self.remaining_s(), 0.0))
+        response = bounded(lambda: completion(model=self.model, messages=messages, timeout=max(timeout, 0.1),
+                                              max_retries=0, **{**self.call_kwargs, **kwargs}), timeout)
         return str(response.choices[0].message.content or "")
+
+
+class CachedCompletion:
+    """Completions of one model for one stage run through an :class:`LLMClient`, cached on disk: a reply is stored
+    as ``<cache_dir>/<sha256 of (model, temperature, prompt)>.json``, so a rerun sends nothing it has sent before.
+    ``messages(prompt)`` builds the request from the prompt string (e.g. with an image); ``stats`` counts cache
+    hits, the client's own counts are in ``client.stats``."""
+
+    def __init__(self, model: str, policy: LLMCallParams, cache_dir: str | Path, temperature: float,
+                 completion: Callable[..., Any] | None = None, sleep: Callable[[float], None] = time.sleep,
+                 messages: Callable[[str], list[dict]] | None = None, **call_kwargs: Any) -> None:
+        self.model, self.temperature = model, temperature
+        self.cache_dir = Path(cache_dir)
+        self.messages = messages or (lambda prompt: [{"role": "user", "content": prompt}])
+        self.client = LLMClient(model, policy, completion, sleep, temperature=temperature, **call_kwargs)
+        self.stats: Counter[str] = Counter()
+
+    def key(self, prompt: str) -> str:
+        blob = json.dumps({"model": self.model, "temperature": self.temperature, "prompt": prompt}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def __call__(self, prompt: str) -> str | None:
+        """The cached or new reply to ``prompt``; ``None`` when the call failed or was not sent (nothing cached)."""
+        path = self.cache_dir / f"{self.key(prompt)}.json"
+        if path.exists():
+            self.stats["cache_hits"] += 1
+            return json.loads(path.read_text())["text"]
+        text = self.client.complete(self.messages(prompt))
+        if text is not None:
+            write_json(path, {"text": text})
+        return text

@@ -28,6 +28,7 @@ from functools import cached_property
 import numpy as np
 
 from fourdpqa import framing, geometry
+from fourdpqa.errors import BadInput
 from fourdpqa.scene import Scene
 
 UP = np.array([0.0, 0.0, 1.0])
@@ -174,7 +175,7 @@ def median_depth(scene: Scene, m: ClipMotion) -> float:
     d = scene.depth[int(m.frames[0])]
     d = d[np.isfinite(d) & (d > 0)]
     if not d.size:
-        raise ValueError(f"video {scene.video_id!r}: frame {int(m.frames[0])} has no valid depth")
+        raise BadInput(f"video {scene.video_id!r}: frame {int(m.frames[0])} has no valid depth")
     return float(np.median(d))
 
 

@@ -3,11 +3,15 @@
 Unknown keys, duplicate keys, wrong types and nonsense values (inverted or negative thresholds, shares outside
 [0, 1], zero sizes, unknown keys inside a mix, unknown question types or predictors) are rejected when the file is
 loaded, before any work, with the offending key path in the message: a typo in a threshold cannot silently fall back
-to a default, and a duplicated key cannot silently win over the first.
+to a default, and a duplicated key cannot silently win over the first. Every number is finite (``.inf`` and ``.nan``
+are refused) and lies in a stated range, with a ceiling on every size (``n_videos: 1e12`` would run for ever); the
+per-source keys of ``qa.thresholds`` and ``qa.sources`` must name a configured source (a misspelt name would
+silently get the defaults).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from fourdpqa.thresholds import KIND_PRESETS, THRESHOLD_PRESETS, LabelThresholds
+from fourdpqa.yaml_keys import first_duplicate_key
 from fourdpqa.vocabulary import CAMERA_MOTIONS, OBJECT_MOTIONS, SOURCE_KINDS
 
 # The names a mix or list may use. The modules that draw from them import these tuples, so the check and the use
@@ -28,7 +33,20 @@ PREDICTOR_PREFIXES = ("hf:", "api:")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# Ceilings of sizes and counts: far above any real run, low enough that a typo (1e12) fails before any work.
+MAX_VIDEOS = 1_000_000
+MAX_FRAMES = 100_000
+MAX_PIXELS = 16_384  # one image side
+MAX_COUNT = 10_000_000  # rows, queries, steps
+MAX_SECONDS = 7 * 24 * 3600.0
+# The one seed: numpy's SeedSequence refuses negative seeds and torch.manual_seed needs a 64-bit value.
+MAX_SEED = 2**32 - 1
+MAX_THREADS = 1024
+# The source the generate stage renders: its qa.thresholds entry may stay in params.yaml when it is not standardized.
+BUILTIN_SOURCE = "procedural"
 
 
 MIX_NAMES = {"camera_motion_mix": CAMERA_MOTIONS, "object_motion_mix": OBJECT_MOTIONS,
@@ -42,16 +60,16 @@ def check_mix(mix: dict[str, float], info: ValidationInfo) -> dict[str, float]:
     unknown = sorted(set(mix) - set(known))
     if unknown:
         raise ValueError(f"{info.field_name}: unknown key(s) {unknown}; known: {list(known)}")
-    if any(v < 0 for v in mix.values()) or sum(mix.values()) <= 0:
+    if any(not math.isfinite(v) or v < 0 for v in mix.values()) or not 0 < sum(mix.values()) < math.inf:
         raise ValueError(f"{info.field_name} needs non-negative weights with a positive sum, got {mix}")
     return mix
 
 
 class BaseParams(_Section):
-    seed: int = 1234
+    seed: int = Field(1234, ge=0, le=MAX_SEED)
     data_root: str = "data"
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
-    num_threads: int = Field(2, ge=1)
+    num_threads: int = Field(2, ge=1, le=MAX_THREADS)
     # Source roots that input paths must stay inside (resolved, no symlink escapes).
     allowed_roots: list[str] = ["data"]
     # A stage fails (exit 1) when more than this share of its items is quarantined (every item failing always fails).
@@ -61,14 +79,14 @@ class BaseParams(_Section):
 class GenerateParams(_Section):
     """The procedural (Kubric-like) source."""
 
-    n_videos: int = Field(96, ge=1)
-    n_frames: int = Field(32, ge=2)
-    width: int = Field(256, ge=16)
-    height: int = Field(256, ge=16)
-    fps: float = Field(12.0, gt=0)
-    min_objects: int = Field(2, ge=1)
-    max_objects: int = Field(6, ge=1)
-    render_chunk_rays: int = Field(65536, ge=1024)
+    n_videos: int = Field(96, ge=1, le=MAX_VIDEOS)
+    n_frames: int = Field(32, ge=2, le=MAX_FRAMES)
+    width: int = Field(256, ge=16, le=MAX_PIXELS)
+    height: int = Field(256, ge=16, le=MAX_PIXELS)
+    fps: float = Field(12.0, gt=0, le=1000)
+    min_objects: int = Field(2, ge=1, le=255)
+    max_objects: int = Field(6, ge=1, le=255)
+    render_chunk_rays: int = Field(65536, ge=1024, le=1 << 26)
     camera_motion_mix: dict[str, float] = {
         "static": 0.1, "pan": 0.1, "tilt": 0.08, "roll": 0.06, "dolly": 0.14, "truck": 0.12,
         "pedestal": 0.08, "orbit": 0.1, "combined": 0.12, "push_pull": 0.1,
@@ -116,42 +134,42 @@ class StandardizeParams(_Section):
 
 
 class TracksParams(_Section):
-    queries_per_video: int = Field(256, ge=1)
-    sampling_stride: int = Field(4, ge=1)
+    queries_per_video: int = Field(256, ge=1, le=MAX_COUNT)
+    sampling_stride: int = Field(4, ge=1, le=MAX_PIXELS)
     max_sampled_frac: float = Field(0.1, gt=0, le=1)
     background_share: float = Field(0.3, ge=0, le=1)
     query_frames: Literal["first", "any"] = "any"
-    chunk_points: int = Field(2048, ge=1)
+    chunk_points: int = Field(2048, ge=1, le=MAX_COUNT)
     depth_tolerance: float = Field(0.99, gt=0, le=1)
     # also track one interior pixel of every visible object (and of the background) every this many frames, the
     # queries the tracking questions read (fourdpqa.qa_tracks); 0 = the Kubric-style sample only
-    qa_queries_every: int = Field(4, ge=0)
+    qa_queries_every: int = Field(4, ge=0, le=MAX_FRAMES)
 
 
 class SourceQAParams(_Section):
     """Per-source QA settings (``qa.sources.<source name>``); unset fields keep the ``qa`` value."""
 
     preset: Literal["synthetic", "driving", "indoor"] | None = None  # thresholds when qa.thresholds has no entry
-    clip_frames: int | None = Field(None, ge=1)  # 1: single-frame clips (depth and distance questions only)
-    clip_stride: int | None = Field(None, ge=1)
-    clips_per_video: int | None = Field(None, ge=1)
+    clip_frames: int | None = Field(None, ge=1, le=MAX_FRAMES)  # 1: single-frame clips (depth and distance questions only)
+    clip_stride: int | None = Field(None, ge=1, le=MAX_FRAMES)
+    clips_per_video: int | None = Field(None, ge=1, le=MAX_FRAMES)
     # frame sampling: clips play at about this rate (stride = round(video fps / sample_fps)); overrides clip_stride
-    sample_fps: float | None = Field(None, gt=0)
-    questions_per_clip: int | None = Field(None, ge=1)
+    sample_fps: float | None = Field(None, gt=0, le=1000)
+    questions_per_clip: int | None = Field(None, ge=1, le=MAX_FRAMES)
 
 
 class QAParams(_Section):
-    clip_frames: int = Field(32, ge=1)  # 1: single-frame clips (depth and distance questions only)
-    clip_stride: int = Field(1, ge=1)
-    clips_per_video: int = Field(1, ge=1)
+    clip_frames: int = Field(32, ge=1, le=MAX_FRAMES)  # 1: single-frame clips (depth and distance questions only)
+    clip_stride: int = Field(1, ge=1, le=MAX_FRAMES)
+    clips_per_video: int = Field(1, ge=1, le=MAX_FRAMES)
     # clips of one video may share at most this share of their frames (0 = disjoint clips: independent facts)
     clip_max_overlap: float = Field(0.0, ge=0, le=1)
     # a circle/box mark is unambiguous only if every other object keeps at most this share of its visible pixels
     # inside the mark
     mark_max_other_share: float = Field(0.1, ge=0, le=1)
-    out_width: int = Field(448, ge=16)
-    out_height: int = Field(448, ge=16)
-    questions_per_clip: int = Field(60, ge=1)
+    out_width: int = Field(448, ge=16, le=MAX_PIXELS)
+    out_height: int = Field(448, ge=16, le=MAX_PIXELS)
+    questions_per_clip: int = Field(60, ge=1, le=MAX_FRAMES)
     track_target_frames: list[int] = [1, 8]  # min/max number of target frames asked in a tracking question
     thresholds: dict[str, LabelThresholds] = {"procedural": LabelThresholds(agent_categories=["person", "car"])}
     reference_mode_mix: dict[str, float] = {"caption": 0.4, "pixel": 0.2, "circle": 0.2, "box_mark": 0.2}
@@ -185,12 +203,12 @@ class QAParams(_Section):
 class LLMCallParams(_Section):
     """Bounds on the LLM calls of one stage run (one retry policy for all of them: :mod:`fourdpqa.llm`)."""
 
-    timeout_s: float = Field(30.0, gt=0)  # one attempt
-    max_retries: int = Field(3, ge=0)  # retries of a transient error (timeout, rate limit, connection, 5xx)
-    backoff_s: float = Field(1.0, ge=0)  # wait before the first retry, doubled for each further one
-    requests_per_minute: float = Field(60.0, gt=0)
-    budget_s: float = Field(3600.0, gt=0)  # wall time of all calls of one stage run; later questions are not sent
-    breaker_failures: int = Field(5, ge=1)  # consecutive failed calls after which the stage stops calling
+    timeout_s: float = Field(30.0, gt=0, le=MAX_SECONDS)  # one attempt
+    max_retries: int = Field(3, ge=0, le=100)  # retries of a transient error (timeout, rate limit, connection, 5xx)
+    backoff_s: float = Field(1.0, ge=0, le=3600)  # wait before the first retry, doubled for each further one
+    requests_per_minute: float = Field(60.0, gt=0, le=1e9)
+    budget_s: float = Field(3600.0, gt=0, le=MAX_SECONDS)  # wall time of all calls of one stage run; later questions are not sent
+    breaker_failures: int = Field(5, ge=1, le=MAX_COUNT)  # consecutive failed calls after which the stage stops calling
 
 
 class PhrasingParams(LLMCallParams):
@@ -202,8 +220,8 @@ class PhrasingParams(LLMCallParams):
 
 class AssembleParams(_Section):
     benchmark_video_share: float = Field(0.6, gt=0, lt=1)
-    train_size: int = Field(4000, ge=1)
-    benchmark_size: int = Field(800, ge=1)
+    train_size: int = Field(4000, ge=1, le=MAX_COUNT)
+    benchmark_size: int = Field(800, ge=1, le=MAX_COUNT)
     tracking_share: float = Field(0.2, ge=0, le=1)
     export_mp4: bool = False  # True: store the benchmark MJPEG mp4s (else lmms-eval muxes them on read)
 
@@ -212,28 +230,28 @@ class ProbeParams(_Section):
     """The pixel-learnability probe of validation: a small 3-D CNN trained from scratch on CPU."""
 
     enabled: bool = True
-    frames: int = Field(8, ge=2)
-    size: int = Field(64, ge=16)
-    epochs: int = Field(12, ge=1)
-    batch_size: int = Field(32, ge=1)
-    lr: float = Field(2e-3, gt=0)
-    width: int = Field(8, ge=1)  # channels of the first convolution
-    dim: int = Field(64, ge=1)  # clip / word feature size
+    frames: int = Field(8, ge=2, le=1024)
+    size: int = Field(64, ge=16, le=4096)
+    epochs: int = Field(12, ge=1, le=MAX_COUNT)
+    batch_size: int = Field(32, ge=1, le=1 << 20)
+    lr: float = Field(2e-3, gt=0, le=10)
+    width: int = Field(8, ge=1, le=4096)  # channels of the first convolution
+    dim: int = Field(64, ge=1, le=1 << 16)  # clip / word feature size
     mirror: bool = True  # train on left-right mirrored copies too (texts swap left/right, clockwise senses, x)
     reverse: bool = True  # and motion types played backwards (texts swap forward/backward, up/down, increases, ...)
-    motion_weight: float = Field(1.0, ge=0)  # weight of the auxiliary camera-motion loss (training scenes' poses)
-    min_gain: float = 0.0  # a type where the probe beats the best text-only baseline by no more is flagged
+    motion_weight: float = Field(1.0, ge=0, le=1000)  # weight of the auxiliary camera-motion loss (training scenes' poses)
+    min_gain: float = Field(0.0, ge=-1, le=1)  # a type where the probe beats the best text-only baseline by no more is flagged
 
 
 class ValidateParams(_Section):
     # an answer class may take at most this multiple of its uniform share (assembly selects under the same limit)
-    max_option_ratio: float = Field(1.5, ge=1)
+    max_option_ratio: float = Field(1.5, ge=1, le=1000)
     yes_share_low: float = Field(0.45, ge=0, le=1)
     yes_share_high: float = Field(0.55, ge=0, le=1)
     letter_chi2_p: float = Field(0.01, gt=0, lt=1)
     blind_margin: float = Field(0.03, ge=0, le=1)
     blind_blocking: bool = True  # a significant text-only shortcut fails validation
-    blind_null_draws: int = Field(20, ge=0)  # answer-shuffled copies calibrating the blind audit (0 = off)
+    blind_null_draws: int = Field(20, ge=0, le=100_000)  # answer-shuffled copies calibrating the blind audit (0 = off)
     phash_max_distance: int = Field(4, ge=0, le=64)  # bits of a 64-bit perceptual hash
     # a mark is ambiguous when another object has more than this share of its visible pixels inside it
     mark_foreign_share: float = Field(0.1, ge=0, le=1)
@@ -248,37 +266,37 @@ class ValidateParams(_Section):
 
 
 class ReviewParams(_Section):
-    per_type: int = Field(3, ge=1)  # QA pairs shown per (split, question type, format)
+    per_type: int = Field(3, ge=1, le=MAX_FRAMES)  # QA pairs shown per (split, question type, format)
 
 
 class TrainParams(_Section):
     model: str | None = None  # HF id or local path; None = tiny Qwen2.5-VL built from a config in-process
-    tiny_hidden_size: int = Field(64, ge=16, multiple_of=16)  # attention heads of 16 dims (fourdpqa.vlm.model)
-    tiny_layers: int = Field(2, ge=1)
-    tiny_vision_depth: int = Field(2, ge=1)
-    frames: int = Field(4, ge=1)
-    image_size: int = Field(56, ge=28)
-    max_steps: int = Field(150, ge=1)
-    batch_size: int = Field(4, ge=1)
-    grad_accum: int = Field(1, ge=1)
-    lr: float = Field(1e-3, gt=0)
+    tiny_hidden_size: int = Field(64, ge=16, le=16_384, multiple_of=16)  # attention heads of 16 dims (fourdpqa.vlm.model)
+    tiny_layers: int = Field(2, ge=1, le=256)
+    tiny_vision_depth: int = Field(2, ge=1, le=256)
+    frames: int = Field(4, ge=1, le=1024)
+    image_size: int = Field(56, ge=28, le=MAX_PIXELS)
+    max_steps: int = Field(150, ge=1, le=MAX_COUNT)
+    batch_size: int = Field(4, ge=1, le=1 << 20)
+    grad_accum: int = Field(1, ge=1, le=1 << 20)
+    lr: float = Field(1e-3, gt=0, le=10)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    weight_decay: float = Field(0.0, ge=0)
+    weight_decay: float = Field(0.0, ge=0, le=10)
     lora: bool = False
-    lora_r: int = Field(8, ge=1)
-    max_train_samples: int | None = Field(256, ge=1)
-    checkpoint_every: int = Field(50, ge=1)
+    lora_r: int = Field(8, ge=1, le=4096)
+    max_train_samples: int | None = Field(256, ge=1, le=MAX_COUNT)
+    checkpoint_every: int = Field(50, ge=1, le=MAX_COUNT)
 
 
 class EvaluateParams(_Section):
     predictors: list[str] = ["random", "blind", "motion_presence", "direction_blind", "oracle", "flow", "trained"]
-    frames: int = Field(32, ge=1)
-    max_new_tokens: int = Field(24, ge=1)
-    batch_size: int = Field(4, ge=1)
+    frames: int = Field(32, ge=1, le=1024)
+    max_new_tokens: int = Field(24, ge=1, le=1 << 20)
+    batch_size: int = Field(4, ge=1, le=1 << 20)
     vlm4d_dir: str | None = None  # local folder holding real_mc.json / synthetic_mc.json
     api_model: str | None = None  # litellm model for the API predictor
     api_calls: LLMCallParams = LLMCallParams(timeout_s=60.0, backoff_s=2.0)
-    max_response_chars: int = Field(8192, ge=256)  # longer answers keep their head and tail (the conclusion)
+    max_response_chars: int = Field(8192, ge=256, le=MAX_COUNT)  # longer answers keep their head and tail (the conclusion)
     # HF predictors that answer MC / yes-no by the most likely allowed answer (constrained decoding) instead of
     # free generation: the tiny default model cannot yet follow the answer format on its own
     constrained: list[str] = ["trained"]
@@ -309,6 +327,19 @@ with warnings.catch_warnings():
         review: ReviewParams = ReviewParams()
         train: TrainParams = TrainParams()
         evaluate: EvaluateParams = EvaluateParams()
+
+        @model_validator(mode="after")
+        def _per_source_keys(self) -> "Params":
+            """``qa.thresholds`` and ``qa.sources`` keys name configured sources (``default`` and the built-in
+            procedural source's thresholds excepted): a misspelt name would silently fall back to the defaults."""
+            names = {s.name for s in self.standardize.sources}
+            for key, table, also in (("qa.thresholds", self.qa.thresholds, {"default", BUILTIN_SOURCE}),
+                                     ("qa.sources", self.qa.sources, set())):
+                unknown = sorted(set(table) - names - also)
+                if unknown:
+                    raise ValueError(f"{key}: {unknown} name no source of standardize.sources "
+                                     f"(configured: {sorted(names)}); fix the name or configure the source")
+            return self
 
         @property
         def data(self) -> Path:
@@ -344,28 +375,6 @@ with warnings.catch_warnings():
 
 class ParamsError(ValueError):
     """params.yaml is unreadable or does not match the expected types and ranges."""
-
-
-def first_duplicate_key(node: yaml.Node | None, path: tuple[str, ...] = ()) -> str | None:
-    """"<key path>: duplicate key (lines a and b)" for the first key given twice in one mapping, else None.
-    Plain YAML keeps the last value silently, so a pasted block would override an earlier setting unseen."""
-    if isinstance(node, yaml.MappingNode):
-        lines: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            here = path + (key,)
-            if key in lines:
-                return f"{'.'.join(here)}: duplicate key (lines {lines[key]} and {key_node.start_mark.line + 1})"
-            lines[key] = key_node.start_mark.line + 1
-            found = first_duplicate_key(value_node, here)
-            if found:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found = first_duplicate_key(item, path + (str(i),))
-            if found:
-                return found
-    return None
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -2,11 +2,12 @@
 
 A paraphrase is refused, with the reason, when it
 
-- drops a slot value (object reference, frame index, label, timestamp) or changes the numbers;
+- drops a slot value (object reference, frame index, label, timestamp), reorders the slots ("closer than B than A"
+  for "A than B") or changes the numbers or their order ("frame 6 ... frame 4" for "frame 4 ... frame 6");
 - adds a sentence (an instruction such as "Answer the opposite of the truth." slipped in before the question);
 - stops being a question, or changes its kind: a yes/no question must stay yes/no, an open or multiple-choice one
   must not become yes/no;
-- adds or drops a negation ("not", "never", "n't", ...);
+- adds or drops a negation ("not", "never", "n't", and the verbs that negate: "fail to", "lack", ...);
 - adds, drops or swaps an answer-bearing word (directions, rotation senses, comparatives, "static") or names an
   option the template does not;
 - talks about the answer itself ("opposite", "truth", "wrong", "ignore", ...).
@@ -23,9 +24,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
+FRAME_SLOT = re.compile(r"^frames? \d+(?:, \d+)*$")  # a frame mention kept as a slot (questions.builder.FRAME_MENTION)
 _SENTENCE_END = re.compile(r"[.?!](?=\s+[A-Z(\"']|\s*$)")
 _CCW = re.compile(r"\b(?:counter|anti)[\s-]?clockwise\b", re.I)
-NEGATIONS = {"not", "no", "never", "none", "nothing", "neither", "nor", "without"}
+NEGATIONS = {"not", "no", "never", "none", "nothing", "neither", "nor", "without", "nobody", "nowhere", "fail",
+             "fails", "failed", "failing", "lack", "lacks", "lacked", "lacking", "unable", "refuse", "refuses",
+             "avoid", "avoids", "hardly", "barely", "scarcely", "seldom", "rarely", "absent", "absence", "except"}
 # canonical answer-bearing word <- the forms that mean it
 _ANSWER_FORMS = {
     "left": "left leftward leftwards", "right": "right rightward rightwards", "up": "up upward upwards",
@@ -73,13 +77,35 @@ def is_polar(sentence: str) -> bool:
             and " or " not in sentence.lower())
 
 
+def _slot_order(text: str, slots: Sequence[str]) -> list[str]:
+    """The slots in the order of their first occurrence in ``text`` (lower case)."""
+    return sorted(slots, key=lambda s: text.find(s))
+
+
+def _free_numbers(text: str, phrases: Sequence[str]) -> list[str]:
+    """The numbers of ``text`` outside ``phrases`` (frame indices, timestamps, counts), in order."""
+    for phrase in sorted(phrases, key=len, reverse=True):
+        text = text.replace(phrase, " ")
+    return NUMBER.findall(text)
+
+
 def slots_kept(template: str, paraphrase: str, slots: Sequence[str]) -> bool:
-    """Every slot string of the template occurs in the paraphrase (case-insensitively) and the multiset of numbers
-    is unchanged (slots that only occur in the options are checked through the numbers and the options)."""
+    """Every slot string of the template occurs in the paraphrase (case-insensitively) as often; the references
+    and phrases among them (not frame mentions) keep their order, so compared objects cannot swap; the numbers
+    outside them (frame indices, timestamps) keep theirs, so "frame 4 ... frame 6" cannot become "frame 6 ...
+    frame 4"; and the multiset of numbers is unchanged (slots that only occur in the options are checked through the
+    numbers and the options). A frame mention may move ("In frame 3, is A ..." for "Is A ... in frame 3?"), and a
+    slot nested in another ("the cube" in "the red cube") is ordered through the longer one."""
     low, low_template = paraphrase.lower(), template.lower()
-    if any(s.lower() in low_template and s.lower() not in low for s in slots):
+    asked = [s.lower() for s in dict.fromkeys(slots) if s and s.lower() in low_template]
+    if any(low.count(s) != low_template.count(s) for s in asked):
         return False
-    return Counter(NUMBER.findall(template)) == Counter(NUMBER.findall(paraphrase))
+    refs = [s for s in asked if not FRAME_SLOT.match(s)]
+    outer = [s for s in refs if not any(s != o and s in o for o in refs)]
+    if _slot_order(low, outer) != _slot_order(low_template, outer):
+        return False
+    return (_free_numbers(low, outer) == _free_numbers(low_template, outer)
+            and Counter(NUMBER.findall(template)) == Counter(NUMBER.findall(paraphrase)))
 
 
 def _question_kind(record: Mapping[str, Any], text: str) -> str | None:

@@ -1,12 +1,16 @@
-"""Input path safety: source paths must resolve inside the configured roots (no ``..`` or symlink escapes)."""
+"""Input path safety: source paths must resolve inside the configured roots (no ``..`` or symlink escapes), and so
+must every file and folder under a video's raw folder (a symlinked ``metadata.json`` or frame pointing elsewhere)."""
 
 from __future__ import annotations
 
+import os
 import tarfile
 from pathlib import Path
 
+from fourdpqa.errors import BadInput
 
-class UnsafePathError(ValueError):
+
+class UnsafePathError(BadInput):
     """A path that resolves outside every allowed root."""
 
 
@@ -19,6 +23,24 @@ def resolve_inside(path: str | Path, roots: list[str | Path], base: str | Path =
     if not any(resolved == r or r in resolved.parents for r in allowed):
         raise UnsafePathError(f"{path}: resolves to {resolved}, outside the allowed roots {[str(r) for r in allowed]}")
     return resolved
+
+
+def confined_tree(path: str | Path, roots: list[str | Path], base: str | Path = ".") -> Path:
+    """:func:`resolve_inside` for ``path`` and for every file and folder below it (symlinks followed, each loop
+    walked once), so that nothing a reader opens there lies outside ``roots``; returns ``path`` resolved."""
+    top = resolve_inside(path, roots, base)
+    if not top.is_dir():
+        return top
+    seen = {top}
+    for folder, dirs, files in os.walk(top, followlinks=True):
+        for name in [*dirs, *files]:
+            entry = Path(folder) / name
+            if entry.is_symlink():
+                resolve_inside(entry, roots, base)
+        real = [d for d in dirs if (Path(folder) / d).resolve() not in seen]
+        seen.update((Path(folder) / d).resolve() for d in real)
+        dirs[:] = real
+    return top
 
 
 def safe_extract(archive: str | Path, target: str | Path) -> list[Path]:

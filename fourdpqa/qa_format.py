@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from fourdpqa.errors import BadInput
 from schemas.qa import LETTERS, TRAJECTORY_ENTRY
 
 INSTRUCTIONS = {
@@ -30,7 +31,7 @@ def format_prompt(record: Mapping) -> str:
     normalised coordinates), then the answer instruction."""
     fmt = record["answer_format"]
     if fmt not in INSTRUCTIONS:
-        raise ValueError(f"record {record.get('id')!r}: unknown answer_format {fmt!r}")
+        raise BadInput(f"record {record.get('id')!r}: unknown answer_format {fmt!r}")
     question = record["question"]
     lines = [question]
     if fmt == "mc":
@@ -64,7 +65,7 @@ def serialise_trajectory(entries: list[tuple[int, float | None, float | None, st
         elif flag in ("visible", "occluded"):
             parts.append(f"{int(frame)}: ({x:.3f}, {y:.3f}) {flag}")
         else:
-            raise ValueError(f"unknown trajectory flag {flag!r}")
+            raise BadInput(f"unknown trajectory flag {flag!r}")
     return "; ".join(parts)
 
 

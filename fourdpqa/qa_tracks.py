@@ -15,6 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fourdpqa.errors import BadInput
+from fourdpqa.layout import item_name
 from fourdpqa.scene import Scene
 from fourdpqa.tracks import Queries, Tracks, load_tracks
 
@@ -79,18 +81,19 @@ def merge_queries(a: Queries, b: Queries) -> Queries:
 
 
 def stored_tracks(tracks_dir: str | Path, scene: Scene) -> Tracks | None:
-    """The video's stored tracks, or None (logged) when the tracks stage has not written them. Raises ValueError
-    when the file does not belong to the scene (other video id or image size, or frames outside it)."""
-    path = Path(tracks_dir) / f"{scene.video_id}.npz"
+    """The video's stored tracks (``<tracks_dir>/<item name>.npz``, the name the tracks stage writes, which bounds
+    long or odd ids), or None (logged) when the tracks stage has not written them. Raises BadInput when the file
+    does not belong to the scene (other video id or image size, or frames outside it)."""
+    path = Path(tracks_dir) / f"{item_name(scene.video_id)}.npz"
     if not path.exists():
         log.warning("video %r: no stored point tracks at %s; tracking questions skipped", scene.video_id, path)
         return None
     tracks, info = load_tracks(path)
     if (info["video_id"], info["width"], info["height"]) != (scene.video_id, scene.meta.width, scene.meta.height):
-        raise ValueError(f"{path}: tracks of {info['video_id']!r} at {info['width']}x{info['height']} do not match "
+        raise BadInput(f"{path}: tracks of {info['video_id']!r} at {info['width']}x{info['height']} do not match "
                          f"video {scene.video_id!r} at {scene.meta.width}x{scene.meta.height}")
     if len(tracks.frames) and int(tracks.frames.max()) >= scene.meta.n_frames:
-        raise ValueError(f"{path}: track frames reach {int(tracks.frames.max())}, the video has {scene.meta.n_frames}")
+        raise BadInput(f"{path}: track frames reach {int(tracks.frames.max())}, the video has {scene.meta.n_frames}")
     return tracks
 
 

@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from fourdpqa import markdown  # noqa: E402
 from fourdpqa.atomic import atomic_path, write_text  # noqa: E402
+from fourdpqa.errors import BadInput  # noqa: E402
 
 # (category key, display name, [(question_name, column label)]) in paper order; "metric" is beyond the paper.
 LAYOUT: list[tuple[str, str, list[tuple[str, str]]]] = [
@@ -69,7 +70,7 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, Cell]:
     known = {name for _, _, types in LAYOUT for name, _ in types}
     for r in rows:
         if r["question_name"] not in known:
-            raise ValueError(f"prediction {r.get('id')!r}: unknown question_name {r['question_name']!r}")
+            raise BadInput(f"prediction {r.get('id')!r}: unknown question_name {r['question_name']!r}")
         score = float(r["score"])
         for key in (r["question_name"], f"avg:{r['category']}", "overall"):
             acc = sums.setdefault(key, [0, 0.0])
@@ -168,4 +169,4 @@ def read_predictions(path: str | Path) -> list[dict[str, Any]]:
     try:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read predictions: {exc}") from exc
+        raise BadInput(f"{path}: cannot read predictions: {exc}") from exc

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from fourdpqa.errors import BadInput
 from fourdpqa.framing import MIN_IN_FRAME
 from fourdpqa.motion import ClipMotion
 from fourdpqa.params import REFERENCE_MODES
@@ -34,7 +35,7 @@ def clip_windows(n_frames: int, clip_frames: int, stride: int, count: int, rng: 
     A video with fewer than ``clip_frames`` frames is one clip of all of them (issue 23.6: the questions a short
     clip can carry are asked, the others skipped with their reason, :func:`fourdpqa.questions.skipped_types`)."""
     if n_frames < 1:
-        raise ValueError(f"a video needs at least one frame to be clipped, got {n_frames}")
+        raise BadInput(f"a video needs at least one frame to be clipped, got {n_frames}")
     if n_frames < clip_frames:
         return [np.arange(n_frames)]
     stride = max(1, min(stride, (n_frames - 1) // max(clip_frames - 1, 1)))

@@ -9,12 +9,16 @@
     <scene_dir>/cameras.parquet     schemas.scene.CameraSchema
     <scene_dir>/objects.parquet     schemas.scene.ObjectSchema
     <scene_dir>/object_poses.parquet schemas.scene.ObjectPoseSchema
-    <scene_dir>/checked.json        SHA-256 of the three tables and of the scene schema code they passed when written
+    <scene_dir>/checked.json        the video id, SHA-256 of scene.json and of the three tables, and of the scene
+                                    schema code they passed when written
 
 Every reader validates; every failure raises :class:`SceneError` naming the video, the file and the problem.
 A reader skips only the schema (pandera) checks of tables whose bytes still match ``checked.json`` under the same
 schema code (they passed them when written; re-running pandera was the largest cost of reading a scene); any edit
-of a table, or of the schema, brings them back. Shapes and cross-table checks always run.
+of a table, or of the schema, brings them back. The record binds the tables to the video: tables (or a
+``checked.json``) copied from another video, or edited after the scene was written, are refused naming
+``checked.json`` (rerun standardize; delete the record to accept a hand edit, which then gets every check). Shapes,
+values (positive focal lengths, increasing times, ...) and cross-table checks always run.
 
 Frames are never loaded as a whole: :func:`read_scene` gives ``rgb``, ``depth`` and ``instances`` as
 :class:`fourdpqa.frame_store.FrameArray` (indexed like arrays, read one frame at a time on demand, values checked
@@ -160,18 +164,28 @@ def _schema_digest() -> str:
 
 
 def _checked_record(scene_dir: Path) -> dict:
-    return {"schema": _schema_digest(),
+    meta = json.loads((scene_dir / "scene.json").read_text())
+    return {"video_id": meta.get("video_id"), "schema": _schema_digest(),
+            "scene.json": fingerprint.file_digest(scene_dir / "scene.json"),
             "tables": {f"{name}.parquet": fingerprint.file_digest(scene_dir / f"{name}.parquet") for name in TABLES}}
 
 
-def _tables_checked(scene_dir: Path) -> bool:
-    """True when every table's bytes and the schema code equal those recorded in ``checked.json`` when the scene was
-    written (validated); a missing or unreadable record means no."""
+def _checked_state(scene_dir: Path) -> tuple[bool, str | None]:
+    """(tables known to pass the schema, why the scene's files are not the ones its ``checked.json`` was written
+    for). No or an unreadable record: schema checks, nothing refused; another schema code: schema checks only."""
     try:
         recorded = json.loads((scene_dir / CHECKED).read_text())
+        current = _checked_record(scene_dir)
     except (OSError, ValueError):
-        return False
-    return recorded == _checked_record(scene_dir)
+        return False, None
+    if not isinstance(recorded, dict):
+        return False, None
+    differ = [k for k in ("video_id", "scene.json") if recorded.get(k) != current[k]]
+    differ += [f for f, d in current["tables"].items() if (recorded.get("tables") or {}).get(f) != d]
+    if differ:
+        return False, (f"{', '.join(differ)} differ from what was written for video {recorded.get('video_id')!r} "
+                       "(copied from another video or edited afterwards); rerun standardize")
+    return recorded.get("schema") == current["schema"], None
 
 
 # ------------------------------------------------------------------------------------------------------------ read
@@ -221,7 +235,10 @@ def read_scene(scene_dir: str | Path, *, with_rgb: bool = True) -> Scene:
         objects=tables["objects"].sort("object_id"),
         object_poses=tables["object_poses"].sort("object_id", "frame"),
     )
-    validate_scene(scene, check_schemas=not _tables_checked(scene_dir))
+    checked, foreign = _checked_state(scene_dir)
+    validate_scene(scene, check_rgb=with_rgb, check_schemas=not checked)
+    if foreign:
+        raise SceneError(vid, CHECKED, foreign)
     return scene
 
 
@@ -256,6 +273,7 @@ def validate_scene(scene: Scene, *, check_rgb: bool = True, check_schemas: bool 
     if len(frames) != t or not np.array_equal(np.sort(frames), np.arange(t)):
         raise SceneError(vid, "cameras.parquet", f"frames must be exactly 0..{t - 1} once each, got {len(frames)} rows")
     _check_finite(vid, "cameras.parquet", cams)
+    _check_camera_values(vid, cams)
     poses = scene.object_poses
     _check_finite(vid, "object_poses.parquet", poses)
     bad_frames = poses.filter(pl.col("frame") >= t)
@@ -309,6 +327,21 @@ def _check_ids(vid: str, inst: np.ndarray, known: set[int]) -> None:
     stray = sorted(set(ids.tolist()) - known - {0})
     if stray:
         raise SceneError(vid, "instances.npy", f"instance ids without an object row: {stray[:10]}")
+
+
+def _check_camera_values(vid: str, cams: pl.DataFrame) -> None:
+    """The camera values a schema check skipped for a recorded table must still hold: positive focal lengths and
+    non-negative times increasing with the frame."""
+    cams = cams.sort("frame")
+    for col in ("fx", "fy"):
+        bad = np.flatnonzero(~(cams[col].to_numpy() > 0))
+        if bad.size:
+            raise SceneError(vid, "cameras.parquet", f"{col} must be positive (focal length in pixels); rows {bad[:10].tolist()}")
+    times = cams["time_s"].to_numpy()
+    if times.size and (not times[0] >= 0 or not (np.diff(times) > 0).all()):
+        bad = np.flatnonzero(~(np.diff(times) > 0))
+        raise SceneError(vid, "cameras.parquet", f"time_s must be >= 0 and increase with the frame; first bad step "
+                         f"after rows {bad[:10].tolist()} (times {times[:3].tolist()}...)")
 
 
 def _check_table(vid: str, name: str, df: pl.DataFrame, schema: type) -> None:

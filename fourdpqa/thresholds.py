@@ -16,23 +16,24 @@ class LabelThresholds(BaseModel):
     """Per-source thresholds: a value below ``none`` is clearly no motion, above ``some`` clearly motion;
     in between is ambiguous and is not labelled."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    translation_none_m: float = Field(0.15, ge=0)
-    translation_some_m: float = Field(0.4, gt=0)
-    rotation_none_deg: float = Field(4.0, ge=0)
-    rotation_some_deg: float = Field(12.0, gt=0)
-    distance_change_none_rel: float = Field(0.05, ge=0)
-    distance_change_some_rel: float = Field(0.15, gt=0)
-    distance_compare_margin_rel: float = Field(0.15, ge=0)
-    moved_distance_margin_rel: float = Field(0.3, ge=0)
+    # finite and bounded: an infinite "some" threshold would silently label nothing and empty question types
+    translation_none_m: float = Field(0.15, ge=0, le=1000)
+    translation_some_m: float = Field(0.4, gt=0, le=1000)
+    rotation_none_deg: float = Field(4.0, ge=0, le=360)
+    rotation_some_deg: float = Field(12.0, gt=0, le=360)
+    distance_change_none_rel: float = Field(0.05, ge=0, le=100)
+    distance_change_some_rel: float = Field(0.15, gt=0, le=100)
+    distance_compare_margin_rel: float = Field(0.15, ge=0, le=100)
+    moved_distance_margin_rel: float = Field(0.3, ge=0, le=100)
     min_visible_fraction: float = Field(0.3, ge=0, le=1)
     # share of the clip's frames an object must be visible in for a whole-clip question about it
     min_visible_frames_share: float = Field(0.8, gt=0, le=1)
     # a labelled direction must dominate: the orthogonal component may be at most this share of the main one
     direction_dominance: float = Field(0.35, gt=0, lt=1)
     # a point-tracking target/query pixel, or a referenced object, needs at least this many visible pixels
-    min_object_pixels: int = Field(12, ge=1)
+    min_object_pixels: int = Field(12, ge=1, le=1 << 26)
     # agents (type 5) are objects of these categories (things with intent: people, vehicles, animals); matched
     # case-insensitively against the scene's object category
     agent_categories: list[str] = ["person", "pedestrian", "rider", "car", "truck", "bus", "van", "bicycle",

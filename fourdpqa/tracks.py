@@ -28,6 +28,7 @@ import numpy as np
 
 from fourdpqa import geometry
 from fourdpqa.atomic import write_npz
+from fourdpqa.errors import BadInput
 from fourdpqa.params import TracksParams
 from fourdpqa.scene import Scene
 
@@ -217,7 +218,7 @@ def _track_inputs(scene: Scene, frames: np.ndarray, q_frame: np.ndarray, q_xy: n
     z_q = scene.depth[scene_qf, px[:, 1], px[:, 0]].astype(np.float64)
     bad = ~np.isfinite(z_q) | (z_q <= 0)
     if bad.any():
-        raise ValueError(f"video {vid!r}: queries {np.flatnonzero(bad)[:10].tolist()} have no valid depth at their pixel")
+        raise BadInput(f"video {vid!r}: queries {np.flatnonzero(bad)[:10].tolist()} have no valid depth at their pixel")
     object_id = scene.instances[scene_qf, px[:, 1], px[:, 0]].astype(np.int64)
     index = np.zeros(int(max(scene.object_ids, default=0)) + 1, np.int64)
     index[scene.object_ids] = np.arange(1, len(scene.object_ids) + 1)
@@ -225,7 +226,7 @@ def _track_inputs(scene: Scene, frames: np.ndarray, q_frame: np.ndarray, q_xy: n
     query_pose = _poses(scene, row, scene_qf)  # (N, 4, 4) world_from_object at the query frame
     no_pose = ~np.isfinite(query_pose).all((1, 2))
     if no_pose.any():
-        raise ValueError(f"video {vid!r}: queries {np.flatnonzero(no_pose)[:10].tolist()} lie on objects without a pose at their query frame")
+        raise BadInput(f"video {vid!r}: queries {np.flatnonzero(no_pose)[:10].tolist()} lie on objects without a pose at their query frame")
     k_q, wfc_q = scene.intrinsics[scene_qf], scene.world_from_cam[scene_qf]
     x_world = geometry.transform_points(wfc_q, geometry.unproject(k_q, q_xy[:, None], z_q[:, None]))[:, 0]
     from fourdpqa.track_kernels import TrackInputs
@@ -289,7 +290,7 @@ def load_tracks(path: str | Path) -> tuple[Tracks, dict]:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: unreadable tracks file: {exc}") from exc
+        raise BadInput(f"{path}: unreadable tracks file: {exc}") from exc
     validate_tracks_arrays(arrays, str(path))
     tracks = Tracks(
         queries=Queries(frame=arrays["query_frame"], xy=arrays["query_xy"]),

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from fourdpqa.atomic import atomic_path
+from fourdpqa.errors import BadInput
 from fourdpqa.tracks import Tracks
 
 MIN_PANEL_WIDTH = 384
@@ -110,7 +111,7 @@ def read_png(path: str | Path) -> np.ndarray:
     """(H, W, 3) uint8 RGB of a PNG written by :func:`write_png`."""
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
-        raise ValueError(f"{path}: unreadable PNG")
+        raise BadInput(f"{path}: unreadable PNG")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 

@@ -11,6 +11,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from fourdpqa.errors import BadInput
 from schemas.qa import QASchema
 
 SPLITS = ["train", "benchmark"]
@@ -33,7 +34,7 @@ class DatasetRowSchema(QASchema):
         return data.lazyframe.select(((pl.col("split") != "benchmark") | in_scope).alias("benchmark_scope"))
 
 
-class TableSchemaError(ValueError):
+class TableSchemaError(BadInput):
     """A table violates its schema; the message names the table, the failed checks and the QA ids."""
 
     def __init__(self, table: str, problems: list[str]):

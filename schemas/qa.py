@@ -12,6 +12,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from fourdpqa.errors import BadInput
+
 QUESTION_NAMES = {
     1: "camera_movement", 2: "camera_object_distance", 3: "object_rotation", 4: "object_direction",
     5: "agent_motion", 6: "moved_distance", 7: "object_object_distance_change", 8: "depth",
@@ -211,7 +213,7 @@ class QASchema(pa.DataFrameModel):
         return data.lazyframe.select(ok.fill_null(False).alias("measurement_complete"))
 
 
-class QASchemaError(ValueError):
+class QASchemaError(BadInput):
     """QA records that violate :class:`QASchema`; the message lists record ids and failed checks."""
 
 

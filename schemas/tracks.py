@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from fourdpqa.errors import BadInput
 
-class TracksSchemaError(ValueError):
+
+class TracksSchemaError(BadInput):
     """A tracks file whose arrays do not match the schema; the message names the file, the array and the problem."""
 
 

@@ -22,13 +22,31 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 
-LEDGER = Path(os.environ.get("FOURDPQA_RELIABILITY_LEDGER", "/tmp/fourdpqa-reliability-ledger.jsonl"))
+LEDGER_ENV = "FOURDPQA_RELIABILITY_LEDGER"
+
+
+def _ledger() -> Path:
+    """This session's ledger: named by the controller at configure time (xdist workers inherit the variable), so
+    test sessions running side by side on one machine do not share, or delete, each other's records."""
+    return Path(os.environ[LEDGER_ENV])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and LEDGER_ENV not in os.environ:
+        os.environ[LEDGER_ENV] = f"/tmp/fourdpqa-reliability-ledger-{os.getpid()}.jsonl"
+
+
+# The classes of faults (issue 25): what goes wrong when a fault is not handled.
+FAULT_CLASSES = ("lose data", "silently wrong", "hang or stall", "crash, escape or exposure")
 
 
 class Ledger:
-    def record(self, stage: str, case: str, handled: bool, lost: int) -> None:
-        with open(LEDGER, "a") as fh:
-            fh.write(json.dumps({"stage": stage, "case": case, "handled": handled, "lost": lost}) + "\n")
+    def record(self, stage: str, case: str, handled: bool, lost: int, kind: str = "crash, escape or exposure") -> None:
+        """One injected fault: ``kind`` is its class (:data:`FAULT_CLASSES`), ``lost`` the good items it cost."""
+        assert kind in FAULT_CLASSES, kind
+        with open(_ledger(), "a") as fh:
+            fh.write(json.dumps({"stage": stage, "case": case, "handled": bool(handled), "lost": int(lost),
+                                 "kind": kind}) + "\n")
 
 
 @pytest.fixture(scope="session")
@@ -37,20 +55,22 @@ def ledger() -> Ledger:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput") and LEDGER.exists():
-        LEDGER.unlink()
+    if not hasattr(session.config, "workerinput") and _ledger().exists():
+        _ledger().unlink()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not LEDGER.exists():
+    if not _ledger().exists():
         return
-    rows = [json.loads(line) for line in LEDGER.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in _ledger().read_text().splitlines() if line.strip()]
     if not rows:
         return
     handled = sum(r["handled"] for r in rows)
     lost = sum(r["lost"] for r in rows)
     stages = sorted({r["stage"] for r in rows})
+    kinds = {k: [r for r in rows if r.get("kind", FAULT_CLASSES[-1]) == k] for k in FAULT_CLASSES}
+    by_kind = "; ".join(f"{k} {len(rs)} ({sum(r['handled'] for r in rs)} handled)" for k, rs in kinds.items() if rs)
     terminalreporter.write_line(
         f"reliability: {len(rows)} bad inputs tried over stages {', '.join(stages)}; "
-        f"{handled} handled; {lost} good items lost"
+        f"{handled} handled; {lost} good items lost; by class: {by_kind}"
     )

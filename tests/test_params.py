@@ -62,9 +62,10 @@ def test_per_source_preset_and_clip_settings(tmp_path):
     assert params.qa_for("drive", fps=1.0).clip_stride == 1
     assert params.qa_for("kitchen", fps=30.0).clip_stride == 3 and params.qa_for("kitchen").clip_frames == 32
     assert params.qa_for("procedural") is params.qa
-    assert _enable("qa: {clip_frames: 1, sources: {drive: {clip_frames: 1}}}", tmp_path).qa_for("drive").clip_frames == 1
+    drive = "standardize: {sources: [{name: drive, kind: shift, root: r}]}\n"
+    assert _enable(drive + "qa: {clip_frames: 1, sources: {drive: {clip_frames: 1}}}", tmp_path).qa_for("drive").clip_frames == 1
     with pytest.raises(ParamsError, match="qa.sources.drive.clip_frames"):  # single-frame clips are the least
-        _enable("qa: {sources: {drive: {clip_frames: 0}}}", tmp_path)
+        _enable(drive + "qa: {sources: {drive: {clip_frames: 0}}}", tmp_path)
 
 
 def test_question_type_names_match_the_generators():

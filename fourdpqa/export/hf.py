@@ -13,6 +13,7 @@ marks keep the typed struct / list columns of ``schemas.qa`` (a field a question
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -113,5 +114,5 @@ def load_hf(dataset_dir: str | Path) -> Any:
     for path in sorted((root / "hf" / DATA_DIR).glob("*.parquet"), key=lambda p: (p.stem != "train", p.stem)):
         out[path.stem] = datasets.Dataset.from_parquet(str(path), keep_in_memory=True)
     if not out:
-        raise FileNotFoundError(f"{root / 'hf' / DATA_DIR}: no exported split (run the assemble stage)")
+        raise FileNotFoundError(errno.ENOENT, f"{root / 'hf' / DATA_DIR}: no exported split (run the assemble stage)")
     return datasets.DatasetDict(out)

@@ -25,6 +25,7 @@ import numpy as np
 
 from fourdpqa import markdown
 from fourdpqa.answers import LETTERS, extract_choice
+from fourdpqa.errors import BadInput
 from fourdpqa.frames import read_video
 from fourdpqa.predictors.base import Predictor, Sample
 
@@ -44,7 +45,7 @@ DIRECT_PROMPT = (
 PROMPTS = {"cot": COT_PROMPT, "direct-output": DIRECT_PROMPT}
 
 
-class VLM4DError(ValueError):
+class VLM4DError(BadInput):
     """A malformed VLM4D file or entry (the message names the file and the question id)."""
 
 

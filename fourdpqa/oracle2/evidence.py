@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from fourdpqa.errors import BadInput
 from fourdpqa.oracle2.geometry import rigid_fit, rotation_from_quaternion
 
 MIN_TRACK_POINTS = 3
@@ -22,7 +23,7 @@ MIN_SPREAD_M = 1e-3  # second singular value of the centred points: below it the
 MAX_RIGID_RESIDUAL_M = 1e-3  # tracks that do not move rigidly are not used
 
 
-class EvidenceError(ValueError):
+class EvidenceError(BadInput):
     """A scene or tracks file oracle-2 cannot read; the message names the video and the file."""
 
 

@@ -7,11 +7,13 @@ baselines of :mod:`fourdpqa.predictors.lazy`), ``trained`` (the checkpoint of th
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from fourdpqa import layout
+from fourdpqa.errors import BadInput
 from fourdpqa.params import PREDICTOR_PREFIXES, PREDICTORS, Params
 from fourdpqa.predictors.base import Predictor, Sample, load_frames, sample_frames
 
@@ -58,7 +60,7 @@ def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[s
         if name == "trained":  # our checkpoint records the frame count it was trained with
             path: Path | str = trained_model_dir(params)
             if not Path(path).is_dir():
-                raise FileNotFoundError(f"no trained model at {path}: run the train stage first")
+                raise FileNotFoundError(errno.ENOENT, f"no trained model at {path}: run the train stage first")
         else:
             path = name[3:]
             kw.setdefault("frames", params.evaluate.frames)
@@ -71,7 +73,7 @@ def build_predictor(name: str, params: Params, train_records: Iterable[Mapping[s
 
         model = name[4:] if name.startswith("api:") else params.evaluate.api_model
         if not model:
-            raise ValueError("predictor 'api' needs params.evaluate.api_model (or use the name 'api:<model>')")
+            raise BadInput("predictor 'api' needs params.evaluate.api_model (or use the name 'api:<model>')")
         kw.setdefault("frames", params.evaluate.frames)
         kw.setdefault("calls", params.evaluate.api_calls)
         return ApiPredictor(model, **kw)

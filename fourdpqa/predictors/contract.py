@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from fourdpqa.errors import BadInput
+
 MAX_RESPONSE_CHARS = 8192  # params.evaluate.max_response_chars
 
 
-class PredictorContractError(ValueError):
+class PredictorContractError(BadInput):
     """A predictor returned the wrong number of answers, or an answer that is not text."""
 
 

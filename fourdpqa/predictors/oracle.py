@@ -6,6 +6,7 @@ It re-derives every answer with :func:`fourdpqa.oracle.oracle_answer`, so on our
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from fourdpqa.layout import scene_dir
@@ -32,6 +33,6 @@ class OraclePredictor(Predictor):
         if self._scene is None or self._scene.video_id != video_id:
             path = scene_dir(self.scenes_dir, video_id)
             if not path.is_dir():
-                raise FileNotFoundError(f"oracle: no scene directory {path} for video {video_id!r}")
+                raise FileNotFoundError(errno.ENOENT, f"oracle: no scene directory {path} for video {video_id!r}")
             self._scene = read_scene(path, with_rgb=False)
         return self._scene

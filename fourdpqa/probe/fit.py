@@ -15,6 +15,7 @@ import polars as pl
 import torch
 
 from fourdpqa.device import resolve_device
+from fourdpqa.errors import BadInput
 from fourdpqa.params import ProbeParams
 from fourdpqa.probe.data import Batchable, Vocabulary, build_arrays, mirror_text, reverse_text
 from fourdpqa.probe.model import ProbeNet
@@ -105,7 +106,7 @@ def run_probe(train: pl.DataFrame, benchmark: pl.DataFrame, dataset_dir: str | P
     groups = {k: i for i, k in enumerate(keys)}
     tr = _choice_rows(train).filter((pl.col("question_name") + "/" + pl.col("answer_format")).is_in(keys))
     if not tr.height or not bench.height:
-        raise ValueError(f"pixel probe: {tr.height} training and {bench.height} benchmark rows of a shared type")
+        raise BadInput(f"pixel probe: {tr.height} training and {bench.height} benchmark rows of a shared type")
     texts = tr["question"].to_list() + [o for opts in tr["options"].to_list() for o in opts] + ["yes no"]
     vocab = Vocabulary(texts + [mirror_text(t) for t in texts] + [reverse_text(t) for t in texts])
     root = Path(dataset_dir)

@@ -8,6 +8,7 @@ shows the running human-label agreement per type. Image paths are relative; noth
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import os
@@ -17,8 +18,8 @@ import numpy as np
 import polars as pl
 
 from fourdpqa.atomic import write_json, write_text
-from fourdpqa.seeding import rng as seeded_rng
 from fourdpqa.review.answers import allowed_answers
+from fourdpqa.seeding import rng as seeded_rng
 from schemas.qa import LETTERS, present
 
 THUMBS = 4
@@ -83,7 +84,9 @@ async function answer(card, value) {
   const seconds = Math.round((Date.now() - shown) / 100) / 10;
   if (served) {
     try {
-      const r = await fetch("/api/answers", {method: "POST", headers: {"Content-Type": "application/json"},
+      const token = (document.querySelector('meta[name="review-token"]') || {}).content || "";
+      const r = await fetch("/api/answers", {method: "POST",
+        headers: {"Content-Type": "application/json", "X-Review-Token": token},
         body: JSON.stringify({id: card.id, answer: value, seconds: seconds})});
       if (!r.ok) throw new Error(await r.text());
     } catch (e) { served = false; }
@@ -193,7 +196,7 @@ def load_cards(dataset_dir: str | Path, ids: list[str] | None = None) -> pl.Data
     tables = [pl.read_parquet(dataset_dir / f"{s}.parquet") for s in ("benchmark", "train")
               if (dataset_dir / f"{s}.parquet").exists()]
     if not tables:
-        raise FileNotFoundError(f"{dataset_dir}: no train.parquet or benchmark.parquet (run assemble first)")
+        raise FileNotFoundError(errno.ENOENT, f"{dataset_dir}: no train.parquet or benchmark.parquet (run assemble first)")
     df = pl.concat(tables, how="diagonal_relaxed")
     return df if ids is None else df.filter(pl.col("id").is_in(ids))
 

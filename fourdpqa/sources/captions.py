@@ -15,9 +15,12 @@ Structural elements (room shell, floor, walls, ceiling: :data:`STRUCTURAL`) are 
 the background.
 
 Optional VLM (``caption_model`` option of an adapter): a crop of the object's best-visible frame plus its label goes
-to a litellm model; the reply is accepted only if it is one short line containing the label word (the "slot"), and
-is cached on disk under the hash of (model, prompt, crop) by the same machinery as question phrasing. Rejected,
-failed or duplicate replies fall back to the offline caption.
+to a litellm model; the reply is accepted only if it is one short line of plain printable text (no control
+characters, terminal escapes or bidi overrides) containing the label word (the "slot") and naming appearance only
+(no motion, position or negation word: a caption claiming "that is not moving" would contradict the answers). It is
+cached on disk under the hash of (model, prompt, crop) by :class:`fourdpqa.llm.CachedCompletion`, as question
+phrasing is. Rejected, failed or duplicate replies fall back to the offline caption. One captioner (one time budget,
+one circuit breaker) serves a whole stage run: :func:`captioner_from_options` hands out the run's.
 """
 
 from __future__ import annotations
@@ -32,17 +35,30 @@ import cv2
 import numpy as np
 import polars as pl
 
-from fourdpqa.params import PhrasingParams
-from fourdpqa.phrasing import Phraser
+from fourdpqa.llm import CachedCompletion
+from fourdpqa.params import LLMCallParams
 
 # adapter options that configure captions (merged into each adapter's defaults by check_options)
-CAPTION_OPTIONS: dict[str, Any] = {"caption_model": None, "caption_cache_dir": "data/cache/captions"}
+# (``caption_calls``: the call bounds of fourdpqa.params.LLMCallParams, e.g. {timeout_s: 10, budget_s: 600})
+CAPTION_OPTIONS: dict[str, Any] = {"caption_model": None, "caption_cache_dir": "data/cache/captions",
+                                   "caption_calls": None}
 
 # hue (degrees, upper bound) -> name, for saturated pixels
 HUES = ((15, "red"), (40, "orange"), (68, "yellow"), (165, "green"), (195, "cyan"), (255, "blue"), (290, "purple"),
         (335, "pink"), (360, "red"))
 MIN_SATURATION = 60  # of 255: below this a colour reads as black / grey / white
 MAX_WORDS = 10
+MAX_CHARS = 80
+# words a VLM caption may not use: it names what an object looks like, never how it moves, where it is or what it
+# is not (those are what the questions ask; the offline refinements "nearer", "on the left" are ours, not the VLM's)
+NOT_APPEARANCE = frozenset("""
+move moves moving moved motion still static stationary motionless parked stopped stopping rolling rolls rolled
+sliding slides spinning spins rotating rotates turning turns driving drives walking walks running runs flying flies
+falling falls approaching leaving passing speeding fast slow quickly slowly idle resting
+left right above below behind front near nearer nearest far farther farthest further close closer closest top
+bottom middle center centre foreground background next beside between toward towards away under over upward
+downward forward backward forwards backwards ahead
+not no never none nothing without""".split())
 PROMPT = ("The image is a crop of one {label} from a video frame. Describe it in at most {n} words so that it can be "
           "told apart from other objects of its kind (colour, type, distinctive parts). Start with 'the' and include "
           "the word '{label}'. Reply with the description only.")
@@ -203,22 +219,32 @@ def _duplicates(caps: list[str]) -> list[list[int]]:
 
 
 def caption_ok(text: str, label: str, max_words: int = MAX_WORDS) -> bool:
-    """The VLM reply is usable: one line, at most ``max_words`` words, and it names the object's label."""
-    words = text.split()
-    return bool(words) and "\n" not in text and len(words) <= max_words and \
-        re.search(rf"\b{re.escape(label.lower())}", text.lower()) is not None
+    """The VLM reply is usable: one line of plain printable text (no control characters, escapes or bidi marks), at
+    most ``max_words`` words and :data:`MAX_CHARS` characters, naming the object's label and no motion, position or
+    negation word."""
+    words = re.findall(r"[a-z]+", text.lower().replace("n't", " not"))
+    return (bool(words) and text.isprintable() and len(text) <= MAX_CHARS and len(text.split()) <= max_words
+            and not NOT_APPEARANCE.intersection(words)
+            and re.search(rf"\b{re.escape(label.lower())}", text.lower()) is not None)
 
 
-class VLMCaptioner(Phraser):
-    """Captions one object crop + label through litellm, with the phrasing cache, retries and rate limit."""
+def _image_messages(prompt: str) -> list[dict]:
+    req = json.loads(prompt)
+    return [{"role": "user", "content": [{"type": "text", "text": req["text"]},
+                                         {"type": "image_url", "image_url": {"url": req["image"]}}]}]
 
-    def __init__(self, model: str, cache_dir: str, completion: Any = None, extra_kwargs: dict | None = None):
-        super().__init__(PhrasingParams(model=model, cache_dir=cache_dir, temperature=0.0), completion, extra_kwargs)
 
-    def _messages(self, prompt: str) -> list[dict]:
-        req = json.loads(prompt)
-        return [{"role": "user", "content": [{"type": "text", "text": req["text"]},
-                                             {"type": "image_url", "image_url": {"url": req["image"]}}]}]
+class VLMCaptioner:
+    """Captions one object crop + label through litellm (:class:`fourdpqa.llm.CachedCompletion`: on-disk cache,
+    one retry policy, rate limit, time budget and circuit breaker); ``stats`` counts accepted / rejected replies and
+    cache hits, ``client.stats`` the calls."""
+
+    def __init__(self, model: str, cache_dir: str, completion: Any = None, extra_kwargs: dict | None = None,
+                 policy: LLMCallParams | None = None):
+        self.generate = CachedCompletion(model, policy or LLMCallParams(), cache_dir, 0.0, completion,
+                                         messages=_image_messages, **dict(extra_kwargs or {}))
+        self.client = self.generate.client
+        self.stats = self.generate.stats
 
     def caption(self, crop: np.ndarray, label: str) -> str | None:
         """Caption of ``crop`` (h, w, 3) uint8 RGB showing one ``label``; None when the reply fails the slot check."""
@@ -236,10 +262,29 @@ class VLMCaptioner(Phraser):
         return text if text.startswith("the ") else f"the {text}"
 
 
+_RUN_CAPTIONERS: dict[tuple[str, str, str], VLMCaptioner] = {}
+
+
+def new_run() -> dict[tuple[str, str, str], VLMCaptioner]:
+    """Start a stage run (or a pool worker's share of one): the next videos get fresh captioners, each with its own
+    time budget and circuit breaker, shared by every video of the run. Returns the run's captioners."""
+    _RUN_CAPTIONERS.clear()
+    return _RUN_CAPTIONERS
+
+
 def captioner_from_options(options: dict[str, Any]) -> VLMCaptioner | None:
-    """The VLM captioner an adapter's options ask for (``caption_model``), or None for the offline default."""
+    """The run's VLM captioner for an adapter's options (``caption_model``), or None for the offline default: one
+    per model and cache folder, so an unreachable model trips one circuit breaker for the whole run, not one per
+    video."""
     model = options.get("caption_model")
-    return VLMCaptioner(str(model), str(options.get("caption_cache_dir") or CAPTION_OPTIONS["caption_cache_dir"])) if model else None
+    if not model:
+        return None
+    policy = LLMCallParams.model_validate(options.get("caption_calls") or {})
+    key = (str(model), str(options.get("caption_cache_dir") or CAPTION_OPTIONS["caption_cache_dir"]),
+           policy.model_dump_json())
+    if key not in _RUN_CAPTIONERS:
+        _RUN_CAPTIONERS[key] = VLMCaptioner(*key[:2], policy=policy)
+    return _RUN_CAPTIONERS[key]
 
 
 def _crop(rgb: np.ndarray, s: Seen, pad: float = 0.15) -> np.ndarray:

@@ -193,6 +193,11 @@ def train_with_tracking(params: Params, export: str | Path | None = None, name: 
         return {**run_training(job, stop_after=stop_after), "mlflow_run_id": previous, "model_uri": None}
     run_name = None if previous else f"{name}-{job.fingerprint[:8]}"
     with mlflow.start_run(run_id=previous, run_name=run_name, tags={TAG_OWNER: _owner()}) as run:
+        if previous is not None:  # resuming a run a killed process left FAILED: it finishes without that verdict
+            failure = mlflow.tracking.MlflowClient().get_run(previous).data.tags.get("fourdpqa.failure")
+            if failure is not None:
+                mlflow.set_tag("fourdpqa.resumed_after", failure)
+                mlflow.delete_tag("fourdpqa.failure")
         if previous is None:
             mlflow.set_tags({TAG_FINGERPRINT: job.fingerprint, "fourdpqa.model_name": name})
             mlflow.log_params(_train_params(job))

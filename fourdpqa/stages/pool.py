@@ -13,12 +13,35 @@ if TYPE_CHECKING:
     from fourdpqa.params import Params
 
 
-def _pool_init(params_json: dict, uses_torch: bool) -> None:
+def _pool_init(params_json: dict, uses_torch: bool, parent: int) -> None:
     from fourdpqa.params import Params
 
     global _POOL_PARAMS
     _POOL_PARAMS = Params.model_validate(params_json)
+    _exit_with(parent)
     prepare_worker(_POOL_PARAMS, uses_torch)
+
+
+def _exit_with(parent: int, every_s: float = 1.0) -> None:
+    """End this worker once the process that started the pool is gone. A forkserver worker is the forkserver's
+    child, and it holds both ends of the pool's call queue, so it never sees the queue close: without this, killing
+    ``--workers 2`` left the workers (hundreds of MB each) waiting for ever. A killed item leaves only temporaries,
+    which the next run sweeps."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # a pid reused by another user's process: ours is gone
+                os._exit(1)
+            time.sleep(every_s)
+
+    threading.Thread(target=watch, daemon=True, name="fourdpqa-parent-watch").start()
 
 
 def prepare_worker(params: Params, uses_torch: bool = True) -> None:
@@ -60,6 +83,7 @@ def pool_runner(workers: int) -> Runner:
 
     def run(stage: Stage, params: Params, items: list[str], force: bool) -> tuple[Rows, dict[str, int]]:
         import multiprocessing
+        import os
         from collections import Counter
         from concurrent.futures import ProcessPoolExecutor
 
@@ -70,7 +94,8 @@ def pool_runner(workers: int) -> Runner:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_closure_modules(stage))
         with ProcessPoolExecutor(min(workers, len(items)), mp_context=context,
-                                 initializer=_pool_init, initargs=(params.model_dump(mode="json"), stage.uses_torch)) as pool:
+                                 initializer=_pool_init,
+                                 initargs=(params.model_dump(mode="json"), stage.uses_torch, os.getpid())) as pool:
             futures = [pool.submit(_pool_item, stage.name, item, force) for item in items]
             results = [f.result() for f in futures]
         latest: dict[int, Counter] = {}  # a worker's session counts grow: keep its largest tallies

@@ -8,23 +8,30 @@ stages), what each item reads and writes, the params and the code it depends on,
   fingerprint (params, the digest of the stage's import closure, the content of its inputs) and every output file
   still has the digest recorded there; so a code edit, a params change, a changed input or a truncated output redoes
   the item, and nothing else does;
-* **cleanup** — temporaries of a killed run are swept, outputs of items that no longer exist or now fail are removed
-  (a stage that finds *no* input fails instead of deleting everything);
-* **quarantine** — only bad-input errors (``ValueError``, ``OSError``) set an item aside with the reason; a full disk,
-  a programming error or a misconfigured device fails the stage; so does a failure share above
+* **cleanup** — temporaries of a killed run are swept (never those of a writer still holding the item's lock), outputs
+  of items that no longer exist are removed (a stage that finds *no* input fails instead of deleting everything);
+* **replace only with better** — a per-video item is built in a staging folder (``<out>/<item>.tmp-*``) and its
+  outputs replace the previous ones only once the whole item passed; a quarantined item keeps its previous outputs
+  (the last good ones) and its quarantine record says why it was not updated;
+* **quarantine** — only bad-input errors (:class:`fourdpqa.errors.BadInput`, or an ``OSError`` of reading an input
+  file that is missing or misplaced: ``fourdpqa.errors.INPUT_ERRNOS``) set an item aside with the reason; a plain
+  ``ValueError`` (a bug), a failed write (:class:`fourdpqa.errors.WriteFailed`: disk full, file-size limit, short
+  write) or a misconfigured device fails the stage and removes nothing; so does a failure share above
   ``base.max_failed_share``;
 * **determinism** — ``set_determinism`` before any work;
 * **integrity** — inputs recorded in an upstream manifest must still match it (a truncated intermediate is named);
 * **one writer** — a lock per data root and stage (and per item for partition runs), via ``filelock``;
 * **transactions** — a ``staged`` stage writes into a fresh sibling folder that replaces the output folder in one
-  rename, so a refused or killed run leaves the previous outputs whole.
+  rename, so a refused or killed run leaves the previous outputs whole;
+* **declared outputs** — an item is never up to date while a file the stage declares to DVC (outs, metrics, plots)
+  is missing, so ``dvc repro`` after DVC removed one rebuilds it instead of failing on every rerun.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +41,8 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock, Timeout
 
 from fourdpqa import quarantine
-from fourdpqa.atomic import TMP_MARK, publish_dir, staging_dir, sweep_siblings, write_json
+from fourdpqa.atomic import TMP_MARK, publish_dir, staging_dir, sweep_siblings, write_json, writing
+from fourdpqa.errors import ENVIRONMENT_WHAT, is_bad_input, is_environment_error
 from fourdpqa.layout import MANIFEST_DIR, REPORT_FILE, Layout, item_name
 from fourdpqa.stages.manifest import input_digests, is_up_to_date, item_fingerprint, where_of, write_manifest
 from fourdpqa.stages.stage_list import StageInfo
@@ -44,10 +52,6 @@ if TYPE_CHECKING:  # params (pydantic) load when a stage runs, not for --help
 
 log = logging.getLogger("fourdpqa")
 
-# Errors that mean "this item's input is bad": the item is quarantined with the message and the stage goes on.
-BAD_INPUT: tuple[type[Exception], ...] = (ValueError, OSError)
-# OSErrors that are about the machine, not the item: they fail the stage.
-ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENOMEM}
 ITEM_LOCK_TIMEOUT_S = 600.0
 
 
@@ -137,59 +141,78 @@ def _remove(paths: Sequence[Path]) -> None:
             p.unlink()
 
 
-def remove_item(stage: Stage, params: Params, item: str) -> None:
-    """Delete an item's outputs and manifest (a removed or now failing item leaves nothing stale behind)."""
-    where = where_of(params)
-    _remove([*stage.outputs(params, item), where.manifest(stage.out_dir(where), item)])
-
-
 def _environment_failure(stage: Stage, item: str, exc: OSError) -> StageFailed:
-    what = {errno.ENOSPC: "disk full (ENOSPC)", errno.EDQUOT: "disk quota exceeded (EDQUOT)",
-            errno.EROFS: "read-only file system (EROFS)", errno.ENOMEM: "out of memory (ENOMEM)"}[exc.errno]
+    what = ENVIRONMENT_WHAT.get(exc.errno, "a write failed")  # a short write carries no errno
     where = exc.filename or stage.name
-    return StageFailed(f"{stage.name}: {what} while writing {where} for {item!r}; free space and rerun "
-                       "(finished items are kept)")
+    return StageFailed(f"{stage.name}: {what} while writing {where} for {item!r} ({exc.strerror or exc}); free "
+                       "space or raise the limit and rerun (finished items and previous outputs are kept)")
+
+
+def _publish_item(stage: Stage, params: Params, item: str, staging: Path, final: Path) -> None:
+    """Move a staged item's outputs over the previous ones (each in one rename), then its manifest: a kill in
+    between leaves an old manifest, so the next run sees the mismatch and rebuilds the item."""
+    where = where_of(params)
+    with writing(final):
+        for entry in stage.outputs(params, item):
+            new = staging / entry.relative_to(final)
+            if new.is_dir():
+                publish_dir(new, entry)
+            elif new.exists():
+                os.replace(new, entry)
+            else:  # the item no longer writes this output
+                _remove([entry])
+        manifest = where.manifest(final, item)
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(where.manifest(staging, item), manifest)
 
 
 def _produce(stage: Stage, params: Params, item: str, fp: str, session: Any) -> None:
     final = stage.out_dir(where_of(params))
-    if not stage.staged:
-        for entry in stage.outputs(params, item):
-            sweep_siblings(entry)
+    if stage.staged:
+        with staging_dir(final) as staging:
+            stage.work(Job(params, item, staging, session))
+            write_manifest(stage, params, item, fp, staging)
+            with writing(final):
+                publish_dir(staging, final)
+        return
+    if not stage.info.per_video:  # train / evaluate: they write their own outputs (checkpoints, MLflow runs)
         stage.work(Job(params, item, final, session))
         write_manifest(stage, params, item, fp, final)
         return
-    sweep_siblings(final)
-    with staging_dir(final) as staging:
+    for entry in [*stage.outputs(params, item), final / item_name(item)]:
+        sweep_siblings(entry)  # this item's temporaries from a killed run (we hold its lock)
+    with staging_dir(final / item_name(item)) as staging:
         stage.work(Job(params, item, staging, session))
         write_manifest(stage, params, item, fp, staging)
-        publish_dir(staging, final)
+        _publish_item(stage, params, item, staging, final)
 
 
 def process_item(stage: Stage, params: Params, item: str, force: bool = False,
                  session: Any = None) -> tuple[str, str | None]:
     """Produce one item unless up to date: ``("done" | "skipped" | "quarantined", reason)``. Bad input is
-    quarantined (record written, outputs removed); environment and programming errors propagate."""
+    quarantined (record written; the previous outputs, if any, are kept); environment and programming errors
+    propagate, and nothing is removed."""
     where = where_of(params)
     notes: list[str] = []
     try:
         digests, notes = input_digests(stage, params, item)
         fp = item_fingerprint(stage, params, item, digests)
         if not force and is_up_to_date(stage, params, item, fp):
+            quarantine.release(where.root, stage.name, item)  # up to date with the inputs it has now
             return "skipped", None
         _produce(stage, params, item, fp, session)
-    except BAD_INPUT as exc:
-        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+    except Exception as exc:
+        if is_environment_error(exc):
             raise _environment_failure(stage, item, exc) from exc
+        if not is_bad_input(exc):
+            exc.add_note(f"while stage {stage.name!r} processed {item!r}")
+            raise
         reason = "; ".join([f"{type(exc).__name__}: {exc}", *notes])
         quarantine.quarantine(where.root, stage.name, item, reason)
-        if not stage.staged:
-            remove_item(stage, params, item)
-        log.warning("%s: quarantined %s: %s", stage.name, item, reason)
+        kept = any(p.exists() for p in stage.outputs(params, item))
+        log.warning("%s: quarantined %s: %s%s", stage.name, item, reason,
+                    " (its previous outputs are kept)" if kept else "")
         return "quarantined", reason
-    except Exception as exc:
-        exc.add_note(f"while stage {stage.name!r} processed {item!r}")
-        raise
     quarantine.release(where.root, stage.name, item)
     return "done", None
 
@@ -248,17 +271,40 @@ def prepare(stage: Stage, params: Params) -> None:
         set_determinism(params.base.seed, params.base.num_threads)
 
 
+def _writer_active(stage: Stage, params: Params, temporary: Path) -> bool:
+    """Whether a writer holds the lock of the item a temporary belongs to (``<item name>.tmp-*`` or
+    ``<item name><suffix>.tmp-*``): a Dagster partition step writing beside a CLI run."""
+    locks = where_of(params).lock(stage.name, "x").parent
+    owner = temporary.name.split(TMP_MARK)[0]
+    for lock_file in locks.glob("*.lock") if locks.is_dir() else []:
+        name = lock_file.name.removesuffix(".lock")
+        if owner == name or owner.startswith((f"{name}.", f"{name}_")):
+            lock = FileLock(lock_file, timeout=0)
+            try:
+                lock.acquire()
+            except Timeout:
+                return True
+            lock.release()
+    return False
+
+
 def prune(stage: Stage, params: Params, items: Sequence[str]) -> list[str]:
     """Remove what the stage's output folder holds beyond the outputs of ``items`` (removed videos, old names,
-    temporaries of killed runs); returns the removed names."""
+    temporaries of killed runs, never those of a writer holding its item's lock); returns the removed names.
+    A dataset-level stage only sweeps the temporaries of its output folder (it holds the stage lock)."""
     where = where_of(params)
     out = stage.out_dir(where)
-    if not out.is_dir() or not stage.info.per_video:  # dataset-level folders hold other runs' files (checkpoints)
+    if not stage.info.per_video:  # dataset-level folders hold other runs' files (checkpoints)
+        if stage.staged:
+            sweep_siblings(out)
+        return []
+    if not out.is_dir():
         return []
     keep = {p.name for item in items for p in stage.outputs(params, item)} | {MANIFEST_DIR, REPORT_FILE}
     manifests = {f"{item_name(i)}.json" for i in items}
     stale = [p for p in out.iterdir() if p.name not in keep]
     stale += [p for p in (out / MANIFEST_DIR).glob("*") if p.name not in manifests]
+    stale = [p for p in stale if TMP_MARK not in p.name or not _writer_active(stage, params, p)]
     _remove(stale)
     return sorted(p.name for p in stale if TMP_MARK not in p.name)
 

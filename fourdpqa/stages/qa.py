@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -93,6 +94,25 @@ def records_frame(records: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(records, schema=QA_COLUMNS) if records else pl.DataFrame(schema=QA_COLUMNS)
 
 
+def oracle_check(params: Params, video_id: str) -> Callable[[Mapping, Mapping], str | None]:
+    """The paraphrase gate of one video: oracle-2 (an independent reader of the question text and the scene) must
+    read a paraphrase as it reads the template — the same objects in the same roles, the same answer — or the
+    paraphrase is rejected before it is written, whatever a verification call said."""
+    from fourdpqa.oracle2 import judge, load_evidence
+
+    where = layout.of(params)
+    evidence = load_evidence(where.scene(video_id), where.tracks_file(video_id))
+
+    def check(template: Mapping, phrased: Mapping) -> str | None:
+        before = judge(template, evidence)
+        if before.status != "agree":
+            return None  # outside what oracle-2 derives: the rule-based checks decide
+        after = judge(phrased, evidence)
+        return None if after.status == "agree" else f"oracle-2 reads the paraphrase differently: {after.detail}"
+
+    return check
+
+
 def qa_one(params: Params, video_id: str, out: Path | None = None, phraser: Phraser | None = None) -> Path:
     """Generate, (optionally) phrase, validate and write the QA records of one video into ``out`` (default: the qa
     folder); returns the parquet path. ``phraser`` is the stage run's (one LLM time budget and circuit breaker for
@@ -100,7 +120,7 @@ def qa_one(params: Params, video_id: str, out: Path | None = None, phraser: Phra
     measurements: dict = {}
     records = generate_records(params, video_id, measurements)
     if params.phrasing.model:
-        records = (phraser or Phraser(params.phrasing)).phrase_records(records)
+        records = (phraser or Phraser(params.phrasing)).phrase_records(records, oracle_check(params, video_id))
     df = validate_qa(records_frame(records), where=f"video {video_id!r}")
     folder = out or qa_dir(params)
     table = folder / qa_path(params, video_id).name

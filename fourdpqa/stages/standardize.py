@@ -1,23 +1,31 @@
 """standardize: every raw video of every configured source -> a validated standard scene in data/scenes/<id>/.
 
-A missing source root, a root that is not a folder or lies outside ``base.allowed_roots``, or no configured source
-fails the stage before any work (existing scenes are kept). A video folder that resolves outside the allowed roots
-(e.g. a symlink inside a source root) is quarantined with that reason.
+A missing source root, a root that is not a folder or lies outside ``base.allowed_roots``, a root that holds no video
+(empty, or a mount point with nothing mounted), or no configured source fails the stage before any work (existing
+scenes are kept). A video whose folder, or any file or folder in it, resolves outside the allowed roots (e.g. a
+symlink inside a source root) is quarantined with that reason. Folders a source skips by name (``_*``, ``.*``,
+``*.tmp-*``: bookkeeping and temporaries) are named in a warning and counted in the report.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from fourdpqa import layout
+from fourdpqa.atomic import TMP_MARK
+from fourdpqa.layout import MANIFEST_DIR
 from fourdpqa.params import Params, SourceSpec
-from fourdpqa.paths import UnsafePathError, resolve_inside
+from fourdpqa.paths import UnsafePathError, confined_tree, resolve_inside
 from fourdpqa.sources import RawVideo, adapter_raw_videos
 from fourdpqa.sources.frame_plan import with_defaults
 from fourdpqa.stages import common, stage_list
 from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 from fourdpqa.stages.pool import pool_runner
+
+log = logging.getLogger("fourdpqa")
+
 
 def source_root(params: Params, source: SourceSpec) -> Path:
     """The resolved root folder of a source; StageFailed (one line) when it is unusable."""
@@ -39,7 +47,13 @@ def raw_videos(params: Params) -> dict[str, RawVideo]:
                           "(existing scenes are kept)")
     out: dict[str, RawVideo] = {}
     for source in params.standardize.sources:
-        for v in adapter_raw_videos(source_root(params, source), with_defaults(params, source)):
+        root = source_root(params, source)
+        videos = adapter_raw_videos(root, with_defaults(params, source))
+        if not videos:
+            raise StageFailed(f"standardize: source {source.name!r}: root {source.root} ({root}) holds no videos "
+                              "(empty, or a drive that is not mounted); remove the source from standardize.sources "
+                              "to drop its videos on purpose (existing scenes are kept)")
+        for v in videos:
             if v.video_id in out:
                 raise StageFailed(f"standardize: video id {v.video_id!r} appears in sources {out[v.video_id].source!r} "
                                   f"and {v.source!r}")
@@ -52,14 +66,47 @@ def list_raw_videos(params: Params) -> list[str]:
     return sorted(raw_videos(params))
 
 
+def reserved_folders(params: Params) -> list[Path]:
+    """Folders in the source roots that adapters skip by name (``_*``, ``.*``, ``*.tmp-*``)."""
+    found = []
+    for source in params.standardize.sources:
+        root = source_root(params, source)
+        found += [p for p in sorted(root.iterdir())
+                  if p.is_dir() and p.name != MANIFEST_DIR and (p.name[0] in "._" or TMP_MARK in p.name)]
+    return found
+
+
+class Session:
+    """What one standardize run (or pool worker) shares: the VLM captioners (one time budget and circuit breaker
+    for all videos) and the names of folders the sources skip, reported once."""
+
+    def __init__(self, params: Params):
+        from fourdpqa.sources import captions
+
+        self.captioners = captions.new_run()
+        self.reserved = reserved_folders(params)
+        if self.reserved:
+            log.warning("standardize: %d folder(s) skipped by name (names starting with '_' or '.', or holding "
+                        "'%s', are bookkeeping or temporaries; rename a video folder to include it): %s",
+                        len(self.reserved), TMP_MARK, [str(p) for p in self.reserved[:10]])
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {"skipped_folders": len(self.reserved)} if self.reserved else {}
+        for cap in self.captioners.values():
+            for key, value in [*cap.stats.items(), *((f"llm_{k}", v) for k, v in cap.client.stats.items())]:
+                out[f"caption_{key}"] = out.get(f"caption_{key}", 0) + value
+        return out
+
+
 def confined_path(params: Params, video_id: str) -> Path:
-    """The raw path of a video, refused (UnsafePathError: the video is quarantined) when it resolves outside
-    ``base.allowed_roots`` — a symlinked video folder must not pull in data from elsewhere."""
+    """The raw path of a video, refused (UnsafePathError: the video is quarantined) when it, or any file or folder
+    in it, resolves outside ``base.allowed_roots`` — a symlinked video folder or ``metadata.json`` must not pull in
+    data from elsewhere."""
     videos = raw_videos(params)
     if video_id not in videos:
         raise KeyError(f"no raw video {video_id!r} in sources {[s.name for s in params.standardize.sources]}")
     path = videos[video_id].path
-    resolve_inside(path, params.base.allowed_roots)
+    confined_tree(path, params.base.allowed_roots)
     return path
 
 
@@ -100,6 +147,7 @@ STAGE = Stage(
     # the options include the frame selection the source's qa clip settings imply
     settings=lambda params: [with_defaults(params, s).model_dump(mode="json", exclude={"root"})
                              for s in params.standardize.sources],
+    session=Session,
 )
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from fourdpqa import layout, seeding
+from fourdpqa.errors import BadInput
 from fourdpqa.params import Params
 from fourdpqa.stages import common, stage_list
-from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 from fourdpqa.stages.pool import pool_runner
+from fourdpqa.stages.protocol import Job, Stage, StageFailed, StageReport, run_stage
 from fourdpqa.stages.scene_items import scene_items
 
 
@@ -46,7 +47,7 @@ def tracks_one(job: Job) -> Path:
     if params.tracks.qa_queries_every:  # the pixels tracking questions ask about, so QA reads them from here
         queries = merge_queries(queries, qa_queries(scene, params.tracks.qa_queries_every, rng, frames))
     if len(queries) == 0:
-        raise ValueError(f"video {video_id!r}: no visible pixel with valid depth to query")
+        raise BadInput(f"video {video_id!r}: no visible pixel with valid depth to query")
     tracks = compute_window_tracks(scene, queries, windows, device=params.base.device,
                                    chunk_points=params.tracks.chunk_points,
                                    depth_tolerance=params.tracks.depth_tolerance)

@@ -3,6 +3,7 @@ the data order, a pure function of the seed and the step so a resumed run sees e
 
 from __future__ import annotations
 
+import errno
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from fourdpqa.errors import BadInput
 from fourdpqa.frames import read_video
 from fourdpqa.seeding import numbered_rng
 
@@ -66,7 +68,7 @@ def read_conversations(path: str | Path, limit: int | None = None) -> list[Conve
     content holds a {"type": "video"} item and the prompt text, assistant content the answer text."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"training export {path} does not exist (run the assemble stage first)")
+        raise FileNotFoundError(errno.ENOENT, f"training export {path} does not exist (run the assemble stage first)")
     out: list[Conversation] = []
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -74,16 +76,16 @@ def read_conversations(path: str | Path, limit: int | None = None) -> list[Conve
         try:
             conv = _parse_line(line, path.parent, lineno)
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{path}:{lineno}: malformed conversation record ({type(exc).__name__}: {exc})") from exc
+            raise BadInput(f"{path}:{lineno}: malformed conversation record ({type(exc).__name__}: {exc})") from exc
         if not conv.frames and not conv.video:
-            raise ValueError(f"{path}:{lineno}: record {conv.id!r} has neither 'frames' nor 'video'")
+            raise BadInput(f"{path}:{lineno}: record {conv.id!r} has neither 'frames' nor 'video'")
         if not conv.prompt or not conv.answer:
-            raise ValueError(f"{path}:{lineno}: record {conv.id!r} has an empty prompt or answer")
+            raise BadInput(f"{path}:{lineno}: record {conv.id!r} has an empty prompt or answer")
         out.append(conv)
         if limit is not None and len(out) >= limit:
             break
     if not out:
-        raise ValueError(f"{path}: no training records")
+        raise BadInput(f"{path}: no training records")
     return out
 
 
@@ -103,7 +105,7 @@ def conversations_from_table(table: str | Path, dataset_dir: str | Path,
                         tuple(str(base / f) for f in rec.get("frames") or ()),
                         str(base / rec["video"]) if rec.get("video") else None) for rec in df.iter_rows(named=True)]
     if not out:
-        raise ValueError(f"{table}: no training rows")
+        raise BadInput(f"{table}: no training rows")
     return out
 
 
@@ -116,7 +118,7 @@ def load_training_set(data_root: str | Path, export: str | Path | None = None,
         return read_conversations(path, limit), path
     table = root / TRAIN_TABLE
     if not table.is_file():
-        raise FileNotFoundError(f"no training data: neither {path} nor {table} exists (run the assemble stage)")
+        raise FileNotFoundError(errno.ENOENT, f"no training data: neither {path} nor {table} exists (run the assemble stage)")
     return conversations_from_table(table, root / "dataset", limit), table
 
 

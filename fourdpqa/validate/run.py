@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +109,7 @@ def run_validation(data_root: str | Path, params: ValidateParams, seed: int = 0,
     where = Layout(Path(data_root))
     missing = [s for s in ("train", "benchmark") if not where.split_table(s).exists()]
     if missing:
-        raise FileNotFoundError(f"{where.dataset}: missing {', '.join(f'{s}.parquet' for s in missing)} (run assemble first)")
+        raise FileNotFoundError(errno.ENOENT, f"{where.dataset}: missing {', '.join(f'{s}.parquet' for s in missing)} (run assemble first)")
     train, benchmark = pl.read_parquet(where.split_table("train")), pl.read_parquet(where.split_table("benchmark"))
     qa = {f"qa/{p.name}": pl.read_parquet(p) for p in sorted(where.qa.glob("*.parquet")) if ".tmp-" not in p.name}
     report = run_checks(train, benchmark, params, sources or Sources(where.root), qa, seed, device)

@@ -156,6 +156,6 @@ def test_dagster_assembly_refuses_a_wrong_benchmark_answer(work: Path):
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` (lock files aside) with its content."""
+    """Every file under ``root`` (lock files and the digest cache aside) with its content."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and ".locks" not in p.parts}
+            if p.is_file() and not {".locks", ".cache"} & set(p.parts)}

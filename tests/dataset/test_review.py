@@ -149,7 +149,8 @@ def test_the_server_refuses_unknown_cards_bad_answers_and_files_outside_the_data
     card = next(iter(state.by_id.values()))
 
     def post(body: dict) -> tuple[int, str]:
-        req = urllib.request.Request(url + "/api/answers", json.dumps(body).encode(), {"Content-Type": "application/json"})
+        req = urllib.request.Request(url + "/api/answers", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json", "X-Review-Token": state.token})
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status, r.read().decode()
@@ -184,3 +185,50 @@ def test_agreement_counts_the_last_answer_and_keeps_unsure_apart():
     assert got["per_type"]["metric_speed"]["agreement"] == 1.0
     assert got["overall"] == {"answered": 4, "agree": 2, "unsure": 1, "agreement": round(2 / 3, 4)}
     assert got["median_seconds"] == 5.5 and got["minutes_per_100"] == 9.2
+
+
+def _request(url: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, str]:
+    req = urllib.request.Request(url, body, headers, method="POST" if body is not None else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+
+
+def test_the_server_records_only_its_own_page_and_only_valid_payloads(served, ledger):
+    """Issue 25.17: a cross-origin text/plain POST (what any web page can send without asking) was recorded and
+    ``seconds: 1e999`` stored as Infinity. Now: Host, Origin, content type and the page's token are checked, and the
+    payload field by field; the page the server hands out carries the token and records as before."""
+    state, url = served
+    card = next(iter(state.by_id.values()))
+    ok = {"Content-Type": "application/json", "X-Review-Token": state.token}
+    good = json.dumps({"id": card["id"], "answer": "unsure", "seconds": 2}).encode()
+    port = url.rsplit(":", 1)[1]
+    cases = [
+        ("cross-origin text/plain POST", good, {"Content-Type": "text/plain", "Origin": "http://evil.example"}, 403),
+        ("cross-origin POST with the token", good, {**ok, "Origin": "http://evil.example"}, 403),
+        ("DNS-rebound Host", good, {**ok, "Host": f"evil.example:{port}"}, 403),
+        ("POST without the page's token", good, {"Content-Type": "application/json"}, 403),
+        ("POST with a wrong token", good, {**ok, "X-Review-Token": "guess"}, 403),
+        ("text/plain POST with the token", good, {**ok, "Content-Type": "text/plain"}, 415),
+        ("seconds 1e999", b'{"id": "%s", "answer": "unsure", "seconds": 1e999}' % card["id"].encode(), ok, 400),
+        ("seconds Infinity", b'{"id": "%s", "answer": "unsure", "seconds": Infinity}' % card["id"].encode(), ok, 400),
+        ("seconds NaN", b'{"id": "%s", "answer": "unsure", "seconds": NaN}' % card["id"].encode(), ok, 400),
+        ("negative seconds", json.dumps({"id": card["id"], "answer": "unsure", "seconds": -4}).encode(), ok, 400),
+        ("seconds true", json.dumps({"id": card["id"], "answer": "unsure", "seconds": True}).encode(), ok, 400),
+        ("an extra field", json.dumps({"id": card["id"], "answer": "unsure", "note": "x"}).encode(), ok, 400),
+        ("answer not a string", json.dumps({"id": card["id"], "answer": ["unsure"]}).encode(), ok, 400),
+        ("body larger than 4 KiB", b" " * 5000, ok, 413),
+    ]
+    for case, body, headers, status in cases:
+        got, why = _request(url + "/api/answers", body, headers)
+        handled = got == status and not state.log.latest()
+        ledger.record("review", f"review server: {case}", handled=handled, lost=0)
+        assert handled, (case, got, why)
+    status, _ = _request(url + "/api/answers", None, {"Host": f"evil.example:{port}"})
+    assert status == 403  # a rebound page cannot read the answers either
+    page = _request(url + "/review/index.html", None, {})[1]
+    assert f'<meta name="review-token" content="{state.token}">' in page
+    assert _request(url + "/api/answers", good, ok)[0] == 204
+    assert state.log.latest() == {card["id"]: {"id": card["id"], "answer": "unsure", "seconds": 2.0}}

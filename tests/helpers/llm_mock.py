@@ -4,9 +4,11 @@ endpoint that fails every request (no network: it listens on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import abc
 import http.server
 import re
 import threading
+import time
 from collections.abc import Callable
 
 import litellm
@@ -40,12 +42,12 @@ class ScriptedModel:
         return _COMPLETION(**{**kw, "mock_response": reply})
 
 
-class FailingEndpoint:
-    """A local OpenAI-compatible endpoint that answers every request with HTTP ``status`` and counts the requests
-    that reach it (so retries hidden inside a client are counted too). Use as a context manager; ``url`` is the
+class LocalEndpoint(abc.ABC):
+    """A local OpenAI-compatible endpoint on 127.0.0.1 that counts the requests reaching it (so retries hidden
+    inside a client are counted too) and answers each with :meth:`reply`. Use as a context manager; ``url`` is the
     ``api_base``."""
 
-    def __init__(self, status: int = 503) -> None:
+    def __init__(self) -> None:
         self.hits = 0
         endpoint = self
 
@@ -53,21 +55,60 @@ class FailingEndpoint:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 endpoint.hits += 1
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"error": {"message": "model unavailable", "type": "server_error"}}')
+                try:
+                    endpoint.reply(self)
+                except OSError:  # the client gave up
+                    pass
 
             def log_message(self, *args: object) -> None:
                 pass
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_port}/v1"
 
-    def __enter__(self) -> FailingEndpoint:
+    @abc.abstractmethod
+    def reply(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        """Answer one request (its body is already read)."""
+
+    def __enter__(self) -> LocalEndpoint:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class FailingEndpoint(LocalEndpoint):
+    """Answers every request with HTTP ``status``."""
+
+    def __init__(self, status: int = 503) -> None:
+        super().__init__()
+        self.status = status
+
+    def reply(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(self.status)
+        handler.send_header("Content-Type", "application/json")
+        handler.end_headers()
+        handler.wfile.write(b'{"error": {"message": "model unavailable", "type": "server_error"}}')
+
+
+class TricklingEndpoint(LocalEndpoint):
+    """Answers every request with HTTP 200 and then one byte every ``every_s`` seconds for ``for_s`` seconds: each
+    byte resets an HTTP read timeout, so only a wall-clock bound ends the call."""
+
+    def __init__(self, every_s: float = 0.5, for_s: float = 60.0) -> None:
+        super().__init__()
+        self.every_s, self.for_s = every_s, for_s
+
+    def reply(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        n = int(self.for_s / self.every_s)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(n + 2))
+        handler.end_headers()
+        for _ in range(n):
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            time.sleep(self.every_s)

@@ -53,7 +53,8 @@ def truncate(p: Path) -> None:
 def run_source(root: Path, kind: str, raw: Path, options: dict | None = None):
     params_path = root / "params.yaml"
     params_path.write_text(yaml.safe_dump({
-        "base": {"data_root": str(root / "data"), "allowed_roots": [str(root)]},
+        # the sequences link to the real samples in tests/data: a place the user allows, as any linked data must be
+        "base": {"data_root": str(root / "data"), "allowed_roots": [str(root), str(DATA.resolve())]},
         "standardize": {"sources": [{"name": kind, "kind": kind, "root": str(raw), "options": options or {}}]},
     }))
     params = load_params(params_path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 
+import litellm
 import numpy as np
 import pytest
 
@@ -48,6 +49,8 @@ def test_phrasing_stops_at_its_time_budget(tmp_path, ledger):
 
     params = PhrasingParams(model="gpt-4o-mini", cache_dir=str(tmp_path / "cache"), requests_per_minute=1e6,
                             budget_s=1.2, verify=False)
+    # litellm's first completion in a process loads half a second of modules: warm it outside the measured budget
+    litellm.completion(model="gpt-4o-mini", messages=[{"role": "user", "content": "warm"}], mock_response="ok")
     records = [{**RECORD, "id": f"q{i}", "question": f"Does the box move forward during clip {i}?",
                 "measurement": {"slots": ["forward"]}} for i in range(N)]
     phraser = Phraser(params, completion=slow)
@@ -57,8 +60,10 @@ def test_phrasing_stops_at_its_time_budget(tmp_path, ledger):
     c = phraser.counts()
     phrased = [o["phrased"] for o in out]
     templates_kept = all(o["question"] == r["question"] for o, r in zip(out, records) if not o["phrased"])
-    ok = (1 <= c["llm_attempts"] <= 4 and c["llm_skipped_budget"] == N - c["llm_attempts"] == N - sum(phrased)
+    # the call still running when the budget ends is cut there (it counts as failed), later ones are not sent
+    ok = (1 <= c["llm_attempts"] <= 4 and c["llm_skipped_budget"] == N - c["llm_attempts"]
+          and c["llm_succeeded"] == sum(phrased) and c.get("llm_failed", 0) <= 1
           and phrased == sorted(phrased, reverse=True) and templates_kept)
-    ledger.record("qa", "phrasing model slower than the time budget", handled=ok and elapsed < 1.2 + 2 * 0.4 + 1, lost=0)
+    ledger.record("qa", "phrasing model slower than the time budget", handled=ok and elapsed < 1.2 + 1, lost=0)
     assert ok, c
-    assert elapsed < 1.2 + 2 * 0.4 + 1, elapsed  # unbounded: N x 0.4 s
+    assert elapsed < 1.2 + 1, elapsed  # unbounded: N x 0.4 s

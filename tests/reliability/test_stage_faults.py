@@ -6,7 +6,6 @@ Every case is recorded in the reliability ledger (handled, good items lost)."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -16,40 +15,12 @@ from fourdpqa.__main__ import main
 from fourdpqa.layout import Layout
 from fourdpqa.params import load_params
 from fourdpqa.quarantine import list_quarantined
-from fourdpqa.stages import generate, qa, standardize, tracks
+from fourdpqa.stages import qa, standardize, tracks
 from fourdpqa.stages.protocol import StageFailed, stage_lock
-from tests.helpers.params_file import TINY_RUN, write_params_file
-
-VIDEOS = ["proc_00000", "proc_00001", "proc_00002"]
-
-
-def _write_params(root: Path, **sections: dict) -> Path:
-    return write_params_file(root, TINY_RUN, {"generate": {"n_videos": 3, "max_objects": 3}}, sections)
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("stage-faults")
-    params = load_params(_write_params(root))
-    for mod in (generate, standardize, tracks, qa):
-        mod.run(params)
-    return root
-
-
-@pytest.fixture
-def root(pristine, tmp_path) -> Path:
-    shutil.copytree(pristine / "data", tmp_path / "data", symlinks=True)
-    _write_params(tmp_path)
-    return tmp_path
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "_report.json"}
-
+from tests.helpers.small_root import VIDEOS, digests, write_small_params
 
 def _cli(root: Path, stage: str, capsys, **sections) -> tuple[int, str]:
-    code = main([stage, "--params", str(_write_params(root, **sections))])
+    code = main([stage, "--params", str(write_small_params(root, **sections))])
     return code, capsys.readouterr().err
 
 
@@ -60,7 +31,7 @@ def _cli(root: Path, stage: str, capsys, **sections) -> tuple[int, str]:
 ])
 def test_missing_source_fails_and_keeps_every_scene(root, capsys, ledger, case, source):
     scenes = Layout(root / "data").scenes
-    before = _digests(scenes)
+    before = digests(scenes)
     raw = root / "data" / "raw" / "procedural"
     sources = [] if source.get("empty") else [{"name": "procedural", "kind": "kubric", "root": str(raw)}]
     if source.get("root_suffix"):
@@ -69,7 +40,7 @@ def test_missing_source_fails_and_keeps_every_scene(root, capsys, ledger, case, 
         shutil.rmtree(raw)
         raw.write_text("not a folder")
     code, err = _cli(root, "standardize", capsys, standardize={"sources": sources})
-    lost = len(before) - len(set(_digests(scenes).items()) & set(before.items()))
+    lost = len(before) - len(set(digests(scenes).items()) & set(before.items()))
     handled = code == 1 and "standardize" in err and "Traceback" not in err
     ledger.record("standardize", case, handled=handled, lost=lost)
     assert handled, err
@@ -79,10 +50,10 @@ def test_missing_source_fails_and_keeps_every_scene(root, capsys, ledger, case, 
 
 
 def test_no_scenes_fails_tracks_and_keeps_every_track(root, capsys, ledger):
-    before = _digests(Layout(root / "data").tracks)
+    before = digests(Layout(root / "data").tracks)
     shutil.rmtree(Layout(root / "data").scenes)
     code, err = _cli(root, "tracks", capsys)
-    lost = len(set(before.items()) - set(_digests(Layout(root / "data").tracks).items()))
+    lost = len(set(before.items()) - set(digests(Layout(root / "data").tracks).items()))
     ledger.record("tracks", "no scenes at all", handled=code == 1 and "no inputs" in err, lost=lost)
     assert code == 1 and "no inputs" in err and lost == 0
 
@@ -123,19 +94,22 @@ def test_truncated_scene_file_is_named_and_standardize_rebuilds_it(root, ledger)
     reason = report.quarantined.get(VIDEOS[2], "")
     handled = "depth.npy" in reason and VIDEOS[2] in reason and sorted(report.skipped) == VIDEOS[:2]
     assert standardize.run(params).done == [VIDEOS[2]] and depth.read_bytes() == good
-    assert tracks.run(params, None).done == [VIDEOS[2]]
+    # the quarantined video kept its tracks, made from the same scene it has again: up to date, released
+    again = tracks.run(params, None)
+    assert sorted(again.skipped) == VIDEOS and not list_quarantined(params.base.data_root, "tracks")
     ledger.record("tracks", "truncated depth.npy of a scene", handled=handled, lost=0)
     assert handled, reason
 
 
-def test_every_video_failing_fails_qa_and_leaves_no_stale_table(root, capsys, ledger):
+def test_every_video_failing_fails_qa_and_keeps_the_previous_tables(root, capsys, ledger):
+    before = digests(Layout(root / "data").qa)
     for video in VIDEOS:  # every scene's depth truncated: all bad input (a short video is not: issue 23.6)
         depth = Layout(root / "data").scene(video) / "depth.npy"
         depth.write_bytes(depth.read_bytes()[:300])
     code, err = _cli(root, "qa", capsys)
-    tables = list(Layout(root / "data").qa.glob("*.parquet"))
-    handled = code == 1 and "3 of 3" in err and not tables
-    ledger.record("qa", "every video quarantined", handled=handled, lost=0)
+    lost = len(set(before.items()) - set(digests(Layout(root / "data").qa).items()))
+    handled = code == 1 and "3 of 3" in err and lost == 0
+    ledger.record("qa", "every video quarantined", handled=handled, lost=lost)
     assert handled, err
 
 
@@ -146,7 +120,7 @@ def test_a_programming_error_fails_the_stage_instead_of_quarantining(root, monke
         raise IndexError("index 7 is out of bounds")
 
     monkeypatch.setattr(fourdpqa.tracks, "compute_tracks", broken)
-    params = load_params(_write_params(root, tracks={"queries_per_video": 17}))
+    params = load_params(write_small_params(root, tracks={"queries_per_video": 17}))
     with pytest.raises(IndexError) as err:
         tracks.run(params, None)
     handled = not list_quarantined(params.base.data_root, "tracks") and "tracks" in "".join(err.value.__notes__)
@@ -161,7 +135,7 @@ def test_disk_full_fails_the_stage_naming_disk_file_and_video(root, monkeypatch,
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(fourdpqa.viz_tracks, "write_png", full)
-    params = load_params(_write_params(root, tracks={"queries_per_video": 17}))
+    params = load_params(write_small_params(root, tracks={"queries_per_video": 17}))
     with pytest.raises(StageFailed) as err:
         tracks.run(params, None)
     msg = str(err.value)
@@ -176,9 +150,9 @@ def test_cuda_without_cuda_fails_before_any_work(root, capsys, ledger):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    before = _digests(Layout(root / "data").tracks)
+    before = digests(Layout(root / "data").tracks)
     code, err = _cli(root, "tracks", capsys, base={"device": "cuda"}, tracks={"queries_per_video": 17})
-    handled = code == 1 and "CUDA" in err and _digests(Layout(root / "data").tracks) == before
+    handled = code == 1 and "CUDA" in err and digests(Layout(root / "data").tracks) == before
     ledger.record("tracks", "device: cuda without CUDA", handled=handled, lost=0)
     assert handled, err
     assert not list_quarantined(root / "data", "tracks")
@@ -222,3 +196,43 @@ def test_symlinked_source_root_is_refused_in_one_line(root, tmp_path_factory, ca
     handled = code == 1 and "outside the allowed roots" in err and "Traceback" not in err and len(err.splitlines()) == 1
     ledger.record("standardize", "symlinked source root", handled=handled, lost=0)
     assert handled, err
+
+
+@pytest.mark.parametrize(("case", "error", "quarantined"), [
+    ("a plain ValueError from a bug", ValueError("operands could not be broadcast together"), False),
+    ("a KeyError from a bug", KeyError("object_id"), False),
+    ("a BadInput naming the file", None, True),
+    ("a missing input file (ENOENT)", FileNotFoundError(errno.ENOENT, "No such file or directory", "x/rgba_00003.png"), True),
+])
+def test_only_typed_bad_input_is_quarantined(root, monkeypatch, ledger, case, error, quarantined):
+    """Issue 25.15: the protocol counted any ValueError / OSError as bad input, so a bug became a quarantined video
+    and exit 0. Only a BadInput (or reading a missing input file) sets a video aside; a bug fails the stage loudly
+    and removes nothing."""
+    import fourdpqa.tracks
+    from fourdpqa.errors import BadInput
+
+    error = error or BadInput(f"video {VIDEOS[1]!r}: depth.npy: values in millimetres")
+
+    def failing(scene, *args, **kwargs):
+        if scene.video_id == VIDEOS[1]:
+            raise error
+        return real(scene, *args, **kwargs)
+
+    real = fourdpqa.tracks.compute_tracks
+    monkeypatch.setattr(fourdpqa.tracks, "compute_tracks", failing)
+    params = load_params(write_small_params(root, tracks={"queries_per_video": 17}))
+    before = digests(Layout(root / "data").tracks)
+    try:
+        report = tracks.run(params, None)
+        raised = None
+    except type(error) as exc:
+        report, raised = None, exc
+    failing_item = {(k, v) for k, v in before.items() if k.startswith(VIDEOS[1])}  # its outputs stay as they were
+    lost = len(failing_item - set(digests(Layout(root / "data").tracks).items()))
+    records = [r.item_id for r in list_quarantined(params.base.data_root, "tracks")]
+    if quarantined:
+        handled = report is not None and list(report.quarantined) == [VIDEOS[1]] and records == [VIDEOS[1]]
+    else:
+        handled = raised is not None and not records and any("tracks" in n for n in raised.__notes__)
+    ledger.record("tracks", case, handled=handled and lost == 0, lost=lost)
+    assert handled and lost == 0, (report and report.summary(), raised, records)

@@ -99,3 +99,46 @@ def test_refused_assemble_keeps_dataset_exports_and_report(root, monkeypatch, le
     ledger.record("assemble", "refused dataset (blocking check fails)", handled=kept, lost=0)
     assert kept
     train.check_validated(where)  # the previous dataset and its passing report still go together
+
+
+def test_truncated_qa_tables_do_not_shrink_the_dataset(root, capsys, ledger):
+    """Issue 25.2: 3 of 4 qa tables truncated, then assemble: it used to exit 0 with a 1-video dataset. The share of
+    per-video inputs set aside is held to base.max_failed_share like any stage's items; the dataset is kept."""
+    from fourdpqa.__main__ import main
+
+    where = Layout(root / "data")
+    before = _digests(where.dataset)
+    tables = sorted(where.qa.glob("*.parquet"))
+    for t in tables[:3]:
+        t.write_bytes(t.read_bytes()[:200])
+    code = main(["assemble", "--params", str(_write(root))])
+    err = capsys.readouterr().err
+    kept = _digests(where.dataset) == before
+    handled = code == 1 and "3 of 4" in err and kept and not list(where.root.glob("dataset.tmp-*"))
+    ledger.record("assemble", "3 of 4 qa tables truncated", handled=handled, lost=0 if kept else 1, kind="lose data")
+    assert handled, err
+
+
+def test_declared_outputs_dvc_removed_are_rebuilt(root, ledger):
+    """Issue 25.14: DVC removes a stage's non-persisted outputs (the plots) before running it; validate then skipped
+    as up to date and ``dvc repro`` failed on every rerun. A missing declared output makes the stage redo its work."""
+    params = load_params(_write(root))
+    plot = root / "data" / "plots" / "answers_train.csv"
+    good = plot.read_bytes()
+    plot.unlink()
+    report = validate.run(params)
+    handled = report.done == ["validate"] and plot.read_bytes() == good
+    ledger.record("validate", "declared plot removed by dvc", handled=handled, lost=0, kind="hang or stall")
+    assert handled, report.summary()
+    assert validate.run(params).skipped == ["validate"]
+
+
+def test_an_up_to_date_assemble_sweeps_leftover_staging_folders(root, ledger):
+    """Issue 25.18: a ``dataset.tmp-*`` folder of a killed run stayed for good when the next run had nothing to do."""
+    where = Layout(root / "data")
+    leftover = where.root / "dataset.tmp-killed"
+    shutil.copytree(where.dataset, leftover)
+    report = assemble.run(load_params(_write(root)))
+    handled = report.skipped == ["assemble"] and not leftover.exists()
+    ledger.record("assemble", "leftover dataset.tmp-* of a killed run", handled=handled, lost=0)
+    assert handled

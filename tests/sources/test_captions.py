@@ -101,6 +101,6 @@ def test_vlm_captioner_with_mocked_litellm(tmp_path: Path) -> None:
 
 def test_vlm_duplicates_fall_back_to_offline(tmp_path: Path) -> None:
     objects, rgb, inst, depth = _scene([(2, 6, 2, 6, RED), (2, 6, 20, 24, BLUE)], [1.0, 1.0], [5, 5], ["car", "car"])
-    cap = VLMCaptioner("gpt-4o-mini", str(tmp_path), extra_kwargs={"mock_response": "the parked car"})
+    cap = VLMCaptioner("gpt-4o-mini", str(tmp_path), extra_kwargs={"mock_response": "the shiny car"})
     assert fill_captions(objects, rgb, inst, depth, cap)["caption"].to_list() == ["the red car", "the blue car"]
     assert cap.stats["accepted"] == 2 and cap.stats["errors"] == 0  # both replies came, but they name no one alone

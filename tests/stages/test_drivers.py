@@ -54,7 +54,7 @@ def _digests(data: Path) -> dict[str, str]:
     """Every output file except run reports, the lmms-eval task and the Dagster UI previews."""
     return {p.relative_to(data).as_posix(): hashlib.sha256(_content(p)).hexdigest()
             for p in sorted(data.rglob("*")) if p.is_file() and p.name != "_report.json"
-            and not {"lmms_eval", ".locks", "quarantine", "previews"} & set(p.relative_to(data).parts)}
+            and not {"lmms_eval", ".locks", ".cache", "quarantine", "previews"} & set(p.relative_to(data).parts)}
 
 
 def _cli(root: Path, monkeypatch, stages=CLI_STAGES) -> None:
@@ -144,7 +144,7 @@ def _tracked_bytes(data: Path) -> dict[str, bytes]:
     """Every file DVC tracks under the data root (locks and quarantine records are bookkeeping, previews are the
     Dagster UI's pictures: not outputs)."""
     return {p.relative_to(data).as_posix(): p.read_bytes() for p in sorted(data.rglob("*"))
-            if p.is_file() and not {".locks", "quarantine", "previews"} & set(p.relative_to(data).parts)}
+            if p.is_file() and not {".locks", ".cache", "quarantine", "previews"} & set(p.relative_to(data).parts)}
 
 
 def test_a_no_op_rerun_through_the_cli_or_dagster_leaves_every_output_byte_identical(tmp_path, monkeypatch):

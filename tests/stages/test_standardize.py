@@ -83,20 +83,29 @@ def test_reruns_skip_and_param_change_regenerates(tmp_path: Path) -> None:
 def test_bad_video_is_quarantined_and_others_finish(tmp_path: Path) -> None:
     params = _build(tmp_path)
     tiff = tmp_path / "raw" / "procedural" / "proc_00001" / "depth_00002.tiff"
-    tiff.write_bytes(tiff.read_bytes()[:100])
+    good = tiff.read_bytes()
+    last_good = (tmp_path / "scenes" / "proc_00001" / "depth.npy").read_bytes()
+    tiff.write_bytes(good[:100])
     report = standardize.run(params)
     assert list(report.quarantined) == ["proc_00001"] and report.skipped == ["proc_00000", "proc_00002"]
     record = json.loads((tmp_path / "quarantine" / "standardize" / "proc_00001.json").read_text())
     assert "depth_00002.tiff" in record["reason"] and "proc_00001" in record["reason"]
-    assert not (tmp_path / "scenes" / "proc_00001").exists()  # the stale scene of the old raw data is gone
+    # the scene of the last good raw data is kept (issue 25.1: only a new version that passed may replace it)
+    assert (tmp_path / "scenes" / "proc_00001" / "depth.npy").read_bytes() == last_good
+    tiff.write_bytes(good)  # the raw file restored: the kept scene is up to date again, the record released
+    again = standardize.run(params)
+    assert again.skipped == ["proc_00000", "proc_00001", "proc_00002"] and not again.quarantined
+    assert not (tmp_path / "quarantine" / "standardize" / "proc_00001.json").exists()
+    tiff.write_bytes(good[:100])
     for vid in ("proc_00000", "proc_00002"):
         read_scene(tmp_path / "scenes" / vid)
     with pytest.raises(SceneError, match="depth_00002.tiff"):
         standardize.standardize_one(Job(params, "proc_00001", tmp_path / "scenes"))
-    # repair: regenerate the dump; the next run converts it and drops the quarantine record
+    # repair: regenerate the dump; it equals the data the kept scene was made from, so that scene is up to date
+    assert standardize.run(params).quarantined
     shutil.rmtree(tiff.parent)
     assert generate.run(params).done == ["proc_00001"]
-    assert standardize.run(params).done == ["proc_00001"]
+    assert standardize.run(params).skipped == ["proc_00000", "proc_00001", "proc_00002"]
     assert not (tmp_path / "quarantine" / "standardize" / "proc_00001.json").exists()
 
 
