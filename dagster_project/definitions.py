@@ -8,6 +8,7 @@ import dagster as dg
 import assets.assemble
 import assets.evaluate
 import assets.generate
+import assets.learnability
 import assets.qa
 import assets.review
 import assets.standardize
@@ -18,8 +19,8 @@ from assets.resources import PipelineParams
 from dagster_project import executors, sensors
 from fourdpqa.params import Params, load_params
 
-STATIC_MODULES = [assets.generate, assets.tracks, assets.qa, assets.assemble, assets.validate, assets.review,
-                  assets.train, assets.evaluate]
+STATIC_MODULES = [assets.generate, assets.tracks, assets.qa, assets.assemble, assets.validate, assets.learnability,
+                  assets.review, assets.train, assets.evaluate]
 
 
 def build(params: Params, params_path: str = "params.yaml", executor: str | None = None) -> dg.Definitions:
