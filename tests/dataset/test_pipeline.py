@@ -213,3 +213,14 @@ def _tree(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` (lock files aside) with its content."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and ".locks" not in p.parts}
+
+
+def test_fact_keys_read_column_wise_equal_the_generators_fact_key(qa_root: Path):
+    """Selection's column-wise fact keys on real generated QA of every type equal fourdpqa.questions.fact_key."""
+    from fourdpqa.questions import fact_key
+    from fourdpqa.selection import fact_keys
+
+    qa = pl.concat([pl.read_parquet(p) for p in sorted((qa_root / "data" / "qa").glob("*.parquet"))],
+                   how="vertical_relaxed")
+    for _, grp in qa.group_by("question_name"):
+        assert fact_keys(grp) == [fact_key(r) for r in grp.iter_rows(named=True)]

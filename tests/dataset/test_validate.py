@@ -122,6 +122,26 @@ def test_hamming_matches_bit_counts():
     assert hamming(a, b).tolist() == [[bin(int(x) ^ int(y)).count("1") for y in b] for x in a]
 
 
+def test_the_distance_matrix_finds_the_pairs_the_clip_by_clip_test_finds():
+    """Random clips of 3-8 frame hashes, some copies with a few bits flipped: one matrix (chunked) gives exactly the
+    pairs that near_duplicate, clip by clip, gives."""
+    from fourdpqa.validate import leakage
+
+    rng = np.random.default_rng(1)
+    train = [rng.integers(0, 2**63, int(rng.integers(3, 9)), dtype=np.uint64) for _ in range(40)]
+    flips = [np.uint64(1) << np.uint64(b) for b in range(5)]
+    bench = [t ^ flips[i % 5] if i % 3 == 0 else rng.integers(0, 2**63, len(t), dtype=np.uint64)
+             for i, t in enumerate(train[:30])]
+    bench += [np.concatenate([train[0][:2], rng.integers(0, 2**63, 3, dtype=np.uint64)])]  # 2 of 5 frames: no
+    expected = [(i, j) for i, b in enumerate(bench) for j, t in enumerate(train) if near_duplicate(b, t, 4)]
+    assert expected and leakage.near_duplicate_pairs(bench, train, 4) == expected
+    old, leakage.CHUNK = leakage.CHUNK, 7
+    try:
+        assert leakage.near_duplicate_pairs(bench, train, 4) == expected
+    finally:
+        leakage.CHUNK = old
+
+
 def test_clip_phash_is_robust_to_noise_but_separates_videos():
     a = make_scene("proc_00001").rgb
     noisy = np.clip(a.astype(int) + np.random.default_rng(0).integers(-2, 3, a.shape), 0, 255).astype(np.uint8)
