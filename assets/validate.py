@@ -62,7 +62,7 @@ def check_spec(check: CheckInfo) -> dg.AssetCheckSpec:
 
 
 @dg.multi_asset_check(specs=[check_spec(c) for c in CHECKS], name="dataset_checks",
-                      description="The validate stage (data/validation/report.json), each check reported as it holds it.")
+                      description="The validate stage (data/validation/report.json), each check as the report holds it.")
 def dataset_checks(pipeline: PipelineParams) -> Iterator[dg.AssetCheckResult]:
     params = pipeline.load()
     run_whole(stage.STAGE, params)  # skipped when up to date (e.g. validation_report ran it)

@@ -177,7 +177,8 @@ once, however many records ask about it."""
             record_views.append((mirror_text(r["question"]), [mirror_text(o) for o in opts], True, False))
         if reversed_ and r["question_name"] in REVERSIBLE:
             n = len(paths)
-            record_views += [(reverse_text(q, n), [reverse_text(o, n) for o in os_], m, True) for q, os_, m, _ in record_views]
+            record_views += [(reverse_text(q, n), [reverse_text(o, n) for o in os_], m, True)
+                             for q, os_, m, _ in record_views]
         for question, options, m, rev in record_views:
             v = view(paths, m, rev)
             views.append(v)

@@ -77,8 +77,8 @@ class ClipEncoder(nn.Module):
 
 class ProbeNet(nn.Module):
     """Scores (B, K) for clips (B, T, 3, S, S) with their shift and flow features, question ids (B, Lq), candidate
-    ids (B, K, Lc), groups (B,) and ``yes_no`` (B,) bool, plus the clip's camera motion (B, ``motion_dim``) read from the same clip feature (an
-    auxiliary target).
+    ids (B, K, Lc), groups (B,) and ``yes_no`` (B,) bool, plus the clip's camera motion (B, ``motion_dim``) read
+    from the same clip feature (an auxiliary target).
 
     Every candidate is a claim about the clip scored by one head: an MC option's text, or for a yes / no record
     the question itself, whose "yes" scores the claim and whose "no" a learned threshold per (type, format). So
@@ -102,7 +102,8 @@ class ProbeNet(nn.Module):
         return self.words(flat).reshape(*ids.shape[:-1], -1)
 
     def forward(self, clips: torch.Tensor, shift: torch.Tensor, flow: torch.Tensor, question: torch.Tensor,
-                candidates: torch.Tensor, group: torch.Tensor, yes_no: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                candidates: torch.Tensor, group: torch.Tensor,
+                yes_no: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k = candidates.shape[1]
         clip = self.clip(clips, shift, flow)
         q = self._bag(question)

@@ -79,7 +79,7 @@ STAGES: tuple[StageInfo, ...] = (
               outs=_rel(_AT.validation),
               metrics=_rel(_AT.metrics("validate")), records=_rel(*(_AT.plot(f"answers_{s}") for s in SPLITS)),
               assets=("validation_report",)),
-    StageInfo("learnability", "can the benchmark be learned from its pixels? the pixel probe vs the text-only predictors",
+    StageInfo("learnability", "can the benchmark be learned from its pixels? the pixel probe vs text-only predictors",
               upstream=("standardize", "assemble", "validate"), params=("base.seed", "learnability"),
               outs=_rel(_AT.learnability), metrics=_rel(_AT.metrics("learnability")),
               assets=("learnability_report",)),
