@@ -237,6 +237,8 @@ class ValidateParams(_Section):
     blind_blocking: bool = True  # a significant text-only shortcut fails validation
     blind_null_draws: int = Field(20, ge=0)  # answer-shuffled copies calibrating the blind audit (0 = off)
     blind_alpha: float = Field(0.01, gt=0, lt=1)  # family-wise level of the blind audit's tests (Holm)
+    # validate warns when a benchmark (type, format) group has fewer questions: it cannot tell a shortcut from luck
+    min_group_size: int = Field(30, ge=0)
     phash_max_distance: int = Field(4, ge=0, le=64)  # bits of a 64-bit perceptual hash
     # a mark is ambiguous when another object has more than this share of its visible pixels inside it
     mark_foreign_share: float = Field(0.1, ge=0, le=1)

@@ -2,8 +2,8 @@
 
 * **Facts, not rows**: the benchmark keeps at most one question per fact (:func:`fourdpqa.questions.fact_key`:
   video, type and what is asked — a yes/no and an MC question about the same camera motion are one fact), so its
-  size counts facts. A fact asked in several formats goes to one of them (seeded coin; facts the MC balance cannot
-  use are offered to yes/no).
+  size counts facts. A fact asked in several formats goes to one of them (a seeded even split, so a scarce type's
+  facts do not pile into one format by chance; facts the MC balance cannot use are offered to yes/no).
 * **No text shortcuts**: yes/no questions are taken in pairs per (type, query word) — one answered yes, one no,
   from different facts — so the query word carries no information about the answer; MC questions are ordered so
   correct letters and answer labels fill evenly, a label's share bounded against the type's whole MC label space
@@ -112,7 +112,8 @@ def _fact_groups(rows: pl.DataFrame, params: ValidateParams, seed: int) -> list[
                       & {f for f, fmt in zip(keys, fmts, strict=True) if fmt == "yn"})
         number: dict[tuple, int] = {}
         facts = [number.setdefault(f, len(number)) for f in keys]  # ints: cheap to hash in the orders' sets
-        to_yn = {number[f] for f, c in zip(both, coin.random(len(both)), strict=True) if c < 0.5}
+        halves = coin.permutation(len(both)) < len(both) // 2  # exactly half to each format: a seeded split
+        to_yn = {number[f] for f, yn in zip(both, halves, strict=True) if yn}
         mc_idx = [i for i, (f, fmt) in enumerate(zip(facts, fmts, strict=True)) if fmt == "mc" and f not in to_yn]
         space = len(TYPES[int(grp["question_type"][0])].mc_labels) or None
         mc_rows = grp[mc_idx]

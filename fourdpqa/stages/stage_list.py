@@ -69,8 +69,8 @@ STAGES: tuple[StageInfo, ...] = (
               outs=_rel(_AT.qa), assets=("qa_pairs",), per_video=True),
     StageInfo("assemble", "per-video QA -> training set and held-out benchmark (+ clips, exports)",
               upstream=("standardize", "qa"),
-              # the validate limits assembly selects under (not the probe or the audit settings: changing those
-              # re-checks the dataset without rebuilding it)
+              # the validate limits assembly selects under (not the audit settings: changing those re-checks the
+              # dataset without rebuilding it)
               params=("base.seed", "assemble", "qa.out_width", "qa.out_height", *(f"validate.{k}" for k in (
                   "max_option_ratio", "yes_share_low", "yes_share_high", "letter_chi2_p", "phash_max_distance"))),
               outs=_rel(_AT.dataset), assets=("training_set", "benchmark")),

@@ -18,7 +18,7 @@ import polars as pl
 
 from fourdpqa.layout import Layout
 from fourdpqa.params import ValidateParams
-from fourdpqa.validate.balance import check_label_balance
+from fourdpqa.validate.balance import check_group_sizes, check_label_balance
 from fourdpqa.validate.consistency import Oracle, check_answer_consistency
 from fourdpqa.validate.leakage import FrameLoader, check_leakage, scene_frame_loader
 from fourdpqa.validate.marks import InstanceLoader, check_marks, scene_instances
@@ -148,6 +148,8 @@ CHECKS: tuple[CheckSpec, ...] = (
               lambda i: check_label_balance(i.benchmark, i.params, "benchmark")),
     CheckSpec("check_label_balance_train", TRAINING, False, "the same balance rules on the training set (a warning)",
               lambda i: check_label_balance(i.train, i.params, "train")),
+    CheckSpec("check_group_sizes", BENCHMARK, False, ">= min_group_size questions per benchmark (type, format) group",
+              lambda i: check_group_sizes(i.benchmark, i.params.min_group_size)),
     CheckSpec("check_leakage", BENCHMARK, True,
               "no benchmark video in training and no near-duplicate clip (pHash of frames)",
               _reused("check_leakage", _leakage)),

@@ -122,7 +122,7 @@ def test_dagster_checks_report_what_the_cli_report_holds_from_one_computation(wo
     learn = evaluations.pop(("learnability_report", "check_pixel_learnability"))
     expected = {("training_set" if c["name"].endswith("_train") else "benchmark", c["name"].removesuffix("_train")): c
                 for c in report["checks"]}
-    assert set(evaluations) == set(expected) and len(expected) == 12
+    assert set(evaluations) == set(expected) and len(expected) == 13
     for key, e in evaluations.items():
         c = expected[key]
         assert e.passed == c["passed"] and e.metadata["observed"].value == c["observed"]
@@ -131,6 +131,8 @@ def test_dagster_checks_report_what_the_cli_report_holds_from_one_computation(wo
         assert {"verdict", "rule", "observed", "details"} <= set(e.metadata)
         assert max(len(dg.serialize_value(v)) for v in e.metadata.values()) <= 100_000
     assert all(e.passed for k, e in evaluations.items() if expected[k]["blocking"])
+    sizes = evaluations[("benchmark", "check_group_sizes")]  # a tiny benchmark: groups below 30, a warning
+    assert not sizes.passed and sizes.severity == dg.AssetCheckSeverity.WARN
     learn_cli = json.loads((data / "learnability" / "report.json").read_text())["check"]
     assert learn.passed == learn_cli["passed"] and learn.severity == dg.AssetCheckSeverity.WARN
     assert learn.metadata["details"].value == trimmed_details(learn_cli["details"])

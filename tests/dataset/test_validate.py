@@ -304,7 +304,8 @@ def test_run_validation_writes_report_and_figures(assembled):
     written = json.loads((params.data / "validation" / "report.json").read_text())
     names = [c["name"] for c in written["checks"]]
     assert names == [c.name for c in CHECKS] == [
-        "check_schema", "check_schema_train", "check_label_balance", "check_label_balance_train", "check_leakage",
+        "check_schema", "check_schema_train", "check_label_balance", "check_label_balance_train", "check_group_sizes",
+        "check_leakage",
         "check_answer_consistency", "check_answer_consistency_train", "check_oracle", "check_oracle_train",
         "check_marks", "check_marks_train", "check_blind_bias"]
     assert [c.name for c in report.blocking_failures] == ["check_oracle", "check_oracle_train"] and not written["passed"]
@@ -541,3 +542,15 @@ def test_holm_correction_rejects_by_rank_against_hand_computed_limits():
     late = {("a", "x"): 0.0040, ("b", "x"): 0.0041, ("c", "x"): 0.0042, ("d", "x"): 0.0001}
     assert holm_significant(late, 0.01) == {("d", "x")}  # 0.0040 >= 0.01 / 3 stops, though 0.0042 < 0.01 / 1
     assert holm_significant({("a", "x"): 0.0064}, 0.01) == {("a", "x")}  # one test: no correction
+
+
+def test_group_sizes_warn_below_the_minimum(good):
+    from fourdpqa.validate.balance import check_group_sizes
+
+    bench = good[1].filter(pl.col("answer_format").is_in(["mc", "yn"]))
+    counts = dict(bench.group_by(pl.format("{}/{}", "question_name", "answer_format")).len().iter_rows())
+    smallest = min(counts.values())
+    assert check_group_sizes(bench, smallest).passed
+    res = check_group_sizes(bench, smallest + 1)
+    assert not res.passed and not res.blocking
+    assert res.details["offenders"] == {k: n for k, n in sorted(counts.items()) if n == smallest}
