@@ -58,10 +58,15 @@ mlflow: install
 # a CPU, plus a few minutes for the export's pipeline inputs). BENCH_FULL=1: the issue-16 sizes (tracks at 16,384
 # queries x 48 frames; the export on the default 96-video configuration; training throughput of the 7B
 # configuration, which needs a >= 70 GiB GPU). VLM4D=/path/to/VLM4D also scores the answer extractor there.
+# BENCH_DATA=/path/to/data (a finished default run): validate / probe cost and the dataset scaling on it instead of
+# a small pipeline built first.
 bench: install
 	$(PY) benchmarks/tracks.py $(if $(BENCH_FULL),--full)
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/qa.py
 	$(PY) benchmarks/train_throughput.py $(if $(BENCH_FULL),--size 7b --steps 10)
 	$(PY) benchmarks/export.py $(if $(BENCH_FULL),--videos 96)
+	$(PY) benchmarks/validate_cost.py $(if $(BENCH_DATA),--data $(BENCH_DATA))
+	$(PY) benchmarks/dataset_scaling.py $(if $(BENCH_DATA),--data $(BENCH_DATA))
+	$(PY) benchmarks/dagster_vs_dvc.py
 	$(if $(VLM4D),$(PY) benchmarks/vlm4d_extractor.py $(VLM4D))
