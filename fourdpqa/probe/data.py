@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import polars as pl
 
+from fourdpqa.errors import BadInput
 from fourdpqa.probe.flow_features import clip_flow
 from schemas.qa import LETTERS
 
@@ -73,7 +74,7 @@ def read_frames(dataset_dir: Path, frame_paths: Sequence[str], frames: int) -> n
         path = dataset_dir / frame_paths[int(i)]
         bgr = cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_2)
         if bgr is None:
-            raise OSError(f"cannot read exported frame {path}")
+            raise BadInput(f"cannot read exported frame {path}")
         out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     return np.stack(out)
 

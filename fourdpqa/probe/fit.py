@@ -24,6 +24,10 @@ from fourdpqa.probe.poses import MOTION_DIM, TrainingMotion
 CHOICE_FORMATS = ("mc", "yn")
 
 
+class NothingToLearn(Exception):
+    """No training row shares a (type, format) with the benchmark: the probe has nothing to learn from."""
+
+
 @dataclass
 class ProbeResult:
     """accuracy / n per "<question_name>/<format>" on the benchmark; predictions: record id -> answer."""
@@ -125,7 +129,7 @@ def run_probe(train: pl.DataFrame, benchmark: pl.DataFrame, dataset_dir: str | P
     groups = {k: i for i, k in enumerate(keys)}
     tr = _choice_rows(train).filter((pl.col("question_name") + "/" + pl.col("answer_format")).is_in(keys))
     if not tr.height or not bench.height:
-        raise ValueError(f"pixel probe: {tr.height} training and {bench.height} benchmark rows of a shared type")
+        raise NothingToLearn(f"pixel probe: {tr.height} training and {bench.height} benchmark rows of a shared type")
     tr = capped(tr, cfg.max_train_rows, seed)
     texts = tr["question"].to_list() + [o for opts in tr["options"].to_list() for o in opts] + ["yes no"]
     vocab = Vocabulary(texts + [mirror_text(t) for t in texts] + [reverse_text(t) for t in texts])

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import polars as pl
 
+from fourdpqa.errors import BadInput
 from fourdpqa.geometry import invert_pose, pose_matrix
 from fourdpqa.layout import scene_dir
 from fourdpqa.probe.data import uniform
@@ -31,7 +32,7 @@ def read_camera_poses(scenes_dir: str | Path, video_id: str) -> np.ndarray:
     out = pose_matrix(cams.select("qw", "qx", "qy", "qz").to_numpy().astype(np.float64),
                       cams.select("tx", "ty", "tz").to_numpy().astype(np.float64))
     if not np.array_equal(cams["frame"].to_numpy(), np.arange(cams.height)):
-        raise ValueError(f"{path}: camera frames are not 0..{cams.height - 1}")
+        raise BadInput(f"{path}: camera frames are not 0..{cams.height - 1}")
     return out
 
 

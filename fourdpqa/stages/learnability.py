@@ -63,7 +63,8 @@ def probe_answers(params: Params, where: layout.Layout, train: pl.DataFrame, ben
     when its key matches, else computed (the probe trained, the flow heuristic run)."""
     from dataclasses import asdict
 
-    from fourdpqa.probe import run_probe
+    from fourdpqa.errors import BadInput
+    from fourdpqa.probe.fit import NothingToLearn, run_probe
     from fourdpqa.validate.learnability import flow_accuracy
 
     key = probe_key(params, where, train)
@@ -75,7 +76,7 @@ def probe_answers(params: Params, where: layout.Layout, train: pl.DataFrame, ben
     try:
         probe, error = asdict(run_probe(train, benchmark, where.dataset, cfg, params.base.seed, params.base.device,
                                         where.scenes)), None
-    except ValueError as exc:  # no training rows of the benchmark's types: nothing to learn from (a warning)
+    except (NothingToLearn, BadInput) as exc:  # nothing to learn from, or an unreadable clip: a warning
         probe, error = None, str(exc)
     return {"key": key, "probe": probe, "error": error, "flow": flow_accuracy(train, benchmark, where.dataset),
             "reused": False}
