@@ -5,11 +5,11 @@ leakage check sees distinct footage).
 1. The selection step (``select_benchmark`` + ``select_train`` on the split pools) at 1, 2, 4 and 8 times the pool:
    CPU seconds of both, whether they selected the same rows, and the growth exponent (log-log slope). Goal: this
    code <= 1 s at 8x the default 96-video pool (76K rows).
-2. ``assemble`` + ``validate`` (library functions, the probe off in the reference as it is its own stage now) from
-   the pool's videos up to 32x (24 -> 768 videos with the small pool): CPU seconds and the growth exponent of both.
+2. ``assemble`` + ``validate`` (library functions, the probe off in the reference as it is its own stage now) on
+   1, 4 and 32 copies of the pool's first 24 videos (24 -> 768 videos): CPU seconds and the growth exponent of both.
    Goal: this code's exponent <= 1.05.
 
-    python benchmarks/dataset_scaling.py [--data DIR] [--reference REV] [--assemble-sizes 1,4,32]
+    python benchmarks/dataset_scaling.py [--data DIR] [--reference REV] [--assemble-sizes 1,4,32] [--assemble-base 24]
 
 ``--data``: a finished run's data root (its qa/, scenes/, tracks/; default: a small 24-video pipeline built first).
 CPU seconds of each measurement's own process (the machine may be shared).
@@ -96,13 +96,14 @@ def exponent(sizes: list[float], seconds: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
 
 
-def replicated_root(source: Path, dest: Path, copies: int) -> Path:
-    """``dest`` holding ``copies`` copies of ``source``'s videos: QA tables renamed, scenes and tracks linked."""
+def replicated_root(source: Path, dest: Path, copies: int, videos: int | None = None) -> Path:
+    """``dest`` holding ``copies`` copies of ``source``'s first ``videos`` videos (default all): QA tables renamed,
+    scenes and tracks linked."""
     import polars as pl
 
     for name in ("qa", "scenes", "tracks"):
         (dest / name).mkdir(parents=True)
-    for table in sorted((source / "qa").glob("*.parquet")):
+    for table in sorted((source / "qa").glob("*.parquet"))[:videos]:
         qa = pl.read_parquet(table)
         vid = table.stem
         for r in range(copies):
@@ -120,7 +121,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="a finished run's data root (default: build a small one)")
     parser.add_argument("--reference", default=REFERENCE, help="git revision of the reference code")
     parser.add_argument("--selection-copies", default="1,2,4,8")
-    parser.add_argument("--assemble-sizes", default="1,4,32", help="copies of the pool for assemble + validate")
+    parser.add_argument("--assemble-sizes", default="1,4,32", help="copies of the base for assemble + validate")
+    parser.add_argument("--assemble-base", type=int, default=24, help="videos of the pool copied for it")
     args = parser.parse_args()
     work = scratch()
     try:
@@ -143,12 +145,12 @@ def main() -> None:
                   f"ratio {new['seconds'] / ref['seconds']:.3f}  {same}")
         for name in codes:
             print(f"  growth exponent, {name}: {exponent(copies, [selection[name][k]['seconds'] for k in copies]):.2f}")
-        base_videos = len(list((data / "qa").glob("*.parquet")))
+        base_videos = min(args.assemble_base, len(list((data / "qa").glob("*.parquet"))))
         sizes = [int(k) for k in args.assemble_sizes.split(",")]
         cpu: dict[str, list[float]] = {name: [] for name in codes}
         for k in sizes:
             for name, code in codes.items():
-                root = replicated_root(data, work / f"rep-{name}-{k}" / "data", k)
+                root = replicated_root(data, work / f"rep-{name}-{k}" / "data", k, base_videos)
                 params = params_file(code, work / f"rep-{name}-{k}" / "params.yaml", root,
                                      validate={"probe": {"enabled": False}} if name == "reference" else {})
                 cpu[name].append(float(run(code, DATASET, str(params))))

@@ -61,7 +61,7 @@ class BaseParams(_Section):
 class GenerateParams(_Section):
     """The procedural (Kubric-like) source."""
 
-    n_videos: int = Field(96, ge=1)
+    n_videos: int = Field(128, ge=1)
     n_frames: int = Field(32, ge=2)
     width: int = Field(256, ge=16)
     height: int = Field(256, ge=16)
@@ -201,7 +201,7 @@ class PhrasingParams(LLMCallParams):
 
 
 class AssembleParams(_Section):
-    benchmark_video_share: float = Field(0.6, gt=0, lt=1)
+    benchmark_video_share: float = Field(0.7, gt=0, lt=1)
     train_size: int = Field(4000, ge=1)
     benchmark_size: int = Field(800, ge=1)
     tracking_share: float = Field(0.2, ge=0, le=1)

@@ -100,9 +100,10 @@ def check_leakage(train: pl.DataFrame, benchmark: pl.DataFrame, load_frames: Fra
     frames), e.g. the same footage under another id. Blocking: leakage inflates benchmark scores."""
     shared = sorted(set(train["video_id"].unique().to_list()) & set(benchmark["video_id"].unique().to_list()))
     clips = {split: _clip_table(df) for split, df in (("train", train), ("benchmark", benchmark))}
-    hashes = {split: [clip_hashes(load_frames(v, sampled_frames(f)))
-                      for _, v, f in tqdm(table, desc=f"check_leakage ({split})", unit="clip", disable=None)]
-              for split, table in clips.items()}
+    every = [(split, v, f) for split, table in clips.items() for _, v, f in table]
+    hashes: dict[str, list[np.ndarray]] = {split: [] for split in clips}
+    for split, vid, frames in tqdm(every, desc="check_leakage", unit="clip", disable=None):
+        hashes[split].append(clip_hashes(load_frames(vid, sampled_frames(frames))))
     dupes = [[clips["benchmark"][i][0], clips["train"][j][0]]
              for i, j in near_duplicate_pairs(hashes["benchmark"], hashes["train"], max_distance)]
     passed = not shared and not dupes
