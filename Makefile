@@ -68,7 +68,8 @@ mlflow: install
 # queries x 48 frames; the export on the default 96-video configuration; training throughput of the 7B
 # configuration, which needs a >= 70 GiB GPU; long videos of 300/900/1,800 frames at 512x512, a few minutes per
 # 100 frames on one core: add `--size 1408` by hand for the 1408x1408 variant). VLM4D=/path/to/VLM4D also scores the
-# answer extractor there.
+# answer extractor there. BENCH_DATA=/path/to/data (a finished default run): validate / probe cost and the dataset scaling on it instead of
+# a small pipeline built first.
 bench: install
 	$(PY) benchmarks/tracks.py $(if $(BENCH_FULL),--full)
 	$(PY) benchmarks/render.py
@@ -80,4 +81,7 @@ bench: install
 	$(PY) benchmarks/dagster_partitions.py $(if $(BENCH_FULL),--videos 24 --frames 32 --size 256,--videos 24)
 	$(PY) benchmarks/long_video.py $(if $(BENCH_FULL),--full)
 	$(PY) benchmarks/hash_once.py $(if $(BENCH_FULL),--raw data/raw/procedural)
+	$(PY) benchmarks/validate_cost.py $(if $(BENCH_DATA),--data $(BENCH_DATA))
+	$(PY) benchmarks/dataset_scaling.py $(if $(BENCH_DATA),--data $(BENCH_DATA))
+	$(PY) benchmarks/dagster_vs_dvc.py
 	$(if $(VLM4D),$(PY) benchmarks/vlm4d_extractor.py $(VLM4D))

@@ -10,6 +10,7 @@ import dagster as dg
 import assets.assemble
 import assets.evaluate
 import assets.generate
+import assets.learnability
 import assets.qa
 import assets.review
 import assets.standardize
@@ -20,8 +21,8 @@ from assets.resources import PipelineParams
 from dagster_project import executors, jobs, sensors
 from fourdpqa.params import Params, load_params
 
-STATIC_MODULES = [assets.generate, assets.tracks, assets.qa, assets.assemble, assets.validate, assets.review,
-                  assets.train, assets.evaluate]
+STATIC_MODULES = [assets.generate, assets.tracks, assets.qa, assets.assemble, assets.validate, assets.learnability,
+                  assets.review, assets.train, assets.evaluate]
 WORKERS_ENV = "FOURDPQA_WORKERS"  # processes per per-video step of a batch run (default 1)
 
 

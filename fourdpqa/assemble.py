@@ -26,7 +26,7 @@ from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.clips import MarkDrawer, export_clips
 from fourdpqa.errors import BadInput
 from fourdpqa.export import export_all
-from fourdpqa.layout import SPLIT_RECORD, Layout
+from fourdpqa.layout import ASSEMBLY_CHECKS, SPLIT_RECORD, Layout
 from fourdpqa.params import Params
 from fourdpqa.seeding import rng as seeded_rng
 from fourdpqa.selection import select_benchmark, select_train
@@ -34,6 +34,7 @@ from fourdpqa.validate import (
     CheckResult, FrameLoader, Oracle, check_answer_consistency, check_label_balance,
     check_leakage, check_schema, scene_frame_loader, summarize, write_plots,
 )
+from fourdpqa.validate.recorded import write_record
 from schemas.dataset import TableSchemaError, validate_table
 from schemas.qa import QASchema
 
@@ -180,8 +181,11 @@ def assemble(
     failures = [c for c in checks if c.blocking and not c.passed]
     if failures:
         raise AssemblyRefused(failures)
-    write_parquet(out / "train.parquet", train)
-    write_parquet(out / "benchmark.parquet", benchmark)
+    tables = {"train": out / "train.parquet", "benchmark": out / "benchmark.parquet"}
+    write_parquet(tables["train"], train)
+    write_parquet(tables["benchmark"], benchmark)
+    # validation reads these results while the tables are unchanged instead of computing them again
+    write_record(out / ASSEMBLY_CHECKS, checks, tables, {"phash_max_distance": v.phash_max_distance})
     write_json(out / SPLIT_RECORD, {"seed": seed, "train_videos": train_ids, "benchmark_videos": bench_ids,
                                     "quarantined": inputs.quarantined})
     overview = summarize({"train": train, "benchmark": benchmark})

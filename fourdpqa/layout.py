@@ -23,6 +23,7 @@ REPORT_FILE = "_report.json"
 MANIFEST_DIR = "_manifest"
 EXPORTS = "exports"  # inside the dataset folder
 SPLIT_RECORD = "split.json"  # inside the dataset folder: which videos went to which split
+ASSEMBLY_CHECKS = "checks.json"  # inside the dataset folder: the checks assembly ran on the tables it wrote
 
 
 def item_name(item_id: str) -> str:
@@ -74,6 +75,10 @@ class Layout:
     @property
     def validation(self) -> Path:
         return self.root / "validation"
+
+    @property
+    def learnability(self) -> Path:
+        return self.root / "learnability"
 
     @property
     def review(self) -> Path:
@@ -129,6 +134,23 @@ class Layout:
     @property
     def validation_plots(self) -> Path:
         return self.validation / "plots"
+
+    @property
+    def assembly_checks(self) -> Path:
+        return self.dataset / ASSEMBLY_CHECKS
+
+    @property
+    def learnability_report(self) -> Path:
+        return self.learnability / "report.json"
+
+    @property
+    def learnability_plot(self) -> Path:
+        return self.learnability / "learnability.png"
+
+    @property
+    def probe_result(self) -> Path:
+        """The trained probe's benchmark answers and the digest of what it was trained on (reused while equal)."""
+        return self.learnability / "probe.json"
 
     @property
     def review_page(self) -> Path:

@@ -79,7 +79,7 @@ class BaseParams(_Section):
 class GenerateParams(_Section):
     """The procedural (Kubric-like) source."""
 
-    n_videos: int = Field(96, ge=1, le=MAX_VIDEOS)
+    n_videos: int = Field(128, ge=1, le=MAX_VIDEOS)
     n_frames: int = Field(32, ge=2, le=MAX_FRAMES)
     width: int = Field(256, ge=16, le=MAX_PIXELS)
     height: int = Field(256, ge=16, le=MAX_PIXELS)
@@ -219,7 +219,7 @@ class PhrasingParams(LLMCallParams):
 
 
 class AssembleParams(_Section):
-    benchmark_video_share: float = Field(0.6, gt=0, lt=1)
+    benchmark_video_share: float = Field(0.7, gt=0, lt=1)
     train_size: int = Field(4000, ge=1, le=MAX_COUNT)
     benchmark_size: int = Field(800, ge=1, le=MAX_COUNT)
     tracking_share: float = Field(0.2, ge=0, le=1)
@@ -227,7 +227,8 @@ class AssembleParams(_Section):
 
 
 class ProbeParams(_Section):
-    """The pixel-learnability probe of validation: a small 3-D CNN trained from scratch on CPU."""
+    """The learnability stage: a small 3-D CNN (the pixel probe) trained from scratch on CPU on the training clips,
+    scored on the benchmark against the text-only baselines of validation."""
 
     enabled: bool = True
     frames: int = Field(8, ge=2, le=1024)
@@ -240,7 +241,8 @@ class ProbeParams(_Section):
     mirror: bool = True  # train on left-right mirrored copies too (texts swap left/right, clockwise senses, x)
     reverse: bool = True  # and motion types played backwards (texts swap forward/backward, up/down, increases, ...)
     motion_weight: float = Field(1.0, ge=0, le=1000)  # weight of the auxiliary camera-motion loss (training scenes' poses)
-    min_gain: float = Field(0.0, ge=-1, le=1)  # a type where the probe beats the best text-only baseline by no more is flagged
+    max_train_rows: int = Field(3000, ge=1, le=MAX_COUNT)  # training rows used (a seeded sample per group beyond it): bounds the cost
+    alpha: float = Field(0.01, gt=0, lt=1)  # family-wise level of "the probe beats text in a category" (Holm)
 
 
 class ValidateParams(_Section):
@@ -252,11 +254,13 @@ class ValidateParams(_Section):
     blind_margin: float = Field(0.03, ge=0, le=1)
     blind_blocking: bool = True  # a significant text-only shortcut fails validation
     blind_null_draws: int = Field(20, ge=0, le=100_000)  # answer-shuffled copies calibrating the blind audit (0 = off)
+    blind_alpha: float = Field(0.01, gt=0, lt=1)  # family-wise level of the blind audit's tests (Holm)
+    # validate warns when a benchmark (type, format) group has fewer questions: it cannot tell a shortcut from luck
+    min_group_size: int = Field(30, ge=0, le=MAX_COUNT)
     phash_max_distance: int = Field(4, ge=0, le=64)  # bits of a 64-bit perceptual hash
     # a mark is ambiguous when another object has more than this share of its visible pixels inside it
     mark_foreign_share: float = Field(0.1, ge=0, le=1)
     max_ambiguous_mark_share: float = Field(0.0, ge=0, le=1)  # of the benchmark's marked records
-    probe: ProbeParams = ProbeParams()
 
     @model_validator(mode="after")
     def _band(self) -> "ValidateParams":
@@ -324,6 +328,7 @@ with warnings.catch_warnings():
         phrasing: PhrasingParams = PhrasingParams()
         assemble: AssembleParams = AssembleParams()
         validate: ValidateParams = ValidateParams()
+        learnability: ProbeParams = ProbeParams()
         review: ReviewParams = ReviewParams()
         train: TrainParams = TrainParams()
         evaluate: EvaluateParams = EvaluateParams()

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from fourdpqa.report import summarize as summarize_scores
-from fourdpqa.stages import records
+from fourdpqa.layout import Layout
+from fourdpqa.stages import learnability, records
 from fourdpqa.validate import CheckResult, ValidationReport, summarize
 from tests.helpers.dataset_data import make_records
 from tests.helpers.repo_copy import copy_repo
@@ -74,6 +75,9 @@ def test_metrics_show_a_small_summary_and_plots_find_their_data(repo):
     rows = [{"question_name": "depth", "category": "spatial", "score": s} for s in (1, 0, 1, 1)]
     scores = {p: summarize_scores(rows) for p in ("random", "blind", "oracle", "flow", "trained")}
     records.write_evaluation_records(repo / "data", scores)
+    probe = CheckResult("check_pixel_learnability", True, False, "camera_motion", "a category",
+                        {"per_category": {"camera_motion": {"probe": 0.6, "best_text": 0.45}}})
+    learnability.write_metrics(Layout(repo / "data"), probe, retrained=True)
 
     shown = json.loads(dvc(repo, "metrics", "show", "--json"))
     (files,) = (rev["data"] for rev in shown.values())  # one revision: the workspace
@@ -82,12 +86,14 @@ def test_metrics_show_a_small_summary_and_plots_find_their_data(repo):
         return [v for x in obj.values() for v in leaves(x)] if isinstance(obj, dict) else [obj]
 
     values = {path: leaves(f["data"]) for path, f in files.items()}
-    assert set(values) == {"data/metrics/validate.json", "data/metrics/train.json", "data/metrics/evaluate.json"}
+    assert set(values) == {"data/metrics/validate.json", "data/metrics/train.json", "data/metrics/evaluate.json",
+                           "data/metrics/learnability.json"}
     assert sum(len(v) for v in values.values()) <= 40  # a summary, not every histogram bin
     validate = files["data/metrics/validate.json"]["data"]
     assert validate["train_rows"] == 2 * len(make_records("proc_00001")) and validate["benchmark_videos"] == 1
     assert validate["checks"] == {"check_schema": True, "check_blind_bias": False}
     assert files["data/metrics/evaluate.json"]["data"]["accuracy"]["oracle"] == {"overall": 0.75, "spatial": 0.75}
+    assert files["data/metrics/learnability.json"]["data"]["probe_per_category"] == {"camera_motion": 0.6}
 
     loss = pl.read_csv(repo / "data/plots/train_loss.csv")
     assert list(zip(loss["step"], loss["loss"], strict=True)) == list(enumerate(losses, 1))
@@ -129,7 +135,7 @@ def test_exp_run_set_param_changes_one_line_of_params_yaml(tmp_path):
     assert (tmp_path / "n.txt").read_text().strip() == "3"
     changed = [(a, b) for a, b in zip(original.splitlines(), (tmp_path / "params.yaml").read_text().splitlines(),
                                       strict=True) if a != b]
-    assert changed == [("  n_videos: 96", "  n_videos: 3")]
+    assert changed == [("  n_videos: 128", "  n_videos: 3")]
 
 
 def test_local_remote_push_and_pull_restore_a_stage_output(repo, tmp_path):

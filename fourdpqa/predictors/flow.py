@@ -20,7 +20,8 @@ the text-only prior.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -55,6 +56,50 @@ def pair_flow(a: np.ndarray, b: np.ndarray, size: int = 128) -> tuple[np.ndarray
     return cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 15, 3, 5, 1.2, 0), texture > 0.02 * texture.max() + 1e-9
 
 
+PairFlow = Callable[[int, int, int], tuple[np.ndarray, np.ndarray]]  # (frame i, frame j, size) -> pair_flow
+
+
+class FlowCache:
+    """Decoded frames and pair flows of the clips being answered, kept for the next questions: the questions of a
+    clip (its camera movement, the distance to each marked object) share its frames and most of their flows, and a
+    marked variant of a clip shares every unmarked frame. Keys are frame paths; frames given as arrays are not
+    kept. Bounded to the last ``max_frames`` frames and ``max_flows`` flows."""
+
+    def __init__(self, max_frames: int = 96, max_flows: int = 256):
+        self.max_frames, self.max_flows = max_frames, max_flows
+        self._frames: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._flows: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    @staticmethod
+    def _put(store: OrderedDict, key: object, value: object, limit: int) -> None:
+        store[key] = value
+        while len(store) > limit:
+            store.popitem(last=False)
+
+    def frames(self, frames: Sequence) -> list[np.ndarray]:
+        out = []
+        for f in frames:
+            if not isinstance(f, str):
+                out.append(load_frames([f])[0])
+                continue
+            if f not in self._frames:
+                self._put(self._frames, f, load_frames([f])[0], self.max_frames)
+            out.append(self._frames[f])
+        return out
+
+    def pair_flow(self, frames: Sequence, decoded: Sequence[np.ndarray]) -> PairFlow:
+        """``pair_flow`` between frames of one clip (``frames``: their paths, ``decoded``: the arrays), cached by
+        the two paths and the size."""
+        def flow(i: int, j: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+            if not (isinstance(frames[i], str) and isinstance(frames[j], str)):
+                return pair_flow(decoded[i], decoded[j], size)
+            key = (frames[i], frames[j], size)
+            if key not in self._flows:
+                self._put(self._flows, key, pair_flow(decoded[i], decoded[j], size), self.max_flows)
+            return self._flows[key]
+        return flow
+
+
 def fit_affine(flow: np.ndarray, focal_ratio: float, mask: np.ndarray | None = None,
                border: float = 0.1) -> tuple[np.ndarray, float]:
     """Least-squares (a1..a6) of one flow field (H, W, 2) in pixels over ``mask`` (default: all), refitted once
@@ -85,16 +130,18 @@ def _rotation_part(a3: float, minus_a5: float) -> float:
     return float(np.sign(a3) * min(abs(a3), abs(minus_a5))) if np.sign(a3) == np.sign(minus_a5) else 0.0
 
 
-def estimate_camera_motion(frames: Sequence[np.ndarray], focal_ratio: float = 0.9,
-                           parallax_ratio: float = 0.5) -> CameraMotion:
+def estimate_camera_motion(frames: Sequence[np.ndarray], focal_ratio: float = 0.9, parallax_ratio: float = 0.5,
+                           flow_of: PairFlow | None = None) -> CameraMotion:
     """Clip camera motion from consecutive-frame flow (model and signs in the module doc). A pair's sideways
     (vertical) shift counts as translation when the row-dependent part of du (dv) across the image exceeds
-    ``parallax_ratio`` times the shift itself, else as rotation."""
+    ``parallax_ratio`` times the shift itself, else as rotation. ``flow_of(i, j, size)``: the flow between two of
+    ``frames`` (default: computed here)."""
     if len(frames) < 2:
         raise ValueError("camera motion needs at least two frames")
+    flow_of = flow_of or (lambda i, j, size: pair_flow(frames[i], frames[j], size))
     totals = dict.fromkeys(AXES, 0.0)
-    for a, b in zip(frames[:-1], frames[1:]):
-        flow, textured = pair_flow(a, b)
+    for i in range(len(frames) - 1):
+        flow, textured = flow_of(i, i + 1, 128)
         (a1, a2, a3, a4, a5, a6), half = fit_affine(flow, focal_ratio, textured)
         roll = _rotation_part(a3, -a5)
         divergence = (a2 + a6) / 2
@@ -196,12 +243,15 @@ def _local_flow(flow: np.ndarray, cx: float, cy: float, r: float) -> tuple[float
     return float(np.median(du)), float(np.median(dv)), float((au[1] + av[2]) / 2)
 
 
-def distance_ratio(frames: Sequence[np.ndarray], region: Region, size: int = 128, marked: bool = False) -> np.ndarray:
+def distance_ratio(frames: Sequence[np.ndarray], region: Region, size: int = 128, marked: bool = False,
+                   flow_of: PairFlow | None = None) -> np.ndarray:
     """(T,) camera-object distance relative to the first frame, d(t) / d(0) - 1, from the apparent size of the
     object: the region is followed with the flow from its frame forwards and backwards, and the local divergence
     of the flow over its inner 70% gives its scale change (apparent size ~ 1 / distance). With ``marked`` (a circle
     or box drawn on the region's frame, which corrupts the flow from and to that frame) the scale change of the two
-    pairs touching the marked frame is taken from their neighbours (motion is smooth over a clip)."""
+    pairs touching the marked frame is taken from their neighbours (motion is smooth over a clip). ``flow_of``: as
+    in :func:`estimate_camera_motion`."""
+    flow_of = flow_of or (lambda i, j, size: pair_flow(frames[i], frames[j], size))
     t_n = len(frames)
     h, w = frames[0].shape[:2]
     scale = size / w
@@ -211,7 +261,7 @@ def distance_ratio(frames: Sequence[np.ndarray], region: Region, size: int = 128
         r = region.radius * max(h, w) * scale
         t = region.frame
         while 0 <= t + direction < t_n:
-            flow, _ = pair_flow(frames[t], frames[t + direction], size)
+            flow, _ = flow_of(t, t + direction, size)
             du, dv, div = _local_flow(flow, cx, cy, 0.7 * r)
             step = float(np.log1p(np.clip(div, -0.5, 0.5)))
             steps[min(t, t + direction)] = step * direction
@@ -275,6 +325,7 @@ class FlowPredictor(Predictor):
         self.thresholds = dict(thresholds or {"right": 0.05, "up": 0.05, "forward": 0.05,
                                               "pan_right": 0.07, "tilt_up": 0.07, "roll_cw": 0.07})
         self.max_frames = max_frames
+        self.cache = FlowCache()
 
     def predict(self, batch: list[Sample]) -> list[str]:
         return [self._answer(s) for s in batch]
@@ -294,11 +345,12 @@ class FlowPredictor(Predictor):
         region = object_region(record)
         if region is None:
             return None
-        frames = load_frames(sample.frames)
+        frames = self.cache.frames(sample.frames)
         if not 0 <= region.frame < len(frames) or len(frames) < 2:
             return None
         marked = bool(record.get("marks"))
-        estimate = distance_label_of(distance_ratio(frames, region, marked=marked))
+        flow_of = self.cache.pair_flow(sample.frames, frames)
+        estimate = distance_label_of(distance_ratio(frames, region, marked=marked, flow_of=flow_of))
         if record["answer_format"] == "yn":
             asked = parse_distance_label(record["question"])
             return None if asked is None else ("yes" if asked == estimate else "no")
@@ -307,9 +359,10 @@ class FlowPredictor(Predictor):
 
     def _camera_movement(self, sample: Sample) -> str | None:
         record = sample.record
-        frames = load_frames(sample.frames)
+        frames = self.cache.frames(sample.frames)
         step = max(1, (len(frames) - 1) // max(1, self.max_frames - 1))
-        motion = estimate_camera_motion(frames[::step], self.focal_ratio, self.parallax_ratio)
+        clip_flow = self.cache.pair_flow(sample.frames[::step], frames[::step])
+        motion = estimate_camera_motion(frames[::step], self.focal_ratio, self.parallax_ratio, clip_flow)
         estimate = motion.signs(self.thresholds)
         if record["answer_format"] == "mc":
             return self._choose(record["options"], estimate, motion.values)

@@ -102,13 +102,17 @@ class Vocabulary:
 
 @dataclass
 class Batchable:
-    """Arrays of N records. clips: (N, T, 3, S, S) uint8; question: (N, Lq) int64; candidates: (N, 4, Lc) int64
-    (yes/no records use 2 and pad with empty candidates, masked by ``n_candidates`` (N,)); target: (N,) index of the
-    correct candidate; group: (N,) int64 id of the (type, format) the record belongs to; flow: (N, F) float32
-    optical-flow features of each clip (:mod:`fourdpqa.probe.flow_features`); motion: (N, M) float32 auxiliary
-    target of each clip (how the camera moved, :mod:`fourdpqa.probe.poses`), NaN where unknown."""
+    """Arrays of N records over V distinct clip views. clips: (V, T, 3, S, S) uint8, each view (a clip, maybe
+    mirrored and / or reversed) once; view: (N,) index of each record's view; question: (N, Lq) int64; candidates:
+    (N, 4, Lc) int64 (yes/no records use 2 and pad with empty candidates, masked by ``n_candidates`` (N,)); target:
+    (N,) index of the correct candidate; group: (N,) int64 id of the (type, format) the record belongs to; flow: (N, F)
+    float32 optical-flow features of each record's view (:mod:`fourdpqa.probe.flow_features`); motion: (N, M) float32
+    auxiliary target of each view (how the camera moved, :mod:`fourdpqa.probe.poses`), NaN where unknown; shift:
+    (V, 16) float32 the weightless shift-correlation features of each view, computed once
+    (:func:`fourdpqa.probe.fit.shift_features`; None until then)."""
 
     clips: np.ndarray
+    view: np.ndarray
     question: np.ndarray
     candidates: np.ndarray
     n_candidates: np.ndarray
@@ -116,6 +120,7 @@ class Batchable:
     group: np.ndarray
     flow: np.ndarray
     motion: np.ndarray
+    shift: np.ndarray | None = None
 
     @property
     def yes_no(self) -> np.ndarray:
@@ -142,18 +147,22 @@ def build_arrays(df: pl.DataFrame, dataset_dir: Path, vocab: Vocabulary, groups:
     the training data and shows every side of a left/right or clockwise question; with ``reversed_`` rows of a
     :data:`REVERSIBLE` type also come played backwards (frames in reverse order, :func:`reverse_text`), which
     shows each motion and its opposite (the training split has few camera-motion questions). ``motion_of`` gives
-    each view's auxiliary target (NaN without it)."""
+    each view's auxiliary target (NaN without it). Each distinct view is decoded, resized and its flow measured
+once, however many records ask about it."""
     decoded: dict[tuple[str, ...], np.ndarray] = {}
-    seen: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-    clips, flows, questions, cands, n_cands, targets, group, motion = [], [], [], [], [], [], [], []
+    seen: dict[tuple, int] = {}  # (frame paths, mirrored, reversed) -> view index
+    clips, view_flows = [], []
+    views, flows, questions, cands, n_cands, targets, group, motion = [], [], [], [], [], [], [], []
     unknown = np.full(motion_dim, np.nan, np.float32)
 
-    def view(paths: tuple[str, ...], m: bool, rev: bool) -> tuple[np.ndarray, np.ndarray]:
+    def view(paths: tuple[str, ...], m: bool, rev: bool) -> int:
         if (paths, m, rev) not in seen:
             f = decoded[paths][:, :, ::-1] if m else decoded[paths]
             f = np.ascontiguousarray(f[::-1] if rev else f)
             clip = to_clip(f, size)
-            seen[paths, m, rev] = clip, clip_flow(clip.transpose(0, 2, 3, 1))
+            seen[paths, m, rev] = len(clips)
+            clips.append(clip)
+            view_flows.append(clip_flow(clip.transpose(0, 2, 3, 1)))
         return seen[paths, m, rev]
 
     for r in df.iter_rows(named=True):
@@ -164,22 +173,24 @@ def build_arrays(df: pl.DataFrame, dataset_dir: Path, vocab: Vocabulary, groups:
         if paths not in decoded:
             decoded[paths] = read_frames(dataset_dir, paths, frames)
         opts = candidates_of(r)
-        views = [(r["question"], opts, False, False)]
+        record_views = [(r["question"], opts, False, False)]
         if mirrored:
-            views.append((mirror_text(r["question"]), [mirror_text(o) for o in opts], True, False))
+            record_views.append((mirror_text(r["question"]), [mirror_text(o) for o in opts], True, False))
         if reversed_ and r["question_name"] in REVERSIBLE:
             n = len(paths)
-            views += [(reverse_text(q, n), [reverse_text(o, n) for o in os_], m, True) for q, os_, m, _ in views]
-        for question, options, m, rev in views:
-            clip, flow = view(paths, m, rev)
-            flows.append(flow)
+            record_views += [(reverse_text(q, n), [reverse_text(o, n) for o in os_], m, True)
+                             for q, os_, m, _ in record_views]
+        for question, options, m, rev in record_views:
+            v = view(paths, m, rev)
+            views.append(v)
+            flows.append(view_flows[v])
             motion.append(motion_of(r, m, rev) if motion_of is not None else unknown)
-            clips.append(clip)
             questions.append(vocab.encode(question, question_len))
             cands.append(np.stack([vocab.encode(o, option_len) for o in options]
                                   + [np.zeros(option_len, np.int64)] * (4 - len(options))))
             n_cands.append(len(options))
             targets.append(target_of(r))
             group.append(groups[key])
-    return Batchable(np.stack(clips), np.stack(questions), np.stack(cands), np.array(n_cands), np.array(targets),
-                     np.array(group, dtype=np.int64), np.stack(flows), np.stack(motion).astype(np.float32))
+    return Batchable(np.stack(clips), np.array(views, dtype=np.int64), np.stack(questions), np.stack(cands),
+                     np.array(n_cands), np.array(targets), np.array(group, dtype=np.int64), np.stack(flows),
+                     np.stack(motion).astype(np.float32))

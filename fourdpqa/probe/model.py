@@ -16,6 +16,9 @@ from fourdpqa.probe.flow_features import FLOW_DIM
 from fourdpqa.probe.poses import MOTION_DIM
 
 
+SHIFT_DIM = 16  # 2 halves x 4 quadrants x (dx, dy)
+
+
 class ShiftCorrelation(nn.Module):
     """(B, T, 3, S, S) uint8 -> (B, 16) float: where each image quadrant moves between consecutive frames.
 
@@ -49,11 +52,12 @@ class ShiftCorrelation(nn.Module):
 
 
 class ClipEncoder(nn.Module):
-    """(B, T, 3, S, S) uint8 clips and (B, F) standardised flow features -> (B, dim). Frame differences are
-    stacked onto the RGB channels so motion is visible to the first layer; three strided 3-D convolutions, then an
-    average per image quadrant (so motion that differs between the halves of the image, like zoom or roll, stays
-    distinguishable from a shift), joined with the quadrants' measured shifts (:class:`ShiftCorrelation`) and the
-    clip's optical-flow features (:mod:`fourdpqa.probe.flow_features`)."""
+    """(B, T, 3, S, S) uint8 clips, their (B, 16) :class:`ShiftCorrelation` features and (B, F) standardised flow
+    features -> (B, dim). Frame differences are stacked onto the RGB channels so motion is visible to the first
+    layer; three strided 3-D convolutions, then an average per image quadrant (so motion that differs between the
+    halves of the image, like zoom or roll, stays distinguishable from a shift), joined with the quadrants' measured
+    shifts and the clip's optical-flow features (:mod:`fourdpqa.probe.flow_features`). Both feature inputs have no
+    weights, so they are computed once per clip view rather than in every batch of every epoch."""
 
     def __init__(self, width: int, dim: int, flow_dim: int):
         super().__init__()
@@ -63,19 +67,18 @@ class ClipEncoder(nn.Module):
             nn.Conv3d(2 * width, dim, kernel_size=3, stride=2, padding=1), nn.ReLU(),
             nn.AdaptiveAvgPool3d((1, 2, 2)), nn.Flatten(),
         )
-        self.motion = ShiftCorrelation()
-        self.out = nn.Sequential(nn.Linear(4 * dim + 16 + flow_dim, dim), nn.ReLU())
+        self.out = nn.Sequential(nn.Linear(4 * dim + SHIFT_DIM + flow_dim, dim), nn.ReLU())
 
-    def forward(self, clips: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    def forward(self, clips: torch.Tensor, shift: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
         x = clips.float().div(255.0).permute(0, 2, 1, 3, 4)  # (B, 3, T, S, S)
         diff = torch.cat([torch.zeros_like(x[:, :, :1]), x[:, :, 1:] - x[:, :, :-1]], dim=2)
-        return self.out(torch.cat([self.net(torch.cat([x - 0.5, diff], dim=1)), self.motion(clips), flow], dim=1))
+        return self.out(torch.cat([self.net(torch.cat([x - 0.5, diff], dim=1)), shift, flow], dim=1))
 
 
 class ProbeNet(nn.Module):
-    """Scores (B, K) for clips (B, T, 3, S, S), question ids (B, Lq), candidate ids (B, K, Lc), groups (B,) and
-    ``yes_no`` (B,) bool, plus the clip's camera motion (B, ``motion_dim``) read from the same clip feature (an
-    auxiliary target).
+    """Scores (B, K) for clips (B, T, 3, S, S) with their shift and flow features, question ids (B, Lq), candidate
+    ids (B, K, Lc), groups (B,) and ``yes_no`` (B,) bool, plus the clip's camera motion (B, ``motion_dim``) read
+    from the same clip feature (an auxiliary target).
 
     Every candidate is a claim about the clip scored by one head: an MC option's text, or for a yes / no record
     the question itself, whose "yes" scores the claim and whose "no" a learned threshold per (type, format). So
@@ -98,10 +101,11 @@ class ProbeNet(nn.Module):
         flat = ids.reshape(-1, ids.shape[-1])
         return self.words(flat).reshape(*ids.shape[:-1], -1)
 
-    def forward(self, clips: torch.Tensor, flow: torch.Tensor, question: torch.Tensor, candidates: torch.Tensor,
-                group: torch.Tensor, yes_no: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, clips: torch.Tensor, shift: torch.Tensor, flow: torch.Tensor, question: torch.Tensor,
+                candidates: torch.Tensor, group: torch.Tensor,
+                yes_no: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k = candidates.shape[1]
-        clip = self.clip(clips, flow)
+        clip = self.clip(clips, shift, flow)
         q = self._bag(question)
         claim = torch.where(yes_no[:, None, None], q[:, None].expand(-1, k, -1), self._bag(candidates))
         v, qk, g = (x[:, None].expand(-1, k, -1) for x in (clip, q, self.group(group)))

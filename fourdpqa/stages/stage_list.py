@@ -76,8 +76,8 @@ STAGES: tuple[StageInfo, ...] = (
               outs=_rel(_AT.qa), assets=("qa_pairs",), per_video=True),
     StageInfo("assemble", "per-video QA -> training set and held-out benchmark (+ clips, exports)",
               upstream=("standardize", "qa"),
-              # the validate limits assembly selects under (not the probe or the audit settings: changing those
-              # re-checks the dataset without rebuilding it)
+              # the validate limits assembly selects under (not the audit settings: changing those re-checks the
+              # dataset without rebuilding it)
               params=("base.seed", "assemble", "qa.out_width", "qa.out_height", *(f"validate.{k}" for k in (
                   "max_option_ratio", "yes_share_low", "yes_share_high", "letter_chi2_p", "phash_max_distance"))),
               outs=_rel(_AT.dataset), assets=("training_set", "benchmark")),
@@ -87,6 +87,10 @@ STAGES: tuple[StageInfo, ...] = (
               metrics=_rel(_AT.metrics("validate")),
               records=_rel(*(_AT.plot(f"answers_{s}").with_suffix(x) for s in SPLITS for x in (".csv", ".png"))),
               assets=("validation_report",)),
+    StageInfo("learnability", "can the benchmark be learned from its pixels? the pixel probe vs text-only predictors",
+              upstream=("standardize", "assemble", "validate"), params=("base.seed", "learnability"),
+              outs=_rel(_AT.learnability), metrics=_rel(_AT.metrics("learnability")),
+              assets=("learnability_report",)),
     StageInfo("review", "static HTML page of sampled QA pairs for a person to audit",
               upstream=("assemble",), params=("base.seed", "review"), outs=_rel(_AT.review), assets=("review_page",)),
     StageInfo("train", "fine-tune the VLM on the training set (MLflow run)",

@@ -1,9 +1,11 @@
-"""validate: checks of the assembled dataset -> data/validation/report.json (+ answer histograms).
+"""validate: the checks of the registry (:mod:`fourdpqa.validate.registry`) over the assembled dataset ->
+data/validation/report.json (+ answer histograms).
 
 Schema, label balance, leakage, answer consistency, oracle-2, benchmark marks and the blind audit are blocking: any
-failure exits 1 so ``dvc repro`` stops; training-set balance / marks and the pixel probe are warnings. The report
-is published in one rename together with its plots and records which dataset it checked (the fingerprint of the
-assembled dataset), so a report can never be mistaken for the verdict on a newer dataset.
+failure exits 1 so ``dvc repro`` stops; training-set balance / marks are warnings (the pixel probe is its own
+stage, ``learnability``). The report is published in one rename together with its plots and records which dataset
+it checked (the fingerprint of the assembled dataset), so a report can never be mistaken for the verdict on a newer
+dataset. Dagster's asset checks report each check from this report: one computation, two drivers.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def validate_dataset(job: Job) -> None:
     from fourdpqa.validate import run_validation
 
     params = job.params
-    report = run_validation(job.where.root, params.validate, params.base.seed, params.base.device, out_dir=job.out,
+    report = run_validation(job.where.root, params.validate, params.base.seed, out_dir=job.out,
                             stamp=dataset_stamp(job.where))
     write_validation_records(job.where.root, report)  # dvc metrics / plots (outside the published folder)
 
@@ -49,7 +51,7 @@ STAGE = Stage(
     inputs=lambda params, item: [layout.of(params).dataset, layout.of(params).qa, layout.of(params).scenes,
                                  layout.of(params).tracks],
     staged=True,
-    uses_device=True,  # the pixel probe trains a small model
+    uses_torch=False,  # the pixel probe (torch) is the learnability stage
 )
 
 

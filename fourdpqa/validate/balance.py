@@ -46,6 +46,17 @@ def balance_problems(fmt: str, class_counts: Sequence[int], answer_counts: Mappi
     return problems
 
 
+def check_group_sizes(df: pl.DataFrame, min_size: int) -> CheckResult:
+    """Every MC / yes-no (type, format) group of the benchmark holds at least ``min_size`` questions (a warning:
+    the pool may not have more; the audit's minimum detectable accuracy says what a smaller group can show)."""
+    sizes = dict(df.filter(pl.col("answer_format").is_in(["mc", "yn"]))
+                 .group_by(pl.format("{}/{}", "question_name", "answer_format").alias("g")).len().sort("g").iter_rows())
+    small = {g: n for g, n in sizes.items() if n < min_size}
+    return CheckResult("check_group_sizes", not small, False,
+                       f"{len(small)} of {len(sizes)} groups below {min_size}" + (f": {small}" if small else ""),
+                       f">= {min_size} questions per (type, format) group", {"offenders": small, "sizes": sizes})
+
+
 def check_label_balance(df: pl.DataFrame, params: ValidateParams, split: str, blocking: bool | None = None) -> CheckResult:
     """Per question type and format: no answer class above ``max_option_ratio`` x its uniform share; yes share
     within [yes_share_low, yes_share_high]; MC correct letters uniform (chi-square p > letter_chi2_p).

@@ -1,6 +1,7 @@
 """The headline figures of a validation run (``report.json["figures"]`` and what ``python -m fourdpqa validate``
-prints): oracle-2 agreement, ambiguous-mark share, facts per type, worst label share per (type, format), blind
-and query-rule accuracy per type with p-values, pixel-probe accuracy per type and per category."""
+prints): oracle-2 agreement (both splits), ambiguous-mark share, facts per type, worst label share per (type,
+format), the blind audit's accuracy per (type, format) and per category with p-values and the minimum detectable
+accuracy of each test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from fourdpqa.validate.result import CheckResult
+from fourdpqa.validate.text_bias import PREDICTORS
 
 
 def facts_per_type(df: pl.DataFrame) -> dict[str, dict[str, int]]:
@@ -24,25 +26,33 @@ def worst_label_share(balance: CheckResult) -> dict[str, float]:
     return {k: round(g["max_class_share"] * g["classes"], 3) for k, g in balance.details["groups"].items()}
 
 
+ORACLE_COUNTS = ("n_derived", "n_agree", "n_disagree", "n_underivable", "n_errors")
+
+
+def oracle_figure(results: list[CheckResult]) -> dict[str, Any]:
+    """Oracle-2's counts summed over the splits it checked, and its agreement on the derived records."""
+    out = {k: sum(int(r.details.get(k, 0)) for r in results) for k in ORACLE_COUNTS}
+    return {"agreement": round(out["n_agree"] / out["n_derived"], 4) if out["n_derived"] else None, **out}
+
+
 def build_figures(checks: dict[str, CheckResult], benchmark: pl.DataFrame) -> dict[str, Any]:
-    """Figures from the checks that ran (absent checks leave their figure out)."""
+    """Figures from the checks that ran (absent or skipped checks leave their figure out)."""
+    ran = {name: c for name, c in checks.items() if "skipped" not in c.details}
     out: dict[str, Any] = {"facts_per_type": facts_per_type(benchmark)}
-    if "check_oracle" in checks:
-        d = checks["check_oracle"].details
-        out["oracle2"] = {k: d[k] for k in ("agreement", "n_derived", "n_agree", "n_disagree", "n_underivable", "n_errors")}
-    if "check_marks" in checks:
-        out["ambiguous_mark_share"] = checks["check_marks"].details["ambiguous_share"]
-    if "check_label_balance" in checks:
-        out["worst_label_share"] = worst_label_share(checks["check_label_balance"])
-    if "check_blind_bias" in checks:
-        out["blind"] = checks["check_blind_bias"].details["per_type"]
-        if "null" in checks["check_blind_bias"].details:
-            out["blind_null"] = checks["check_blind_bias"].details["null"]
-    if "check_pixel_learnability" in checks:
-        details = checks["check_pixel_learnability"].details
-        out["pixel_probe"] = details["per_type"]
-        if details.get("per_category"):
-            out["pixel_probe_per_category"] = details["per_category"]
+    oracle = [ran[n] for n in ("check_oracle", "check_oracle_train") if n in ran]
+    if oracle:
+        out["oracle2"] = oracle_figure(oracle)
+    if "check_marks" in ran:
+        out["ambiguous_mark_share"] = ran["check_marks"].details["ambiguous_share"]
+    if "check_label_balance" in ran:
+        out["worst_label_share"] = worst_label_share(ran["check_label_balance"])
+    if "check_blind_bias" in ran:
+        details = ran["check_blind_bias"].details
+        out["blind"] = details["per_type"]
+        out["blind_per_category"] = details["per_category"]
+        out["blind_family"] = details["family"]
+        if "null" in details:
+            out["blind_null"] = details["null"]
     return out
 
 
@@ -65,13 +75,13 @@ def format_figures(fig: dict[str, Any]) -> list[str]:
         lines.append(f"blind audit: {n['observed_over_margin']} of {n['groups']} groups have a text-only predictor over "
                      f"chance + {n['margin']:.2f}; with the answers shuffled (no text can carry them) "
                      f"{n['shuffled_over_margin_mean']:.1f} ({lo}-{hi}) over {n['draws']} shuffles")
-    for key, b in fig.get("blind", {}).items():
-        scores = "  ".join(f"{name} {b[name]:.2f} (p={b[name + '_p']:.2g})" for name in ("majority", "bow_logreg", "tfidf", "query_rule")
-                           if name in b)
-        probe = fig.get("pixel_probe", {}).get(key)
-        pixels = f"  | probe {probe['probe']:.2f} (p={probe['probe_p']:.2g})" + (f" flow {probe['flow']:.2f}" if "flow" in probe else "") if probe else ""
-        lines.append(f"  {key:42s} n={b['n']:<4d} chance {b['chance']:.2f}  {scores}{pixels}")
-    for cat, c in fig.get("pixel_probe_per_category", {}).items():
-        lines.append(f"  pixel probe, {cat:28s} n={c['n']:<4d} chance {c['chance']:.2f}  best text {c['best_text']:.2f}  "
-                     f"probe {c['probe']:.2f} (p vs text {c['p_vs_text']:.2g})")
+    if "blind_family" in fig:
+        f = fig["blind_family"]
+        lines.append(f"blind audit tests: {f['tests']} (Holm, family-wise {f['alpha']}; a single test needs p < {f['level']:.2g})"
+                     "; min det. = the accuracy a predictor needs to be flagged")
+    for key, b in [*fig.get("blind", {}).items(), *((f"{k} (pooled)", v) for k, v in fig.get("blind_per_category", {}).items())]:
+        scores = "  ".join(f"{name} {b[name]:.2f} (p={b[name + '_p']:.2g})" for name in PREDICTORS if name in b)
+        mda = b.get("min_detectable")
+        lines.append(f"  {key:42s} n={b['n']:<4d} chance {b['chance']:.2f}  {scores}  "
+                     f"min det. {'-' if mda is None else f'{mda:.2f}'}")
     return lines

@@ -28,8 +28,7 @@ def phash(image: np.ndarray) -> int:
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise Hamming distances between uint64 hash arrays a (n,) and b (m,) -> (n, m) int."""
-    x = np.bitwise_xor(a[:, None].astype(np.uint64), b[None, :].astype(np.uint64))
-    return np.unpackbits(x.view(np.uint8).reshape(*x.shape, 8), axis=-1).sum(-1)
+    return np.bitwise_count(np.bitwise_xor(a[:, None].astype(np.uint64), b[None, :].astype(np.uint64))).astype(int)
 
 
 def sampled_frames(frames: list[int], n_samples: int = 8) -> list[int]:
@@ -47,6 +46,35 @@ def near_duplicate(a: np.ndarray, b: np.ndarray, max_distance: int) -> bool:
     """Clip ``a`` near-duplicates clip ``b`` when most (median) of a's sampled frames have a frame of b within
     ``max_distance`` bits — catches re-encoded, resized or time-shifted copies, not merely similar scenery."""
     return bool(np.median(hamming(a, b).min(axis=1)) <= max_distance)
+
+
+CHUNK = 256  # benchmark clips compared with every training clip at once
+
+
+def _padded(hashes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, k) uint64 hashes of clips with up to k sampled frames, and the (n, k) mask of real ones."""
+    k = max((len(h) for h in hashes), default=1)
+    out, mask = np.zeros((len(hashes), k), np.uint64), np.zeros((len(hashes), k), bool)
+    for i, h in enumerate(hashes):
+        out[i, :len(h)], mask[i, :len(h)] = h, True
+    return out, mask
+
+
+def near_duplicate_pairs(bench: list[np.ndarray], train: list[np.ndarray], max_distance: int) -> list[tuple[int, int]]:
+    """(i, j) for every benchmark clip i that near-duplicates training clip j (:func:`near_duplicate`), from one
+    distance matrix per chunk of benchmark clips: per sampled frame the nearest training frame, the median over
+    the benchmark clip's frames."""
+    if not bench or not train:
+        return []
+    t_hash, t_mask = _padded(train)
+    out = []
+    for start in range(0, len(bench), CHUNK):
+        b_hash, b_mask = _padded(bench[start:start + CHUNK])
+        d = np.bitwise_count(b_hash[:, :, None, None] ^ t_hash[None, None]).astype(float)  # (b, kb, t, kt)
+        nearest = np.where(t_mask[None, None], d, np.inf).min(axis=3)  # (b, kb, t)
+        median = np.nanmedian(np.where(b_mask[:, :, None], nearest, np.nan), axis=1)  # (b, t)
+        out += [(start + int(i), int(j)) for i, j in zip(*np.nonzero(median <= max_distance), strict=True)]
+    return out
 
 
 FrameLoader = Callable[[str, list[int]], np.ndarray]
@@ -71,11 +99,13 @@ def check_leakage(train: pl.DataFrame, benchmark: pl.DataFrame, load_frames: Fra
     """No benchmark video id in training, and no benchmark clip that near-duplicates a training clip (pHash of
     frames), e.g. the same footage under another id. Blocking: leakage inflates benchmark scores."""
     shared = sorted(set(train["video_id"].unique().to_list()) & set(benchmark["video_id"].unique().to_list()))
-    train_clips = [(cid, clip_hashes(load_frames(v, sampled_frames(f)))) for cid, v, f in _clip_table(train)]
-    dupes: list[list[str]] = []
-    for cid, vid, frames in tqdm(_clip_table(benchmark), desc="check_leakage", unit="clip", disable=None):
-        h = clip_hashes(load_frames(vid, sampled_frames(frames)))
-        dupes.extend([cid, tcid] for tcid, th in train_clips if near_duplicate(h, th, max_distance))
+    clips = {split: _clip_table(df) for split, df in (("train", train), ("benchmark", benchmark))}
+    every = [(split, v, f) for split, table in clips.items() for _, v, f in table]
+    hashes: dict[str, list[np.ndarray]] = {split: [] for split in clips}
+    for split, vid, frames in tqdm(every, desc="check_leakage", unit="clip", disable=None):
+        hashes[split].append(clip_hashes(load_frames(vid, sampled_frames(frames))))
+    dupes = [[clips["benchmark"][i][0], clips["train"][j][0]]
+             for i, j in near_duplicate_pairs(hashes["benchmark"], hashes["train"], max_distance)]
     passed = not shared and not dupes
     return CheckResult("check_leakage", passed, True,
                        f"{len(shared)} shared videos, {len(dupes)} near-duplicate clip pairs",

@@ -23,9 +23,13 @@ def test_definitions_load_with_every_asset_check_job_and_schedule():
     repo = defs().get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert {"procedural_videos", "raw_videos_procedural", "standard_scenes", "point_tracks", "qa_pairs", "training_set",
-            "benchmark", "validation_report", "review_page", "trained_model", "evaluation"} == keys
+            "benchmark", "validation_report", "learnability_report", "review_page", "trained_model", "evaluation"} == keys
     assert repo.get_job("per_video_job") and repo.get_job("dataset_job") and repo.get_schedule_def("nightly_ingest")
-    assert len(repo.asset_graph.asset_check_keys) == 12  # 5 on the training set, 7 on the benchmark
+    from fourdpqa.validate.registry import CHECKS
+
+    checks = {(k.asset_key.to_user_string(), k.name) for k in repo.asset_graph.asset_check_keys}
+    assert checks == {(c.asset, c.dagster_name) for c in CHECKS} | {("learnability_report", "check_pixel_learnability")}
+    assert len(checks) == 14  # 6 on the training set, 7 on the benchmark (one registry), 1 on the probe's report
 
 
 def test_one_ingest_asset_per_enabled_source(tmp_path):

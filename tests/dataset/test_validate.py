@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 
 from fourdpqa.params import ValidateParams
-from fourdpqa.params import ProbeParams
 from fourdpqa.validate import (
     Sources, check_answer_consistency, check_label_balance, check_leakage, check_schema, format_figures, run_validation,
     summarize,
@@ -122,6 +122,26 @@ def test_hamming_matches_bit_counts():
     assert hamming(a, b).tolist() == [[bin(int(x) ^ int(y)).count("1") for y in b] for x in a]
 
 
+def test_the_distance_matrix_finds_the_pairs_the_clip_by_clip_test_finds():
+    """Random clips of 3-8 frame hashes, some copies with a few bits flipped: one matrix (chunked) gives exactly the
+    pairs that near_duplicate, clip by clip, gives."""
+    from fourdpqa.validate import leakage
+
+    rng = np.random.default_rng(1)
+    train = [rng.integers(0, 2**63, int(rng.integers(3, 9)), dtype=np.uint64) for _ in range(40)]
+    flips = [np.uint64(1) << np.uint64(b) for b in range(5)]
+    bench = [t ^ flips[i % 5] if i % 3 == 0 else rng.integers(0, 2**63, len(t), dtype=np.uint64)
+             for i, t in enumerate(train[:30])]
+    bench += [np.concatenate([train[0][:2], rng.integers(0, 2**63, 3, dtype=np.uint64)])]  # 2 of 5 frames: no
+    expected = [(i, j) for i, b in enumerate(bench) for j, t in enumerate(train) if near_duplicate(b, t, 4)]
+    assert expected and leakage.near_duplicate_pairs(bench, train, 4) == expected
+    old, leakage.CHUNK = leakage.CHUNK, 7
+    try:
+        assert leakage.near_duplicate_pairs(bench, train, 4) == expected
+    finally:
+        leakage.CHUNK = old
+
+
 def test_clip_phash_is_robust_to_noise_but_separates_videos():
     a = make_scene("proc_00001").rgb
     noisy = np.clip(a.astype(int) + np.random.default_rng(0).integers(-2, 3, a.shape), 0, 255).astype(np.uint8)
@@ -201,7 +221,8 @@ def test_blind_bias_passes_when_wording_is_independent_of_the_answer(good):
     assert res.passed, res.details["offenders"]
     assert res.blocking and set(res.details["per_type"]) >= {"depth/mc", "depth/yn"}
     depth = res.details["per_type"]["depth/yn"]
-    assert {"majority", "bow_logreg", "tfidf", "query_rule", "query_rule_p"} <= set(depth)
+    assert {"majority", "bow_logreg", "tfidf", "tfidf_p", "min_detectable"} <= set(depth)
+    assert not any(k.startswith("query_rule") for k in depth)  # a query-word rule cannot flag balanced pairs
 
 
 def give_away(df: pl.DataFrame) -> pl.DataFrame:
@@ -226,7 +247,7 @@ def given_away(good) -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_blind_bias_flags_types_whose_wording_gives_the_answer_away(given_away):
     res = check_blind_bias(*given_away, VP.blind_margin)
     assert not res.passed
-    assert set(res.details["offenders"]) == {"depth/yn", "depth/mc"}
+    assert set(res.details["offenders"]) == {"depth/yn", "depth/mc", "spatial/pooled"}  # depth is a spatial type
     assert res.details["per_type"]["depth/yn"]["bow_logreg"] > 0.75 and res.details["per_type"]["depth/mc"]["bow_logreg"] > 0.75
 
 
@@ -276,39 +297,78 @@ def test_run_validation_writes_report_and_figures(assembled):
     """The toy records' measurement specs name objects their question text never refers to, so oracle-2 disagrees
     with every derivable one (trajectories are outside its scope): the report fails on exactly that
     (the real generator's records pass oracle-2 in test_pipeline.py; blind-audit failures are tested below)."""
+    from fourdpqa.validate.registry import CHECKS
+
     params, _ = assembled
-    tiny = params.validate.model_copy(update={"probe": ProbeParams(frames=2, size=16, epochs=1, width=2, dim=8)})
-    report = run_validation(params.data, tiny, sources=Sources(params.data, oracle=toy_oracle))
+    report = run_validation(params.data, params.validate, sources=Sources(params.data, oracle=toy_oracle))
     written = json.loads((params.data / "validation" / "report.json").read_text())
     names = [c["name"] for c in written["checks"]]
-    assert names == ["check_schema", "check_label_balance", "check_label_balance_train", "check_leakage",
-                     "check_answer_consistency", "check_oracle", "check_marks", "check_marks_train", "check_blind_bias",
-                     "check_lazy_baselines", "check_framing", "check_pixel_learnability"]
-    assert [c.name for c in report.blocking_failures] == ["check_oracle"] and not written["passed"]
-    oracle = next(c for c in written["checks"] if c["name"] == "check_oracle")
-    d = oracle["details"]
+    assert names == [c.name for c in CHECKS] == [
+        "check_schema", "check_schema_train", "check_label_balance", "check_label_balance_train", "check_group_sizes",
+        "check_leakage",
+        "check_answer_consistency", "check_answer_consistency_train", "check_oracle", "check_oracle_train",
+        "check_marks", "check_marks_train", "check_blind_bias", "check_lazy_baselines", "check_framing"]
+    assert [c.name for c in report.blocking_failures] == ["check_oracle", "check_oracle_train"] and not written["passed"]
+    by_name = {c["name"]: c for c in written["checks"]}
+    # assembly ran leakage and the benchmark's consistency on these very tables: read, not recomputed
+    assert by_name["check_leakage"]["details"]["recorded_by"] == "assemble"
+    assert by_name["check_answer_consistency"]["details"]["recorded_by"] == "assemble"
+    assert "recorded_by" not in by_name["check_answer_consistency_train"]["details"]
+    d = {k: sum(by_name[n]["details"][k] for n in ("check_oracle", "check_oracle_train"))
+         for k in ("n_agree", "n_disagree", "n_derived", "n_errors", "n_underivable")}
     assert d["n_agree"] == 0 and d["n_disagree"] == d["n_derived"] > 0 and d["n_errors"] == 0
-    assert all("the question refers to objects []" in v["why"] for v in d["disagreements"].values())
-    assert d["n_underivable"] == sum(d["underivable_reasons"].values())  # types 12 / 13: trajectories
+    assert all("the question refers to objects []" in v["why"] for n in ("check_oracle", "check_oracle_train")
+               for v in by_name[n]["details"]["disagreements"].values())
     fig = written["figures"]
-    assert set(fig) == {"facts_per_type", "oracle2", "ambiguous_mark_share", "worst_label_share", "blind", "pixel_probe",
-                        "pixel_probe_per_category", "blind_null"}
+    assert set(fig) == {"facts_per_type", "oracle2", "ambiguous_mark_share", "worst_label_share", "blind",
+                        "blind_per_category", "blind_family", "blind_null"}
+    assert fig["oracle2"] == {"agreement": 0.0, **d}  # summed over both splits
     assert fig["blind_null"]["draws"] == params.validate.blind_null_draws and fig["blind_null"]["groups"] == len(fig["blind"])
-    assert fig["ambiguous_mark_share"] == 0.0 and set(fig["blind"]) == set(fig["pixel_probe"])
-    pooled = fig["pixel_probe_per_category"]  # every choice question in exactly one category
-    assert sum(c["n"] for c in pooled.values()) == sum(v["n"] for v in fig["pixel_probe"].values())
+    assert fig["ambiguous_mark_share"] == 0.0
+    assert sum(c["n"] for c in fig["blind_per_category"].values()) == sum(v["n"] for v in fig["blind"].values())
     assert sum(v["rows"] for v in fig["facts_per_type"].values()) == params.assemble.benchmark_size
     assert (params.data / "validation" / "plots" / "answers_benchmark.png").read_bytes()[:4] == b"\x89PNG"
-    learn = cv2.imread(str(params.data / "validation" / "plots" / "learnability.png"))
-    assert learn is not None and learn.shape[1] >= 400  # probe vs text bars, one group per benchmark (type, format)
     assert written["summary"]["benchmark"]["rows"] == params.assemble.benchmark_size
     lines = format_figures(report.figures)
-    assert lines[0].startswith(f"oracle-2 agreement 0.00% of {d['n_derived']} derived") and any("query_rule" in line for line in lines)
-    assert any(line.strip().startswith("pixel probe, camera_motion") for line in lines)
+    assert lines[0].startswith(f"oracle-2 agreement 0.00% of {d['n_derived']} derived")
+    assert any(line.strip().startswith("camera_motion (pooled)") and "min det." in line for line in lines)
     assert any(line.startswith("blind audit: ") and "shuffles" in line for line in lines)
 
 
-# ----------------------------------------------------------------------------------------------------- query rule
+def test_validation_recomputes_what_assembly_recorded_once_a_table_changed(assembled):
+    """A benchmark edited after assembly: its digest no longer matches the record, so leakage and consistency run
+    again (and the consistency check catches the edit)."""
+    from fourdpqa.atomic import write_parquet
+
+    params, _ = assembled
+    bench_path = params.data / "dataset" / "benchmark.parquet"
+    bench = pl.read_parquet(bench_path)
+    victim = bench.filter(pl.col("answer_format") == "yn")["id"][0]
+    write_parquet(bench_path, bench.with_columns(answer=pl.when(pl.col("id") == victim).then(
+        pl.when(pl.col("answer") == "yes").then(pl.lit("no")).otherwise(pl.lit("yes"))).otherwise(pl.col("answer"))))
+    report = run_validation(params.data, params.validate, sources=Sources(params.data, oracle=toy_oracle))
+    by_name = {c.name: c for c in report.checks}
+    assert "recorded_by" not in by_name["check_leakage"].details and by_name["check_leakage"].passed
+    consistency = by_name["check_answer_consistency"]
+    assert not consistency.passed and list(consistency.details["disagreements"]) == [victim]
+
+
+def test_a_failed_schema_leaves_the_other_checks_not_run(assembled):
+    from fourdpqa.validate import run_checks
+    from fourdpqa.validate.registry import CHECKS
+
+    params, result = assembled
+    broken = result.benchmark.with_columns(answer=pl.lit("E"))
+    report = run_checks(result.train, broken, params.validate, Sources(params.data, oracle=toy_oracle))
+    status = {c.name: (c.passed, c.observed) for c in report.checks}
+    assert list(status) == [c.name for c in CHECKS]
+    assert not status["check_schema"][0] and status["check_schema_train"][0]
+    assert all(not passed and observed == "not run: check_schema failed"
+               for name, (passed, observed) in status.items() if name not in ("check_schema", "check_schema_train"))
+    assert report.figures == {} and report.overview == {}
+
+
+# ------------------------------------------------------------------------------------------------ shortcuts, power
 
 
 def query_rows(answers_by_query: dict[str, list[str]], videos: int, split: str) -> pl.DataFrame:
@@ -325,17 +385,78 @@ def query_rows(answers_by_query: dict[str, list[str]], videos: int, split: str) 
                            frames=pl.lit(["0.jpg"], dtype=pl.List(pl.Utf8)))
 
 
-def test_query_rule_flags_a_query_word_that_predicts_the_answer():
-    """"clockwise" is mostly answered no and "counter-clockwise" mostly yes: the leave-one-video-out query rule
-    scores (20 + 20) / 50 right, p = P(Binomial(50, 0.5) >= 40) < 1e-4; the other text models see random words."""
+def test_a_query_word_that_predicts_the_answer_is_flagged_by_the_text_models():
+    """"clockwise" is mostly answered no and "counter-clockwise" mostly yes (in training and benchmark alike): a
+    text model reading the question scores 40/50, p = P(Binomial(50, 0.5) >= 40) < 1e-4."""
     skew = {"clockwise": ["no"] * 20 + ["yes"] * 5, "counter-clockwise": ["yes"] * 20 + ["no"] * 5}
     res = check_blind_bias(query_rows(skew, 10, "train"), query_rows(skew, 10, "benchmark"), VP.blind_margin)
     info = res.details["per_type"]["object_rotation/yn"]
-    assert info["query_rule"] == 0.8 and info["query_rule_p"] == pytest.approx(1.19e-5, rel=0.01)
-    assert not res.passed and res.blocking and "query_rule 0.800" in res.details["offenders"]["object_rotation/yn"]
+    assert info["tfidf"] == 0.8 and info["tfidf_p"] == pytest.approx(1.19e-5, rel=0.01)
+    assert not res.passed and res.blocking and "tfidf 0.800" in res.details["offenders"]["object_rotation/yn"]
     fair = {"clockwise": ["no", "yes"] * 12, "counter-clockwise": ["yes", "no"] * 12}
     res = check_blind_bias(query_rows(fair, 8, "train"), query_rows(fair, 8, "benchmark"), VP.blind_margin)
-    assert res.passed and res.details["per_type"]["object_rotation/yn"]["query_rule"] <= 0.55
+    assert res.passed and res.details["per_type"]["object_rotation/yn"]["tfidf"] <= 0.55
+
+
+def test_a_shortcut_spread_over_small_groups_is_caught_by_the_pooled_category():
+    """Four yes/no groups of 20 in one category, each answered right 14 times in 20 by the word "really": no group
+    can flag (70% at n = 20 is p = 0.058), their pool of 80 (56 right, p ~ 1e-4) does."""
+    rows = []
+    for g, name in enumerate(["object_rotation", "object_direction", "agent_motion", "moved_distance"]):
+        for i in range(20):
+            answer = "yes" if i % 2 else "no"
+            cue = (i < 14) == (answer == "yes")  # the word agrees with the answer on 14 rows
+            rows.append(dict(make_records("proc_00000")[1], id=f"b-{g}-{i:02d}", video_id=f"v{i % 4}", question_type=3 + g,
+                             question_name=name, category="object_motion", answer=answer, answer_text=answer,
+                             question=f"Does it {'really ' if cue else ''}move?"))
+    bench = qa_frame(rows).with_columns(split=pl.lit("benchmark"), clip_key=pl.col("clip_id"), video=pl.lit(""),
+                                        frames=pl.lit(["0.jpg"], dtype=pl.List(pl.Utf8)))
+    train = bench.with_columns(id=pl.col("id") + "-t", video_id=pl.col("video_id") + "-t")
+    res = check_blind_bias(train, bench, VP.blind_margin)
+    assert all(v["tfidf"] == 0.7 for v in res.details["per_type"].values())
+    assert set(res.details["offenders"]) == {"object_motion/pooled"}
+    pooled = res.details["per_category"]["object_motion"]
+    assert pooled["n"] == 80 and pooled["tfidf"] == 0.7
+    assert pooled["tfidf_p"] == pytest.approx(stats.binomtest(56, 80, 0.5, alternative="greater").pvalue, rel=1e-2)
+
+
+def test_minimum_detectable_accuracy_is_the_first_score_the_family_could_flag():
+    """At the Holm level alpha / m, the smallest k / n over chance + margin with P(Binomial(n, chance) >= k) below it
+    (counted here from scipy's survival function)."""
+    from fourdpqa.validate.stats import min_detectable
+
+    for n, chance, level in ((30, 0.5, 0.01 / 78), (30, 0.25, 0.01 / 78), (200, 0.5, 0.01 / 78), (5, 0.5, 0.001)):
+        expected = next((k / n for k in range(n + 1) if k / n - chance > 0.03
+                         and stats.binom.sf(k - 1, n, chance) < level), None)
+        got = min_detectable({chance: n}, level, 0.03)
+        assert (got is None and expected is None) or got == pytest.approx(expected, abs=1e-4)
+    assert min_detectable({0.5: 5}, 0.001, 0.03) is None  # 5/5 has p = 0.031: a group this small can never flag
+
+
+def test_pooled_p_value_equals_the_sum_over_every_split_of_the_hits():
+    """Hits over 6 MC (chance 0.25) and 4 yes/no (0.5) questions: P(S >= k) summed over k1 + k2 >= k by hand."""
+    from fourdpqa.validate.stats import p_above_pooled
+
+    for k in range(0, 11):
+        by_hand = sum(stats.binom.pmf(a, 6, 0.25) * stats.binom.pmf(b, 4, 0.5)
+                      for a in range(7) for b in range(5) if a + b >= k)
+        assert p_above_pooled(k, {0.25: 6, 0.5: 4}) == pytest.approx(by_hand, rel=1e-9, abs=1e-15)
+
+
+def test_the_null_calibration_rescoring_equals_refitting_on_each_shuffle(given_away):
+    """The predictors never see benchmark answers, so re-scoring their answers against shuffled ones equals fitting
+    and scoring the audit again on each shuffled copy."""
+    from fourdpqa.seeding import rng
+    from fourdpqa.validate.text_bias import best_excess, blind_scores
+
+    train, bench = given_away
+    res = check_blind_bias(train, bench, VP.blind_margin, null_draws=3, seed=5)
+    refit = [best_excess(blind_scores(train, shuffled_answers(bench, rng(5, "blind-null", i)))) for i in range(3)]
+    counts = [sum(v > VP.blind_margin for v in e.values()) for e in refit]
+    null = res.details["null"]
+    assert null["shuffled_over_margin_mean"] == pytest.approx(float(np.mean(counts)), abs=0.005)
+    for key in null["shuffled_excess_mean"]:
+        assert null["shuffled_excess_mean"][key] == pytest.approx(np.mean([e[key] for e in refit]), abs=1e-4)
 
 
 # ---------------------------------------------------------------------------------------------------------- marks
@@ -421,3 +542,15 @@ def test_holm_correction_rejects_by_rank_against_hand_computed_limits():
     late = {("a", "x"): 0.0040, ("b", "x"): 0.0041, ("c", "x"): 0.0042, ("d", "x"): 0.0001}
     assert holm_significant(late, 0.01) == {("d", "x")}  # 0.0040 >= 0.01 / 3 stops, though 0.0042 < 0.01 / 1
     assert holm_significant({("a", "x"): 0.0064}, 0.01) == {("a", "x")}  # one test: no correction
+
+
+def test_group_sizes_warn_below_the_minimum(good):
+    from fourdpqa.validate.balance import check_group_sizes
+
+    bench = good[1].filter(pl.col("answer_format").is_in(["mc", "yn"]))
+    counts = dict(bench.group_by(pl.format("{}/{}", "question_name", "answer_format")).len().iter_rows())
+    smallest = min(counts.values())
+    assert check_group_sizes(bench, smallest).passed
+    res = check_group_sizes(bench, smallest + 1)
+    assert not res.passed and not res.blocking
+    assert res.details["offenders"] == {k: n for k, n in sorted(counts.items()) if n == smallest}

@@ -139,3 +139,33 @@ def test_object_region_from_references() -> None:
     pixel = {"marks": [], "question": "Does the object at (0.250, 0.750) in frame 3 come closer?"}
     assert object_region(pixel) == Region(3, 0.25, 0.75, 0.06)
     assert object_region({"marks": [], "question": "Does the red car come closer?"}) is None
+
+
+def test_a_clips_questions_share_its_frames_and_flows(tmp_path, monkeypatch) -> None:
+    """Three distance questions about one clip written as files: each frame is decoded once and each pair's flow
+    computed once (counted), and the answers equal those computed from the arrays without any cache."""
+    import fourdpqa.predictors.flow as flow_module
+
+    frames = scale_sequence([1.0 + 0.05 * t for t in range(T)])
+    paths = []
+    for t, f in enumerate(frames):
+        paths.append(str(tmp_path / f"{t:05d}.png"))
+        cv2.imwrite(paths[-1], cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    record = {"id": "q", "question_name": "camera_object_distance", "answer_format": "yn", "options": ["yes", "no"],
+              "marks": [], "question": "Does the distance between the camera and the object at (0.500, 0.500) in "
+                                       "frame {} keep decreasing during the video?"}
+    records = [dict(record, question=record["question"].format(k)) for k in (2, 3, 5)]
+    expected = FlowPredictor(BlindPredictor()).predict([Sample(frames, "", r) for r in records])
+    calls: list[int] = []
+    real = flow_module.pair_flow
+    monkeypatch.setattr(flow_module, "pair_flow", lambda a, b, size=128: calls.append(1) or real(a, b, size))
+    decoded: list[str] = []
+    real_load = flow_module.load_frames
+    monkeypatch.setattr(flow_module, "load_frames", lambda fs: decoded.extend(map(str, fs)) or real_load(fs))
+    got = FlowPredictor(BlindPredictor()).predict([Sample(paths, "", r) for r in records])
+    assert got == expected
+    assert sorted(decoded) == sorted(paths)  # every frame decoded once
+    # each directed pair once: forward from each question's frame to the end, backward to the start (21 uncached)
+    pairs = ({(t, t + 1) for k in (2, 3, 5) for t in range(k, T - 1)}
+             | {(t, t - 1) for k in (2, 3, 5) for t in range(1, k + 1)})
+    assert len(calls) == len(pairs) == 10

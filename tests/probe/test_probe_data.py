@@ -70,7 +70,10 @@ def test_every_training_view_gets_the_camera_motion_of_that_view(tmp_path):
     assert asked == [("r1", False, False), ("r1", True, False), ("r1", False, True), ("r1", True, True),
                      ("r2", False, False), ("r2", True, False)]
     np.testing.assert_array_equal(a.motion, [[0, 0], [1, 0], [0, 1], [1, 1], [0, 0], [1, 0]])
-    np.testing.assert_array_equal(a.clips[2], a.clips[0][::-1])  # the reversed view's frames run backwards
+    np.testing.assert_array_equal(a.clips[a.view[2]], a.clips[a.view[0]][::-1])  # the reversed view runs backwards
     assert a.yes_no.all() and a.flow.shape == (6, FLOW_DIM)
+    # each distinct view is built once: r2's plain and mirrored views are r1's
+    assert len(a.clips) == 4 and a.view.tolist() == [0, 1, 2, 3, 0, 1]
+    np.testing.assert_array_equal(a.flow[4:], a.flow[:2])
     unknown = build_arrays(df, tmp_path, vocab, groups, 4, 16, motion_dim=2)
     assert np.isnan(unknown.motion).all()  # benchmark rows: no target

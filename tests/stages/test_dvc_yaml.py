@@ -61,7 +61,8 @@ def test_assemble_depends_on_the_validate_limits_it_selects_under_only():
         return item_fingerprint(assemble.STAGE, params, "assemble", {})
 
     base = fp()
-    assert fp(probe={"epochs": 7}) == base and fp(blind_margin=0.2) == base  # re-checked, not rebuilt
+    assert fp(blind_alpha=0.05) == base and fp(blind_margin=0.2) == base  # re-checked, not rebuilt
+    assert fp(min_group_size=10) == base
     assert fp(max_option_ratio=1.2) != base and fp(phash_max_distance=9) != base
     deps = dvc_yaml.stage_entry(stage_list.get("assemble"), "data")["params"]
     assert "validate" not in deps and "validate.yes_share_low" in deps
