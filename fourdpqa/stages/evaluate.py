@@ -131,6 +131,7 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
                                 tracking_uri)
     summaries: dict[str, dict[str, report.Cell]] = {}
     failures: dict[str, int] = {}
+    scored: dict[str, list[dict[str, Any]]] = {}
 
     def work(name: str) -> Path:
         with tracker.predictor(name):
@@ -141,6 +142,7 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
             path = predictions_path(params, name)
             write_jsonl(path, rows)
             summaries[name] = report.summarize(rows)
+            scored[name] = rows
             failures[name] = unanswered(rows)
             tracker.log_scores({k: c.mean for k, c in summaries[name].items() if c.mean is not None},
                                failures[name], path)
@@ -161,12 +163,14 @@ def evaluate(params: Params, names: Sequence[str] | None = None, limit: int | No
         ordered = {n: summaries[n] for n in names if n in summaries}
         if not ordered:
             raise StageFailed(f"no predictor could be evaluated: {stage.quarantined}")
-        paths = report.write_report(ordered, out_dir)
+        diagnosed = report.diagnostics({n: scored[n] for n in ordered})
+        paths = report.write_report(ordered, out_dir, diagnosed=diagnosed)
         tracker.log_report({n: s["overall"].mean for n, s in ordered.items()}, paths)
     write_json(out_dir / "report.json", {
         "benchmark_questions": len(samples), "failed_questions": failures, "quarantined": stage.quarantined,
         "overall": {n: s["overall"].mean for n, s in ordered.items()},
         "per_column": {n: {k: {"n": c.n, "accuracy": c.mean} for k, c in sorted(s.items())} for n, s in ordered.items()},
+        **diagnosed,
     })
     return EvaluationResult(ordered, paths, tracker.run_ids, stage, failures)
 

@@ -25,7 +25,7 @@ def test_definitions_load_with_every_asset_check_job_and_schedule():
     assert {"procedural_videos", "raw_videos_procedural", "standard_scenes", "point_tracks", "qa_pairs", "training_set",
             "benchmark", "validation_report", "review_page", "trained_model", "evaluation"} == keys
     assert repo.get_job("per_video_job") and repo.get_job("dataset_job") and repo.get_schedule_def("nightly_ingest")
-    assert len(repo.asset_graph.asset_check_keys) == 12  # 5 on the training set, 7 on the benchmark
+    assert len(repo.asset_graph.asset_check_keys) == 13  # 5 on the training set, 7 on the benchmark, 1 on evaluation
 
 
 def test_one_ingest_asset_per_enabled_source(tmp_path):
