@@ -49,7 +49,10 @@ test: install browser
 AUTOMATION ?= off
 ui: install
 	mkdir -p $(DAGSTER_HOME)
-	FOURDPQA_AUTOMATION=$(AUTOMATION) $(VENV)/bin/dagster dev -m dagster_project.definitions
+	# the portable CPU kernels the CLI pins for model stages (fourdpqa/numerics.py), for Dagster's processes too
+	ATEN_CPU_CAPABILITY=$${ATEN_CPU_CAPABILITY:-default} MKL_CBWR=$${MKL_CBWR:-COMPATIBLE} \
+	  ONEDNN_MAX_CPU_ISA=$${ONEDNN_MAX_CPU_ISA:-SSE41} FOURDPQA_AUTOMATION=$(AUTOMATION) \
+	  $(VENV)/bin/dagster dev -m dagster_project.definitions
 
 mlflow: install
 	MLFLOW_ALLOW_FILE_STORE=true $(VENV)/bin/mlflow ui --backend-store-uri data/mlruns

@@ -92,4 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from fourdpqa.numerics import pin_cpu_kernels
+
+    pin_cpu_kernels(_chosen(sys.argv[1:]))  # before anything loads torch (fourdpqa/numerics.py)
     sys.exit(main())

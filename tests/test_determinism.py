@@ -1,10 +1,12 @@
-"""Same seed, same bytes on any x86-64 CPU: the small pipeline (generate -> standardize -> tracks -> qa -> assemble)
-run twice in one folder, once with this machine's native kernels and 2 threads, once as a baseline x86-64 CPU would
-run it with 1 thread — torch's scalar ATen kernels (``ATEN_CPU_CAPABILITY=default``), NumPy's dispatched SIMD
+"""Same seed, same bytes on any x86-64 CPU: the small pipeline (generate -> standardize -> tracks -> qa -> assemble,
+then train on the assembled conversations) run twice in one folder, once with this machine's native kernels and 2
+threads, once as a baseline x86-64 CPU would run it with 1 thread — torch's scalar ATen kernels (``ATEN_CPU_CAPABILITY=default``), NumPy's dispatched SIMD
 loops switched off (its AVX-512 arctan2 / arcsin / exp / log differ from AVX2's in the last bits), OpenBLAS's
 oldest kernel, MKL's compatible path, Numba for a generic CPU, OpenCV without IPP or its dispatched SIMD — must
-write byte-identical raw videos, scenes, tracks, QA records and dataset (manifests included, so a ``dvc.lock``
-written on one machine stays clean on another).
+write byte-identical raw videos, scenes, tracks, QA records, dataset and trained model (manifests included, so a
+``dvc.lock`` written on one machine stays clean on another). The data stages are exact by construction; training
+is, through ``python -m fourdpqa``, because the CLI pins portable CPU kernels for model stages
+(``fourdpqa/numerics.py``; without them the weights differed in the last bits between the two runs).
 
 Before the fix, 171 of 384 files differed in this comparison (3 videos of 16 frames at 256 px): every depth TIFF
 (torch matmuls and norms in the ray caster), RGB PNGs at silhouette edges, the metadata's boxes and camera
@@ -25,6 +27,7 @@ import pytest
 import torch
 
 from fourdpqa import geometry
+from fourdpqa.numerics import OPT_OUT, PORTABLE_KERNELS
 from tests.helpers.params_file import write_params_file
 
 pytestmark = pytest.mark.slow
@@ -36,6 +39,8 @@ SMALL = {
     "tracks": {"queries_per_video": 32},
     "qa": {"clip_frames": 8, "clips_per_video": 1, "questions_per_clip": 24, "out_width": 48, "out_height": 48},
     "assemble": {"train_size": 24, "benchmark_size": 8, "benchmark_video_share": 0.5},
+    "train": {"tiny_hidden_size": 32, "tiny_layers": 1, "tiny_vision_depth": 1, "frames": 2, "image_size": 28,
+              "max_steps": 3, "batch_size": 2, "checkpoint_every": 3},
 }
 OPENCV_SIMD = "SSSE3,SSE4.1,POPCNT,SSE4.2,FP16,AVX,AVX2,FMA3,AVX_VNNI,AVX512F,AVX512-SKX,AVX512-CLX"
 
@@ -55,8 +60,16 @@ def _run_pipeline(root: Path, env: dict[str, str], threads: int) -> None:
     code = ("import sys; from fourdpqa.__main__ import main\n"
             f"for stage in {STAGES!r}:\n"
             f"    assert main([stage, '--params', {str(params)!r}]) == 0, stage\n")
-    subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, **env}, check=True,
-                   capture_output=True, text=True)
+    pinned = {*baseline_cpu_env(), *PORTABLE_KERNELS, OPT_OUT}
+    clean = {k: v for k, v in os.environ.items() if k not in pinned}  # "native" means nothing pinned by the caller
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**clean, **env}, check=True, capture_output=True,
+                   text=True)
+    export = root / "data" / "dataset" / "exports" / "train_conversations.jsonl"
+    # training keeps the thread count params.yaml gives every machine (base.num_threads): sums split across threads
+    params = write_params_file(root, SMALL, base={"device": "cpu", "num_threads": 2})
+    subprocess.run([sys.executable, "-m", "fourdpqa", "train", "--params", str(params), "--export", str(export)],
+                   cwd=REPO, env={**clean, **env, "MLFLOW_ALLOW_FILE_STORE": "true"}, check=True, capture_output=True,
+                   text=True)
 
 
 def _digests(root: Path) -> dict[str, str]:
@@ -79,9 +92,11 @@ def two_runs(tmp_path_factory) -> tuple[dict[str, str], dict[str, str]]:
 
 def test_same_bytes_with_native_and_baseline_kernels_and_threads(two_runs):
     native, baseline = two_runs
-    for folder in ("raw/procedural/", "scenes/", "tracks/", "qa/", "dataset/"):
+    for folder in ("raw/procedural/", "scenes/", "tracks/", "qa/", "dataset/", "models/trained/"):
         assert any(k.startswith(folder) for k in native), f"the pipeline wrote nothing under {folder}"
-    differ = sorted(k for k in native.keys() | baseline.keys() if native.get(k) != baseline.get(k))
+    # MLflow's run records (and the run id a checkpoint keeps to resume its run) are ids and times, not results
+    differ = sorted(k for k in native.keys() | baseline.keys() if native.get(k) != baseline.get(k)
+                    and not k.startswith("mlruns/") and not k.endswith("/extra.json"))
     assert not differ, f"{len(differ)} of {len(native)} files differ between CPU configurations: {differ[:20]}"
 
 
