@@ -239,7 +239,7 @@ def diagnostics_markdown(diagnosed: Mapping[str, Any]) -> str:
             continue
         rows.append([name, f"{100 * o['accuracy']:.1f}", f"{100 * o['reference_accuracy']:.1f}", str(o["wins"]),
                      str(o["losses"]), f"{o['p']:.3g}", ", ".join(v["beats"]) or "none"])
-    return (out + f"\n### Against the {diagnosed['reference']} row\n\nExact paired sign test on the questions where "
+    return (out + f"\n\n### Against the {diagnosed['reference']} row\n\nExact paired sign test on the questions where "
             f"exactly one of the two is right; groups = each (type, format), each category and overall, Holm-adjusted "
             f"at {SIGNIFICANCE} per model.\n\n" + markdown.table(head, rows, ["left"] + ["right"] * 5 + ["left"]) + "\n")
 
