@@ -55,7 +55,10 @@ MLFLOW_PORT ?= 5000
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 ui: install
 	mkdir -p $(DAGSTER_HOME)
-	FOURDPQA_AUTOMATION=$(AUTOMATION) $(VENV)/bin/dagster dev -m dagster_project.definitions -h $(HOST) -p $(UI_PORT)
+	# the portable CPU kernels the CLI pins for model stages (fourdpqa/numerics.py), for Dagster's processes too
+	ATEN_CPU_CAPABILITY=$${ATEN_CPU_CAPABILITY:-default} MKL_CBWR=$${MKL_CBWR:-COMPATIBLE} \
+	  ONEDNN_MAX_CPU_ISA=$${ONEDNN_MAX_CPU_ISA:-SSE41} FOURDPQA_AUTOMATION=$(AUTOMATION) \
+	  $(VENV)/bin/dagster dev -m dagster_project.definitions -h $(HOST) -p $(UI_PORT)
 
 # The store is laid out as `mlflow server` keeps its own (fourdpqa/stages/mlflow_store.py): database + proxied artifacts.
 MLFLOW_STORE ?= data/mlflow

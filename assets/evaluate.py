@@ -7,7 +7,7 @@ import dagster as dg
 from assets.metadata import image_entries
 from assets.resources import PipelineParams
 from assets.runner import run_whole
-from fourdpqa import layout
+from fourdpqa import layout, report
 from fourdpqa.stages import evaluate, stage_list
 
 INFO = stage_list.get("evaluate")
@@ -36,3 +36,19 @@ def evaluation(context: dg.AssetExecutionContext, pipeline: PipelineParams) -> d
             "report_csv": dg.MetadataValue.path(str(report_json.with_suffix(".csv"))),
         }
     )
+
+
+@dg.asset_check(asset=evaluation, name="check_answer_diversity", blocking=False,
+                description="Every model that looks at the frames varies its answers: not one answer to every yes/no "
+                            "question, and more than two letters across the MC questions (the blind row, a text prior, "
+                            "is reported but not judged).")
+def check_answer_diversity(pipeline: PipelineParams) -> dg.AssetCheckResult:
+    result = json.loads(layout.of(pipeline.load()).eval_report.read_text(encoding="utf-8"))
+    passed, observed = report.diversity_verdict(result)
+    return dg.AssetCheckResult(
+        passed=passed, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"observed": observed, "answers": dg.MetadataValue.json(result.get("answers", {})),
+                  "degenerate": dg.MetadataValue.json(result.get("degenerate", []))})
+
+
+EVALUATION_CHECKS = [check_answer_diversity]

@@ -33,7 +33,7 @@ def build(params: Params, params_path: str = "params.yaml", executor: str | None
     workers = int(os.environ.get(WORKERS_ENV, "1"))
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules(STATIC_MODULES), *assets.standardize.build(params)],
-        asset_checks=assets.validate.DATASET_CHECKS,
+        asset_checks=[*assets.validate.DATASET_CHECKS, *assets.evaluate.EVALUATION_CHECKS],
         jobs=[ingest_job, per_video_job, dataset_job],
         sensors=[sensors.new_videos_sensor(per_video_job), sensors.dataset_rebuild_sensor(dataset_job)],
         schedules=[jobs.nightly_ingest(ingest_job)],

@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _chosen(argv: list[str]) -> str | None:
+    """The subcommand: the first argument that is not an option."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in stage_list.BY_NAME else None
+
+
 def _dvc_yaml(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -81,4 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from fourdpqa.numerics import pin_cpu_kernels
+
+    pin_cpu_kernels(_chosen(sys.argv[1:]))  # before anything loads torch (fourdpqa/numerics.py)
     sys.exit(main())

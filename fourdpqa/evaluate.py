@@ -87,6 +87,7 @@ class EvaluationResult:
     done: list[str] = field(default_factory=list)  # predictors evaluated, in order
     quarantined: dict[str, str] = field(default_factory=dict)  # predictor -> why it was set aside
     failures: dict[str, int] = field(default_factory=dict)  # predictor -> questions it failed to answer
+    diagnosed: dict[str, Any] = field(default_factory=dict)  # answer diversity and the tests against blind
 
     @property
     def markdown(self) -> str:
@@ -164,6 +165,7 @@ def _write_scores(path: Path, n: int, result: EvaluationResult) -> None:
         "overall": {name: s["overall"].mean for name, s in ordered.items()},
         "per_column": {name: {k: {"n": c.n, "accuracy": c.mean} for k, c in sorted(s.items())}
                        for name, s in ordered.items()},
+        **result.diagnosed,
     })
 
 
@@ -182,6 +184,7 @@ def evaluate(params: Params, names: Sequence[str] | None = None, tracker: Tracke
     train_rows = pl.read_parquet(train_path).to_dicts() if train_path.exists() else []
     samples = make_samples(bench.to_dicts(), where.dataset)
     result = EvaluationResult({}, {}, tracker.run_ids)
+    scored: dict[str, list[dict[str, Any]]] = {}
 
     def work(name: str) -> None:
         with tracker.predictor(name):
@@ -192,6 +195,7 @@ def evaluate(params: Params, names: Sequence[str] | None = None, tracker: Tracke
             path = predictions_path(params, name)
             write_jsonl(path, rows)
             result.summaries[name] = report.summarize(rows)
+            scored[name] = rows
             result.failures[name] = unanswered(rows)
             tracker.log_scores({k: c.mean for k, c in result.summaries[name].items() if c.mean is not None},
                                result.failures[name], path)
@@ -210,7 +214,9 @@ def evaluate(params: Params, names: Sequence[str] | None = None, tracker: Tracke
         result.summaries = {n: result.summaries[n] for n in names if n in result.summaries}
         if not result.summaries:
             raise NoPredictorEvaluated(f"no predictor could be evaluated: {result.quarantined}")
-        result.report_paths = report.write_report(result.summaries, where.eval, stem=where.eval_report.stem)
+        result.diagnosed = report.diagnostics({n: scored[n] for n in result.summaries})
+        result.report_paths = report.write_report(result.summaries, where.eval, stem=where.eval_report.stem,
+                                                  diagnosed=result.diagnosed)
         tracker.log_report({n: s["overall"].mean for n, s in result.summaries.items()}, result.report_paths)
     _write_scores(where.eval_report, len(samples), result)
     return result

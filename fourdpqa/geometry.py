@@ -10,6 +10,11 @@ Every function accepts NumPy arrays or torch tensors (same type out as in) and b
 so the renderer and the batched track extraction share this code with the NumPy references. torch is never
 imported here: a tensor argument means its caller already loaded it, and NumPy-only users (the QA stage) do not pay
 torch's start-up (2-4 s of CPU).
+
+Same bits on every CPU: small matrix products go through :func:`matmul` (plain multiplies and adds in a fixed
+order) and vector lengths through :func:`norm`, never ``@`` / ``np.dot`` / ``np.linalg.norm`` of a vector, which
+call BLAS kernels whose summation order and fused multiply-adds depend on the instruction set
+(``tests/test_determinism.py``); :func:`snap` puts generated poses on a binary grid before anything is written.
 """
 
 from __future__ import annotations
@@ -44,6 +49,31 @@ def _eye(x: Array, n: int) -> Array:
     if torch is not None:
         return torch.eye(n, dtype=x.dtype, device=x.device)
     return np.eye(n, dtype=x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64)
+
+
+def matmul(a: Array, b: Array) -> Array:
+    """``a @ b`` for (stacks of) small matrices (..., n, k) @ (..., k, m), accumulated over k in order with plain
+    multiplies and adds: the same bits on every CPU and thread count (see the module docstring). For poses and
+    3x3 rotations; a large product belongs to BLAS."""
+    out = a[..., :, 0:1] * b[..., 0:1, :]
+    for j in range(1, a.shape[-1]):
+        out = out + a[..., :, j:j + 1] * b[..., j:j + 1, :]
+    return out
+
+
+def norm(v: Array) -> Array:
+    """Euclidean length over the last axis (size 3), summed x, y, z in order (see :func:`matmul`)."""
+    return _xp(v).sqrt(v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1] + v[..., 2] * v[..., 2])
+
+
+def snap(x: np.ndarray, bits: int = 32) -> np.ndarray:
+    """``x`` rounded to the nearest multiple of 2**-bits (exactly: scaling by a power of two is exact).
+
+    Generated poses are snapped before they are rendered or written, so that a last-bit difference in a
+    transcendental function (libm versions differ in rare last bits) almost never reaches a file: two results
+    differ only if they straddle a grid midpoint, about once per 2**(bits - 52 + exponent) values."""
+    scale = float(2**bits)
+    return np.rint(np.asarray(x, dtype=np.float64) * scale) / scale
 
 
 def quat_to_matrix(q: Array) -> Array:
@@ -114,7 +144,7 @@ def invert_pose(t: Array) -> Array:
     xp = _xp(t)
     r = t[..., :3, :3]
     rt = r.swapaxes(-1, -2) if xp is np else r.transpose(-1, -2)
-    trans = -(rt @ t[..., :3, 3:4])
+    trans = -matmul(rt, t[..., :3, 3:4])
     return pose_matrix(rt, trans[..., 0])
 
 
@@ -122,7 +152,7 @@ def transform_points(t: Array, points: Array) -> Array:
     """Apply poses (..., 4, 4) to points (..., N, 3) -> (..., N, 3)."""
     r = t[..., :3, :3]
     rt = r.swapaxes(-1, -2) if isinstance(r, np.ndarray) else r.transpose(-1, -2)
-    return points @ rt + t[..., None, :3, 3]
+    return matmul(points, rt) + t[..., None, :3, 3]
 
 
 def intrinsics_matrix(fx: Array, fy: Array, cx: Array, cy: Array) -> Array:
@@ -181,7 +211,7 @@ def z_to_ray_depth(z_depth: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def blender_to_opencv_world_from_cam(world_from_cam_blender: np.ndarray) -> np.ndarray:
     """Camera pose with Blender axes (looks down -z, +y up) -> the same camera with OpenCV axes."""
-    return world_from_cam_blender @ BLENDER_TO_OPENCV
+    return matmul(world_from_cam_blender, BLENDER_TO_OPENCV)
 
 
 def kubric_intrinsics(focal_length_mm: float, sensor_width_mm: float, width: int, height: int) -> np.ndarray:
@@ -214,11 +244,11 @@ def wrap_angle(a: np.ndarray | float) -> np.ndarray | float:
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
     """OpenCV world_from_cam (4, 4) for a camera at ``eye`` looking at ``target`` with world ``up`` on screen top."""
     z = target - eye
-    z = z / np.linalg.norm(z)
+    z = z / norm(z)
     x = np.cross(z, up)
-    if np.linalg.norm(x) < 1e-9:
+    if norm(x) < 1e-9:
         x = np.cross(z, np.array([0.0, 1.0, 0.0]))
-    x = x / np.linalg.norm(x)
+    x = x / norm(x)
     y = np.cross(z, x)
     return pose_matrix(np.stack([x, y, z], -1), eye)
 

@@ -5,11 +5,16 @@ Definitions follow the reference implementations (google-deepmind/tapnet ``compu
 at a time. Array conventions (tapnet's, but per video): tracks ``(N, T, 2)`` pixel (x, y) or ``(N, T, 3)``
 camera-frame (x, y, z) metres; occlusion ``(N, T)`` bool, True = occluded; query frames ``(N,)`` int. Scores are
 fractions in [0, 1] (papers print x100); a benchmark figure is the plain mean over videos (:func:`mean_over_videos`).
+
+Answer diversity (:func:`answer_diversity`, :func:`answer_entropy`) and the paired comparison of two predictors on
+the same questions (:func:`paired_sign_test`, :func:`holm`) tell a model that looks at the video from one that
+answers the same thing every time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -206,3 +211,78 @@ def mra(pred: float | np.ndarray, gt: float | np.ndarray) -> float | np.ndarray:
     rel = np.where(np.isfinite(rel), rel, np.inf)
     score = (rel[..., None] <= 1 - MRA_THRESHOLDS).mean(-1)
     return float(score) if score.ndim == 0 else score
+
+
+# ------------------------------------------------------------------------------------------ answer diversity
+
+# A model is degenerate when it answers every yes/no question the same way, or uses at most this many letters
+# across all MC questions: its accuracy then measures the benchmark's answer balance, not the model.
+DEGENERATE_MC_LETTERS = 2
+
+
+def answer_entropy(answers: Iterable[str]) -> float:
+    """Shannon entropy in bits of the empirical distribution of ``answers`` (0 for a constant answerer; 1 bit for
+    balanced yes/no; 2 bits for four letters used equally)."""
+    counts = np.array(list(Counter(answers).values()), dtype=np.float64)
+    if not counts.size:
+        return 0.0
+    p = counts / counts.sum()
+    return float(max(0.0, -(p * np.log2(p)).sum()))
+
+
+def answer_diversity(rows: Iterable[Mapping[str, object]]) -> dict[str, object]:
+    """How varied a model's answers are, per format (``yn``, ``mc``), from scored prediction rows
+    (``answer_format`` and the ``extracted`` answer; an unreadable answer counts as one more value, "").
+
+    Returns ``{"yn": {...}, "mc": {...}, "degenerate": bool, "reasons": [...]}`` where each format holds ``n``,
+    ``distinct`` (answers used), ``entropy_bits``, ``counts`` and ``degenerate``: one answer to every yes/no question,
+    or at most :data:`DEGENERATE_MC_LETTERS` letters across the MC questions. A format the model was not asked is
+    left out."""
+    by_format: dict[str, list[str]] = {"yn": [], "mc": []}
+    for r in rows:
+        fmt = str(r.get("answer_format"))
+        if fmt in by_format:
+            by_format[fmt].append(str(r.get("extracted") or ""))
+    out: dict[str, object] = {}
+    reasons = []
+    for fmt, answers in by_format.items():
+        if not answers:
+            continue
+        counts = Counter(answers)
+        limit = 1 if fmt == "yn" else DEGENERATE_MC_LETTERS
+        flagged = len(counts) <= limit
+        out[fmt] = {"n": len(answers), "distinct": len(counts), "entropy_bits": round(answer_entropy(answers), 4),
+                    "counts": dict(sorted(counts.items())), "degenerate": flagged}
+        if flagged:
+            used = ", ".join(f"{a or '(none)'} x{c}" for a, c in counts.most_common())
+            reasons.append(f"{fmt}: {len(counts)} distinct answer(s) over {len(answers)} questions ({used})")
+    out["degenerate"] = bool(reasons)
+    out["reasons"] = reasons
+    return out
+
+
+def paired_sign_test(model: Sequence[float], reference: Sequence[float]) -> dict[str, float]:
+    """Exact paired binomial (McNemar / sign) test that ``model`` scores higher than ``reference`` on the same
+    questions (scores in [0, 1], thresholded at 0.5): among the questions exactly one of them gets right, the
+    model's share of wins is tested against 1/2, one-sided. Returns the accuracies, ``wins`` / ``losses`` and ``p``."""
+    from scipy.stats import binomtest
+
+    a = np.asarray(model, dtype=np.float64) >= 0.5
+    b = np.asarray(reference, dtype=np.float64) >= 0.5
+    if a.shape != b.shape:
+        raise ValueError(f"paired test needs the same questions: {a.shape} vs {b.shape}")
+    wins, losses = int((a & ~b).sum()), int((~a & b).sum())
+    p = binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue if wins + losses else 1.0
+    return {"n": int(a.size), "accuracy": float(a.mean()) if a.size else float("nan"),
+            "reference_accuracy": float(b.mean()) if b.size else float("nan"),
+            "wins": wins, "losses": losses, "p": float(p)}
+
+
+def holm(p_values: Mapping[str, float]) -> dict[str, float]:
+    """Holm-Bonferroni adjusted p-values (family-wise error control over the given tests)."""
+    order = sorted(p_values, key=lambda k: p_values[k])
+    m, running, out = len(order), 0.0, {}
+    for i, key in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p_values[key]))
+        out[key] = running
+    return out

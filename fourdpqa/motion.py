@@ -144,13 +144,14 @@ def camera_translation(m: ClipMotion) -> dict[str, list[float]]:
     """Net camera displacement first -> last frame: ``first_cam`` (x right, y down, z forward) and ``heading``
     (forward, left, up) coordinates, metres."""
     d = m.cam_pos[-1] - m.cam_pos[0]
-    return {"first_cam": (m.cam_rot[0].T @ d).tolist(), "heading": (m.heading_axes @ d).tolist()}
+    mm = geometry.matmul  # not @ (BLAS): the same bits on every CPU
+    return {"first_cam": mm(m.cam_rot[0].T, d[:, None])[:, 0].tolist(), "heading": mm(m.heading_axes, d[:, None])[:, 0].tolist()}
 
 
 def camera_levelled_track(m: ClipMotion) -> np.ndarray:
     """(T, 3) camera centre relative to the first frame in the levelled first-camera frame as (forward, left, up):
     forward = the first viewing direction projected on the ground, up = world +z (:attr:`ClipMotion.heading_axes`)."""
-    return (m.cam_pos - m.cam_pos[0]) @ m.heading_axes.T
+    return geometry.matmul(m.cam_pos - m.cam_pos[0], m.heading_axes.T)
 
 
 def own_view_axes(cam_rot0: np.ndarray) -> np.ndarray:
@@ -197,9 +198,9 @@ def object_positions(m: ClipMotion, object_id: int, frame: str = "world") -> np.
     if frame == "camera":
         return np.einsum("tji,tj->ti", m.cam_rot, p - m.cam_pos)
     if frame == "first_cam":
-        return (p - m.cam_pos[0]) @ m.cam_rot[0]
+        return geometry.matmul(p - m.cam_pos[0], m.cam_rot[0])
     if frame == "heading":
-        return (p - m.cam_pos[0]) @ m.heading_axes.T
+        return geometry.matmul(p - m.cam_pos[0], m.heading_axes.T)
     raise ValueError(f"unknown reference frame {frame!r}")
 
 

@@ -289,6 +289,7 @@ class TrainParams(_Section):
     lora: bool = False
     lora_r: int = Field(8, ge=1, le=4096)
     max_train_samples: int | None = Field(256, ge=1, le=MAX_COUNT)
+    balanced: bool = True  # batches take answer formats and answers (yes / no, A-D) in turn (fourdpqa.train.data)
     checkpoint_every: int = Field(50, ge=1, le=MAX_COUNT)
 
 

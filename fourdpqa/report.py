@@ -4,6 +4,10 @@ grouped by category, with sample-weighted category averages and a sample-weighte
 Input is one list of scored predictions per run (dicts with ``question_name``, ``category`` and ``score`` in
 [0, 1]); output is markdown, CSV and a grouped bar plot (PNG). Categories without any scored question in any run are
 left out (e.g. point tracking on the MC/yes-no benchmark); within a shown category a type no run has is "–".
+
+:func:`diagnostics` adds what an accuracy alone hides: each model's answer entropy per format (a constant answerer
+is flagged *degenerate*) and, per question type, category and overall, a paired sign test against the blind row
+with Holm's correction; :func:`write_report` prints both under the table.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from fourdpqa import markdown  # noqa: E402
+from fourdpqa import markdown, metrics  # noqa: E402
 from fourdpqa.atomic import atomic_path, write_text  # noqa: E402
 from fourdpqa.errors import BadInput  # noqa: E402
 
@@ -148,11 +152,13 @@ def plot(summaries: Mapping[str, Mapping[str, Cell]], path: str | Path, title: s
 
 
 def write_report(summaries: Mapping[str, Mapping[str, Cell]], out_dir: str | Path,
-                 stem: str = "report") -> dict[str, Path]:
-    """``<stem>.md``, ``<stem>.csv`` and ``<stem>.png`` in ``out_dir``; returns their paths."""
+                 stem: str = "report", diagnosed: Mapping[str, Any] | None = None) -> dict[str, Path]:
+    """``<stem>.md``, ``<stem>.csv`` and ``<stem>.png`` in ``out_dir``; returns their paths. With ``diagnosed``
+    (:func:`diagnostics`), the markdown also holds the answer-diversity and versus-blind tables."""
     out_dir = Path(out_dir)
     paths = {"md": out_dir / f"{stem}.md", "csv": out_dir / f"{stem}.csv", "png": out_dir / f"{stem}.png"}
-    write_text(paths["md"], to_markdown(summaries))
+    extra = diagnostics_markdown(diagnosed) if diagnosed else ""
+    write_text(paths["md"], to_markdown(summaries) + extra)
     write_text(paths["csv"], to_csv(summaries))
     plot(summaries, paths["png"])
     return paths
@@ -170,3 +176,80 @@ def read_predictions(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, json.JSONDecodeError) as exc:
         raise BadInput(f"{path}: cannot read predictions: {exc}") from exc
+
+
+# ------------------------------------------------------------------------------------------------ diagnostics
+
+REFERENCE = "blind"  # the row every other model is tested against: what the text alone gets right
+SIGNIFICANCE = 0.05  # family-wise (Holm) level per model
+
+
+def diagnostics(scored: Mapping[str, Sequence[Mapping[str, Any]]], reference: str = REFERENCE) -> dict[str, Any]:
+    """``{"answers": {model: answer diversity}, "degenerate": [models], "versus": {model: comparison}}`` from each
+    model's scored prediction rows (``id``, ``question_name``, ``category``, ``answer_format``, ``extracted``,
+    ``score``). The comparison is :func:`versus` against ``reference`` (absent when that model was not run)."""
+    answers = {name: metrics.answer_diversity(rows) for name, rows in scored.items()}
+    out: dict[str, Any] = {"answers": answers, "degenerate": sorted(n for n, a in answers.items() if a["degenerate"])}
+    if reference in scored:
+        out["versus"] = {name: versus(rows, scored[reference]) for name, rows in scored.items() if name != reference}
+        out["reference"] = reference
+    return out
+
+
+def versus(rows: Sequence[Mapping[str, Any]], reference: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Paired sign tests of ``rows`` against ``reference`` on their common questions, per (question type, format)
+    group, per category and overall, with Holm-adjusted p-values over all those groups; ``beats`` lists the groups
+    where the model is significantly better at :data:`SIGNIFICANCE`."""
+    ref = {r["id"]: float(r["score"]) for r in reference}
+    groups: dict[str, tuple[list[float], list[float]]] = {}
+    for r in rows:
+        if r["id"] not in ref:
+            continue
+        for key in (f"{r['question_name']}/{r['answer_format']}", f"avg:{r['category']}", "overall"):
+            pair = groups.setdefault(key, ([], []))
+            pair[0].append(float(r["score"]))
+            pair[1].append(ref[r["id"]])
+    tests = {k: metrics.paired_sign_test(a, b) for k, (a, b) in sorted(groups.items())}
+    adjusted = metrics.holm({k: t["p"] for k, t in tests.items()})
+    for k, t in tests.items():
+        t["p_holm"] = adjusted[k]
+    return {"groups": tests, "beats": sorted(k for k, t in tests.items() if t["p_holm"] < SIGNIFICANCE)}
+
+
+def diagnostics_markdown(diagnosed: Mapping[str, Any]) -> str:
+    """The two tables :func:`write_report` adds under Table 2."""
+    head = ["Model", "yes/no n", "yes/no answers", "yes/no entropy (bits)", "MC n", "MC letters",
+            "MC entropy (bits)", "degenerate"]
+    rows = []
+    for name, a in diagnosed["answers"].items():
+        cells = [name]
+        for fmt in ("yn", "mc"):
+            f = a.get(fmt)
+            cells += [str(f["n"]), str(f["distinct"]), f"{f['entropy_bits']:.3f}"] if f else ["0", "–", "–"]
+        rows.append(cells + ["**yes**: " + "; ".join(a["reasons"]) if a["degenerate"] else "no"])
+    out = ("\n### Answer diversity\n\nA model that gives one answer to every yes/no question, or uses at most "
+           f"{metrics.DEGENERATE_MC_LETTERS} letters across the MC questions, is degenerate: its accuracy measures "
+           "the benchmark's answer balance.\n\n" + markdown.table(head, rows, ["left"] + ["right"] * 6 + ["left"]))
+    if "versus" not in diagnosed:
+        return out + "\n"
+    head = ["Model", "accuracy", f"{diagnosed['reference']}", "wins", "losses", "p (one-sided)", "groups better"]
+    rows = []
+    for name, v in diagnosed["versus"].items():
+        o = v["groups"].get("overall")
+        if o is None:
+            continue
+        rows.append([name, f"{100 * o['accuracy']:.1f}", f"{100 * o['reference_accuracy']:.1f}", str(o["wins"]),
+                     str(o["losses"]), f"{o['p']:.3g}", ", ".join(v["beats"]) or "none"])
+    return (out + f"\n\n### Against the {diagnosed['reference']} row\n\nExact paired sign test on the questions where "
+            f"exactly one of the two is right; groups = each (type, format), each category and overall, Holm-adjusted "
+            f"at {SIGNIFICANCE} per model.\n\n" + markdown.table(head, rows, ["left"] + ["right"] * 5 + ["left"]) + "\n")
+
+
+def diversity_verdict(result: Mapping[str, Any]) -> tuple[bool, str]:
+    """(passed, observed) of the answer-diversity check on an evaluation's ``report.json``: passed when no model
+    but the reference (a text prior, constant by design where the training answers are balanced) is degenerate."""
+    answers = result.get("answers", {})
+    judged = [n for n in answers if n != result.get("reference", REFERENCE)]
+    bad = [n for n in judged if answers[n]["degenerate"]]
+    why = "; ".join(f"{n}: {' / '.join(answers[n]['reasons'])}" for n in bad)
+    return not bad, (f"{len(bad)} of {len(judged)} models degenerate" + (f" ({why})" if why else ""))

@@ -176,3 +176,50 @@ def test_score_tracks_2d_uses_256_scale_and_the_chosen_track():
     assert m["pts_within_1"] == 0.0 and m["pts_within_2"] == 1.0
     tm = score_tracks_2d(gt, np.full((n, t, 2), 50.0), occ, 512, 512, "first", true_motion=True)
     assert tm["pts_within_1"] == 1.0 and tm["occlusion_accuracy"] == 0.5  # frame 2 is out of the query view
+
+
+# ------------------------------------------------------------------------------------------ answer diversity
+
+
+def _answers(fmt: str, values: str) -> list[dict]:
+    return [{"answer_format": fmt, "extracted": v} for v in values]
+
+
+def test_answer_entropy_in_bits():
+    from fourdpqa.metrics import answer_entropy
+
+    assert answer_entropy(["no"] * 9) == 0.0
+    assert answer_entropy(["yes", "no"] * 5) == pytest.approx(1.0)
+    assert answer_entropy("ABCD" * 3) == pytest.approx(2.0)
+    # 3 A, 1 B: -(3/4 log2 3/4 + 1/4 log2 1/4)
+    assert answer_entropy("AAAB") == pytest.approx(-(0.75 * np.log2(0.75) + 0.25 * np.log2(0.25)))
+
+
+def test_constant_answerer_is_degenerate_and_a_varied_one_is_not():
+    from fourdpqa.metrics import answer_diversity
+
+    constant = answer_diversity(_answers("yn", "n" * 20) + _answers("mc", "D" * 10) + _answers("free", "xyz"))
+    assert constant["degenerate"] and len(constant["reasons"]) == 2
+    assert constant["yn"] == {"n": 20, "distinct": 1, "entropy_bits": 0.0, "counts": {"n": 20}, "degenerate": True}
+    two_letters = answer_diversity(_answers("yn", "yn" * 5) + _answers("mc", "CDCDCD"))
+    assert two_letters["degenerate"] and two_letters["reasons"][0].startswith("mc: 2 distinct")
+    assert not two_letters["yn"]["degenerate"]
+    varied = answer_diversity(_answers("yn", "yyn") + _answers("mc", "ABCA"))
+    assert not varied["degenerate"] and varied["mc"]["distinct"] == 3 and "free" not in varied
+
+
+def test_paired_sign_test_is_the_exact_binomial_tail():
+    from math import comb
+
+    from fourdpqa.metrics import holm, paired_sign_test
+
+    # 10 questions: model right where reference wrong on 6, the reverse on 1, equal on 3
+    model = [1, 1, 1, 1, 1, 1, 0, 1, 0, 1]
+    ref = [0, 0, 0, 0, 0, 0, 1, 1, 0, 1]
+    t = paired_sign_test(model, ref)
+    assert (t["wins"], t["losses"], t["n"]) == (6, 1, 10)
+    assert t["p"] == pytest.approx(sum(comb(7, k) for k in range(6, 8)) / 2**7)  # P(X >= 6), X ~ Bin(7, 1/2)
+    assert t["accuracy"] == 0.8 and t["reference_accuracy"] == 0.3
+    assert paired_sign_test([1, 0], [1, 0])["p"] == 1.0  # no discordant pair: no evidence either way
+    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})
+    assert adjusted == pytest.approx({"a": 0.03, "c": 0.06, "b": 0.06})  # 3 x 0.01, max(2 x 0.03, .), max(1 x 0.04, .)

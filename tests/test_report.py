@@ -84,3 +84,26 @@ def test_compare_runs_from_prediction_files(tmp_path) -> None:
     assert md.splitlines()[3].endswith("**100.0** |")
     with pytest.raises(ValueError, match="LABEL=PATH"):
         compare(params, ["nolabel"])
+
+
+def _scored(model_scores: list[int], answers: str, fmt: str = "yn") -> list[dict]:
+    return [{"id": f"q{i}", "question_name": "camera_movement", "category": "camera_motion", "answer_format": fmt,
+             "extracted": a, "score": s} for i, (s, a) in enumerate(zip(model_scores, answers, strict=True))]
+
+
+def test_diagnostics_flag_the_constant_row_and_test_against_blind(tmp_path) -> None:
+    blind = _scored([1, 0] * 10, "n" * 20)  # "no" to everything: half right
+    model = _scored([1] * 18 + [0, 0], "ny" * 10)
+    diagnosed = report.diagnostics({"blind": blind, "trained": model})
+    assert diagnosed["degenerate"] == ["blind"]
+    assert report.diversity_verdict(diagnosed) == (True, "0 of 1 models degenerate")
+    overall = diagnosed["versus"]["trained"]["groups"]["overall"]
+    assert (overall["wins"], overall["losses"]) == (9, 1)  # 10 blind-wrong questions right, 1 of blind's right ones wrong
+    assert set(diagnosed["versus"]["trained"]["beats"]) == {"overall", "avg:camera_motion", "camera_movement/yn"}
+    paths = report.write_report(report.side_by_side([("blind", blind), ("trained", model)]), tmp_path,
+                                diagnosed=diagnosed)
+    md = paths["md"].read_text()
+    assert "### Answer diversity" in md and "| blind | 20 | 1 | 0.000 |" in md and "**yes**: yn: 1 distinct" in md
+    assert "| trained | 90.0 | 50.0 | 9 | 1 |" in md
+    swapped = report.diagnostics({"blind": model, "trained": blind})
+    assert report.diversity_verdict(swapped)[0] is False

@@ -2,19 +2,23 @@
 
 It shares no measurement, label or geometry code with the generator (``fourdpqa.motion``, ``labels``,
 ``questions``, ``sampling``, ``prompts``, ``tracks``, ``geometry``, ``scene`` are never imported; a test checks the
-import graph). For one record it
+import graph), and it measures differently: where the generator differences world poses, oracle-2 works in the
+clip's first camera frame from the stored 3-D point tracks and the depth maps. For one record it
 
 1. re-resolves the objects the question refers to from what the reader sees — captions in the text, named pixel
    coordinates, circles and boxes looked up in the instance masks — and checks they are the record's objects in
    the record's roles (:mod:`.references`);
-2. measures the quantity from the raw camera poses, the object motion fitted to the stored 3-D point tracks (raw
-   poses where an object has too few track points) and the depth / instance maps (:mod:`.measure`);
-3. labels it with the thresholds stored in the record (:mod:`.labels`) and maps the label to the answer through
-   the record's option labels / yes-no query.
+2. measures the quantity: camera motion by rigid fits to the static background's tracks, object motion by rigid
+   fits to the object's own tracks, turns about gravity, depth order from the depth map's pixels (:mod:`.measure`,
+   :mod:`.evidence`);
+3. labels it with the thresholds stored in the record and its own discretisation (:mod:`.labels`) and maps the
+   label to the answer through the record's option labels / yes-no query.
 
 A record is *derived* when steps 1-3 run; it then agrees or disagrees (a reference that designates no object, or
 another object than the record's, disagrees too). It is *underivable* (reported, not failed) when a reference
-designates several objects or the type is outside oracle-2's scope (point-tracking trajectories).
+designates several objects, when a measured value sits on a bound within oracle-2's own precision or the depth
+maps leave an order open (*borderline*), or the type is outside oracle-2's scope (point-tracking trajectories:
+their answers are the stored tracks themselves, so a re-derivation from them would be circular).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fourdpqa.oracle2.evidence import Evidence, EvidenceError, load_evidence
-from fourdpqa.oracle2.labels import Bounds, canonical
+from fourdpqa.oracle2.labels import BORDERLINE, Bounds, canonical
 from fourdpqa.oracle2.measure import MEASURES, Clip
 from fourdpqa.oracle2.references import Unresolved, resolve_all
 from schemas.qa import present
@@ -40,7 +44,7 @@ NUMERIC_TOLERANCE = 0.0051  # answers carry 2 decimals
 class Verdict:
     """status: agree | disagree | underivable. ``stored`` / ``derived``: the record's and oracle-2's answer
     (labels for free-form records); ``detail``: why, with the measured values; ``source``: where object motion
-    came from (tracks, poses, or both for multi-object questions)."""
+    came from (tracks, poses, pixels; ``camera:`` where the camera's own motion was measured)."""
 
     status: str
     stored: str
@@ -109,6 +113,8 @@ def judge(record: Mapping, ev: Evidence) -> Verdict:
                 str(measurement.get("values", {}).get("reference_system", "camera")))
     label, values = MEASURES[qtype](clip, spec)
     source = "+".join(clip.sources())
+    if label == BORDERLINE:
+        return Verdict("underivable", stored, "", f"borderline: a measured value sits on a bound: {values}", source)
     if label is None:
         return Verdict("disagree", stored, "(ambiguous)", f"geometry is ambiguous under the stored thresholds: {values}", source)
     if fmt == "numeric":

@@ -1,15 +1,17 @@
 """The little geometry oracle-2 needs, written apart from the generator's :mod:`fourdpqa.geometry` on purpose: a
 sign or axis-order bug there must not be reproduced here, or the gate could not catch it.
 
-Conventions are the documented ones (docs/DESIGN.md "Conventions"): quaternions (w, x, y, z); poses map
-object/camera coordinates to the world; cameras are OpenCV (x right, y down, z forward); the world is z-up.
+Oracle-2 measures in the **first camera's frame** of a clip (OpenCV axes: x right, y down, z forward), not in the
+world: the camera's own motion comes from rigid fits to the static background's 3-D point tracks (visual odometry
+with known depth), objects from rigid fits to their own tracks, and the only thing taken from the world is the
+direction of gravity (``up``, a unit vector in first-camera coordinates). Angles are signed rotations about
+``up`` (counter-clockwise seen from above is positive), summed step by step so that turns past 180 degrees add up.
+Quaternions are (w, x, y, z) as documented (docs/DESIGN.md "Conventions").
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-UP = np.array([0.0, 0.0, 1.0])
 
 
 def rotation_from_quaternion(q: np.ndarray) -> np.ndarray:
@@ -35,39 +37,42 @@ def rigid_fit(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, flo
     return r, t, float(np.linalg.norm(a @ r.T + t - b, axis=1).max())
 
 
-def heading_deg(vectors: np.ndarray) -> np.ndarray:
-    """(T,) unwrapped compass heading in degrees of (T, 3) world vectors, counter-clockwise from +x seen from above
-    (turning left increases it)."""
-    return np.degrees(np.unwrap(np.arctan2(vectors[:, 1], vectors[:, 0])))
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def view_angles_deg(world_from_cam: np.ndarray) -> np.ndarray:
-    """(T, 3) unwrapped (yaw, pitch, roll) of (T, 3, 3) camera rotations, degrees.
-
-    yaw: heading of the optical axis (left turn > 0); pitch: its elevation above the horizon (looking up > 0);
-    roll: angle of the camera's x axis below the horizontal right direction, i.e. the camera body turning clockwise
-    as seen from behind it (its right side dropping) is > 0."""
-    forward, right_axis = world_from_cam[:, :, 2], world_from_cam[:, :, 0]
-    yaw = heading_deg(forward)
-    pitch = np.degrees(np.arcsin(np.clip(forward[:, 2], -1.0, 1.0)))
-    level_right = np.cross(forward, UP)
-    norm = np.linalg.norm(level_right, axis=1, keepdims=True)
-    level_right = np.where(norm > 1e-9, level_right / np.maximum(norm, 1e-12), right_axis)
-    level_down = np.cross(forward, level_right)  # completes (right, down, forward) as in the image
-    roll = np.arctan2(np.einsum("ti,ti->t", right_axis, level_down), np.einsum("ti,ti->t", right_axis, level_right))
-    return np.stack([yaw, pitch, np.degrees(np.unwrap(roll))], -1)
+def flat(v: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Vectors (..., 3) with their component along ``up`` removed (laid on the ground plane)."""
+    return v - (v @ up)[..., None] * up
 
 
-def levelled_axes(world_from_cam: np.ndarray) -> np.ndarray:
-    """(3, 3) rows (forward, left, up) in world of a camera levelled to gravity: forward is the optical axis laid
-    flat (or the image's up direction when looking straight down), up is +z."""
-    forward = world_from_cam[:, 2].copy()
-    forward[2] = 0.0
+def turn_deg(vectors: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(T,) accumulated signed rotation, degrees, of the ground-plane direction of (T, 3) ``vectors`` about
+    ``up`` relative to the first one (counter-clockwise seen from above > 0): the sum of the step-to-step angles."""
+    h = unit(flat(vectors, up))
+    steps = np.arctan2(np.cross(h[:-1], h[1:]) @ up, np.einsum("ti,ti->t", h[:-1], h[1:]))
+    return np.degrees(np.concatenate([[0.0], np.cumsum(steps)]))
+
+
+def level_frame(up: np.ndarray) -> np.ndarray:
+    """(3, 3) rows (forward, left, up) in first-camera coordinates: forward is the optical axis (+z) laid on the
+    ground plane (the image's up direction, -y, when the camera looks straight down), left = up x forward."""
+    forward = flat(np.array([0.0, 0.0, 1.0]), up)
     if np.linalg.norm(forward) < 1e-6:
-        forward = -world_from_cam[:, 1].copy()
-        forward[2] = 0.0
-    forward /= np.linalg.norm(forward)
-    return np.stack([forward, np.cross(UP, forward), UP])
+        forward = flat(np.array([0.0, -1.0, 0.0]), up)
+    forward = unit(forward)
+    return np.stack([forward, np.cross(up, forward), up])
+
+
+def gravity_view_deg(up_in_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pitch, roll) in degrees of cameras that see gravity's ``up`` as (T, 3) vectors in their own axes.
+
+    pitch: elevation of the optical axis (+z) above the horizon; roll: how far the image's "up" (-y) is turned
+    from the projection of ``up`` onto the image plane, positive when the camera turns clockwise as seen from
+    behind it (its right side drops, so ``up`` leans towards the image's left, -x). Unwrapped over the frames."""
+    pitch = np.degrees(np.arcsin(np.clip(up_in_cam[:, 2], -1.0, 1.0)))
+    roll = np.unwrap(np.arctan2(-up_in_cam[:, 0], -up_in_cam[:, 1]))
+    return pitch, np.degrees(roll)
 
 
 def path_length(points: np.ndarray) -> float:

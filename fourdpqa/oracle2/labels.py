@@ -1,17 +1,24 @@
 """Oracle-2's own discretisation, from the documented label definitions (README "QA generation", paper Sec. 3.2)
 and the thresholds stored in each record — not from :mod:`fourdpqa.labels`.
 
-A quantity within the "none" bound is no motion; past the "some" bound, without going back and forth, it is
-motion in a direction; anything in between is ambiguous (``None``), which for a stored label is a disagreement.
+A quantity within the "none" bound is no motion; past the "some" bound, without going back by more than the
+"none" bound in all, it is motion in a direction; anything in between is ambiguous (``None``), which for a stored
+label is a disagreement. Oracle-2 measures along another path than the generator (first-camera frame, track fits,
+pixels), so its values carry a rounding error of ~1e-9: :func:`robust` labels each quantity with every bound
+shrunk and stretched by :data:`TOLERANCE` too, and a label that changes is :data:`BORDERLINE` — underivable at this
+precision, not a disagreement.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 STILL = "none"
+BORDERLINE = "(borderline)"
+TOLERANCE = 1e-6  # relative change of every bound under which a label must not change
 
 # Threshold fields this oracle understands. A record carrying any other field was labelled by a rule oracle-2
 # does not know, so it refuses (the gate fails) instead of guessing.
@@ -55,6 +62,19 @@ class Bounds:
             values["translation_some_m"] *= median_depth_m
         return cls(**values)
 
+    def scaled(self, factor: float) -> "Bounds":
+        """Every bound multiplied by ``factor`` (the dominance ratio too: it is a bound on the cross motion)."""
+        return replace(self, **{f.name: getattr(self, f.name) * factor for f in fields(self)})
+
+
+def robust(label_of: Callable[["Bounds"], str | None], b: Bounds) -> str | None:
+    """``label_of(b)`` when it is also the label with every bound shrunk and stretched by :data:`TOLERANCE`, else
+    :data:`BORDERLINE` (the measured values sit on an edge, within oracle-2's own rounding error)."""
+    nominal = label_of(b)
+    if any(label_of(b.scaled(f)) != nominal for f in (1.0 - TOLERANCE, 1.0 + TOLERANCE)):
+        return BORDERLINE
+    return nominal
+
 
 # Records may name a camera roll from the camera's side: "roll right" = its right side drops = clockwise as seen
 # from behind it (the picture turns counter-clockwise). Both vocabularies describe the same motion.
@@ -66,27 +86,36 @@ def canonical(label: str) -> str:
     return "+".join(ROLL_SYNONYMS.get(part, part) for part in str(label).split("+"))
 
 
-def _reverses(series: np.ndarray, tolerance: float) -> bool:
-    """True when the path goes back by more than ``tolerance`` (total travel exceeds the net change)."""
-    return float(np.abs(np.diff(series)).sum()) > abs(float(series[-1] - series[0])) + tolerance
+def backtrack(series: np.ndarray) -> float:
+    """How far a 1-D path moves against its overall direction, summed over its steps (0 for a monotone path)."""
+    steps = np.diff(np.asarray(series, dtype=np.float64))
+    net = float(np.sum(steps))
+    return float(np.sum(np.maximum(-steps, 0.0) if net >= 0 else np.maximum(steps, 0.0)))
+
+
+def one_way(series: np.ndarray, none: float) -> bool:
+    """True when the path never goes back by more than ``none`` in all: backtracking counts twice in the path's
+    length beyond its net change, so this is "length <= |net| + none" (the documented rule)."""
+    return 2.0 * backtrack(series) <= none
 
 
 def signed_axis(series: np.ndarray, none: float, some: float, positive: str, negative: str) -> str | None:
-    """Label of a 1-D track (T,): ``STILL`` within ±none of its start; ``positive``/``negative`` when the net
-    change reaches ``some`` without reversing; else ambiguous (None)."""
+    """Label of a 1-D track (T,): ``STILL`` while it never leaves ±none of its start; ``positive``/``negative``
+    when it ends at least ``some`` away, going one way; else ambiguous (None)."""
     s = np.asarray(series, dtype=np.float64)
-    s = s - s[0]
     if not np.isfinite(s).all():
         return None
-    if np.abs(s).max() <= none:
+    offset = s - s[0]
+    if np.abs(offset).max() <= none:
         return STILL
-    if abs(s[-1]) >= some and not _reverses(s, none):
-        return positive if s[-1] > 0 else negative
-    return None
+    end = float(offset[-1])
+    if abs(end) < some or not one_way(offset, none):
+        return None
+    return positive if end > 0 else negative
 
 
 def distance_trend(distances: np.ndarray, b: Bounds) -> str | None:
-    """increasing / decreasing / constant / "increasing then decreasing" / "decreasing then increasing" of a
+    """constant / increasing / decreasing / "increasing then decreasing" / "decreasing then increasing" of a
     distance series (T,) relative to its first value; None when borderline or turning more than once."""
     d = np.asarray(distances, dtype=np.float64)
     if not np.isfinite(d).all() or d[0] <= 1e-6:
@@ -95,15 +124,17 @@ def distance_trend(distances: np.ndarray, b: Bounds) -> str | None:
     none, some = b.distance_change_none_rel, b.distance_change_some_rel
     if np.abs(rel).max() <= none:
         return "constant"
-    if not _reverses(rel, none):
-        return ("increasing" if rel[-1] > 0 else "decreasing") if abs(rel[-1]) >= some else None
-    top, bottom = int(np.argmax(rel)), int(np.argmin(rel))
-    legs_up_down = not _reverses(rel[: top + 1], none) and not _reverses(rel[top:], none)
-    if rel[top] >= some and rel[top] - rel[-1] >= some and rel.min() >= -none and legs_up_down:
-        return "increasing then decreasing"
-    legs_down_up = not _reverses(rel[: bottom + 1], none) and not _reverses(rel[bottom:], none)
-    if rel[bottom] <= -some and rel[-1] - rel[bottom] >= some and rel.max() <= none and legs_down_up:
-        return "decreasing then increasing"
+    if one_way(rel, none):
+        return None if abs(rel[-1]) < some else ("increasing" if rel[-1] > 0 else "decreasing")
+    for turn, first, second, other_side_ok in (
+        (int(np.argmax(rel)), "increasing", "decreasing", rel.min() >= -none),
+        (int(np.argmin(rel)), "decreasing", "increasing", rel.max() <= none),
+    ):
+        rise, fall = abs(rel[turn]), abs(rel[turn] - rel[-1])
+        legs_one_way = one_way(rel[: turn + 1], none) and one_way(rel[turn:], none)
+        went_right_way = rel[turn] > 0 if first == "increasing" else rel[turn] < 0
+        if went_right_way and rise >= some and fall >= some and other_side_ok and legs_one_way:
+            return f"{first} then {second}"
     return None
 
 
@@ -112,20 +143,24 @@ def compare(a: float, b: float, margin_rel: float) -> str | None:
     big = max(abs(a), abs(b))
     if not (np.isfinite(a) and np.isfinite(b)) or big <= 1e-9:
         return None
-    rel = (a - b) / big
-    return "greater" if rel >= margin_rel else "less" if rel <= -margin_rel else None
+    if a - b >= margin_rel * big:
+        return "greater"
+    if b - a >= margin_rel * big:
+        return "less"
+    return None
 
 
 def camera_motion(translation: np.ndarray, angles: np.ndarray, b: Bounds) -> str | None:
     """"static" or the moving components joined by "+" in the order forward/backward, left/right, up/down, pan,
     tilt, roll; None when any axis is ambiguous. translation: (T, 3) (forward, left, up) metres from the first
-    frame; angles: (T, 3) (yaw, pitch, roll) degrees (see :func:`fourdpqa.oracle2.geometry.view_angles_deg`)."""
-    axes = [(translation[:, 0], "forward", "backward"), (translation[:, 1], "left", "right"),
-            (translation[:, 2], "up", "down")]
-    spins = [(angles[:, 0], "pan left", "pan right"), (angles[:, 1], "tilt up", "tilt down"),
-             (angles[:, 2], "roll clockwise", "roll counter-clockwise")]
-    parts = [signed_axis(s, b.translation_none_m, b.translation_some_m, p, n) for s, p, n in axes]
-    parts += [signed_axis(s, b.rotation_none_deg, b.rotation_some_deg, p, n) for s, p, n in spins]
+    frame; angles: (T, 3) (yaw, pitch, roll) degrees."""
+    names = (("forward", "backward"), ("left", "right"), ("up", "down"),
+             ("pan left", "pan right"), ("tilt up", "tilt down"), ("roll clockwise", "roll counter-clockwise"))
+    series = [*translation.T, *angles.T]
+    parts = []
+    for k, (s, (pos, neg)) in enumerate(zip(series, names, strict=True)):
+        none, some = ((b.translation_none_m, b.translation_some_m) if k < 3 else (b.rotation_none_deg, b.rotation_some_deg))
+        parts.append(signed_axis(s, none, some, pos, neg))
     if None in parts:
         return None
     moving = [p for p in parts if p != STILL]
@@ -134,7 +169,7 @@ def camera_motion(translation: np.ndarray, angles: np.ndarray, b: Bounds) -> str
 
 def heading_direction(offsets: np.ndarray, b: Bounds) -> str | None:
     """Direction of an object's travel seen from the levelled first camera: offsets (T, 2) (forward, left)
-    metres from its start. One horizontal axis must clearly move while the other stays within
+    metres from its start. One horizontal axis must clearly move while the other's net change stays within
     max(none, dominance x main); ``STILL`` when neither moves."""
     along = signed_axis(offsets[:, 0], b.translation_none_m, b.translation_some_m, "away from the camera",
                         "toward the camera")

@@ -1,9 +1,22 @@
-"""Oracle-2's measurement and label per question type, from the raw camera poses, the object motion of
-:class:`~fourdpqa.oracle2.evidence.Evidence` (stored tracks, else raw poses) and the depth / instance maps.
+"""Oracle-2's measurement and label per question type, in the clip's first camera frame (:mod:`.evidence`): the
+camera from the background tracks, objects from their own tracks, depth order from the depth maps alone.
 
 Each function takes a :class:`Clip` and the record's structured spec (the objects and frames whose roles the
-question's own references were checked against) and returns ``(label or None, measured values)``; None means
-the geometry is ambiguous under the stored thresholds.
+question's own references were checked against) and returns ``(label or None, measured values)``; None means the
+geometry is ambiguous under the stored thresholds, :data:`~fourdpqa.oracle2.labels.BORDERLINE` that oracle-2 cannot
+tell at its precision (for depth order: that the objects' sizes leave the order open).
+
+How each differs from the generator (which differences world poses, ``fourdpqa.motion``):
+
+- camera movement: translation of the background's rigid fit, pan as the turn of the optical axis about gravity,
+  tilt and roll from where gravity points in each camera's own axes (not Euler angles of the poses);
+- object rotation / agent turns: the turn of the tracked points' rigid motion about gravity (not the heading of
+  the pose's x axis);
+- depth order (8, 10): the median ray distance of each object's visible pixels in the depth map, widened by half
+  its box diagonal (the centre is that close to any surface point): decided only when the two intervals are ordered
+  by the margin, else borderline;
+- distances, directions, path lengths, metric values: box centres carried by the track fits, in the first camera
+  frame.
 """
 
 from __future__ import annotations
@@ -13,10 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fourdpqa.oracle2.evidence import Evidence, ObjectMotion
-from fourdpqa.oracle2.geometry import heading_deg, levelled_axes, path_length, view_angles_deg
+from fourdpqa.oracle2.evidence import CameraMotion, Evidence, ObjectMotion
+from fourdpqa.oracle2.geometry import flat, gravity_view_deg, level_frame, path_length, turn_deg, unit
 from fourdpqa.oracle2.labels import (
-    STILL, Bounds, camera_motion, compare, distance_trend, heading_direction, own_travel, signed_axis,
+    BORDERLINE, STILL, Bounds, camera_motion, compare, distance_trend, heading_direction, own_travel, robust,
+    signed_axis,
 )
 
 Measured = tuple["str | float | None", dict]
@@ -33,12 +47,20 @@ class Clip:
     _sources: set[str] = field(default_factory=set)
 
     @property
-    def cam_pos(self) -> np.ndarray:
-        return self.ev.cam_pos[self.frames]
+    def camera(self) -> CameraMotion:
+        cam = self.ev.clip_motion(self.frames)
+        self._sources.add(f"camera:{cam.source}")
+        return cam
 
     @property
-    def cam_rot(self) -> np.ndarray:
-        return self.ev.cam_rot[self.frames]
+    def up(self) -> np.ndarray:
+        """Gravity's up in first-camera coordinates (the camera's own motion is not used)."""
+        return self.ev.clip_motion(self.frames).up
+
+    @property
+    def level(self) -> np.ndarray:
+        """(3, 3) rows forward, left, up of the levelled first camera (first-camera coordinates)."""
+        return level_frame(self.up)
 
     def motion(self, object_id: int) -> ObjectMotion:
         m = self.ev.object_motion(object_id, self.frames)
@@ -53,104 +75,121 @@ class Clip:
 
 
 def _r(x) -> list[float] | float:
-    a = np.round(np.asarray(x, dtype=np.float64), 4)
-    return a.tolist()
+    return np.round(np.asarray(x, dtype=np.float64), 4).tolist()
 
 
 def camera_movement(c: Clip, spec: dict) -> Measured:
-    """Translation from the first frame in the first camera's axes (forward = +z, left = -x, up = -y), or in its
-    levelled axes when the record declares a levelled frame; rotation as yaw / pitch / roll changes."""
-    offset = c.cam_pos - c.cam_pos[0]
+    """Translation of the camera centre in the first camera's axes (forward = +z, left = -x, up = -y) or in its
+    levelled axes; pan = turn of the optical axis about gravity, tilt / roll from gravity seen by each camera."""
+    cam = c.camera
     if c.reference_system == "camera":
-        axes = c.cam_rot[0]
-        translation = offset @ np.stack([axes[:, 2], -axes[:, 0], -axes[:, 1]], -1)
+        translation = np.stack([cam.centre[:, 2], -cam.centre[:, 0], -cam.centre[:, 1]], -1)
     elif c.reference_system in ("first_camera_levelled", "gravity"):
-        translation = offset @ levelled_axes(c.cam_rot[0]).T
+        translation = cam.centre @ c.level.T
     else:
         raise ValueError(f"camera translation in reference system {c.reference_system!r} is unknown to oracle-2")
-    angles = view_angles_deg(c.cam_rot)
-    angles = angles - angles[0]
-    return (camera_motion(translation, angles, c.bounds),
-            {"translation_fwd_left_up_m": _r(translation[-1]), "yaw_pitch_roll_deg": _r(angles[-1])})
+    pan = turn_deg(cam.axes[:, :, 2], cam.up)
+    pitch, roll = gravity_view_deg(np.einsum("tji,j->ti", cam.axes, cam.up))  # up in each camera's own axes
+    angles = np.stack([pan, pitch - pitch[0], roll - roll[0]], -1)
+    return (robust(lambda b: camera_motion(translation, angles, b), c.bounds),
+            {"translation_fwd_left_up_m": _r(translation[-1]), "pan_tilt_roll_deg": _r(angles[-1])})
 
 
 def camera_object_distance(c: Clip, spec: dict) -> Measured:
-    d = np.linalg.norm(c.centre(spec["objects"][0]) - c.cam_pos, axis=1)
-    return distance_trend(d, c.bounds), {"distance_m": _r(d[[0, len(d) // 2, -1]])}
+    d = np.linalg.norm(c.centre(spec["objects"][0]) - c.camera.centre, axis=1)
+    return robust(lambda b: distance_trend(d, b), c.bounds), {"distance_m": _r(d[[0, len(d) // 2, -1]])}
 
 
-def _yaw(c: Clip, object_id: int) -> np.ndarray:
-    return heading_deg(c.motion(object_id).rotation[:, :, 0])
+def _turn(c: Clip, object_id: int) -> np.ndarray:
+    """(T,) degrees the object has turned about gravity since the first frame (left / counter-clockwise > 0):
+    the turn of a level reference direction under the object's fitted rotations."""
+    m = c.motion(object_id)
+    rel = np.einsum("tij,kj->tik", m.axes, m.axes[0])  # rotation from the first frame to each frame
+    return turn_deg(rel @ c.level[0], c.up)
 
 
 def object_rotation(c: Clip, spec: dict) -> Measured:
-    yaw = _yaw(c, spec["objects"][0])
-    b = c.bounds
-    return (signed_axis(yaw, b.rotation_none_deg, b.rotation_some_deg, "counter-clockwise", "clockwise"),
-            {"yaw_change_deg": _r(yaw[-1] - yaw[0])})
+    turn = _turn(c, spec["objects"][0])
+    label = robust(lambda b: signed_axis(turn, b.rotation_none_deg, b.rotation_some_deg, "counter-clockwise",
+                                         "clockwise"), c.bounds)
+    return label, {"turn_deg": _r(turn[-1])}
 
 
 def object_direction(c: Clip, spec: dict) -> Measured:
-    flat = (c.centre(spec["objects"][0]) - c.cam_pos[0]) @ levelled_axes(c.cam_rot[0]).T
-    offsets = flat[:, :2] - flat[0, :2]
-    return heading_direction(offsets, c.bounds), {"forward_left_m": _r(offsets[-1])}
+    centre = c.centre(spec["objects"][0])
+    offsets = (centre - centre[0]) @ c.level[:2].T
+    return robust(lambda b: heading_direction(offsets, b), c.bounds), {"forward_left_m": _r(offsets[-1])}
 
 
 def agent_motion(c: Clip, spec: dict) -> Measured:
-    """"move": displacement summed step by step in the object's own axes (front, left) at each step's mid
-    heading; "turn": its heading change (left = counter-clockwise from above)."""
-    oid, b = spec["objects"][0], c.bounds
-    yaw = _yaw(c, oid)
+    """"move": each step's displacement projected on the object's front and left at mid-step (the bisector of the
+    fronts before and after), summed; "turn": its turn about gravity."""
+    oid = spec["objects"][0]
     if spec["aspect"] == "turn":
-        label = signed_axis(yaw, b.rotation_none_deg, b.rotation_some_deg, "left", "right")
-        return ("straight" if label == STILL else label), {"yaw_change_deg": _r(yaw[-1] - yaw[0])}
-    mid = np.radians(0.5 * (yaw[1:] + yaw[:-1]))
-    step = np.diff(c.centre(oid), axis=0)
-    front = float((np.cos(mid) * step[:, 0] + np.sin(mid) * step[:, 1]).sum())
-    left = float((-np.sin(mid) * step[:, 0] + np.cos(mid) * step[:, 1]).sum())
-    return own_travel(front, left, b), {"front_left_m": _r([front, left])}
+        turn = _turn(c, oid)
+        label = robust(lambda b: signed_axis(turn, b.rotation_none_deg, b.rotation_some_deg, "left", "right"), c.bounds)
+        return ("straight" if label == STILL else label), {"turn_deg": _r(turn[-1])}
+    m, up = c.motion(oid), c.up
+    front = unit(flat(m.axes[:, :, 0], up))
+    mid = unit(front[1:] + front[:-1])
+    step = np.diff(m.centre, axis=0)
+    forward = float(np.einsum("ti,ti->", step, mid))
+    left = float(np.einsum("ti,ti->", step, np.cross(up, mid)))
+    return robust(lambda b: own_travel(forward, left, b), c.bounds), {"front_left_m": _r([forward, left])}
 
 
 def moved_distance(c: Clip, spec: dict) -> Measured:
     """Which object travels farthest (MC: ``obj:<id>`` of a clear winner) or "greater"/"less" of the first
     object's path against the second's (yes/no)."""
-    objs, b = spec["objects"], c.bounds
+    objs = spec["objects"]
     lengths = [path_length(c.centre(o)) for o in objs]
-    values = {"path_length_m": _r(lengths)}
-    if max(lengths) < b.translation_some_m:
-        return None, values
-    if "option_labels" in spec:
-        first, second = np.argsort(lengths)[::-1][:2]
-        clear = compare(lengths[first], lengths[second], b.moved_distance_margin_rel) == "greater"
-        return (f"obj:{objs[first]}" if clear else None), values
-    return compare(lengths[0], lengths[1], b.moved_distance_margin_rel), values
+
+    def label(b: Bounds) -> str | None:
+        if max(lengths) < b.translation_some_m:
+            return None
+        if "option_labels" in spec:
+            first, second = np.argsort(lengths)[::-1][:2]
+            clear = compare(lengths[first], lengths[second], b.moved_distance_margin_rel) == "greater"
+            return f"obj:{objs[first]}" if clear else None
+        return compare(lengths[0], lengths[1], b.moved_distance_margin_rel)
+
+    return robust(label, c.bounds), {"path_length_m": _r(lengths)}
 
 
 def object_object_distance_change(c: Clip, spec: dict) -> Measured:
-    a, b = spec["objects"][:2]
-    d = np.linalg.norm(c.centre(a) - c.centre(b), axis=1)
-    return distance_trend(d, c.bounds), {"distance_m": _r(d[[0, len(d) // 2, -1]])}
+    a, b_ = spec["objects"][:2]
+    d = np.linalg.norm(c.centre(a) - c.centre(b_), axis=1)
+    return robust(lambda b: distance_trend(d, b), c.bounds), {"distance_m": _r(d[[0, len(d) // 2, -1]])}
 
 
-def _pixel_depth(c: Clip, object_id: int, k: int) -> float:
-    """Median z-depth (m) of the object's visible pixels in clip frame k (NaN when none are visible)."""
+def _pixel_distance(c: Clip, object_id: int, k: int) -> float:
+    """Median ray distance (m) from the camera of the object's visible pixels in clip frame k (NaN if none)."""
     f = int(c.frames[k])
-    depth = np.asarray(c.ev.depth[f])[np.asarray(c.ev.instances[f]) == object_id]
-    depth = depth[np.isfinite(depth)]
-    return float(np.median(depth)) if depth.size else float("nan")
+    ys, xs = np.nonzero(np.asarray(c.ev.instances[f]) == object_id)
+    z = np.asarray(c.ev.depth[f])[ys, xs].astype(np.float64)
+    fx, fy, cx, cy = c.ev.intrinsics[f]
+    ray = z * np.sqrt(((xs - cx) / fx) ** 2 + ((ys - cy) / fy) ** 2 + 1.0)
+    ray = ray[np.isfinite(ray)]
+    return float(np.median(ray)) if ray.size else float("nan")
 
 
 def depth_order(c: Clip, spec: dict) -> Measured:
-    """Camera distance of object a in clip frame i against object b in frame j; the pixels' depth must order
-    them the same way."""
-    (a, b), (i, j) = spec["objects"][:2], spec["frames"]
-    da = float(np.linalg.norm(c.centre(a)[i] - c.cam_pos[i]))
-    db = float(np.linalg.norm(c.centre(b)[j] - c.cam_pos[j]))
-    pa, pb = _pixel_depth(c, a, i), _pixel_depth(c, b, j)
-    label = compare(da, db, c.bounds.distance_compare_margin_rel)
-    if not (np.isfinite(pa) and np.isfinite(pb)) or np.sign(pa - pb) != np.sign(da - db):
-        label = None
-    return label, {"camera_distance_m": _r([da, db]), "pixel_depth_m": _r([pa, pb])}
+    """Camera distance of object a in clip frame i against object b in frame j, from the depth maps alone: each
+    centre lies within half its box diagonal of the visible surface, so the label is the one every pair of
+    distances in those intervals gets, or borderline when they disagree."""
+    (a, b_), (i, j) = spec["objects"][:2], spec["frames"]
+    c._sources.add("pixels")
+    pa, pb = _pixel_distance(c, a, i), _pixel_distance(c, b_, j)
+    ra, rb = c.ev.radius[a], c.ev.radius[b_]
+    values = {"pixel_distance_m": _r([pa, pb]), "half_diagonal_m": _r([ra, rb])}
+    if not (np.isfinite(pa) and np.isfinite(pb)):
+        return None, values
+
+    def label(b: Bounds) -> str | None:
+        corners = {compare(x, y, b.distance_compare_margin_rel) for x in (pa - ra, pa + ra) for y in (pb - rb, pb + rb)}
+        return corners.pop() if len(corners) == 1 else BORDERLINE
+
+    return robust(label, c.bounds), values
 
 
 def pair_distance(c: Clip, spec: dict) -> Measured:
@@ -158,14 +197,14 @@ def pair_distance(c: Clip, spec: dict) -> Measured:
     (p, q), (i, j) = spec["pairs"], spec["frames"]
     d0 = float(np.linalg.norm(c.centre(p[0])[i] - c.centre(p[1])[i]))
     d1 = float(np.linalg.norm(c.centre(q[0])[j] - c.centre(q[1])[j]))
-    return compare(d0, d1, c.bounds.distance_compare_margin_rel), {"distance_m": _r([d0, d1])}
+    return robust(lambda b: compare(d0, d1, b.distance_compare_margin_rel), c.bounds), {"distance_m": _r([d0, d1])}
 
 
 def metric(c: Clip, spec: dict) -> Measured:
     """Camera travel, or an object's displacement / path length / mean speed between clip frames a..b."""
     a, b = spec["frames"]
     kind = spec["kind"]
-    pts = c.cam_pos[a:b + 1] if kind == "metric_camera_travel" else c.centre(spec["objects"][0])[a:b + 1]
+    pts = c.camera.centre[a:b + 1] if kind == "metric_camera_travel" else c.centre(spec["objects"][0])[a:b + 1]
     if kind == "metric_displacement":
         value = float(np.linalg.norm(pts[-1] - pts[0]))
     elif kind == "metric_speed":

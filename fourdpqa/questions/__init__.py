@@ -26,6 +26,9 @@ ATTEMPTS = 3  # builds tried per question slot (each draws new assets) before th
 SINGLE_FRAME_TYPES = frozenset({8, 9})  # depth and object-object distance: one frame is enough
 MOTION_TYPES = frozenset({0, 1, 2, 3, 4, 5, 6, 7})  # labels of motion over the clip (metric questions included)
 MIN_MOTION_S = 1.0  # a shorter clip in which nothing clearly moves cannot tell standing still from slow motion
+# Measured values are stored to 1e-6 (micrometres, micro-degrees): the last bits of arctan2 / arcsin differ between
+# NumPy's AVX-512 and AVX2 kernels, and a record must have the same bytes on every CPU (tests/test_determinism.py).
+MEASUREMENT_DECIMALS = 6
 
 
 def enabled_types(ctx: Ctx) -> list[int]:
@@ -133,11 +136,25 @@ def to_record(d: Draft, *, rid: str, video_id: str, source: str, clip_id: str, c
         "reference_mode": d.reference_mode, "answer_format": d.answer_format, "question": d.question,
         "options": list(d.options), "answer": d.answer, "answer_text": d.answer_text,
         "label": "" if continuous else d.label,
-        "measurement": typed_value("measurement", {"spec": d.spec.as_dict(), "values": d.values, "slots": d.slots}),
+        "measurement": typed_value("measurement", {"spec": d.spec.as_dict(), "values": rounded(d.values),
+                                                    "slots": d.slots}),
         "threshold": typed_value("threshold", d.threshold), "marks": typed_value("marks", d.marks),
         "object_ids": [int(o) for o in d.object_ids],
         "template_id": d.template_id, "seed": int(seed), "phrased": False,
     }
+
+
+def rounded(value, decimals: int = MEASUREMENT_DECIMALS):
+    """``value`` (plain JSON types after :func:`dumps`) with every float rounded to ``decimals``."""
+    if isinstance(value, dict):
+        return {k: rounded(v, decimals) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v, decimals) for v in value]
+    if isinstance(value, float | np.floating):
+        return round(float(value), decimals)
+    if isinstance(value, np.ndarray):
+        return rounded(value.tolist(), decimals)
+    return value
 
 
 def typed_value(column: str, value: dict | list) -> dict | list:

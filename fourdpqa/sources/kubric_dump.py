@@ -74,7 +74,7 @@ def write_kubric_dump(spec: VideoSpec, out_dir: str | Path, device: str | torch.
             visibility[:, t] = np.bincount(frame.instances.ravel(), minlength=n_obj + 1)[1:]
             amodal[:, t] = frame.amodal
             dmin, dmax = min(dmin, float(frame.depth.min())), max(dmax, float(frame.depth.max()))
-        c2w_blender = w2c @ geometry.BLENDER_TO_OPENCV
+        c2w_blender = geometry.matmul(w2c, geometry.BLENDER_TO_OPENCV)
         cam = spec.camera
         fov = 2 * math.atan(cam.sensor_width_mm / (2 * cam.focal_length_mm))
         instances = []

@@ -196,7 +196,7 @@ def object_poses(obj: ObjectSpec, times: np.ndarray) -> np.ndarray:
     else:
         raise ValueError(f"unknown object motion {obj.motion!r}")
     pos = np.stack([x, y, np.full_like(t, obj.size[2] / 2)], -1)
-    return geometry.pose_matrix(geometry.yaw_to_quat(yaw), pos)
+    return geometry.snap(geometry.pose_matrix(geometry.yaw_to_quat(yaw), pos))
 
 
 def _rot_z(a: np.ndarray) -> np.ndarray:
@@ -210,16 +210,19 @@ def _rot_x(a: np.ndarray) -> np.ndarray:
 
 
 def camera_poses(cam: CameraSpec, n_frames: int) -> np.ndarray:
-    """OpenCV world_from_cam (T, 4, 4) of the camera program (see the module docstring for the signs)."""
+    """OpenCV world_from_cam (T, 4, 4) of the camera program (see the module docstring for the signs), snapped to
+    the pose grid (products by :func:`geometry.matmul`, not ``@``: the same bits on every CPU)."""
     s = np.linspace(0.0, 1.0, n_frames)
     eye, target = np.asarray(cam.eye, float), np.asarray(cam.target, float)
     r0 = geometry.look_at(eye, target)[:3, :3]
     orbit = _rot_z(np.radians(cam.orbit_deg) * s)
-    rot = orbit @ _rot_z(np.radians(cam.pan_deg) * s) @ r0 @ _rot_x(np.radians(cam.tilt_deg) * s) @ _rot_z(np.radians(cam.roll_deg) * s)
+    mm = geometry.matmul
+    rot = mm(mm(mm(mm(orbit, _rot_z(np.radians(cam.pan_deg) * s)), r0), _rot_x(np.radians(cam.tilt_deg) * s)),
+             _rot_z(np.radians(cam.roll_deg) * s))
     progress = 1.0 - np.abs(2.0 * s - 1.0) if cam.move_return else s
-    move = (r0 @ np.asarray(cam.move_cam, float))[None, :] * progress[:, None]
-    pos = target + ((orbit @ (eye - target)[:, None])[..., 0]) + (orbit @ move[..., None])[..., 0]
-    return geometry.pose_matrix(rot, pos)
+    move = mm(r0, np.asarray(cam.move_cam, float)[:, None])[:, 0][None, :] * progress[:, None]
+    pos = target + mm(orbit, (eye - target)[:, None])[..., 0] + mm(orbit, move[..., None])[..., 0]
+    return geometry.snap(geometry.pose_matrix(rot, pos))
 
 
 def intrinsics(spec: VideoSpec) -> np.ndarray:
@@ -317,7 +320,7 @@ def sample_video(params: GenerateParams, seed: int, index: int) -> VideoSpec:
     cam_pos = camera_poses(cam, n_frames)[:, :3, 3]
     k = geometry.kubric_intrinsics(cam.focal_length_mm, cam.sensor_width_mm, params.width, params.height)
     first_cam = camera_poses(cam, 1)[0]
-    disc = 0.3 * float(np.linalg.norm(np.asarray(cam.eye) - np.asarray(cam.target)))
+    disc = 0.3 * float(geometry.norm(np.asarray(cam.eye) - np.asarray(cam.target)))
     n_obj = int(rng.integers(params.min_objects, params.max_objects + 1))
     placed: list[tuple[dict, np.ndarray, float]] = []  # (attributes, (T, 3) centres, radius)
     for _attempt in range(60 * n_obj if crowd == 1.0 else 400 * n_obj):  # a crowd rejects more draws

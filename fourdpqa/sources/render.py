@@ -9,6 +9,13 @@ instance id 0. Outputs per frame: RGB, exact ray-distance depth, instance id (ob
 pixel count of every object (its own hit mask, ignoring the others) so visible fraction = visible / amodal. The
 amodal count covers the object's whole projection, also where it runs past the image border (rays cast on the
 pixel grid extended over the projection of its bounding sphere), so pixels outside the frame count as hidden.
+
+Same bits on every CPU: the ray arithmetic is elementwise only (each ``+ - * / sqrt`` is one correctly rounded
+IEEE operation, whatever the SIMD width or thread count), dot products and 3x3 rotations are written out term by
+term in a fixed order (:func:`_dot`, :func:`_rotate`), and the only reductions are exact ones (min / max / integer
+counts). A ``@``, ``.sum(-1)`` or ``.norm()`` here would let BLAS or ATen's vectorised kernels choose the summation
+order and fused multiply-adds by instruction set (AVX-512 vs AVX2 vs ``ATEN_CPU_CAPABILITY=default``), and a one-ulp
+difference in a hit distance flips pixels at silhouette edges (``tests/test_determinism.py``).
 """
 
 from __future__ import annotations
@@ -68,7 +75,7 @@ class SceneRenderer:
         for o in spec.objects:
             kind = torch.tensor([KIND_IDS[p.kind] for p in o.parts], device=self.device)
             self.objects.append(_ObjectGeometry(
-                radius=float(np.linalg.norm(o.size)) / 2 + 1e-4,
+                radius=math.sqrt(sum(v * v for v in o.size)) / 2 + 1e-4,
                 kinds={k: torch.nonzero(kind == k)[:, 0] for k in KIND_IDS.values() if (kind == k).any()},
                 center=torch.tensor([p.center for p in o.parts], **f),
                 part_half=torch.tensor([p.half for p in o.parts], **f),
@@ -90,9 +97,9 @@ class SceneRenderer:
         ys, xs = torch.meshgrid(torch.arange(h, **f), torch.arange(w, **f), indexing="ij")
         kt = torch.as_tensor(k, **f)
         d_cam = torch.stack([(xs - kt[0, 2]) / kt[0, 0], (ys - kt[1, 2]) / kt[1, 1], torch.ones_like(xs)], -1).reshape(-1, 3)
-        d_cam = d_cam / d_cam.norm(dim=-1, keepdim=True)
+        d_cam = d_cam / torch.sqrt(_dot(d_cam, d_cam))[:, None]
         c2w = torch.as_tensor(world_from_cam, **f)
-        dirs = d_cam @ c2w[:3, :3].T
+        dirs = _rotate(d_cam, c2w[:3, :3])
         origin = c2w[:3, 3]
         poses = torch.as_tensor(np.asarray(world_from_objects).reshape(-1, 4, 4), **f)
         rgb = torch.empty(h * w, 3, **f)
@@ -122,12 +129,13 @@ class SceneRenderer:
             r, p = poses[i, :3, :3], poses[i, :3, 3]
             # cull with the bounding sphere in the world frame: one dot product per ray
             oc = origin - p
-            b = dirs @ oc
-            idx = torch.nonzero(b * b - (oc @ oc - geo.radius**2) >= 0)[:, 0]
+            b = _dot(dirs, oc)
+            idx = torch.nonzero(b * b - (_dot(oc, oc) - geo.radius * geo.radius) >= 0)[:, 0]
             if idx.numel() == 0:
                 continue
-            o_obj = oc @ r  # R^T (o - p), as a row vector
-            d_sub = dirs[idx] @ r
+            rt = r.T.contiguous()
+            o_obj = _rotate(oc[None], rt)[0]  # R^T (o - p)
+            d_sub = _rotate(dirs[idx], rt)
             t, part = self._hit_object(geo, o_obj, d_sub)
             hit = torch.isfinite(t)
             amodal[i] += hit.sum()
@@ -136,7 +144,7 @@ class SceneRenderer:
                 continue
             sel, t_sel, part_sel = idx[closer], t[closer], part[closer]
             local = o_obj + t_sel[:, None] * d_sub[closer]
-            normal = _part_normal(geo, part_sel, local) @ r.T
+            normal = _rotate(_part_normal(geo, part_sel, local), r)
             best_t[sel] = t_sel
             inst[sel] = i + 1
             color[sel] = self._shade(geo.color[part_sel] * _checker(local, 0.08), normal, dirs[sel])
@@ -150,8 +158,9 @@ class SceneRenderer:
         f = dict(device=self.device, dtype=self.dtype)
         out = torch.zeros(len(self.objects), dtype=torch.int64, device=self.device)
         origin, rot = c2w[:3, 3], c2w[:3, :3]
+        rot_t = rot.T.contiguous()
         for i, geo in enumerate(self.objects):
-            box = _sphere_pixel_box(kt, rot.T @ (poses[i, :3, 3] - origin), geo.radius, w, h)
+            box = _sphere_pixel_box(kt, _rotate((poses[i, :3, 3] - origin)[None], rot_t)[0], geo.radius, w, h)
             if box is None or (box[0] >= 0 and box[2] >= 0 and box[1] <= w - 1 and box[3] <= h - 1):
                 continue  # wholly behind the camera, or its projection lies inside the image
             x0, x1, y0, y1 = box
@@ -159,11 +168,13 @@ class SceneRenderer:
             outside = (xs < 0) | (xs > w - 1) | (ys < 0) | (ys > h - 1)
             xs, ys = xs[outside], ys[outside]
             r, p = poses[i, :3, :3], poses[i, :3, 3]
+            rt = r.T.contiguous()
+            o_obj = _rotate((origin - p)[None], rt)[0]  # R^T (o - p), term by term as in _cast
             for s in range(0, xs.numel(), self.chunk):
                 xc, yc = xs[s:s + self.chunk], ys[s:s + self.chunk]
                 d = torch.stack([(xc - kt[0, 2]) / kt[0, 0], (yc - kt[1, 2]) / kt[1, 1], torch.ones_like(xc)], -1)
-                d = (d / d.norm(dim=-1, keepdim=True)) @ rot.T
-                t, _ = self._hit_object(geo, (origin - p) @ r, d @ r)
+                d = _rotate(d / torch.sqrt(_dot(d, d))[:, None], rot)
+                t, _ = self._hit_object(geo, o_obj, _rotate(d, rt))
                 out[i] += torch.isfinite(t).sum()
         return out
 
@@ -188,8 +199,8 @@ class SceneRenderer:
         """Ground plane (z = 0) inside the dome: distances (N,) and shaded colours (N, 3)."""
         dz = dirs[:, 2]
         t_ground = torch.where(dz < -_EPS, -origin[2] / dz.clamp(max=-_EPS), torch.inf)
-        b = dirs @ origin
-        t_dome = -b + torch.sqrt(b * b - (origin @ origin - DOME_RADIUS_M**2))
+        b = _dot(dirs, origin)
+        t_dome = -b + torch.sqrt(b * b - (_dot(origin, origin) - DOME_RADIUS_M * DOME_RADIUS_M))
         ground = t_ground < t_dome
         t = torch.where(ground, t_ground, t_dome)
         p = origin + t[:, None] * dirs
@@ -212,8 +223,8 @@ class SceneRenderer:
 
     def _shade(self, albedo: torch.Tensor, normal: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
         """Lambert + ambient with normals (n, 3) flipped to face the viewer."""
-        normal = torch.where(((normal * dirs).sum(-1, keepdim=True) > 0), -normal, normal)
-        lam = (normal @ self.light).clamp(min=0)
+        normal = torch.where((_dot(normal, dirs) > 0)[:, None], -normal, normal)
+        lam = _dot(normal, self.light).clamp(min=0)
         return albedo * (AMBIENT + DIFFUSE * lam)[:, None]
 
 
@@ -239,6 +250,14 @@ def _sphere_pixel_box(kt: torch.Tensor, centre: torch.Tensor, radius: float, w: 
 
     return (clamp(fx * lo_u + px, w, math.floor), clamp(fx * hi_u + px, w, math.ceil),
             clamp(fy * lo_v + py, h, math.floor), clamp(fy * hi_v + py, h, math.ceil))
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Dot products over the last axis (size 3) of broadcast ``a`` and ``b``, summed x, y, z in that order."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
+def _rotate(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """``m @ v`` for vectors v (n, 3) and one 3x3 matrix m, term by term (see the module docstring)."""
+    return torch.stack([_dot(v, m[0]), _dot(v, m[1]), _dot(v, m[2])], -1)
 
 
 def _checker(p: torch.Tensor, cell: float) -> torch.Tensor:
@@ -262,8 +281,8 @@ def _box_t(o: torch.Tensor, d: torch.Tensor, half: torch.Tensor) -> torch.Tensor
 
 def _sphere_t(o: torch.Tensor, d: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     """(P, n) first positive hit of unit rays with spheres of radius r (P, 1) centred at the origin of ``o``."""
-    b = (o * d).sum(-1)
-    disc = b * b - ((o * o).sum(-1) - r * r)
+    b = _dot(o, d)
+    disc = b * b - (_dot(o, o) - r * r)
     t = -b - torch.sqrt(disc.clamp(min=0))
     return torch.where((disc >= 0) & (t > 0), t, torch.inf)
 
@@ -274,16 +293,17 @@ def _cylinder_t(o: torch.Tensor, d: torch.Tensor, half: torch.Tensor, axis: torc
     op = torch.gather(o, -1, perm[:, None].expand(o.shape))
     dp = torch.gather(d.expand(o.shape[0], -1, -1), -1, perm[:, None].expand(o.shape[0], d.shape[0], 3))
     r, hh = half[:, :1], half[:, 2:3]
-    a = dp[..., 1] ** 2 + dp[..., 2] ** 2
+    a = dp[..., 1] * dp[..., 1] + dp[..., 2] * dp[..., 2]
     b = op[..., 1] * dp[..., 1] + op[..., 2] * dp[..., 2]
-    c = op[..., 1] ** 2 + op[..., 2] ** 2 - r * r
+    c = op[..., 1] * op[..., 1] + op[..., 2] * op[..., 2] - r * r
     disc = b * b - a * c
     t_side = (-b - torch.sqrt(disc.clamp(min=0))) / a.clamp(min=1e-12)
     side_ok = (disc >= 0) & (a > 1e-12) & (t_side > 0) & ((op[..., 0] + t_side * dp[..., 0]).abs() <= hh)
     t_side = torch.where(side_ok, t_side, torch.inf)
     safe = torch.where(dp[..., 0].abs() < 1e-12, torch.full_like(dp[..., 0], 1e-12), dp[..., 0])
     t_caps = torch.stack([(hh - op[..., 0]) / safe, (-hh - op[..., 0]) / safe], 0)
-    radial = (op[None, ..., 1] + t_caps * dp[None, ..., 1]) ** 2 + (op[None, ..., 2] + t_caps * dp[None, ..., 2]) ** 2
+    cap_u, cap_v = op[None, ..., 1] + t_caps * dp[None, ..., 1], op[None, ..., 2] + t_caps * dp[None, ..., 2]
+    radial = cap_u * cap_u + cap_v * cap_v
     t_caps = torch.where((t_caps > 0) & (radial <= r * r), t_caps, torch.inf).amin(0)
     return torch.minimum(t_side, t_caps)
 
@@ -299,14 +319,14 @@ def _part_normal(geo: _ObjectGeometry, part: torch.Tensor, local: torch.Tensor) 
     ax = rel.abs().argmax(-1)
     n_box = eye[ax] * torch.sign(rel.gather(-1, ax[:, None]))
     # sphere
-    n_sphere = q / q.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+    n_sphere = q / torch.sqrt(_dot(q, q)).clamp(min=1e-12)[:, None]
     # cylinder: cap if the axial ratio dominates, else radial
     axis = geo.axis[part]
     u = q.gather(-1, axis[:, None])
     radial = q - u * eye[axis]
-    rad_ratio = radial.norm(dim=-1, keepdim=True) / half[:, :1]
-    cap = (u.abs() / half[:, 2:3]) >= rad_ratio
-    n_cyl = torch.where(cap, eye[axis] * torch.sign(u), radial / radial.norm(dim=-1, keepdim=True).clamp(min=1e-12))
+    radial_len = torch.sqrt(_dot(radial, radial))[:, None]
+    cap = (u.abs() / half[:, 2:3]) >= radial_len / half[:, :1]
+    n_cyl = torch.where(cap, eye[axis] * torch.sign(u), radial / radial_len.clamp(min=1e-12))
     out = torch.where((kind == 0)[:, None], n_box, torch.where((kind == 1)[:, None], n_sphere, n_cyl))
     return out
 

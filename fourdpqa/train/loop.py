@@ -19,16 +19,21 @@ from tqdm import tqdm
 from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
 
 from fourdpqa.params import TrainParams
+from fourdpqa.seeding import numbered_rng
 from fourdpqa.train.checkpoint import (
     TOKENIZER_DIR, Resumed, fingerprint, latest_checkpoint, restore_checkpoint, save_checkpoint,
 )
-from fourdpqa.train.data import Conversation, micro_batch_indices
+from fourdpqa.train.data import BalancedOrder, Conversation, balanced_batch_indices, micro_batch_indices
 from fourdpqa.train.distributed import DistInfo
 from fourdpqa.vlm.model import add_lora, build_tiny_model, freeze_vision_tower, load_vlm, save_vlm
 from fourdpqa.vlm.processor import Encoded, VisionSpec, collate, encode
+from fourdpqa.vlm.runner import PRIOR_KEY, candidate_logprobs, prior_key
 from fourdpqa.vlm.tokenizer import train_tokenizer
 
 log = logging.getLogger("fourdpqa.train")
+# Answers of the constrained formats, and how many training questions of each estimate the model's answer prior.
+CHOICES = {"yn": ("yes", "no"), "mc": ("A", "B", "C", "D")}
+PRIOR_SAMPLES = 32
 
 
 class TrainCallback:
@@ -106,12 +111,16 @@ class _Trainer:
     seed: int
     device: torch.device
     dist: DistInfo
+    order: BalancedOrder | None = None  # the balanced data order (train.balanced), else a plain shuffle per epoch
 
     def micro_batch(self, micro_step: int) -> dict[str, torch.Tensor]:
         pad_id = self.tokenizer.pad_token_id
         pad_id = pad_id if pad_id is not None else self.tokenizer.eos_token_id
         global_micro = micro_step * self.dist.world + self.dist.rank
-        idx = micro_batch_indices(len(self.conversations), self.tp.batch_size, global_micro, self.seed)
+        if self.order is not None:
+            idx = balanced_batch_indices(self.order, self.tp.batch_size, global_micro)
+        else:
+            idx = micro_batch_indices(len(self.conversations), self.tp.batch_size, global_micro, self.seed)
         enc: list[Encoded] = [encode(self.tokenizer, self.spec, self.conversations[i].load_frames(),
                                      self.conversations[i].prompt, self.conversations[i].answer, self.tp.frames,
                                      self.tp.image_size) for i in idx]
@@ -159,7 +168,8 @@ def _make_trainer(tp: TrainParams, seed: int, conversations: Sequence[Conversati
         from torch.nn.parallel import DistributedDataParallel
 
         forward = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    return _Trainer(model, forward, opt, sched, tokenizer, spec, conversations, tp, seed, device, dist_info), curve
+    order = BalancedOrder(list(conversations), seed) if tp.balanced else None
+    return _Trainer(model, forward, opt, sched, tokenizer, spec, conversations, tp, seed, device, dist_info, order), curve
 
 
 def train_model(
@@ -202,7 +212,29 @@ def train_model(
     saved = None
     if out_dir is not None and end == tp.max_steps and dist_info.main:
         final = trainer.model.merge_and_unload() if tp.lora else trainer.model
+        prior = answer_prior(final, trainer.tokenizer, trainer.spec, conversations, tp, seed, device)
         saved = save_vlm(final, trainer.tokenizer, trainer.spec, out_dir,
-                         {"frames": tp.frames, "image_size": tp.image_size, "steps": end, "fingerprint": fp})
+                         {"frames": tp.frames, "image_size": tp.image_size, "steps": end, "fingerprint": fp,
+                          PRIOR_KEY: prior})
     samples = (end - start) * tp.batch_size * tp.grad_accum * dist_info.world
     return TrainResult(curve.losses, curve.lrs, end, start, seconds, samples / max(seconds, 1e-9), saved, fp)
+
+
+def answer_prior(model: torch.nn.Module, tokenizer: Any, spec: VisionSpec, conversations: Sequence[Conversation],
+                 tp: TrainParams, seed: int, device: torch.device) -> dict[str, list[float]]:
+    """The trained model's mean log-likelihood of each yes / no and MC-letter answer over up to
+    :data:`PRIOR_SAMPLES` training questions of that format (a seeded sample), saved with the model so that
+    constrained answers are calibrated (:meth:`fourdpqa.vlm.runner.VLMRunner.choose`): a small model's
+    question-independent lean towards one answer would otherwise answer every question the same way."""
+    import numpy as np
+
+    prior = {}
+    for fmt, candidates in CHOICES.items():
+        pool = [c for c in conversations if c.answer_format == fmt]
+        if not pool:
+            continue
+        pick = numbered_rng(seed, 2).permutation(len(pool))[:PRIOR_SAMPLES]
+        scores = torch.stack([candidate_logprobs(model, tokenizer, spec, pool[i].load_frames(), pool[i].prompt,
+                                                 candidates, tp.frames, tp.image_size, device) for i in pick])
+        prior[prior_key(candidates)] = [round(float(v), 6) for v in scores.mean(0)]
+    return prior

@@ -67,7 +67,8 @@ class TrainingJob:
 def prepare_training(params: Params, export: str | Path | None = None, name: str = "trained") -> TrainingJob:
     """Join the process group (if launched with torchrun / accelerate), pick the device and read the training set."""
     dist_info, device = init_distributed(resolve_device(params.base.device))
-    conversations, data_path = load_training_set(params.data, export, params.train.max_train_samples)
+    conversations, data_path = load_training_set(params.data, export, params.train.max_train_samples,
+                                                 params.base.seed)
     fp = fingerprint(params.train, params.base.seed, conversations)
     return TrainingJob(params, name, conversations, data_path, device, dist_info, fp)
 

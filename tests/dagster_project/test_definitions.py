@@ -28,8 +28,9 @@ def test_definitions_load_with_every_asset_check_job_and_schedule():
     from fourdpqa.validate.registry import CHECKS
 
     checks = {(k.asset_key.to_user_string(), k.name) for k in repo.asset_graph.asset_check_keys}
-    assert checks == {(c.asset, c.dagster_name) for c in CHECKS} | {("learnability_report", "check_pixel_learnability")}
-    assert len(checks) == 14  # 6 on the training set, 7 on the benchmark (one registry), 1 on the probe's report
+    assert checks == {(c.asset, c.dagster_name) for c in CHECKS} | {("learnability_report", "check_pixel_learnability"),
+                                                                   ("evaluation", "check_answer_diversity")}
+    assert len(checks) == len(CHECKS) + 2  # the registry's (one per split), the probe's report, the evaluation
 
 
 def test_one_ingest_asset_per_enabled_source(tmp_path):

@@ -50,9 +50,14 @@ def write_hand_scene(root: Path, with_tracks: bool = True) -> Path:
         corners = np.array([[x, y, z] for x in (-0.4, 0.4) for y in (-0.4, 0.4) for z in (-0.4, 0.4)])
         pts = [np.einsum("tij,nj->nti", b.world_from_object[:, :3, :3], corners) + b.world_from_object[None, :, :3, 3]
                for b in boxes]
+        ground = np.array([[x, y, 0.0] for x in (3.0, 8.0) for y in (-3.0, 0.0, 3.0)])  # static background points
+        world = np.concatenate([np.repeat(ground[:, None], N_T, 1), *pts])
+        # camera coordinates by hand: the camera's axes are its rotation's columns, p_cam = R^T (p - c)
+        cam = np.einsum("tji,ntj->nti", cams[:, :3, :3], world - cams[None, :, :3, 3])
         (root / "tracks").mkdir(parents=True, exist_ok=True)
-        np.savez(root / "tracks" / f"{VIDEO}.npz", frames=np.arange(N_T), object_id=np.repeat([1, 2], len(corners)),
-                 points_world=np.concatenate(pts))
+        np.savez(root / "tracks" / f"{VIDEO}.npz", frames=np.arange(N_T),
+                 object_id=np.repeat([0, 1, 2], [len(ground), len(corners), len(corners)]), points_world=world,
+                 points_cam=cam)
     return root
 
 

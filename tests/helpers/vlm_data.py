@@ -13,10 +13,10 @@ TINY_TRAIN = dict(tiny_hidden_size=32, tiny_layers=1, tiny_vision_depth=1, frame
                   max_train_samples=None)
 
 QA = [
-    ("Is the camera moving to the left? Answer yes or no.", "yes"),
-    ("Is the red cube getting closer to the camera? Answer yes or no.", "no"),
-    ("Which way does the sphere move?\nA. left\nB. right\nC. up\nD. down\nAnswer with the letter.", "B"),
-    ("How far did the cylinder move, in metres?", "1.5"),
+    ("Is the camera moving to the left? Answer yes or no.", "yes", "yn"),
+    ("Is the red cube getting closer to the camera? Answer yes or no.", "no", "yn"),
+    ("Which way does the sphere move?\nA. left\nB. right\nC. up\nD. down\nAnswer with the letter.", "B", "mc"),
+    ("How far did the cylinder move, in metres?", "1.5", "numeric"),
 ]
 
 
@@ -24,9 +24,9 @@ def write_export(root: Path, n_frames: int = 4, size: int = 32, video_for_last: 
     """One record per QA: jpg frames with relative paths (the last record: only an mp4) -> the JSONL path."""
     rng = np.random.default_rng(0)
     rows = []
-    for k, (prompt, answer) in enumerate(QA):
+    for k, (prompt, answer, fmt) in enumerate(QA):
         clip = rng.integers(0, 256, (n_frames, size, size, 3), dtype=np.uint8)
-        rec = {"id": f"proc_{k:05d}-c0-q00-000", "messages": [
+        rec = {"id": f"proc_{k:05d}-c0-q00-000", "answer_format": fmt, "messages": [
             {"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]},
             {"role": "assistant", "content": [{"type": "text", "text": answer}]},
         ]}

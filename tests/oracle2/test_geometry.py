@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from fourdpqa.oracle2.geometry import levelled_axes, rigid_fit, rotation_from_quaternion, view_angles_deg
+from fourdpqa.oracle2.geometry import (
+    gravity_view_deg, level_frame, rigid_fit, rotation_from_quaternion, turn_deg,
+)
+
+UP = np.array([0.0, 0.0, 1.0])
 
 
 def level_camera(yaw_deg: float) -> np.ndarray:
@@ -33,22 +37,33 @@ def test_rigid_fit_recovers_a_known_motion():
 
 
 @pytest.mark.parametrize("degrees", [-20.0, 15.0])
-def test_view_angles_name_pan_tilt_and_roll_by_their_documented_signs(degrees):
+def test_pan_tilt_and_roll_have_their_documented_signs(degrees):
+    """Pan = turn of the optical axis about gravity, tilt / roll = where gravity's up points in the camera's own
+    axes; each elementary rotation (built with scipy about world axes) shows in its own angle only."""
     base = level_camera(30.0)
     forward, right = base[:, 2], base[:, 0]
-    turn = Rotation.from_rotvec(np.radians(degrees) * np.array([0.0, 0.0, 1.0])).as_matrix()  # left turn when > 0
+    turn = Rotation.from_rotvec(np.radians(degrees) * UP).as_matrix()  # left turn when > 0
     pitch_up = Rotation.from_rotvec(np.radians(degrees) * right).as_matrix()  # nose up when > 0
     # clockwise as seen from behind the camera (looking along +forward): right side drops when > 0
     roll_cw = Rotation.from_rotvec(np.radians(degrees) * forward).as_matrix()
     poses = np.stack([base, turn @ base, pitch_up @ base, roll_cw @ base])
-    a = view_angles_deg(poses) - view_angles_deg(poses)[0]
-    assert np.allclose(a[1], [degrees, 0, 0], atol=1e-9)
-    assert np.allclose(a[2], [0, degrees, 0], atol=1e-9)
-    assert np.allclose(a[3], [0, 0, degrees], atol=1e-9)
-    assert np.sign((roll_cw @ base)[2, 0]) == -np.sign(degrees)  # clockwise: the camera's right axis dips below the horizon
+    pan = turn_deg(poses[:, :, 2], UP)
+    pitch, roll = gravity_view_deg(np.einsum("tji,j->ti", poses, UP))
+    assert np.allclose(pan, [0, degrees, 0, 0], atol=1e-9)
+    assert np.allclose(pitch - pitch[0], [0, 0, degrees, 0], atol=1e-9)
+    assert np.allclose(roll - roll[0], [0, 0, 0, degrees], atol=1e-9)
 
 
-def test_levelled_axes_of_a_tilted_camera_stay_horizontal():
+def test_turns_past_half_a_circle_add_up():
+    angles = np.radians(np.arange(0, 400, 20))  # 380 degrees counter-clockwise in 20-degree steps
+    vectors = np.stack([np.cos(angles), np.sin(angles), 0.3 + 0 * angles], -1)  # tilted up: only the heading counts
+    assert turn_deg(vectors, UP)[-1] == pytest.approx(380.0)
+    assert turn_deg(vectors[::-1], UP)[-1] == pytest.approx(-380.0)
+
+
+def test_level_frame_of_a_tilted_camera_stays_horizontal():
+    """A camera looking 40 degrees down towards world +y: seen from it, the levelled forward is world +y, left is
+    world -x, up is world +z (all expressed in the camera's own axes)."""
     down = Rotation.from_rotvec(np.radians(-40) * level_camera(90.0)[:, 0]).as_matrix() @ level_camera(90.0)
-    axes = levelled_axes(down)
-    assert np.allclose(axes, [[0, 1, 0], [-1, 0, 0], [0, 0, 1]], atol=1e-9)
+    rows = level_frame(down.T @ UP)  # gravity in the camera's axes
+    assert np.allclose(rows @ down.T, [[0, 1, 0], [-1, 0, 0], [0, 0, 1]], atol=1e-9)

@@ -13,6 +13,8 @@ from fourdpqa.params import GenerateParams
 from fourdpqa.sources import procedural as P
 from fourdpqa.sources.shapes import build_parts
 
+SNAP = 4 * 2.0**-32  # generated poses lie on a 2**-32 grid (geometry.snap): a few grid steps of error, not 1e-12
+
 PARAMS = GenerateParams(n_frames=24, width=64, height=64)
 
 
@@ -101,12 +103,12 @@ def test_object_motion_semantics() -> None:
     static = P.object_poses(_obj("static"), t)
     assert (static == static[0]).all()
     fwd = in_own_frame(P.object_poses(_obj("forward", speed=0.5), t))
-    np.testing.assert_allclose(fwd, [1.5, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(fwd, [1.5, 0, 0], atol=SNAP)
     back = in_own_frame(P.object_poses(_obj("backward", speed=0.5), t))
-    np.testing.assert_allclose(back, [-1.5, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(back, [-1.5, 0, 0], atol=SNAP)
     tr = P.object_poses(_obj("translate", speed=1.0, direction=-2.0), t)
-    np.testing.assert_allclose(tr[-1, :3, 3] - tr[0, :3, 3], [3 * math.cos(-2.0), 3 * math.sin(-2.0), 0], atol=1e-12)
-    np.testing.assert_allclose(geometry.yaw_of(tr[:, :3, :3]), 0.7, atol=1e-12)  # heading unchanged
+    np.testing.assert_allclose(tr[-1, :3, 3] - tr[0, :3, 3], [3 * math.cos(-2.0), 3 * math.sin(-2.0), 0], atol=SNAP)
+    np.testing.assert_allclose(geometry.yaw_of(tr[:, :3, :3]), 0.7, atol=SNAP)  # heading unchanged
     for motion, rate in (("rotate_cw", -0.4), ("rotate_ccw", 0.4)):
         rot = P.object_poses(_obj(motion, yaw_rate=rate), t)
         assert (rot[:, :3, 3] == rot[0, :3, 3]).all()
@@ -135,12 +137,12 @@ def test_camera_motion_semantics() -> None:
         return np.arctan2(c2w[..., 1, 2], c2w[..., 0, 2])
 
     pan = _cam(pan_deg=30.0)
-    np.testing.assert_allclose(pan[:, :3, 3], static[:, :3, 3], atol=1e-12)
+    np.testing.assert_allclose(pan[:, :3, 3], static[:, :3, 3], atol=SNAP)
     assert np.degrees(geometry.wrap_angle(heading(pan[-1]) - heading(pan[0]))) == pytest.approx(30.0)  # positive = turns left (CCW)
     tilt = _cam(tilt_deg=20.0)
     assert np.degrees(math.asin(-tilt[-1, 2, 2]) - math.asin(-tilt[0, 2, 2])) == pytest.approx(-20.0)  # looks up
     roll = _cam(roll_deg=25.0)
-    np.testing.assert_allclose(roll[:, :3, 2], np.broadcast_to(fwd0, (9, 3)), atol=1e-12)
+    np.testing.assert_allclose(roll[:, :3, 2], np.broadcast_to(fwd0, (9, 3)), atol=SNAP)
     x_cam0 = static[0, :3, :3].T @ roll[-1, :3, 0]  # final x axis in the first camera frame: rotated towards +y
     assert math.degrees(math.atan2(x_cam0[1], x_cam0[0])) == pytest.approx(25.0)
     for axis, name in ((2, "dolly"), (0, "truck"), (1, "pedestal")):
@@ -148,13 +150,13 @@ def test_camera_motion_semantics() -> None:
         move[axis] = -2.0
         m = _cam(move_cam=tuple(move))
         local = static[0, :3, :3].T @ (m[-1, :3, 3] - m[0, :3, 3])
-        np.testing.assert_allclose(local, move, atol=1e-12, err_msg=name)
-        np.testing.assert_allclose(m[:, :3, :3], static[:, :3, :3], atol=1e-12)
+        np.testing.assert_allclose(local, move, atol=SNAP, err_msg=name)
+        np.testing.assert_allclose(m[:, :3, :3], static[:, :3, :3], atol=SNAP)
     orbit = _cam(orbit_deg=35.0)
     target = np.array([0.0, 0.5, 0.4])
     k = geometry.kubric_intrinsics(35, 32, 65, 65)
     dist = np.linalg.norm(orbit[:, :3, 3] - target, axis=1)
-    np.testing.assert_allclose(dist, dist[0], atol=1e-12)
+    np.testing.assert_allclose(dist, dist[0], atol=SNAP)
     for c2w in orbit:
         px, _ = geometry.project_world(k, c2w, target[None])
         np.testing.assert_allclose(px[0], [32, 32], atol=1e-9)

@@ -74,13 +74,30 @@ def test_report_matches_the_prediction_files(evaluated) -> None:
         cam = [r["score"] for r in rows if r["category"] == "camera_motion"]
         assert summary["avg:camera_motion"].mean == pytest.approx(np.mean(cam))
     md = (params.data / "eval" / "report.md").read_text()
-    overall = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in md.splitlines()[2:-1]}
+    table = md.split("\n### ")[0].strip()  # Table 2; the answer-diversity and versus-blind tables follow it
+    overall = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in table.splitlines()[2:-1]}
     assert overall == {n: f"**{100 * s['overall'].mean:.1f}**" for n, s in result.summaries.items()}
     assert (params.data / "eval" / "report.png").read_bytes()[:4] == b"\x89PNG"
     # blind answers from the text prior alone: on yes/no it says the same thing for every question of a type
     blind = _predictions(params, "blind")
     for qname in {r["question_name"] for r in blind if r["answer_format"] == "yn"}:
         assert len({r["response"] for r in blind if r["question_name"] == qname and r["answer_format"] == "yn"}) == 1
+
+
+def test_answer_diversity_is_counted_from_the_prediction_files(evaluated) -> None:
+    params, result, _ = evaluated
+    summary = json.loads((params.data / "eval" / "report.json").read_text())
+    for name in result.summaries:
+        rows = _predictions(params, name)
+        for fmt, limit in (("yn", 1), ("mc", 2)):
+            used = {r["extracted"] for r in rows if r["answer_format"] == fmt}
+            assert summary["answers"][name][fmt]["distinct"] == len(used)
+            assert summary["answers"][name][fmt]["degenerate"] == (len(used) <= limit)
+    assert summary["degenerate"] == sorted(n for n, a in summary["answers"].items() if a["degenerate"])
+    assert set(summary["versus"]) == set(result.summaries) - {"blind"}
+    flow = summary["versus"]["flow"]["groups"]["overall"]
+    blind, ours = _predictions(params, "blind"), {r["id"]: r["score"] for r in _predictions(params, "flow")}
+    assert flow["wins"] == sum(1 for r in blind if r["score"] < 0.5 <= ours[r["id"]])
 
 
 def test_mlflow_runs_hold_the_scores(evaluated) -> None:
@@ -103,7 +120,7 @@ def test_mlflow_runs_hold_the_scores(evaluated) -> None:
 def test_cli_and_asset(evaluated, tmp_path) -> None:
     import dagster as dg
 
-    from assets.evaluate import evaluation
+    from assets.evaluate import check_answer_diversity, evaluation
     from assets.resources import PipelineParams
 
     params, result, _ = evaluated
@@ -115,8 +132,12 @@ def test_cli_and_asset(evaluated, tmp_path) -> None:
     config["evaluate"]["predictors"] = ["random", "blind"]
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(config))
-    out = dg.materialize([evaluation], resources={"pipeline": PipelineParams(params_path=str(path))})
+    out = dg.materialize([evaluation, check_answer_diversity],
+                         resources={"pipeline": PipelineParams(params_path=str(path))})
     assert out.success
+    (check,) = out.get_asset_check_evaluations()
+    written = json.loads((params.data / "eval" / "report.json").read_text())
+    assert check.check_name == "check_answer_diversity" and check.passed == (written["degenerate"] in ([], ["blind"]))
     (mat,) = out.asset_materializations_for_node("evaluation")
     meta = mat.metadata
     assert "| random |" in meta["table"].value and "data:image/" in meta["plot"].value

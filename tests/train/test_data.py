@@ -15,7 +15,7 @@ from fourdpqa.train import load_training_set, micro_batch_indices, read_conversa
 
 def test_reads_frames_and_video_records(tmp_path):
     convs = read_conversations(write_export(tmp_path))
-    assert [c.answer for c in convs] == [a for _, a in QA]
+    assert [(c.answer, c.answer_format) for c in convs] == [(a, f) for _, a, f in QA]
     assert all(len(c.frames) == 4 and c.video is None for c in convs[:-1])
     last = convs[-1]
     assert last.frames == () and last.video.endswith("3.mp4")
@@ -80,3 +80,39 @@ def test_data_order_depends_only_on_seed_and_step():
     assert sorted(epoch) == list(range(8))  # one epoch = a permutation
     assert micro_batch_indices(8, 2, 5, seed=7) == micro_batch_indices(8, 2, 5, seed=7)
     assert epoch != [i for k in range(4) for i in micro_batch_indices(8, 2, k, seed=8)]
+
+
+def _convs(spec: dict[tuple[str, str], int]) -> list:
+    from fourdpqa.train import Conversation
+
+    return [Conversation(f"{fmt}-{ans}-{i}", "q", ans, ("f.jpg",), None, fmt)
+            for (fmt, ans), n in spec.items() for i in range(n)]
+
+
+def test_balanced_order_takes_formats_and_answers_in_turn():
+    from fourdpqa.train.data import BalancedOrder, balanced_batch_indices
+
+    convs = _convs({("yn", "no"): 9, ("yn", "yes"): 3, ("mc", "A"): 2, ("mc", "B"): 1, ("mc", "C"): 1, ("mc", "D"): 1,
+                    ("trajectory", "(1, 2)"): 4})
+    order = BalancedOrder(convs, seed=3)
+    stream = [convs[i] for i in (order[p] for p in range(120))]
+    assert [c.answer_format for c in stream[:6]] == ["mc", "trajectory", "yn"] * 2  # formats in turn
+    yn = [c.answer for c in stream if c.answer_format == "yn"]
+    assert yn == ["no", "yes"] * 20  # answers in turn: the 3 "yes" are revisited as often as the 9 "no"
+    mc = [c.answer for c in stream if c.answer_format == "mc"]
+    assert mc == ["A", "B", "C", "D"] * 10
+    assert {c.id for c in stream} == {c.id for c in convs}  # every example is seen
+    # a pure function of (seed, position): a resumed run reads the same batches; another seed another order
+    assert balanced_batch_indices(BalancedOrder(convs, seed=3), 4, 7) == [order[p] for p in range(28, 32)]
+    assert [BalancedOrder(convs, seed=4)[p] for p in range(60)] != [order[p] for p in range(60)]
+
+
+def test_a_sample_of_the_training_set_is_seeded_and_spread():
+    from fourdpqa.train.data import sample_conversations
+
+    convs = _convs({("yn", "no"): 50, ("yn", "yes"): 50})
+    picked = sample_conversations(convs, 10, seed=1)
+    assert picked == sample_conversations(convs, 10, seed=1) != sample_conversations(convs, 10, seed=2)
+    assert len(picked) == 10 and picked == [c for c in convs if c in picked]  # original order kept
+    assert any(c.answer == "yes" for c in picked)  # not the first ten rows (all "no")
+    assert sample_conversations(convs, None, seed=1) == convs

@@ -75,3 +75,26 @@ def test_lora_option_trains_and_saves_a_plain_model(convs, tmp_path):
     res = train_model(convs, tp, 0, CPU, tmp_path / "lora", None)
     loaded = load_vlm(str(res.model_dir))  # merged: loads as a plain Qwen2.5-VL model
     assert not any("lora" in k for k in loaded.model.state_dict())
+
+
+def test_the_saved_model_carries_its_answer_prior(convs, tmp_path):
+    """``answer_prior`` = the model's mean log-likelihood of each yes/no and MC answer over the training questions
+    of that format, recomputed here from the saved model's own loss (mean cross-entropy x answer tokens)."""
+    from fourdpqa.vlm.processor import IGNORE_INDEX, collate, encode
+
+    tp = TrainParams(**TINY, max_steps=2, batch_size=2)
+    train_model(convs, tp, seed=0, device=CPU, out_dir=tmp_path / "m")
+    loaded = load_vlm(str(tmp_path / "m"))
+    prior = loaded.run_config["answer_prior"]
+    assert set(prior) == {"yes|no", "A|B|C|D"}  # the export has yes/no and MC questions
+    pad = loaded.tokenizer.pad_token_id
+    for key, fmt in (("yes|no", "yn"), ("A|B|C|D", "mc")):
+        pool = [c for c in convs if c.answer_format == fmt]
+        for j, cand in enumerate(key.split("|")):
+            lls = []
+            for c in pool:
+                enc = encode(loaded.tokenizer, loaded.spec, c.load_frames(), c.prompt, cand, tp.frames, tp.image_size)
+                batch = collate([enc], pad, loaded.model.config.video_token_id)
+                with torch.no_grad():
+                    lls.append(-float(loaded.model(**batch).loss) * int((batch["labels"] != IGNORE_INDEX).sum()))
+            assert prior[key][j] == pytest.approx(np.mean(lls), abs=2e-5)

@@ -50,3 +50,22 @@ def test_constrained_predictor_answers_in_the_records_format(checkpoint):
     assert constrained[0] in "ABCD" and len(constrained[0]) == 1 and constrained[1] in ("yes", "no")
     free = HFPredictor(checkpoint, device="cpu", max_new_tokens=3).predict(batch)
     assert free[2] == constrained[2]  # other formats are generated either way
+
+
+def test_an_answer_prior_calibrates_the_choice(checkpoint, tmp_path):
+    """With ``answer_prior`` in the run config, choose = argmax of (log-likelihood - prior): a prior that holds
+    the model's own score of its favourite answer on this clip flips the choice to the runner-up."""
+    from fourdpqa.vlm.runner import candidate_logprobs
+
+    runner = VLMRunner(checkpoint, device="cpu")
+    candidates = ["yes", "no"]
+    lp = candidate_logprobs(runner.model, runner.tokenizer, runner.spec, clip(0), PROMPT, candidates, runner.frames,
+                            runner.image_size, runner.device).numpy()
+    best = int(np.argmax(lp))
+    prior = [0.0, 0.0]
+    prior[best] = float(lp[best] - lp[1 - best]) + 1.0  # the favourite loses by one nat once calibrated
+    out = tmp_path / "calibrated"
+    save_vlm(runner.model, runner.tokenizer, runner.spec, out,
+             {"frames": 4, "image_size": 28, "answer_prior": {"yes|no": prior}})
+    assert runner.choose([(clip(0), PROMPT, candidates)]) == [candidates[best]]
+    assert VLMRunner(out, device="cpu").choose([(clip(0), PROMPT, candidates)]) == [candidates[1 - best]]
