@@ -78,7 +78,7 @@ def main() -> None:
         subprocess.run([bin_dir / "dvc", "repro", "qa"], cwd=repo, check=True, env=env, capture_output=True)
         dvc = timed([bin_dir / "dvc", "repro"], repo, env)
         dataset_level = [info for info in stage_list.pipeline() if not info.per_video]
-        for path in [repo / "data" / out for info in dataset_level for out in info.outs] + [repo / "data" / "mlruns"]:
+        for path in [repo / "data" / out for info in dataset_level for out in info.outs]:
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():

@@ -35,7 +35,7 @@ from fourdpqa.fingerprint import CACHE_ENV
 from fourdpqa.stages import manifest, stage_list
 
 PER_VIDEO = {"generate", "standardize", "tracks", "qa"}
-BOOKKEEPING = {".cache", ".locks", "mlruns", "quarantine"}
+BOOKKEEPING = {".cache", ".locks", "mlflow", "quarantine"}
 
 
 def write_params(root: Path, args: argparse.Namespace) -> Path:
@@ -47,7 +47,7 @@ def write_params(root: Path, args: argparse.Namespace) -> Path:
     params["standardize"]["sources"][0]["root"] = str(data / "raw" / "procedural")
     # models trained briefly: what is hashed (the dataset, a model of the same size, one prediction file per
     # predictor) does not depend on how long they train
-    params["validate"]["probe"].update(epochs=2)
+    params["learnability"].update(epochs=2)
     params["train"].update(max_steps=4)
     params["evaluate"].update(predictors=["random", "blind", "oracle", "flow"])
     if not args.raw:

@@ -73,17 +73,17 @@ def test_killing_a_pooled_run_leaves_no_worker_behind(tmp_path, ledger):
 def test_a_resumed_training_run_finishes_without_the_failure_of_its_kill(tmp_path, ledger):
     from mlflow.tracking import MlflowClient
 
-    from fourdpqa.stages import tracking
-    from tests.stages.test_tracking import _data
+    from fourdpqa.stages import mlflow_runs
+    from tests.stages.test_mlflow_runs import _data
 
     params = _data(tmp_path, seed=4, max_steps=4, batch_size=2, checkpoint_every=2)
     uri = (tmp_path / "mlruns").as_uri()
-    first = tracking.train_with_tracking(params, tracking_uri=uri, stop_after=3)
+    first = mlflow_runs.train_with_tracking(params, tracking_uri=uri, stop_after=3)
     client = MlflowClient(uri)
     # what close_stale_runs does to the run of a process killed after its step-2 checkpoint
     client.set_tag(first["mlflow_run_id"], "fourdpqa.failure", "process 1 ended without closing the run")
     client.set_terminated(first["mlflow_run_id"], status="FAILED")
-    second = tracking.train_with_tracking(params, tracking_uri=uri)
+    second = mlflow_runs.train_with_tracking(params, tracking_uri=uri)
     run = client.get_run(second["mlflow_run_id"])
     handled = (second["mlflow_run_id"] == first["mlflow_run_id"] and run.info.status == "FINISHED"
                and "fourdpqa.failure" not in run.data.tags and "ended without" in run.data.tags["fourdpqa.resumed_after"])

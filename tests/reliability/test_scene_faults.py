@@ -75,7 +75,9 @@ def test_long_or_odd_video_ids_get_their_tracking_questions(root, ledger, odd):
     table = pl.read_parquet(where.qa_table(odd))
     n = table.filter(pl.col("question_type").is_in([12, 13])).height
     reference = pl.read_parquet(where.qa_table(VIDEOS[0])).filter(pl.col("question_type").is_in([12, 13])).height
-    handled = odd in report.done and n == reference > 0
+    # the draws are seeded by the video id, so the count may differ from the original's; before the fix (tracks
+    # read under the raw id, not the item name) such a video got none
+    handled = odd in report.done and n > 0 and reference > 0
     ledger.record("qa", f"tracking questions of a video id of {len(odd)} characters ({odd[:3]!r}...)",
                   handled=handled, lost=0, kind="silently wrong")
     assert handled, (n, reference)
