@@ -70,7 +70,7 @@ mlflow: install
 # a CPU, plus a few minutes for the export's pipeline inputs). BENCH_FULL=1: the issue-16 sizes (tracks at 16,384
 # queries x 48 frames; the export on the default 96-video configuration; training throughput of the 7B
 # configuration, which needs a >= 70 GiB GPU; long videos of 300/900/1,800 frames at 512x512, a few minutes per
-# 100 frames on one core: add `--size 1408` by hand for the 1408x1408 variant). VLM4D=/path/to/VLM4D also scores the
+# 100 frames on one core: add `--size 1408` by hand for the 1408x1408 variant; the scale model's larger builds). VLM4D=/path/to/VLM4D also scores the
 # answer extractor there. BENCH_DATA=/path/to/data (a finished default run): validate / probe cost and the dataset scaling on it instead of
 # a small pipeline built first.
 bench: install
@@ -87,4 +87,5 @@ bench: install
 	$(PY) benchmarks/validate_cost.py $(if $(BENCH_DATA),--data $(BENCH_DATA))
 	$(PY) benchmarks/dataset_scaling.py $(if $(BENCH_DATA),--data $(BENCH_DATA))
 	$(PY) benchmarks/dagster_vs_dvc.py
+	$(PY) benchmarks/pipeline.py $(if $(BENCH_FULL),--full)
 	$(if $(VLM4D),$(PY) benchmarks/vlm4d_extractor.py $(VLM4D))
