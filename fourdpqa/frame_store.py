@@ -14,12 +14,15 @@ pages of a scanned file would count towards the process's resident memory until 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+
+from fourdpqa.atomic import writing
 
 CACHE_FRAMES, CACHE_BYTES = 8, 64 << 20  # decoded frames kept per array (LRU): at most this many, this many bytes
 
@@ -176,10 +179,11 @@ class NpyFrameWriter:
     def __init__(self, path: str | Path, n: int, frame_shape: tuple[int, ...], dtype: np.dtype | type):
         self.path, self.n, self.frame_shape, self.dtype = Path(path), int(n), tuple(frame_shape), np.dtype(dtype)
         self.written = 0
-        self._fh = open(self.path, "wb")
         header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
                   "shape": (self.n, *self.frame_shape)}
-        np.lib.format.write_array_header_1_0(self._fh, header)
+        with writing(self.path):  # a full disk names the file (WriteFailed), as every other writer does
+            self._fh = open(self.path, "wb")
+            np.lib.format.write_array_header_1_0(self._fh, header)
 
     def write(self, frame: np.ndarray) -> None:
         a = np.ascontiguousarray(frame, dtype=self.dtype)
@@ -187,11 +191,13 @@ class NpyFrameWriter:
             raise FrameError(f"{self.path.name}: frame {self.written} has shape {a.shape}, expected {self.frame_shape}")
         if self.written >= self.n:
             raise FrameError(f"{self.path.name}: more than the {self.n} frames declared")
-        self._fh.write(a.tobytes())
+        with writing(self.path):
+            self._fh.write(a.tobytes())
         self.written += 1
 
     def close(self) -> None:
-        self._fh.close()
+        with writing(self.path):
+            self._fh.close()
         if self.written != self.n:
             raise FrameError(f"{self.path.name}: {self.written} frames written, {self.n} declared")
 
@@ -201,5 +207,6 @@ class NpyFrameWriter:
     def __exit__(self, exc_type: object, *_: object) -> None:
         if exc_type is None:
             self.close()
-        else:
-            self._fh.close()
+        else:  # the file is abandoned: a failing flush (full disk) must not hide the error that ended the block
+            with contextlib.suppress(OSError):
+                self._fh.close()

@@ -10,6 +10,7 @@ so a check never makes a stage read a whole video.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 import polars as pl
 
-from fourdpqa.atomic import staging_dir, publish_dir, write_json, write_parquet
+from fourdpqa.atomic import publish_dir, staging_dir, write_json, write_parquet, writing
 from fourdpqa.frame_store import FrameArray, FrameError, NpyFrames, NpyFrameWriter
 from fourdpqa.scene_meta import CHECKED, SceneError, SceneMeta
 
@@ -177,7 +178,8 @@ class SceneWriter:
         ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
         if not ok:
             raise SceneError(m.video_id, f"rgb/{i:05d}.png", "PNG encoding failed")
-        png_path(self.tmp, i).write_bytes(buf.tobytes())
+        with writing(png_path(self.tmp, i)):
+            png_path(self.tmp, i).write_bytes(buf.tobytes())
         self._depth.write(depth)
         self._inst.write(instances)
         self.count += 1
@@ -203,7 +205,8 @@ class SceneWriter:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         for w in (self._depth, self._inst):
-            if not w._fh.closed:
-                w._fh.close()
+            if not w._fh.closed:  # the staged scene is discarded: a failing flush (full disk) must not hide exc
+                with contextlib.suppress(OSError):
+                    w._fh.close()
         self._staging.__exit__(exc_type, exc, tb)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, deque
-from collections.abc import Sequence
 
 import numpy as np
 import polars as pl

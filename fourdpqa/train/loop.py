@@ -226,8 +226,6 @@ def answer_prior(model: torch.nn.Module, tokenizer: Any, spec: VisionSpec, conve
     :data:`PRIOR_SAMPLES` training questions of that format (a seeded sample), saved with the model so that
     constrained answers are calibrated (:meth:`fourdpqa.vlm.runner.VLMRunner.choose`): a small model's
     question-independent lean towards one answer would otherwise answer every question the same way."""
-    import numpy as np
-
     prior = {}
     for fmt, candidates in CHOICES.items():
         pool = [c for c in conversations if c.answer_format == fmt]

@@ -52,11 +52,11 @@ def test_a_full_disk_fails_the_stage_and_keeps_every_output(root, ledger, stage,
     before = digests(root / "data" / folder)
     proc = _limited(stage, _write_params(root, **change), 16 * 1024)
     cost = lost(before, root / "data" / folder)
-    handled = (proc.returncode == 1 and ("write" in proc.stderr or "EFBIG" in proc.stderr) and "Traceback" not in proc.stderr
+    handled = (proc.returncode == 1 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr
                and not list_quarantined(root / "data", stage) and cost == 0)
     ledger.record(stage, f"disk full (RLIMIT_FSIZE 16 KiB) during a rerun of {stage}", handled=handled, lost=cost,
                   kind="lose data")
-    assert handled, (proc.returncode, cost, list_quarantined(root / "data", stage), proc.stderr[-3000:])
+    assert handled, proc.stderr[-3000:]
     assert not [p for p in (root / "data" / folder).rglob("*") if ".tmp-" in p.name]
     assert subprocess.run([sys.executable, "-m", "fourdpqa", stage, "--params", str(root / "params.yaml")],
                           cwd=ROOT, capture_output=True).returncode == 0  # with room again, the rerun completes
