@@ -26,7 +26,7 @@ from fourdpqa.atomic import write_json, write_parquet
 from fourdpqa.clips import MarkDrawer, export_clips
 from fourdpqa.errors import BadInput
 from fourdpqa.export import export_all
-from fourdpqa.layout import ASSEMBLY_CHECKS, SPLIT_RECORD, Layout
+from fourdpqa.layout import ASSEMBLY_CHECKS, DATASET_SUMMARY, SPLIT_RECORD, Layout
 from fourdpqa.params import Params
 from fourdpqa.seeding import rng as seeded_rng
 from fourdpqa.selection import select_benchmark, select_train
@@ -189,7 +189,7 @@ def assemble(
     write_json(out / SPLIT_RECORD, {"seed": seed, "train_videos": train_ids, "benchmark_videos": bench_ids,
                                     "quarantined": inputs.quarantined})
     overview = summarize({"train": train, "benchmark": benchmark})
-    write_json(out / "summary.json", overview)
+    write_json(out / DATASET_SUMMARY, overview)
     write_plots(overview, out)
     export_all(out, train, benchmark, params)
     log.info("assemble: %d train rows (%d videos), %d benchmark rows (%d videos)", train.height, len(train_ids),

@@ -24,6 +24,7 @@ MANIFEST_DIR = "_manifest"
 EXPORTS = "exports"  # inside the dataset folder
 SPLIT_RECORD = "split.json"  # inside the dataset folder: which videos went to which split
 ASSEMBLY_CHECKS = "checks.json"  # inside the dataset folder: the checks assembly ran on the tables it wrote
+DATASET_SUMMARY = "summary.json"  # inside the dataset folder: counts per type / category / mode / format
 
 
 def item_name(item_id: str) -> str:
