@@ -62,6 +62,13 @@ def _digests(data: Path) -> dict[str, str]:
             if p.is_file() and "_manifest" not in p.parts and p.name != "_report.json"}
 
 
+def _in_instance(root: Path, code: str) -> str:
+    """The last line ``code`` prints, run by Python in ``root`` against the benchmark's Dagster instance."""
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=_env(root, 1), check=True, capture_output=True,
+                         text=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
 def _register_partitions(root: Path) -> list[str]:
     """The ingest asset registers one partition per video in the instance (not timed: both paths list the videos)."""
     code = ("import dagster as dg\nfrom assets.resources import PipelineParams\nimport assets.standardize as s\n"
@@ -69,9 +76,7 @@ def _register_partitions(root: Path) -> list[str]:
             "ingest, _ = s.build(p)\ninstance = dg.DagsterInstance.get()\n"
             "assert dg.materialize([ingest], instance=instance, resources={'pipeline': PipelineParams()}).success\n"
             "print(','.join(instance.get_dynamic_partitions('videos')))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=_env(root, 1), check=True, capture_output=True,
-                         text=True)
-    return out.stdout.strip().splitlines()[-1].split(",")
+    return _in_instance(root, code).split(",")
 
 
 def _step_seconds(root: Path) -> dict[str, float]:
@@ -83,9 +88,7 @@ def _step_seconds(root: Path) -> dict[str, float]:
             "    if ev and ev.event_type_value == 'STEP_START': start[ev.step_key] = e.timestamp\n"
             "    if ev and ev.event_type_value == 'STEP_SUCCESS': out[ev.step_key] = e.timestamp - start[ev.step_key]\n"
             "print(json.dumps(out))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=_env(root, 1), check=True, capture_output=True,
-                         text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(_in_instance(root, code))
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import yaml
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
-from reference import ROOT, scratch  # noqa: E402
+from reference import copy_repo, scratch  # noqa: E402
 
 from fourdpqa.stages import stage_list  # noqa: E402
 
@@ -37,15 +37,6 @@ TINY = {
     "train": {"max_steps": 20, "frames": 2, "image_size": 28, "max_train_samples": 64},
     "evaluate": {"frames": 4},
 }
-
-
-def copy_repo(dst: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-                           capture_output=True, text=True).stdout.splitlines()
-    for f in files:
-        if (ROOT / f).is_file() and not f.startswith("data/"):
-            (dst / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dst / f)
 
 
 def timed(args: list, cwd: Path, env: dict) -> tuple[float, float]:

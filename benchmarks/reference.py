@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -17,6 +18,18 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = "6e8148d"  # main before the validation registry, the learnability stage and the linear selection
+
+
+def copy_repo(dst: Path, skip_data: bool = True) -> Path:
+    """A copy of the repository's tracked and untracked-but-not-ignored files under ``dst``: what a fresh clone has
+    (without ``data/`` unless ``skip_data`` is False: its metrics and plots are tracked by git)."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.splitlines()
+    for f in files:
+        if (ROOT / f).is_file() and not (skip_data and f.startswith("data/")):
+            (dst / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, dst / f)
+    return dst
 
 
 def unpack(rev: str, dest: Path) -> Path:

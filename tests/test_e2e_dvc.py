@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 import yaml
 
 from fourdpqa.stages import stage_list
+from tests.helpers.repo_copy import copy_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["generate", "standardize", "tracks", "qa", "assemble", "validate", "learnability", "review", "train",
@@ -28,15 +28,6 @@ TINY = {
     "train": {"max_steps": 3, "frames": 2, "image_size": 28, "max_train_samples": 16},
     "evaluate": {"frames": 4},
 }
-
-
-def _copy_repo(dst: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-                           capture_output=True, text=True).stdout.splitlines()
-    for f in files:
-        if (ROOT / f).is_file():
-            (dst / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dst / f)
 
 
 def _repro(repo: Path, *args: str) -> str:
@@ -79,7 +70,7 @@ def _assert_mlflow_links_dataset_model_and_evaluations(repo: Path) -> None:
 @pytest.mark.slow
 def test_dvc_repro_runs_every_stage_then_only_what_changed(tmp_path):
     repo = tmp_path / "repo"
-    _copy_repo(repo)
+    copy_repo(repo, skip_data=False)  # data/metrics and data/plots are tracked by git
     params = yaml.safe_load((repo / "params.yaml").read_text())
     for section, values in TINY.items():
         params[section].update(values)
