@@ -12,7 +12,7 @@ of the per-question chances, Holm over the baselines x categories), as the blind
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +23,10 @@ from fourdpqa.answers import score_answer
 from fourdpqa.predictors.base import Sample
 from fourdpqa.predictors.lazy import KNOWLEDGE, PREDICTOR_NAMES, LazyMotionPredictor
 from fourdpqa.validate.result import CheckResult
+from fourdpqa.validate.stats import holm_significant, p_above_pooled
 
 CHANCE = {"mc": 0.25, "yn": 0.5}
 FAMILY_LEVEL = 0.01
-
-
-def p_at_least(correct: int, chances: list[float]) -> float:
-    """P(at least ``correct`` right) for independent guesses right with probabilities ``chances``."""
-    dist = np.ones(1)
-    for p in chances:
-        dist = np.convolve(dist, [1.0 - p, p])
-    return float(min(1.0, dist[correct:].sum()))
-
-
-def holm(pvalues: dict[str, float], level: float) -> set[str]:
-    """Keys whose p-value is significant at family-wise ``level`` (Holm's step-down)."""
-    out = set()
-    for rank, (key, p) in enumerate(sorted(pvalues.items(), key=lambda kv: kv[1])):
-        if p > level / (len(pvalues) - rank):
-            break
-        out.add(key)
-    return out
 
 
 def lazy_scores(train: pl.DataFrame, benchmark: pl.DataFrame, scenes_dir: str | Path) -> dict[str, dict[str, Any]]:
@@ -60,7 +43,7 @@ def lazy_scores(train: pl.DataFrame, benchmark: pl.DataFrame, scenes_dir: str | 
             chances[rec["category"]].append(CHANCE[rec["answer_format"]])
         out[PREDICTOR_NAMES[knowledge]] = {
             cat: {"n": len(ch), "accuracy": round(right[cat] / len(ch), 4), "chance": round(float(np.mean(ch)), 4),
-                  "p": round(p_at_least(right[cat], ch), 6)} for cat, ch in sorted(chances.items())}
+                  "p": round(p_above_pooled(right[cat], Counter(ch)), 6)} for cat, ch in sorted(chances.items())}
     return out
 
 
@@ -70,7 +53,7 @@ def check_lazy_baselines(train: pl.DataFrame, benchmark: pl.DataFrame, scenes_di
     significantly above chance there (module doc)."""
     scores = lazy_scores(train, benchmark, scenes_dir)
     tests = {f"{name}/{cat}": s for name, cats in scores.items() for cat, s in cats.items()}
-    significant = holm({k: s["p"] for k, s in tests.items()}, FAMILY_LEVEL)
+    significant = holm_significant({k: s["p"] for k, s in tests.items()}, FAMILY_LEVEL)
     over = {k: f"{s['accuracy']:.3f} > {s['chance']:.3f} + {margin:g} (p={s['p']:.2g})"
             for k, s in tests.items() if s["accuracy"] > s["chance"] + margin}
     flagged = {k: why for k, why in over.items() if k in significant}

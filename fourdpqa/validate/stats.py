@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import stats
 
+from fourdpqa.metrics import holm
+
 
 def p_above_chance(correct: int, n: int, chance: float) -> float:
     """One-sided binomial p-value of scoring ``correct`` of ``n`` or more by guessing at rate ``chance``."""
@@ -53,12 +55,7 @@ def min_detectable(n_by_chance: Mapping[float, int], level: float, margin: float
 
 
 def holm_significant(p_values: Mapping, alpha: float) -> set:
-    """Keys whose p-value Holm's step-down procedure rejects at family-wise error ``alpha``: the k-th smallest of m
-    p-values is compared with alpha / (m - k), stopping at the first that is not below it."""
-    ranked = sorted(p_values.items(), key=lambda kv: (kv[1], kv[0]))
-    rejected: set = set()
-    for k, (key, p) in enumerate(ranked):
-        if p >= alpha / (len(ranked) - k):
-            break
-        rejected.add(key)
-    return rejected
+    """Keys whose p-value Holm's step-down procedure rejects at family-wise error ``alpha`` (the k-th smallest of m
+    p-values is compared with alpha / (m - k), stopping at the first that is not below it): those whose
+    Holm-adjusted p-value (:func:`fourdpqa.metrics.holm`) is below ``alpha``."""
+    return {key for key, adjusted in holm(p_values).items() if adjusted < alpha}

@@ -15,7 +15,8 @@ from fourdpqa.predictors.base import Sample
 from fourdpqa.predictors.lazy import LazyMotionPredictor, Motion, clip_knowledge, rotation_angle_deg
 from fourdpqa.scene import write_scene
 from fourdpqa.thresholds import LabelThresholds
-from fourdpqa.validate.shortcuts import check_lazy_baselines, p_at_least
+from fourdpqa.validate.shortcuts import check_lazy_baselines
+from fourdpqa.validate.stats import p_above_pooled
 from tests.qa.conftest import N_T, build_scene, cam_track, obj_track
 
 TH = LabelThresholds().model_dump()
@@ -105,5 +106,5 @@ def test_registry_builds_both_fitted_on_training(scenes):
 
 def test_poisson_binomial_tail():
     # two coins of 1/2 and one die face of 1/4: P(>= 2 right) = 1/4 * 3/4 + 2 * (1/2 * 1/2 * 1/4) + 1/4 * 1/4
-    assert p_at_least(2, [0.5, 0.5, 0.25]) == pytest.approx(0.25 * 0.75 + 2 * 0.0625 + 0.0625)
-    assert p_at_least(0, [0.5] * 5) == pytest.approx(1.0) and p_at_least(5, [0.5] * 5) == pytest.approx(1 / 32)
+    assert p_above_pooled(2, {0.5: 2, 0.25: 1}) == pytest.approx(0.25 * 0.75 + 2 * 0.0625 + 0.0625)
+    assert p_above_pooled(0, {0.5: 5}) == pytest.approx(1.0) and p_above_pooled(5, {0.5: 5}) == pytest.approx(1 / 32)
